@@ -1,0 +1,32 @@
+# Every target sets itself up from a clean clone: a virtual environment in .venv, torch pinned to the
+# CPU build first (an unpinned torch pulls gigabytes of CUDA packages), then the package with its dev extras.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: setup
+	$(PY) -m train --config configs/demo.yaml
+
+test: setup
+	$(PY) -m pytest -q -n 2 tests
+
+lint: setup
+	$(PY) -m ruff check envs baselines train eval tests benchmarks
+	$(PY) -m ruff format --check envs baselines train eval tests benchmarks
+
+bench: setup
+	$(PY) benchmarks/speed.py
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info

@@ -1,0 +1,47 @@
+"""Env-steps per second: the single env through ``gymnasium.make`` and the vector core at 1, 1 000 and 10 000 markets.
+
+Run: ``.venv/bin/python benchmarks/env_speed.py`` (prints one line per case; best of three repeats).
+"""
+
+from __future__ import annotations
+
+import time
+
+import gymnasium as gym
+import numpy as np
+
+import envs
+from envs import MarketBatch, make_world
+
+
+def single_env_rate(steps: int = 20_000) -> float:
+    env = gym.make(envs.ENV_ID, world="default")
+    env.reset(seed=0)
+    action = np.zeros(2, dtype=np.float32)
+    start = time.perf_counter()
+    for _ in range(steps):
+        _, _, terminated, _, _ = env.step(action)
+        if terminated:
+            env.reset()
+    return steps / (time.perf_counter() - start)
+
+
+def vector_rate(n: int, steps: int) -> float:
+    batch = MarketBatch(make_world("default"), n)
+    batch.reset(seed=0)
+    action = np.zeros((n, 2), dtype=np.float32)
+    start = time.perf_counter()
+    for _ in range(steps):
+        batch.step(action)
+    return n * steps / (time.perf_counter() - start)
+
+
+def main() -> None:
+    print(f"single env via gymnasium.make: {max(single_env_rate() for _ in range(3)):,.0f} env-steps/s")
+    for n, steps in ((1, 20_000), (1_000, 2_000), (10_000, 1_000)):
+        rate = max(vector_rate(n, steps) for _ in range(3))
+        print(f"vector core, {n:>6,} markets: {rate:,.0f} env-steps/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""mm-inventory's market: the world, the batched core and its Gymnasium and SB3 adapters.
+
+Importing registers ``mm_inventory/MarketMaking-v0`` (single env and ``vector_entry_point``).
+"""
+
+from gymnasium.envs.registration import register, registry
+
+from envs import core
+from envs.batch import REWARD_VARIANTS, MarketBatch, market_keys
+from envs.core import fill_intensities, fill_probability
+from envs.gym_env import MarketMakingEnv
+from envs.presets import PRESETS, list_presets, make_world, resolve_world
+from envs.spaces import action_space, action_to_quotes, decode_observation, observation_space, quotes_to_action
+from envs.vector_env import MarketMakingVectorEnv
+from envs.world import World, field_names
+
+ENV_ID = "mm_inventory/MarketMaking-v0"
+
+if ENV_ID not in registry:
+    register(
+        id=ENV_ID,
+        entry_point="envs.gym_env:MarketMakingEnv",
+        vector_entry_point="envs.vector_env:MarketMakingVectorEnv",
+    )
+
+
+def __getattr__(name: str):
+    # The SB3 adapter imports torch through stable-baselines3; load it only when asked for.
+    if name == "MarketMakingVecEnv":
+        from envs.sb3_vec_env import MarketMakingVecEnv
+
+        return MarketMakingVecEnv
+    raise AttributeError(f"module 'envs' has no attribute {name!r}")
+
+
+__all__ = [
+    "ENV_ID",
+    "PRESETS",
+    "REWARD_VARIANTS",
+    "MarketBatch",
+    "MarketMakingEnv",
+    "MarketMakingVecEnv",
+    "MarketMakingVectorEnv",
+    "World",
+    "action_space",
+    "action_to_quotes",
+    "core",
+    "decode_observation",
+    "field_names",
+    "fill_intensities",
+    "fill_probability",
+    "list_presets",
+    "make_world",
+    "market_keys",
+    "observation_space",
+    "quotes_to_action",
+    "resolve_world",
+]

@@ -1,0 +1,145 @@
+"""``MarketBatch``: ``n`` markets over the core with same-step autoreset, shared by the vector adapters."""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+import numpy as np
+
+from envs import core
+from envs.spaces import action_to_quotes
+from envs.world import World
+
+RewardVariant = Literal["pnl", "variance_reduced"]
+REWARD_VARIANTS = ("pnl", "variance_reduced")
+
+
+def market_keys(seed: int | None, n: int) -> np.ndarray:
+    """Stream keys for ``n`` markets: market ``i`` gets the key a single env draws when seeded ``seed + i``.
+
+    ``seed=None`` draws fresh keys from the operating system's entropy.
+    """
+    if seed is None:
+        return np.random.default_rng().integers(0, 2**64, size=n, dtype=np.uint64, endpoint=False)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}")
+    return np.array([draw_key(np.random.default_rng(int(seed) + i)) for i in range(n)], dtype=np.uint64)
+
+
+def draw_key(generator: np.random.Generator) -> np.uint64:
+    """One market's stream key, drawn from a Gymnasium-style generator."""
+    return generator.integers(0, 2**64, dtype=np.uint64, endpoint=False)
+
+
+def step_info(
+    state: core.MarketState,
+    outcome: core.StepOutcome,
+    bid_offset: np.ndarray,
+    ask_offset: np.ndarray,
+    bid_quoted: np.ndarray,
+    ask_quoted: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The per-step decomposition reported in ``info``, one array entry per market."""
+    return {
+        "spread_captured": outcome.spread_captured,
+        "inventory_pnl": outcome.inventory_pnl,
+        "penalty": outcome.penalty,
+        "fees": outcome.fees,
+        "bid_fills": outcome.bid_fills,
+        "ask_fills": outcome.ask_fills,
+        "bid_offset": bid_offset,
+        "ask_offset": ask_offset,
+        "bid_quoted": bid_quoted,
+        "ask_quoted": ask_quoted,
+        "inventory": state.inventory,
+        "mid": state.mid,
+        "wealth": state.wealth,
+    }
+
+
+def check_reward_variant(reward: str) -> str:
+    if reward not in REWARD_VARIANTS:
+        raise ValueError(f"reward must be one of {REWARD_VARIANTS}; got {reward!r}")
+    return reward
+
+
+class MarketBatch:
+    """``n`` markets stepped together; markets reaching the close reset within the same step.
+
+    Rewards follow ``reward``: ``"pnl"`` (the env's objective) or ``"variance_reduced"`` (the same
+    objective in expectation, see ``core.StepOutcome.variance_reduced_reward``).
+    """
+
+    def __init__(self, world: World, n: int, reward: RewardVariant = "pnl") -> None:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"num_envs must be an integer ≥ 1; got {n!r}")
+        self.world = world
+        self.n = int(n)
+        self.reward = check_reward_variant(reward)
+        self.state: core.MarketState | None = None
+        self._keys = market_keys(None, self.n)
+        self._episode = np.zeros(self.n, dtype=np.uint64)
+        self._start_time = time.perf_counter()
+        self._returns = np.zeros(self.n)
+        self._objective = np.zeros(self.n)
+
+    def reset(self, seed: int | None = None) -> np.ndarray:
+        """Open a new session in every market; a seed restarts the streams (market i ↔ seed + i)."""
+        if seed is not None or self.state is None:
+            self._keys = market_keys(seed, self.n)
+            self._episode = np.zeros(self.n, dtype=np.uint64)
+        else:
+            self._episode = self.state.episode + np.uint64(1)
+        self.state = core.reset(self.world, self._keys, self._episode)
+        self._returns[:] = 0.0
+        self._objective[:] = 0.0
+        return core.observe(self.world, self.state)
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray], dict]:
+        """Step every market. Returns ``(obs, reward, terminated, info, finished)``.
+
+        ``info`` holds the per-market decomposition (``step_info``). ``finished`` is
+        empty unless some market reached the close: then it holds ``mask``, ``final_observation``
+        and the Monitor-style ``episode`` statistics (``r`` return, ``l`` length, ``t`` seconds,
+        ``objective`` the env's own reward summed) of the markets that finished; those markets are
+        already reset and ``obs`` is their new opening observation.
+        """
+        if self.state is None:
+            raise RuntimeError("call reset() before step()")
+        action = np.asarray(action)
+        if action.shape != (self.n, 2):
+            raise ValueError(f"action must have shape ({self.n}, 2); got {action.shape}")
+        bid_offset, ask_offset, bid_quoted, ask_quoted = action_to_quotes(self.world, action)
+        self.state, outcome = core.step(self.world, self.state, bid_offset, ask_offset, bid_quoted, ask_quoted)
+        reward = outcome.reward if self.reward == "pnl" else outcome.variance_reduced_reward
+        self._returns += reward
+        self._objective += outcome.reward
+        info = step_info(self.state, outcome, bid_offset, ask_offset, bid_quoted, ask_quoted)
+        obs = core.observe(self.world, self.state)
+        finished: dict = {}
+        done = outcome.terminated
+        if done.any():
+            finished = {
+                "mask": done.copy(),
+                "final_observation": obs.copy(),
+                "episode": {
+                    "r": self._returns.copy(),
+                    "l": self.state.step.copy(),
+                    "t": np.full(self.n, round(time.perf_counter() - self._start_time, 6)),
+                    "objective": self._objective.copy(),
+                },
+            }
+            self._restart(done)
+            obs = core.observe(self.world, self.state)
+        return obs, reward, outcome.terminated.copy(), info, finished
+
+    def _restart(self, done: np.ndarray) -> None:
+        fresh = core.reset(self.world, self.state.key[done], self.state.episode[done] + np.uint64(1))
+        for field in core.MarketState.__dataclass_fields__:
+            column = getattr(self.state, field)
+            column = column.copy()
+            column[done] = getattr(fresh, field)
+            setattr(self.state, field, column)
+        self._returns[done] = 0.0
+        self._objective[done] = 0.0

@@ -1,0 +1,107 @@
+"""Named worlds, as data. ``make_world(preset, **overrides)`` is the one way to build a world from them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envs.world import World, field_names
+
+# Avellaneda & Stoikov (2008), section 4: s0 = 100, T = 1, σ = 2, dt = 0.005, A = 140, k = 1.5,
+# literal fill rule clip(λ·dt), binomial mid ±σ√dt, no penalty. The offset range is wide because
+# the A–S quotes at γ = 1 sit several price units through the mid.
+_AS2008 = dict(
+    s0=100.0,
+    sigma=2.0,
+    horizon=1.0,
+    dt=0.005,
+    arrival_intensity=140.0,
+    fill_decay=1.5,
+    fill_rule="as2008",
+    mid_process="binomial",
+    max_inventory=50,
+    min_offset=-12.0,
+    max_offset=12.0,
+)
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "as2008": _AS2008,
+    # The world trained on by default: as2008's market with exact Poisson fills, a Gaussian mid,
+    # a running inventory penalty and a position limit, so that inventory control decides the score.
+    "default": {
+        **_AS2008,
+        "fill_rule": "poisson",
+        "mid_process": "gaussian",
+        "max_inventory": 10,
+        "running_penalty": 1.0,
+        "terminal_penalty": 0.5,
+        "min_offset": -2.0,
+        "max_offset": 6.0,
+    },
+    # The seed's worked example: a static-ish mid near 100, 60/40 sell-heavy flow, fills sensitive to
+    # a few hundredths of a price unit, about one fill a step, so a 0.05 half-spread and a 0.01-per-lot
+    # skew matter; the position limit is the policy's, the world's cap is far away.
+    "worked_example": {
+        **_AS2008,
+        "sigma": 0.5,
+        "arrival_intensity": 100.0,
+        "fill_decay": 2.0,
+        "sell_share": 0.6,
+        "max_inventory": 100,
+        "min_offset": -1.0,
+        "max_offset": 2.0,
+    },
+    # Adverse selection: the mid jumps ξ against the maker after every fill (Guéant et al. 2013, §5).
+    "toxic": {
+        **_AS2008,
+        "fill_rule": "poisson",
+        "mid_process": "gaussian",
+        "max_inventory": 10,
+        "running_penalty": 1.0,
+        "terminal_penalty": 0.5,
+        "adverse_jump": 0.25,
+        "min_offset": -2.0,
+        "max_offset": 6.0,
+    },
+    # Observed volatility regimes: calm (σ = 1) and stressed (σ = 4), switching on the session's scale.
+    "regimes": {
+        **_AS2008,
+        "fill_rule": "poisson",
+        "mid_process": "gaussian",
+        "max_inventory": 10,
+        "running_penalty": 1.0,
+        "terminal_penalty": 0.5,
+        "regime_scales": (0.5, 2.0),
+        "regime_switch_rates": ((-2.0, 2.0), (4.0, -4.0)),
+        "min_offset": -2.0,
+        "max_offset": 6.0,
+    },
+}
+
+
+def list_presets() -> list[str]:
+    """Names of the preset worlds."""
+    return sorted(PRESETS)
+
+
+def make_world(preset: str | None = None, **overrides: Any) -> World:
+    """Build a validated world from a preset (``None``: the dataclass defaults) and field overrides.
+
+    Raises ``ValueError`` naming an unknown preset, an unknown field, or an invalid value.
+    """
+    if preset is not None and preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; accepted: {list_presets()}")
+    unknown = sorted(set(overrides) - set(field_names()))
+    if unknown:
+        raise ValueError(f"unknown world field(s) {unknown}; accepted: {field_names()}")
+    fields = dict(PRESETS[preset]) if preset is not None else {}
+    fields.update(overrides)
+    return World(**fields)
+
+
+def resolve_world(world: str | World | None, **overrides: Any) -> World:
+    """A world from a preset name or a ``World`` (``None``: the ``default`` preset), with overrides."""
+    if isinstance(world, World):
+        return world.replace(**overrides) if overrides else world
+    if world is not None and not isinstance(world, str):
+        raise ValueError(f"world must be a preset name from {list_presets()} or a World; got {world!r}")
+    return make_world(world or "default", **overrides)

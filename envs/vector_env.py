@@ -1,0 +1,59 @@
+"""Gymnasium's natively vectorized environment over the batched core (same-step autoreset)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode
+
+from envs.batch import MarketBatch, RewardVariant
+from envs.presets import resolve_world
+from envs.spaces import action_space, observation_space
+from envs.world import World
+
+
+class MarketMakingVectorEnv(gym.vector.VectorEnv):
+    """``num_envs`` markets of one world stepped as one numpy batch (``gymnasium.make_vec``).
+
+    Same-step autoreset: a market reaching the close is reset inside ``step``; the returned
+    observation is its new opening one, and ``info["final_obs"]`` (float32, ``(num_envs, obs_dim)``,
+    valid where ``info["_final_obs"]``) and ``info["final_info"]["episode"]`` hold the closing
+    observation and the episode statistics. ``reset(seed=s)`` seeds market ``i`` like a single env
+    seeded ``s + i``. Every other ``info`` entry is an array over markets (see ``MarketMakingEnv``).
+    """
+
+    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        world: str | World | None = "default",
+        reward: RewardVariant = "pnl",
+        render_mode: str | None = None,
+        **overrides: Any,
+    ) -> None:
+        if render_mode is not None:
+            raise ValueError(f"render_mode must be None (this env does not render); got {render_mode!r}")
+        self.world = resolve_world(world, **overrides)
+        self.batch = MarketBatch(self.world, num_envs, reward)
+        self.num_envs = self.batch.n
+        self.render_mode = None
+        self.single_action_space = action_space()
+        self.single_observation_space = observation_space(self.world)
+        self.action_space = gym.vector.utils.batch_space(self.single_action_space, self.num_envs)
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        return self.batch.reset(seed), {}
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        obs, reward, terminated, info, finished = self.batch.step(actions)
+        info = dict(info)
+        if finished:
+            info["final_obs"] = finished["final_observation"]
+            info["_final_obs"] = finished["mask"]
+            info["final_info"] = {"episode": finished["episode"], "_episode": finished["mask"]}
+            info["_final_info"] = finished["mask"]
+        return obs, reward, terminated, np.zeros(self.num_envs, dtype=bool), info

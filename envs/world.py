@@ -1,0 +1,270 @@
+"""The market-making world: one frozen, validated dataclass read by env, baselines and eval alike.
+
+Units: prices in currency, time in the model's unit (the A–S session is ``horizon = 1``), inventory in
+lots. A quote's *offset* ``δ`` is its distance from the mid (bid at ``s − δ_b``, ask at ``s + δ_a``);
+market orders reach a quote at offset ``δ`` with Poisson intensity ``λ(δ) = A_side·e^(−k·δ)``
+(Avellaneda & Stoikov 2008, eq. 2.12), see ``../shared/reference/formulas.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from functools import cached_property
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+
+FILL_RULES = ("poisson", "as2008")
+MID_PROCESSES = ("gaussian", "binomial")
+OBSERVATION_FEATURES = ("mid_return", "last_fills", "fill_imbalance")
+BASE_OBSERVATION = ("inventory", "time_to_close", "volatility")
+
+
+@dataclasses.dataclass(frozen=True)
+class World:
+    """Parameters of one market. Every field is validated at construction (``ValueError`` names it).
+
+    Fields (units in brackets):
+
+    - ``s0`` [price]: mid at the open.
+    - ``sigma`` [price / √time]: base volatility of the mid, ``dS = σ dW``.
+    - ``horizon`` [time]: session length T; the episode terminates at the close.
+    - ``dt`` [time]: step length; ``horizon / dt`` must be a whole number of steps.
+    - ``arrival_intensity`` [1/time]: A, arrival rate per side at zero offset when flow is balanced.
+    - ``fill_decay`` [1/price]: k in ``λ(δ) = A·e^(−k·δ)``.
+    - ``sell_share``: fraction of arriving market orders that are sells (they hit the bid); the bid
+      sees intensity ``2A·sell_share``, the ask ``2A·(1 − sell_share)``; 0.5 is balanced.
+    - ``fill_rule``: ``"poisson"`` fills a side with probability ``1 − e^(−λ·dt)``; ``"as2008"`` with
+      ``clip(λ·dt, 0, 1)``, the literal rule of the paper's simulation.
+    - ``mid_process``: ``"gaussian"`` (``σ√dt·Z``) or ``"binomial"`` (``±σ√dt``, A–S 2008).
+    - ``max_inventory`` [lots]: Q; at ``|q| ≥ Q`` the side that would grow ``|q|`` is never filled.
+    - ``running_penalty`` [price / (lot²·time)]: φ, the reward pays ``φ·q²·dt`` each step.
+    - ``terminal_penalty`` [price / lot²]: α, the reward pays ``α·q_T²`` at the close.
+    - ``adverse_jump`` [price]: ξ, the mid moves against the maker by ξ after each fill.
+    - ``fee`` [price / lot]: paid per lot filled; negative is a rebate.
+    - ``initial_inventory`` [lots]: a fixed integer, or ``(low, high)`` drawn uniformly (inclusive).
+    - ``regime_scales``: volatility regimes as multiples of ``sigma`` (one entry: constant volatility).
+    - ``regime_switch_rates`` [1/time]: generator matrix of the regime Markov chain (off-diagonal
+      rates ≥ 0, rows summing to 0); the chain starts in its stationary distribution.
+    - ``min_offset``, ``max_offset`` [price]: the range actions map onto; ``min_offset`` may be
+      negative (a quote through the mid); an offset at ``max_offset`` means the side is pulled.
+    - ``observation_features``: extra observations after the base three, from
+      ``"mid_return"``, ``"last_fills"``, ``"fill_imbalance"``.
+    """
+
+    s0: float = 100.0
+    sigma: float = 2.0
+    horizon: float = 1.0
+    dt: float = 0.005
+    arrival_intensity: float = 140.0
+    fill_decay: float = 1.5
+    sell_share: float = 0.5
+    fill_rule: str = "poisson"
+    mid_process: str = "gaussian"
+    max_inventory: int = 50
+    running_penalty: float = 0.0
+    terminal_penalty: float = 0.0
+    adverse_jump: float = 0.0
+    fee: float = 0.0
+    initial_inventory: int | tuple[int, int] = 0
+    regime_scales: tuple[float, ...] = (1.0,)
+    regime_switch_rates: tuple[tuple[float, ...], ...] = ((0.0,),)
+    min_offset: float = -2.0
+    max_offset: float = 6.0
+    observation_features: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in (
+            "s0",
+            "sigma",
+            "horizon",
+            "dt",
+            "arrival_intensity",
+            "fill_decay",
+            "sell_share",
+            "running_penalty",
+            "terminal_penalty",
+            "adverse_jump",
+            "fee",
+            "min_offset",
+            "max_offset",
+        ):
+            _set(self, name, _real(name, getattr(self, name)))
+        _set(self, "max_inventory", _integer("max_inventory", self.max_inventory))
+        _set(self, "initial_inventory", _inventory_range(self.initial_inventory))
+        _set(self, "regime_scales", _real_tuple("regime_scales", self.regime_scales))
+        _set(self, "regime_switch_rates", _matrix("regime_switch_rates", self.regime_switch_rates))
+        features = self.observation_features
+        if isinstance(features, str) or not isinstance(features, (tuple, list)):
+            raise ValueError(
+                f"observation_features must be a list of names from {OBSERVATION_FEATURES}; got {features!r}"
+            )
+        _set(self, "observation_features", tuple(features))
+        self._validate()
+
+    def _validate(self) -> None:
+        checks = [
+            ("sigma", self.sigma >= 0, "must be ≥ 0"),
+            ("horizon", self.horizon > 0, "must be > 0"),
+            ("dt", 0 < self.dt <= self.horizon, f"must be in (0, horizon={self.horizon}]"),
+            ("arrival_intensity", self.arrival_intensity >= 0, "must be ≥ 0"),
+            ("fill_decay", self.fill_decay > 0, "must be > 0"),
+            ("sell_share", 0 <= self.sell_share <= 1, "must be in [0, 1]"),
+            ("fill_rule", self.fill_rule in FILL_RULES, f"must be one of {FILL_RULES}"),
+            ("mid_process", self.mid_process in MID_PROCESSES, f"must be one of {MID_PROCESSES}"),
+            ("max_inventory", self.max_inventory >= 1, "must be an integer ≥ 1"),
+            ("running_penalty", self.running_penalty >= 0, "must be ≥ 0"),
+            ("terminal_penalty", self.terminal_penalty >= 0, "must be ≥ 0"),
+            ("adverse_jump", self.adverse_jump >= 0, "must be ≥ 0"),
+            ("max_offset", self.max_offset > self.min_offset, f"must be > min_offset={self.min_offset}"),
+            ("max_offset", self.max_offset > 0, "must be > 0"),
+        ]
+        for name, ok, accepted in checks:
+            if not ok:
+                raise ValueError(f"{name} {accepted}; got {getattr(self, name)!r}")
+        if abs(self.n_steps * self.dt - self.horizon) > 1e-9 * self.horizon or self.n_steps < 1:
+            raise ValueError(
+                f"dt must divide horizon into a whole number of steps; got dt={self.dt!r}, horizon={self.horizon!r}"
+            )
+        low, high = self.inventory_bounds
+        if not -self.max_inventory <= low <= high <= self.max_inventory:
+            raise ValueError(
+                f"initial_inventory must lie in [-max_inventory, max_inventory] = "
+                f"[{-self.max_inventory}, {self.max_inventory}] with low ≤ high; "
+                f"got {self.initial_inventory!r}"
+            )
+        if any(scale <= 0 for scale in self.regime_scales):
+            raise ValueError(f"regime_scales must all be > 0; got {self.regime_scales!r}")
+        rates = np.asarray(self.regime_switch_rates)
+        n = len(self.regime_scales)
+        if rates.shape != (n, n):
+            raise ValueError(
+                f"regime_switch_rates must be a {n}×{n} matrix (one row per regime in "
+                f"regime_scales); got shape {rates.shape}"
+            )
+        off_diagonal = rates[~np.eye(n, dtype=bool)]
+        if np.any(off_diagonal < 0) or np.any(np.abs(rates.sum(axis=1)) > 1e-9):
+            raise ValueError(
+                "regime_switch_rates must be a generator matrix: off-diagonal rates ≥ 0 and "
+                f"each row summing to 0; got {self.regime_switch_rates!r}"
+            )
+        unknown = [f for f in self.observation_features if f not in OBSERVATION_FEATURES]
+        if unknown or len(set(self.observation_features)) != len(self.observation_features):
+            raise ValueError(
+                f"observation_features must be distinct names from {OBSERVATION_FEATURES}; "
+                f"got {self.observation_features!r}"
+            )
+
+    # Derived quantities: properties, so they cannot drift from the fields.
+    @cached_property
+    def n_steps(self) -> int:
+        """Steps in a session, ``horizon / dt``."""
+        return int(round(self.horizon / self.dt))
+
+    @property
+    def inventory_bounds(self) -> tuple[int, int]:
+        """Inclusive range the opening inventory is drawn from [lots]."""
+        if isinstance(self.initial_inventory, tuple):
+            return self.initial_inventory
+        return (self.initial_inventory, self.initial_inventory)
+
+    @property
+    def bid_intensity(self) -> float:
+        """Arrival rate of sells reaching a bid at zero offset, ``2A·sell_share`` [1/time]."""
+        return 2.0 * self.arrival_intensity * self.sell_share
+
+    @property
+    def ask_intensity(self) -> float:
+        """Arrival rate of buys reaching an ask at zero offset, ``2A·(1 − sell_share)`` [1/time]."""
+        return 2.0 * self.arrival_intensity * (1.0 - self.sell_share)
+
+    @property
+    def n_regimes(self) -> int:
+        return len(self.regime_scales)
+
+    @cached_property
+    def sigma_levels(self) -> np.ndarray:
+        """Volatility of each regime, ``sigma · regime_scales`` [price / √time]."""
+        return self.sigma * np.asarray(self.regime_scales, dtype=np.float64)
+
+    @property
+    def max_sigma(self) -> float:
+        """Largest regime volatility; the observation scales σ by it (1 when σ = 0)."""
+        return float(self.sigma_levels.max()) or 1.0
+
+    @cached_property
+    def regime_step_transition(self) -> np.ndarray:
+        """One-step transition matrix of the regime chain, ``expm(G·dt)`` (row-stochastic)."""
+        matrix = scipy.linalg.expm(np.asarray(self.regime_switch_rates, dtype=np.float64) * self.dt)
+        matrix = np.clip(matrix, 0.0, None)
+        return matrix / matrix.sum(axis=1, keepdims=True)
+
+    @cached_property
+    def stationary_regime_distribution(self) -> np.ndarray:
+        """Stationary law of the regime chain (uniform over regimes if it is not unique)."""
+        transition = self.regime_step_transition
+        values, vectors = np.linalg.eig(transition.T)
+        close_to_one = np.isclose(values, 1.0)
+        if close_to_one.sum() != 1:
+            return np.full(self.n_regimes, 1.0 / self.n_regimes)
+        weights = np.abs(np.real(vectors[:, close_to_one][:, 0]))
+        return weights / weights.sum()
+
+    @property
+    def observation_names(self) -> tuple[str, ...]:
+        """Names of the observation's entries, in order (``last_fills`` spans two)."""
+        names = list(BASE_OBSERVATION)
+        for feature in self.observation_features:
+            names += ["bid_filled", "ask_filled"] if feature == "last_fills" else [feature]
+        return tuple(names)
+
+    def replace(self, **overrides: Any) -> World:
+        """A copy with some fields changed (validated like any world)."""
+        unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(World)})
+        if unknown:
+            raise ValueError(f"unknown world field(s) {unknown}; accepted: {field_names()}")
+        return dataclasses.replace(self, **overrides)
+
+
+def field_names() -> list[str]:
+    """Names of every world field."""
+    return [f.name for f in dataclasses.fields(World)]
+
+
+def _set(world: World, name: str, value: Any) -> None:
+    object.__setattr__(world, name, value)
+
+
+def _real(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number; got {value!r}")
+    return float(value)
+
+
+def _integer(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (Integral, Real)) or value != int(value):
+        raise ValueError(f"{name} must be an integer; got {value!r}")
+    return int(value)
+
+
+def _inventory_range(value: Any) -> int | tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"initial_inventory must be an integer or a (low, high) pair; got {value!r}")
+        return (_integer("initial_inventory", value[0]), _integer("initial_inventory", value[1]))
+    return _integer("initial_inventory", value)
+
+
+def _real_tuple(name: str, value: Any) -> tuple[float, ...]:
+    if not isinstance(value, (tuple, list)) or len(value) == 0:
+        raise ValueError(f"{name} must be a non-empty list of numbers; got {value!r}")
+    return tuple(_real(name, v) for v in value)
+
+
+def _matrix(name: str, value: Any) -> tuple[tuple[float, ...], ...]:
+    if not isinstance(value, (tuple, list)) or not all(isinstance(row, (tuple, list)) for row in value):
+        raise ValueError(f"{name} must be a square matrix given as a list of rows; got {value!r}")
+    return tuple(_real_tuple(name, row) for row in value)
