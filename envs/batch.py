@@ -84,9 +84,19 @@ class MarketBatch:
         self._returns = np.zeros(self.n)
         self._objective = np.zeros(self.n)
 
-    def reset(self, seed: int | None = None) -> np.ndarray:
-        """Open a new session in every market; a seed restarts the streams (market i ↔ seed + i)."""
-        if seed is not None or self.state is None:
+    def reset(self, seed: int | None = None, keys: np.ndarray | None = None) -> np.ndarray:
+        """Open a new session in every market; a seed restarts the streams (market i ↔ seed + i).
+
+        ``keys`` (uint64, one per market) sets the streams directly instead, e.g. repeated blocks so
+        several policies share common random numbers within one batch.
+        """
+        if keys is not None:
+            keys = np.asarray(keys, dtype=np.uint64)
+            if keys.shape != (self.n,):
+                raise ValueError(f"keys must have shape ({self.n},); got {keys.shape}")
+            self._keys = keys.copy()
+            self._episode = np.zeros(self.n, dtype=np.uint64)
+        elif seed is not None or self.state is None:
             self._keys = market_keys(seed, self.n)
             self._episode = np.zeros(self.n, dtype=np.uint64)
         else:

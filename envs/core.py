@@ -7,7 +7,8 @@ One step, for every market at once (A–S 2008 §4's simulation, generalized):
    intensity ``λ(δ) = A_side·e^(−k·δ)``; the side that would take ``|q|`` past ``Q`` never fills;
 3. cash and inventory settle the fills at the quoted prices, less ``fee`` per lot;
 4. the mid moves by ``σ_regime·√dt·ε`` plus ``ξ·(ask fills − bid fills)`` (adverse jump);
-5. the reward is the change in wealth marked to the mid minus ``φ·q²·dt`` (and ``α·q_T²`` at the close);
+5. the reward is the change in wealth marked to the mid minus ``φ·q²·dt`` (and ``α·q_T²`` at the close;
+   φ is the current regime's, see ``World.volatility_scaled_penalty``);
 6. the volatility regime switches with the chain's one-step transition matrix.
 
 Randomness is counter-based: each market owns a 64-bit key, and the uniform for (episode, step,
@@ -202,7 +203,8 @@ def step(
 
     new_step = state.step + 1
     terminated = new_step >= world.n_steps
-    penalty = (world.running_penalty * world.dt + world.terminal_penalty * terminated) * (inventory * inventory)
+    running = world.running_penalty_levels[state.regime] if world.n_regimes > 1 else world.running_penalty_levels[0]
+    penalty = (running * world.dt + world.terminal_penalty * terminated) * (inventory * inventory)
     inventory_pnl = inventory * mid_change
     reward = spread_captured + inventory_pnl - fees - penalty
 

@@ -39,14 +39,16 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     # The seed's worked example: a static-ish mid near 100, 60/40 sell-heavy flow, fills sensitive to
     # a few hundredths of a price unit, about one fill a step, so a 0.05 half-spread and a 0.01-per-lot
-    # skew matter; the position limit is the policy's, the world's cap is far away.
+    # skew matter; a small running penalty prices the inventory risk the seed warns of; the position
+    # limit is the policy's, the world's cap is far away.
     "worked_example": {
         **_AS2008,
         "sigma": 0.5,
-        "arrival_intensity": 100.0,
+        "arrival_intensity": 120.0,
         "fill_decay": 2.0,
         "sell_share": 0.6,
         "max_inventory": 100,
+        "running_penalty": 0.05,
         "min_offset": -1.0,
         "max_offset": 2.0,
     },
@@ -62,13 +64,15 @@ PRESETS: dict[str, dict[str, Any]] = {
         "min_offset": -2.0,
         "max_offset": 6.0,
     },
-    # Observed volatility regimes: calm (σ = 1) and stressed (σ = 4), switching on the session's scale.
+    # Observed volatility regimes: calm (σ = 1) and stressed (σ = 4), switching on the session's scale;
+    # the running penalty scales with σ², so holding inventory costs 16 times more when stressed.
     "regimes": {
         **_AS2008,
         "fill_rule": "poisson",
         "mid_process": "gaussian",
         "max_inventory": 10,
         "running_penalty": 1.0,
+        "volatility_scaled_penalty": True,
         "terminal_penalty": 0.5,
         "regime_scales": (0.5, 2.0),
         "regime_switch_rates": ((-2.0, 2.0), (4.0, -4.0)),

@@ -51,6 +51,7 @@ def quotes_to_action(world: World, bid_offset: np.ndarray, ask_offset: np.ndarra
     are clipped to it.
     """
     offsets = np.stack(np.broadcast_arrays(np.asarray(bid_offset, float), np.asarray(ask_offset, float)), axis=-1)
+    offsets = np.minimum(offsets, world.max_offset)  # +inf (pulled) maps to +1
     action = 2.0 * (offsets - world.min_offset) / (world.max_offset - world.min_offset) - 1.0
     return np.clip(action, -1.0, 1.0).astype(np.float32)
 

@@ -42,6 +42,9 @@ class World:
     - ``mid_process``: ``"gaussian"`` (``σ√dt·Z``) or ``"binomial"`` (``±σ√dt``, A–S 2008).
     - ``max_inventory`` [lots]: Q; at ``|q| ≥ Q`` the side that would grow ``|q|`` is never filled.
     - ``running_penalty`` [price / (lot²·time)]: φ, the reward pays ``φ·q²·dt`` each step.
+    - ``volatility_scaled_penalty``: if true the running penalty is ``φ·(σ_t/σ)²·q²·dt``, σ_t the
+      current regime's volatility: the mean-variance form ``φ = γσ²/2`` (Cartea et al. 2015), under
+      which a stressed regime makes inventory dearer. Off by default.
     - ``terminal_penalty`` [price / lot²]: α, the reward pays ``α·q_T²`` at the close.
     - ``adverse_jump`` [price]: ξ, the mid moves against the maker by ξ after each fill.
     - ``fee`` [price / lot]: paid per lot filled; negative is a rebate.
@@ -66,6 +69,7 @@ class World:
     mid_process: str = "gaussian"
     max_inventory: int = 50
     running_penalty: float = 0.0
+    volatility_scaled_penalty: bool = False
     terminal_penalty: float = 0.0
     adverse_jump: float = 0.0
     fee: float = 0.0
@@ -94,6 +98,8 @@ class World:
         ):
             _set(self, name, _real(name, getattr(self, name)))
         _set(self, "max_inventory", _integer("max_inventory", self.max_inventory))
+        if not isinstance(self.volatility_scaled_penalty, bool):
+            raise ValueError(f"volatility_scaled_penalty must be true or false; got {self.volatility_scaled_penalty!r}")
         _set(self, "initial_inventory", _inventory_range(self.initial_inventory))
         _set(self, "regime_scales", _real_tuple("regime_scales", self.regime_scales))
         _set(self, "regime_switch_rates", _matrix("regime_switch_rates", self.regime_switch_rates))
@@ -189,6 +195,12 @@ class World:
     def sigma_levels(self) -> np.ndarray:
         """Volatility of each regime, ``sigma · regime_scales`` [price / √time]."""
         return self.sigma * np.asarray(self.regime_scales, dtype=np.float64)
+
+    @cached_property
+    def running_penalty_levels(self) -> np.ndarray:
+        """Running penalty in each regime [price / (lot²·time)]: φ, or φ·(σ_regime/σ)² when scaled."""
+        scales = np.asarray(self.regime_scales, dtype=np.float64)
+        return self.running_penalty * (scales**2 if self.volatility_scaled_penalty else np.ones_like(scales))
 
     @property
     def max_sigma(self) -> float:

@@ -1,0 +1,75 @@
+"""Guéant, Lehalle & Fernandez-Tapia (2013), "Dealing with the inventory risk": the exact CARA optimum
+with an inventory limit, and its asymptotic closed form."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from baselines.matrix_solution import TabulatedQuotes, log_solution, tridiagonal
+from baselines.policy import Parameter, Policy
+
+_RISK_AVERSION = Parameter(float, 0.1, "0.1", "γ, CARA risk aversion [1/price]", positive=True)
+
+
+def risk_premium(risk_aversion: float, fill_decay: float) -> float:
+    """``(1/γ)·ln(1 + γ/k)`` [price], the depth a risk-averse maker adds to every quote (GLFT 2013)."""
+    return np.log1p(risk_aversion / fill_decay) / risk_aversion
+
+
+class GLFT(Policy):
+    """The asymptotic closed form (GLFT 2013, eq. 4.6–4.7), with ``c = √(σ²γ/(2kA)·(1 + γ/k)^(1 + k/γ))``:
+    ``δ_b = (1/γ)ln(1 + γ/k) + (2q + 1)/2·c``, ``δ_a = (1/γ)ln(1 + γ/k) − (2q − 1)/2·c`` [price].
+
+    With an adverse jump ξ the arrival rate is scaled by ``e^(−kξ/2)`` and both quotes widen by ξ/2
+    (GLFT 2013, §6). σ is read from the observation; A is the world's per-side arrival intensity.
+    """
+
+    name = "glft"
+    parameters = {"risk_aversion": _RISK_AVERSION}
+
+    def quotes(self, inventory, time_to_close, volatility):
+        world, gamma, k = self.world, self.params["risk_aversion"], self.world.fill_decay
+        xi = world.adverse_jump
+        intensity = world.arrival_intensity * np.exp(-0.5 * k * xi)
+        c = np.sqrt(np.square(volatility) * gamma / (2 * k * intensity) * (1 + gamma / k) ** (1 + k / gamma))
+        base = risk_premium(gamma, k) + 0.5 * xi
+        q = np.asarray(inventory, dtype=np.float64)
+        return base + (2 * q + 1) / 2 * c, base - (2 * q - 1) / 2 * c
+
+
+class GLFTExact(Policy):
+    """The exact optimum of the CARA problem with ``|q| ≤ Q`` (GLFT 2013, Theorem 3.1):
+    ``v(τ) = expm(−M·τ)·1``, M tridiagonal with diagonal ``α·q²`` and off-diagonals ``−η``,
+    ``α = (k/2)·γ·σ²``, ``η = A·(1 + γ/k)^(−(1 + k/γ))``; ``δ_b = (1/k)·ln(v_q/v_{q+1}) + (1/γ)ln(1 + γ/k)``,
+    ``δ_a = (1/k)·ln(v_q/v_{q−1}) + (1/γ)ln(1 + γ/k)``; no bid at ``q = Q``, no ask at ``q = −Q``.
+
+    Q is the world's ``max_inventory``. With volatility regimes a table is solved per regime's σ and
+    looked up by the observed σ.
+    """
+
+    name = "glft_exact"
+    parameters = {"risk_aversion": _RISK_AVERSION}
+
+    def __init__(self, world, **params):
+        super().__init__(world, **params)
+        gamma, k, limit = self.params["risk_aversion"], world.fill_decay, world.max_inventory
+        q = np.arange(-limit, limit + 1, dtype=np.float64)
+        eta = world.arrival_intensity * (1 + gamma / k) ** (-(1 + k / gamma))
+        self._tables = []
+        for sigma in world.sigma_levels:
+            alpha = 0.5 * k * gamma * sigma**2
+            log_v = log_solution(-tridiagonal(alpha * q**2, -eta, -eta), np.ones_like(q), world)
+            self._tables.append(TabulatedQuotes(world, log_v, risk_premium(gamma, k), k))
+
+    def quotes(self, inventory, time_to_close, volatility):
+        return _lookup_by_regime(self.world, self._tables, inventory, time_to_close, volatility)
+
+
+def _lookup_by_regime(world, tables, inventory, time_to_close, volatility):
+    regime = np.abs(np.asarray(volatility, dtype=np.float64)[..., None] - world.sigma_levels).argmin(axis=-1)
+    inventory, time_to_close, regime = np.broadcast_arrays(inventory, time_to_close, regime)
+    bid, ask = np.empty(regime.shape), np.empty(regime.shape)
+    for index, table in enumerate(tables):  # one pass per regime, vectorized over the batch
+        mask = regime == index
+        bid[mask], ask[mask] = table.lookup(inventory[mask], time_to_close[mask])
+    return bid, ask

@@ -1,0 +1,98 @@
+"""The one interface every classic policy answers: SB3's ``predict`` on the env's own observations, and
+``quotes`` in price units for plots and tests."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
+import numpy as np
+
+from envs import World, decode_observation, quotes_to_action
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    """A policy parameter: its type (``float`` or ``int``), default (a value, or a function of the
+    world), what the default is in words, and its meaning with units."""
+
+    kind: type
+    default: Callable[[World], Any] | Any
+    default_text: str
+    doc: str
+    positive: bool = False
+
+    def resolve(self, world: World) -> Any:
+        return self.default(world) if callable(self.default) else self.default
+
+
+class Policy:
+    """Base class: subclasses set ``name``, ``parameters`` and implement ``quotes``.
+
+    ``quotes(inventory, time_to_close, volatility)`` takes arrays of inventory [lots], time to
+    close T − t [time] and current σ [price/√time] and returns ``(bid_offset, ask_offset)`` [price],
+    ``+inf`` for a pulled side. ``predict`` decodes observations, calls ``quotes`` and returns the
+    normalized actions a learned policy would, so evaluation treats both alike.
+    """
+
+    name: ClassVar[str]
+    parameters: ClassVar[dict[str, Parameter]] = {}
+
+    def __init__(self, world: World, **params: Any) -> None:
+        if not isinstance(world, World):
+            raise ValueError(f"world must be an envs.World (see envs.make_world); got {type(world).__name__}")
+        unknown = sorted(set(params) - set(self.parameters))
+        if unknown:
+            raise ValueError(
+                f"unknown parameter(s) {unknown} for policy {self.name!r}; "
+                f"accepted: {sorted(self.parameters) or 'none'}"
+            )
+        self.world = world
+        self.params = {}
+        for key, parameter in self.parameters.items():
+            value = params.get(key, parameter.resolve(world))
+            self.params[key] = _coerce(self.name, key, parameter.kind, value)
+            if parameter.positive and self.params[key] <= 0:
+                raise ValueError(f"parameter {key!r} of policy {self.name!r} must be > 0; got {value!r}")
+
+    def quotes(
+        self, inventory: np.ndarray, time_to_close: np.ndarray, volatility: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = True,
+    ) -> tuple[np.ndarray, None]:
+        """SB3's protocol: a batch of observations (or one) to normalized actions ``(n, 2)``."""
+        observation = np.asarray(observation)
+        single = observation.ndim == 1
+        decoded = decode_observation(self.world, observation[None, :] if single else observation)
+        bid, ask = self.quotes(decoded["inventory"], decoded["time_to_close"], decoded["volatility"])
+        actions = quotes_to_action(self.world, bid, ask)
+        return (actions[0] if single else actions), None
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{self.name}({params})"
+
+
+def _coerce(policy: str, key: str, kind: type, value: Any) -> Any:
+    ok = not isinstance(value, bool) and (
+        isinstance(value, Integral) if kind is int else isinstance(value, Real) and np.isfinite(value)
+    )
+    if not ok:
+        raise ValueError(f"parameter {key!r} of policy {policy!r} must be a finite {kind.__name__}; got {value!r}")
+    return kind(value)
+
+
+def pull_at_limit(
+    inventory: np.ndarray, bid: np.ndarray, ask: np.ndarray, limit: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hard position limit: at ``q ≥ limit`` quote no bid, at ``q ≤ −limit`` no ask (``+inf`` = pulled)."""
+    return np.where(inventory >= limit, np.inf, bid), np.where(inventory <= -limit, np.inf, ask)

@@ -1,0 +1,35 @@
+"""The policy registry: build any classic policy by name from a world."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baselines.avellaneda_stoikov import AvellanedaStoikov
+from baselines.cartea_jaimungal import CarteaJaimungal
+from baselines.glft import GLFT, GLFTExact
+from baselines.linear_skew import LinearSkew
+from baselines.optimal import Optimal
+from baselines.policy import Policy
+from baselines.symmetric import Symmetric
+from envs import World
+
+POLICIES: dict[str, type[Policy]] = {
+    cls.name: cls for cls in (Symmetric, LinearSkew, AvellanedaStoikov, GLFT, GLFTExact, CarteaJaimungal, Optimal)
+}
+
+
+def list_policies() -> dict[str, dict[str, dict[str, str]]]:
+    """Every policy name with its parameters: ``{name: {parameter: {"type", "default", "doc"}}}``."""
+    return {
+        name: {
+            key: {"type": p.kind.__name__, "default": p.default_text, "doc": p.doc} for key, p in cls.parameters.items()
+        }
+        for name, cls in POLICIES.items()
+    }
+
+
+def make_policy(name: str, world: World, **params: Any) -> Policy:
+    """Build policy ``name`` for ``world``; ``ValueError`` names an unknown policy or parameter."""
+    if name not in POLICIES:
+        raise ValueError(f"unknown policy {name!r}; accepted: {sorted(POLICIES)}")
+    return POLICIES[name](world, **params)
