@@ -284,5 +284,5 @@ def observation_bounds(world: World) -> tuple[np.ndarray, np.ndarray]:
         "ask_filled": (0.0, 1.0),
         "fill_imbalance": (-1.0, 1.0),
     }
-    low, high = zip(*(bounds[name] for name in world.observation_names))
+    low, high = zip(*(bounds[name] for name in world.observation_names), strict=True)
     return np.array(low, dtype=np.float32), np.array(high, dtype=np.float32)

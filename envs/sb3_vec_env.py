@@ -51,7 +51,9 @@ class MarketMakingVecEnv(VecEnv):
     def step_wait(self) -> VecEnvStepReturn:
         obs, reward, terminated, info, finished = self.batch.step(self._actions)
         names = list(info)
-        infos = [dict(zip(names, row)) for row in zip(*(info[name].tolist() for name in names))]
+        infos = [
+            dict(zip(names, row, strict=True)) for row in zip(*(info[name].tolist() for name in names), strict=True)
+        ]
         if finished:
             for i in np.flatnonzero(finished["mask"]):
                 infos[i]["terminal_observation"] = finished["final_observation"][i]

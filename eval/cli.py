@@ -1,0 +1,94 @@
+"""``python -m eval``: paired evaluation of learned and classic policies in one or more worlds."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from baselines import list_policies
+from envs import list_presets, make_world
+from eval.evaluate import build_policy
+from eval.run import Job, evaluate_and_publish
+from eval.scenarios import SCENARIOS, scenario_jobs
+from eval.specs import parse_assignments, parse_spec
+
+DEFAULT_POLICIES = ("symmetric", "linear_skew", "avellaneda_stoikov", "optimal")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m eval",
+        description=__doc__,
+        epilog="Model files are pickles: load only files from sources you trust.",
+    )
+    p.add_argument("--world", action="append", metavar="PRESET", help="world preset (repeatable: robustness matrix)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a world field")
+    p.add_argument(
+        "--policy",
+        action="append",
+        metavar="SPEC",
+        help="NAME[:key=value,...] or run:PATH (repeatable; default: " + ", ".join(DEFAULT_POLICIES) + ")",
+    )
+    p.add_argument("--scenario", choices=SCENARIOS, help="a named reproduction instead of --world/--policy")
+    p.add_argument("--episodes", type=int, default=1000, help="episodes per policy (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of episode 0; episode i uses seed + i (default 0)")
+    p.add_argument("--risk-aversion", type=float, default=0.1, help="CARA γ of the certainty equivalent (default 0.1)")
+    p.add_argument("--out", type=Path, help="output folder (default reports/<scenario or world>)")
+    p.add_argument("--device", default="cpu", help="torch device for learned policies (default cpu)")
+    p.add_argument("--list", action="store_true", help="print the presets and policies, then exit")
+    return p
+
+
+def print_catalogue() -> None:
+    print("world presets:", ", ".join(list_presets()))
+    print("policies (NAME[:key=value,...]):")
+    for name, params in list_policies().items():
+        described = (
+            ", ".join(f"{key}={spec['default']} ({spec['type']})" for key, spec in params.items()) or "no parameters"
+        )
+        print(f"  {name}: {described}")
+    print("  run:PATH: a trained run folder or model file")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.list:
+        print_catalogue()
+        return 0
+    try:
+        if args.episodes < 1:
+            raise ValueError(f"--episodes must be ≥ 1; got {args.episodes}")
+        if args.risk_aversion <= 0:
+            raise ValueError(f"--risk-aversion must be > 0; got {args.risk_aversion}")
+        if args.scenario:
+            if args.world or args.policy or args.set:
+                raise ValueError("--scenario takes no --world, --set or --policy")
+            jobs = scenario_jobs(args.scenario, args.episodes, args.seed)
+            title, out = f"Scenario `{args.scenario}`", args.out or Path("reports") / args.scenario
+        else:
+            overrides = parse_assignments(",".join(args.set), "--set")
+            specs = [parse_spec(text) for text in (args.policy or DEFAULT_POLICIES)]
+            if len({spec.text for spec in specs}) != len(specs):
+                raise ValueError("--policy: each spec may be given once")
+            jobs = []
+            for preset in args.world or ["default"]:
+                world = make_world(preset, **overrides)
+                label = preset + "".join(f"[{k}={v}]" for k, v in overrides.items())
+                jobs.append(
+                    Job(label, world, {spec.text: (spec, build_policy(spec, world, args.device)) for spec in specs})
+                )
+            title = "Evaluation"
+            out = args.out or Path("reports") / "-".join(args.world or ["default"])
+        evaluate_and_publish(out, jobs, args.episodes, args.seed, args.risk_aversion, title)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"report: {out / 'report.md'}")
+    print(f"metrics: {out / 'metrics.json'}")
+    print(f"tensorboard --logdir {out / 'tb'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

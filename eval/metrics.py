@@ -1,0 +1,85 @@
+"""Metrics of a rollout and paired statistics between policies (formulas: ``../shared/reference/formulas.md``)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import logsumexp
+
+from envs import World
+from envs.rollout import Rollout
+
+Z_95 = 1.959963984540054
+BOOTSTRAP_SAMPLES = 1000
+
+
+def certainty_equivalent(pnl: np.ndarray, risk_aversion: float) -> float:
+    """CARA certainty equivalent ``−(1/γ)·ln E[exp(−γ·W_T)]`` [price], computed stably."""
+    return float(-(logsumexp(-risk_aversion * pnl) - np.log(pnl.size)) / risk_aversion)
+
+
+def mean_ci95(values: np.ndarray) -> list[float]:
+    """Normal-approximation 95 % confidence interval of the mean."""
+    half = Z_95 * values.std(ddof=1) / np.sqrt(values.size) if values.size > 1 else 0.0
+    return [float(values.mean() - half), float(values.mean() + half)]
+
+
+def rollout_metrics(result: Rollout, world: World, risk_aversion: float) -> dict[str, float | list[float]]:
+    """The per-policy metrics of ``metrics.json`` from one rollout (means over episodes unless noted).
+
+    ``time_at_limit`` and ``two_sided_fraction`` are fractions of all steps; ``spread_mean`` is the
+    average total spread ``δ_b + δ_a`` over two-sided steps; fills, ``spread_captured`` and
+    ``inventory_pnl`` are per episode; ``max_abs_inventory`` is the largest ``|q|`` of any episode.
+    """
+    pnl_std = float(result.pnl.std(ddof=1)) if result.pnl.size > 1 else 0.0
+    mean_abs = float(result.mean_abs_inventory.mean())
+    two_sided_steps = float(result.steps_two_sided.sum())
+    return {
+        "reward_mean": float(result.reward.mean()),
+        "reward_std": float(result.reward.std(ddof=1)) if result.reward.size > 1 else 0.0,
+        "reward_ci95": mean_ci95(result.reward),
+        "pnl_mean": float(result.pnl.mean()),
+        "pnl_std": pnl_std,
+        "pnl_ci95": mean_ci95(result.pnl),
+        "sharpe": float(result.pnl.mean() / pnl_std) if pnl_std > 0 else 0.0,
+        "certainty_equivalent": certainty_equivalent(result.pnl, risk_aversion),
+        "final_inventory_mean": float(result.final_inventory.mean()),
+        "final_inventory_std": float(result.final_inventory.std(ddof=1)) if result.final_inventory.size > 1 else 0.0,
+        "mean_abs_inventory": mean_abs,
+        "max_abs_inventory": float(result.max_abs_inventory.max()),
+        "max_abs_inventory_mean": float(result.max_abs_inventory.mean()),
+        "pnl_to_map": float(result.pnl.mean() / mean_abs) if mean_abs > 0 else 0.0,
+        "time_at_limit": float(result.steps_at_limit.mean() / world.n_steps),
+        "two_sided_fraction": float(result.steps_two_sided.mean() / world.n_steps),
+        "spread_mean": float(result.spread_sum.sum() / two_sided_steps) if two_sided_steps else float("nan"),
+        "fills_bid": float(result.bid_fills.mean()),
+        "fills_ask": float(result.ask_fills.mean()),
+        "spread_captured": float(result.spread_captured.mean()),
+        "inventory_pnl": float(result.inventory_pnl.mean()),
+    }
+
+
+def bootstrap_indices(n: int, seed: int, samples: int = BOOTSTRAP_SAMPLES) -> np.ndarray:
+    """Resampling indices ``(samples, n)`` from a fixed seed, shared by every paired statistic."""
+    return np.random.default_rng(seed).integers(0, n, size=(samples, n), dtype=np.int32)
+
+
+def paired_difference(a: np.ndarray, b: np.ndarray, indices: np.ndarray) -> dict[str, float | list[float]]:
+    """Mean of ``a − b`` over paired episodes with a percentile-bootstrap 95 % CI."""
+    difference = a - b
+    means = difference[indices].mean(axis=1)
+    return {
+        "mean": float(difference.mean()),
+        "ci95": [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))],
+    }
+
+
+def optimality_score(
+    reward: np.ndarray, symmetric: np.ndarray, optimal: np.ndarray, indices: np.ndarray
+) -> dict[str, float | list[float]]:
+    """``(J − J_symmetric) / (J_optimal − J_symmetric)`` on paired episodes, with a bootstrap 95 % CI."""
+    gap = optimal.mean() - symmetric.mean()
+    score = float((reward.mean() - symmetric.mean()) / gap) if gap != 0 else float("nan")
+    resampled = (reward[indices].mean(1) - symmetric[indices].mean(1)) / (
+        optimal[indices].mean(1) - symmetric[indices].mean(1)
+    )
+    return {"score": score, "ci95": [float(np.percentile(resampled, 2.5)), float(np.percentile(resampled, 97.5))]}

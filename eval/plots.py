@@ -1,0 +1,93 @@
+"""Figures researchers expect: inventory paths on common seeds, P&L and final-inventory histograms, and
+bid/ask offsets against inventory at several times to close (learned vs closed form vs optimum)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from envs import World, action_to_quotes  # noqa: E402
+from envs.rollout import Rollout  # noqa: E402
+
+TIME_FRACTIONS = (1.0, 0.5, 0.1)
+PATHS_SHOWN = 8
+
+
+def quote_curves(
+    world: World, policy, time_fraction: float, regime: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bid and ask offsets [price] over every inventory at one time to close, through ``policy.predict``
+    on synthetic observations (extra features at zero); ``nan`` where a side is pulled."""
+    inventory = np.arange(-world.max_inventory, world.max_inventory + 1)
+    observation = np.zeros((inventory.size, len(world.observation_names)), dtype=np.float32)
+    observation[:, 0] = inventory / world.max_inventory
+    observation[:, 1] = np.rint(time_fraction * world.n_steps) / world.n_steps
+    observation[:, 2] = world.sigma_levels[regime] / world.max_sigma
+    actions, _ = policy.predict(observation, deterministic=True)
+    bid, ask, bid_quoted, ask_quoted = action_to_quotes(world, np.asarray(actions))
+    return inventory, np.where(bid_quoted, bid, np.nan), np.where(ask_quoted, ask, np.nan)
+
+
+def quotes_figure(
+    world: World, policies: dict[str, object], time_fractions: Sequence[float] = TIME_FRACTIONS
+) -> Figure:
+    figure, axes = plt.subplots(
+        1, len(time_fractions), figsize=(5 * len(time_fractions), 4), sharey=True, squeeze=False
+    )
+    for axis, fraction in zip(axes[0], time_fractions, strict=True):
+        for index, (label, policy) in enumerate(policies.items()):
+            q, bid, ask = quote_curves(world, policy, fraction)
+            color = f"C{index}"
+            axis.plot(q, bid, color=color, label=f"{label} bid")
+            axis.plot(q, ask, color=color, linestyle="--", label=f"{label} ask")
+        axis.axhline(0.0, color="grey", linewidth=0.5)
+        axis.set_title(f"time to close {fraction:.0%} of the session")
+        axis.set_xlabel("inventory q [lots]")
+    axes[0][0].set_ylabel("offset from mid δ [price]")
+    axes[0][-1].legend(fontsize=7)
+    figure.tight_layout()
+    return figure
+
+
+def inventory_paths_figure(world: World, rollouts: dict[str, Rollout]) -> Figure:
+    figure, axes = plt.subplots(1, len(rollouts), figsize=(4 * len(rollouts), 3.5), sharey=True, squeeze=False)
+    time = np.arange(world.n_steps + 1) * world.dt
+    for axis, (label, result) in zip(axes[0], rollouts.items(), strict=True):
+        paths = result.inventory_paths[:, :PATHS_SHOWN]
+        axis.plot(time, paths, linewidth=0.8)
+        axis.set_title(f"{label}\nmax |q| {result.max_abs_inventory.max():.0f}", fontsize=9)
+        axis.set_xlabel("time")
+    axes[0][0].set_ylabel("inventory q [lots]")
+    figure.suptitle(f"inventory paths, first {PATHS_SHOWN} episodes (same seeds for every policy)")
+    figure.tight_layout()
+    return figure
+
+
+def histogram_figure(rollouts: dict[str, Rollout], field: str, xlabel: str) -> Figure:
+    figure, axis = plt.subplots(figsize=(6, 4))
+    values = {label: getattr(result, field) for label, result in rollouts.items()}
+    edges = np.histogram_bin_edges(np.concatenate(list(values.values())), bins=50)
+    for label, data in values.items():
+        axis.hist(data, bins=edges, histtype="step", label=label, density=True)
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel("density")
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    return figure
+
+
+def png_bytes(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
+def close(figure: Figure) -> None:
+    plt.close(figure)

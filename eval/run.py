@@ -1,0 +1,101 @@
+"""Evaluate policies in one or more worlds and publish metrics, report, plots and TensorBoard runs.
+
+Everything is written into a staging folder beside ``out`` and moved in at the end, so an
+interrupted or failed evaluation leaves nothing half-written in ``out``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from pathlib import Path
+
+from torch.utils.tensorboard import SummaryWriter
+
+from baselines import make_policy
+from envs import World
+from eval import plots
+from eval.evaluate import PolicyResult, Predictor, evaluate_policies
+from eval.files import atomic_write_bytes, publish
+from eval.report import markdown_table, metrics_document, world_entry, write_reports
+from eval.specs import PolicySpec
+from eval.tensorboard_output import custom_scalars_layout, log_hparams, log_metrics, run_name
+
+
+@dataclasses.dataclass
+class Job:
+    """One world to evaluate: a label for reports, the world, and policies keyed by spec text."""
+
+    label: str
+    world: World
+    policies: dict[str, tuple[PolicySpec, Predictor]]
+
+
+def check_writable(out: Path) -> None:
+    """Fail early, naming the folder, if ``out`` cannot be created or written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
+            pass
+    except OSError as error:
+        raise ValueError(f"output folder {out} cannot be written: {error.strerror or error}") from None
+
+
+def evaluate_and_publish(
+    out: Path, jobs: list[Job], episodes: int, seed: int, risk_aversion: float, title: str
+) -> dict:
+    """Run every job and publish ``metrics.json``, ``metrics.csv``, ``report.md``, PNGs and ``tb/`` into ``out``."""
+    check_writable(out)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.staging-"))
+    try:
+        entries, plot_files = [], []
+        for job in jobs:
+            results = evaluate_policies(job.world, job.policies, episodes, seed, risk_aversion, keep_paths=True)
+            entries.append(world_entry(job.label, job.world, results))
+            prefix = "" if len(jobs) == 1 else f"{run_name(job.label)}-"
+            figures = _figures(job.world, results)
+            for name, figure in figures.items():
+                path = f"{prefix}{name}.png"
+                atomic_write_bytes(staging / path, plots.png_bytes(figure))
+                plot_files.append(path)
+            _write_tensorboard(staging / "tb" / (run_name(job.label) if len(jobs) > 1 else ""), results, figures)
+            for figure in figures.values():
+                plots.close(figure)
+        document = metrics_document(entries, episodes, seed, risk_aversion)
+        write_reports(staging, document, entries, plot_files, title)
+        with SummaryWriter(log_dir=str(staging / "tb" / "report")) as writer:
+            for entry in entries:
+                writer.add_text(f"table/{run_name(entry['label'])}", markdown_table(entry), 0)
+            writer.add_custom_scalars(custom_scalars_layout())
+        publish(staging, out)
+        return document
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _figures(world: World, results: dict[str, PolicyResult]) -> dict:
+    rollouts = {key: result.rollout for key, result in results.items()}
+    compared = {key: r.policy for key, r in results.items() if r.spec.name in ("run", "avellaneda_stoikov", "optimal")}
+    for name in ("avellaneda_stoikov", "optimal"):
+        if not any(r.spec.name == name for r in results.values()):
+            try:
+                compared[name] = make_policy(name, world)
+            except ValueError:
+                pass
+    return {
+        "inventory_paths": plots.inventory_paths_figure(world, rollouts),
+        "pnl_histogram": plots.histogram_figure(rollouts, "pnl", "P&L marked to mid [price]"),
+        "final_inventory_histogram": plots.histogram_figure(rollouts, "final_inventory", "final inventory [lots]"),
+        "quotes": plots.quotes_figure(world, compared),
+    }
+
+
+def _write_tensorboard(folder: Path, results: dict[str, PolicyResult], figures: dict) -> None:
+    for key, result in results.items():
+        with SummaryWriter(log_dir=str(folder / run_name(key))) as writer:
+            log_metrics(writer, result.metrics, 0)
+            log_hparams(writer, {"policy": result.spec.name, **result.spec.params}, result.metrics)
+    with SummaryWriter(log_dir=str(folder / "plots")) as writer:
+        for name, figure in figures.items():
+            writer.add_figure(f"plots/{name}", figure, 0, close=False)

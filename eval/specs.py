@@ -1,0 +1,70 @@
+"""Policy specs on the command line: ``NAME[:key=value,...]`` for a baseline, ``run:PATH`` for a trained run."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import yaml
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicySpec:
+    """A parsed spec: ``text`` exactly as given, the policy ``name`` (``"run"`` for a learned policy),
+    its ``params`` (values parsed as YAML scalars) and, for a learned policy, its ``path``."""
+
+    text: str
+    name: str
+    params: dict[str, Any]
+    path: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "params": dict(self.params), "path": self.path}
+
+
+def parse_assignments(text: str, what: str) -> dict[str, Any]:
+    """``"a=1,b=x"`` → ``{"a": 1, "b": "x"}``; values are YAML scalars (numbers, booleans, lists)."""
+    result: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in _split_top_level(text))):
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{what}: expected key=value, got {item!r}")
+        result[key.strip()] = parse_value(raw.strip())
+    return result
+
+
+def parse_value(raw: str) -> Any:
+    """A YAML scalar or flow sequence (``0.1``, ``30``, ``true``, ``[-2, 2]``); plain text stays text."""
+    try:
+        value = yaml.safe_load(raw) if raw else ""
+    except yaml.YAMLError:
+        return raw
+    return tuple(value) if isinstance(value, list) else value
+
+
+def parse_spec(text: str) -> PolicySpec:
+    """Parse ``NAME[:key=value,...]`` or ``run:PATH``."""
+    name, _, rest = text.partition(":")
+    name = name.strip()
+    if not name:
+        raise ValueError(f"policy spec {text!r} has no name; expected NAME[:key=value,...] or run:PATH")
+    if name == "run":
+        if not rest.strip():
+            raise ValueError(f"policy spec {text!r}: run needs a path, as run:PATH")
+        return PolicySpec(text=text, name="run", params={}, path=rest.strip())
+    return PolicySpec(text=text, name=name, params=parse_assignments(rest, f"policy spec {text!r}"))
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split on commas outside brackets, so ``initial_inventory=[-2,2]`` stays whole."""
+    parts, depth, current = [], 0, []
+    for char in text:
+        depth += char in "[("
+        depth -= char in "])"
+        if char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
