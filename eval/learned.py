@@ -34,12 +34,9 @@ def algorithm_class(name: str) -> type:
 
 def normalization_stats(vec_normalize: Any) -> dict[str, Any]:
     """The observation and return statistics of an SB3 ``VecNormalize``, as JSON-ready data."""
-    return {
+    stats: dict[str, Any] = {
         "normalize_observation": bool(vec_normalize.norm_obs),
         "normalize_reward": bool(vec_normalize.norm_reward),
-        "obs_mean": vec_normalize.obs_rms.mean.tolist(),
-        "obs_var": vec_normalize.obs_rms.var.tolist(),
-        "obs_count": float(vec_normalize.obs_rms.count),
         "return_mean": float(vec_normalize.ret_rms.mean),
         "return_var": float(vec_normalize.ret_rms.var),
         "return_count": float(vec_normalize.ret_rms.count),
@@ -48,6 +45,13 @@ def normalization_stats(vec_normalize: Any) -> dict[str, Any]:
         "gamma": float(vec_normalize.gamma),
         "epsilon": float(vec_normalize.epsilon),
     }
+    if vec_normalize.norm_obs:  # SB3 keeps observation statistics only when it normalizes them
+        stats.update(
+            obs_mean=vec_normalize.obs_rms.mean.tolist(),
+            obs_var=vec_normalize.obs_rms.var.tolist(),
+            obs_count=float(vec_normalize.obs_rms.count),
+        )
+    return stats
 
 
 class LearnedPolicy:

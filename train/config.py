@@ -1,0 +1,285 @@
+"""Experiment configuration: YAML as plain data, validated completely before any work starts.
+
+Every error names the key (dotted path) and what is accepted; the CLI turns it into exit code 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from baselines import list_policies
+from envs import REWARD_VARIANTS, field_names, list_presets, make_world
+from eval.learned import ALGORITHMS, algorithm_class
+from eval.specs import parse_spec, parse_value
+
+CALIBRATED_LINEAR_SKEW = "linear_skew_calibrated"
+ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu", "silu")
+POLICY_KWARGS = (
+    "net_arch",
+    "activation_fn",
+    "log_std_init",
+    "ortho_init",
+    "full_std",
+    "squash_output",
+    "share_features_extractor",
+    "n_critics",
+)
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, naming the key and what is accepted."""
+
+
+@dataclasses.dataclass(frozen=True)
+class WorldConfig:
+    """The world trained and evaluated on."""
+
+    preset: str = "default"  # a preset from envs.list_presets()
+    overrides: dict = dataclasses.field(default_factory=dict)  # world fields replacing the preset's
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvConfig:
+    """The training environment around the world."""
+
+    num_envs: int = 64  # parallel markets in the batched VecEnv
+    reward: str = "variance_reduced"  # "pnl" or "variance_reduced" (same objective in expectation)
+    normalize_observation: bool = False  # VecNormalize on observations
+    normalize_reward: bool = True  # VecNormalize on rewards (scales by the running return std)
+
+
+@dataclasses.dataclass(frozen=True)
+class AlgorithmConfig:
+    """A stable-baselines3 algorithm with a Box action space, as plain data."""
+
+    name: str = "PPO"  # one of PPO, A2C, SAC, TD3, DDPG
+    hyperparameters: dict = dataclasses.field(default_factory=dict)  # keyword arguments of the algorithm
+    policy_kwargs: dict = dataclasses.field(default_factory=dict)  # net_arch, activation_fn (a name), ...
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationConfig:
+    """Periodic paired evaluation of the learned policy and the baselines."""
+
+    frequency: int = 100_000  # env steps between evaluations
+    episodes: int = 500  # episodes per policy per evaluation (common random numbers)
+    seed: int = 1_000_000  # seed of evaluation episode 0, disjoint from training seeds
+    baselines: tuple = ("symmetric", CALIBRATED_LINEAR_SKEW, "avellaneda_stoikov", "optimal")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """One experiment."""
+
+    experiment: str = "default"  # names the run folder runs/<experiment>/<run-id>
+    seed: int = 0  # seeds the policy initialization and the training markets
+    total_timesteps: int = 1_000_000  # env steps over all parallel markets
+    device: str = "auto"  # torch device: auto, cpu or cuda
+    checkpoint_frequency: int = 200_000  # env steps between checkpoints
+    world: WorldConfig = dataclasses.field(default_factory=WorldConfig)
+    env: EnvConfig = dataclasses.field(default_factory=EnvConfig)
+    algorithm: AlgorithmConfig = dataclasses.field(default_factory=AlgorithmConfig)
+    evaluation: EvaluationConfig = dataclasses.field(default_factory=EvaluationConfig)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["evaluation"]["baselines"] = list(self.evaluation.baselines)
+        return data
+
+
+def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
+    """Read a YAML config (``None``: all defaults), apply ``key.path=value`` overrides, validate."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except OSError as error:
+            raise ConfigError(f"cannot read config {path}: {error.strerror or error}") from None
+        except yaml.YAMLError as error:
+            raise ConfigError(f"config {path} is not valid YAML: {error}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"config {path} must be a mapping of keys to values")
+    for assignment in overrides:
+        key, sep, raw = assignment.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value (e.g. total_timesteps=50000); got {assignment!r}")
+        _assign(data, key.strip().split("."), parse_value(raw.strip()))
+    return config_from_dict(data)
+
+
+def config_from_dict(data: dict[str, Any]) -> Config:
+    config = _build(Config, data, "")
+    _check(config)
+    return config
+
+
+def _assign(data: dict, keys: list[str], value: Any) -> None:
+    for index, key in enumerate(keys[:-1]):
+        child = data.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {'.'.join(keys)}: {'.'.join(keys[: index + 1])} is not a mapping")
+        data = child
+    data[keys[-1]] = value
+
+
+def _build(cls: type, data: Any, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'} must be a mapping; got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"unknown key {prefix}{unknown[0]}; accepted under {prefix.rstrip('.') or 'the top level'}: "
+            f"{sorted(fields)}"
+        )
+    values = {}
+    for name, value in data.items():
+        key = prefix + name
+        default = (
+            fields[name].default_factory()
+            if fields[name].default_factory is not dataclasses.MISSING
+            else fields[name].default
+        )
+        if dataclasses.is_dataclass(default):
+            values[name] = _build(type(default), value, key + ".")
+        else:
+            values[name] = _typed(key, value, default)
+    return cls(**values)
+
+
+def _typed(key: str, value: Any, default: Any) -> Any:
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false; got {value!r}")
+    elif isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+            raise ConfigError(f"{key} must be an integer; got {value!r}")
+        return int(value)
+    elif isinstance(default, str):
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} must be a string; got {value!r}")
+    elif isinstance(default, dict):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be a mapping; got {value!r}")
+        return dict(value)
+    elif isinstance(default, tuple):
+        if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{key} must be a list of strings; got {value!r}")
+        return tuple(value)
+    return value
+
+
+def _check(config: Config) -> None:
+    positive = {
+        "total_timesteps": config.total_timesteps,
+        "checkpoint_frequency": config.checkpoint_frequency,
+        "env.num_envs": config.env.num_envs,
+        "evaluation.frequency": config.evaluation.frequency,
+        "evaluation.episodes": config.evaluation.episodes,
+    }
+    for key, value in positive.items():
+        if value < 1:
+            raise ConfigError(f"{key} must be ≥ 1; got {value}")
+    if config.seed < 0 or config.evaluation.seed < 0:
+        raise ConfigError("seed and evaluation.seed must be ≥ 0")
+    if not config.experiment or any(c in config.experiment for c in "/\\") or config.experiment.startswith("."):
+        raise ConfigError(f"experiment must be a plain folder name; got {config.experiment!r}")
+    if config.device not in DEVICES:
+        raise ConfigError(f"device must be one of {list(DEVICES)}; got {config.device!r}")
+    if config.env.reward not in REWARD_VARIANTS:
+        raise ConfigError(f"env.reward must be one of {list(REWARD_VARIANTS)}; got {config.env.reward!r}")
+    if config.world.preset not in list_presets():
+        raise ConfigError(f"world.preset must be one of {list_presets()}; got {config.world.preset!r}")
+    unknown = sorted(set(config.world.overrides) - set(field_names()))
+    if unknown:
+        raise ConfigError(f"unknown key world.overrides.{unknown[0]}; accepted: {field_names()}")
+    try:
+        world = make_world(config.world.preset, **_world_overrides(config.world.overrides))
+    except ValueError as error:
+        raise ConfigError(f"world.overrides: {error}") from None
+    _check_algorithm(config.algorithm)
+    for entry in config.evaluation.baselines:
+        if entry == CALIBRATED_LINEAR_SKEW:
+            continue
+        try:
+            spec = parse_spec(entry)
+        except ValueError as error:
+            raise ConfigError(f"evaluation.baselines: {error}") from None
+        if spec.name not in list_policies():
+            raise ConfigError(
+                f"evaluation.baselines: unknown policy {spec.name!r}; accepted: "
+                f"{sorted(list_policies()) + [CALIBRATED_LINEAR_SKEW]}"
+            )
+        from baselines import make_policy
+
+        if spec.name != "optimal":  # optimal is skipped, not an error, where the world does not allow it
+            try:
+                make_policy(spec.name, world, **spec.params)
+            except ValueError as error:
+                raise ConfigError(f"evaluation.baselines: {error}") from None
+
+
+def _world_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: tuple(tuple(v) if isinstance(v, list) else v for v in value) if isinstance(value, list) else value
+        for key, value in overrides.items()
+    }
+
+
+def world_of(config: Config):
+    """The validated world of a config."""
+    return make_world(config.world.preset, **_world_overrides(config.world.overrides))
+
+
+def _check_algorithm(algorithm: AlgorithmConfig) -> None:
+    if algorithm.name not in ALGORITHMS:
+        raise ConfigError(f"algorithm.name must be one of {list(ALGORITHMS)}; got {algorithm.name!r}")
+    accepted = [
+        p
+        for p in inspect.signature(algorithm_class(algorithm.name).__init__).parameters
+        if p
+        not in (
+            "self",
+            "policy",
+            "env",
+            "policy_kwargs",
+            "tensorboard_log",
+            "verbose",
+            "seed",
+            "device",
+            "_init_setup_model",
+        )
+    ]
+    for key, value in algorithm.hyperparameters.items():
+        if key not in accepted:
+            raise ConfigError(f"unknown key algorithm.hyperparameters.{key}; accepted for {algorithm.name}: {accepted}")
+        _plain(f"algorithm.hyperparameters.{key}", value)
+    for key, value in algorithm.policy_kwargs.items():
+        if key not in POLICY_KWARGS:
+            raise ConfigError(f"unknown key algorithm.policy_kwargs.{key}; accepted: {list(POLICY_KWARGS)}")
+        _plain(f"algorithm.policy_kwargs.{key}", value)
+    activation = algorithm.policy_kwargs.get("activation_fn")
+    if activation is not None and activation not in ACTIVATIONS:
+        raise ConfigError(
+            f"algorithm.policy_kwargs.activation_fn must be one of {list(ACTIVATIONS)}; got {activation!r}"
+        )
+
+
+def _plain(key: str, value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key} must be finite; got {value!r}")
+    if isinstance(value, dict):
+        for inner, item in value.items():
+            _plain(f"{key}.{inner}", item)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _plain(f"{key}[{index}]", item)
+    elif value is not None and not isinstance(value, (bool, int, float, str)):
+        raise ConfigError(f"{key} must be plain data (numbers, strings, lists, mappings); got {value!r}")
