@@ -125,10 +125,9 @@ def load_learned(path: str | Path, world: World, device: str = "cpu") -> Learned
             algorithm = config.get("algorithm", {}).get("name", "PPO") if isinstance(config, dict) else "PPO"
         except (OSError, yaml.YAMLError, AttributeError) as error:
             raise ValueError(f"cannot read {run_folder / CONFIG_FILE}: {error}") from None
+    cls = algorithm_class(algorithm)
     try:
-        model = algorithm_class(algorithm).load(model_file, device=device)
-    except ValueError:
-        raise
+        model = cls.load(model_file, device=device)
     except Exception as error:  # SB3 raises many kinds for a truncated or foreign file
         raise ValueError(f"cannot load model {model_file}: {type(error).__name__}: {error}") from None
     expected = (len(world.observation_names),)

@@ -1,0 +1,194 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from eval.cli import main
+
+METRIC_KEYS = {
+    "reward_mean",
+    "reward_std",
+    "pnl_mean",
+    "pnl_std",
+    "sharpe",
+    "certainty_equivalent",
+    "final_inventory_mean",
+    "final_inventory_std",
+    "mean_abs_inventory",
+    "max_abs_inventory",
+    "max_abs_inventory_mean",
+    "pnl_to_map",
+    "time_at_limit",
+    "two_sided_fraction",
+    "spread_mean",
+    "fills_bid",
+    "fills_ask",
+    "spread_captured",
+    "inventory_pnl",
+    "optimality_score",
+}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_cli_end_to_end_in_a_subprocess(tmp_path):
+    out = tmp_path / "out"
+    policies = ["avellaneda_stoikov:risk_aversion=0.1", "symmetric:half_spread=0.745", "optimal"]
+    command = [sys.executable, "-m", "eval", "--world", "default", "--episodes", "64", "--seed", "1", "--out", str(out)]
+    for spec in policies:
+        command += ["--policy", spec]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"tensorboard --logdir {out / 'tb'}" in done.stdout
+    document = json.loads((out / "metrics.json").read_text())
+    assert document["schema"] == "mm-inventory/metrics/v1"
+    assert (document["episodes"], document["seed"]) == (64, 1)
+    assert list(document["policies"]) == policies  # keyed by spec as given, in command-line order
+    for spec, metrics in document["policies"].items():
+        assert METRIC_KEYS <= set(metrics), METRIC_KEYS - set(metrics)
+        assert metrics["spec"]["name"] == spec.split(":")[0]
+    assert document["policies"]["optimal"]["optimality_score"] == pytest.approx(1.0)
+    assert "vs_avellaneda_stoikov" in document["policies"]["optimal"]
+    assert document["world"]["fill_rule"] == "poisson"
+    for name in (
+        "report.md",
+        "metrics.csv",
+        "inventory_paths.png",
+        "pnl_histogram.png",
+        "final_inventory_histogram.png",
+        "quotes.png",
+    ):
+        assert (out / name).is_file(), name
+    report = (out / "report.md").read_text()
+    assert "**" in report and "`optimal`" in report
+    # TensorBoard: one sibling run per policy with the same tags, read back with TensorBoard's reader.
+    runs = sorted(p.name for p in (out / "tb").iterdir())
+    assert {"avellaneda_stoikov_risk_aversion=0.1", "symmetric_half_spread=0.745", "optimal"} <= set(runs)
+    for run in ("optimal", "symmetric_half_spread=0.745"):
+        accumulator = EventAccumulator(str(out / "tb" / run)).Reload()
+        scalars = accumulator.Tags()["scalars"]
+        assert "eval/reward_mean" in scalars and "eval/optimality_score" in scalars
+        value = accumulator.Scalars("eval/reward_mean")[0].value
+        assert value == pytest.approx(
+            document["policies"][run.replace("_half", ":half") if run != "optimal" else "optimal"]["reward_mean"],
+            rel=1e-5,
+        )
+    plots = EventAccumulator(str(out / "tb" / "plots")).Reload()
+    assert "plots/quotes" in plots.Tags()["images"]
+    table = EventAccumulator(str(out / "tb" / "report")).Reload()
+    assert any(tag.startswith("table/") for tag in table.Tags()["tensors"])
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no staging left behind
+
+
+def test_several_worlds_make_a_robustness_matrix(tmp_path, capsys):
+    out = tmp_path / "matrix"
+    code = main(
+        [
+            "--world",
+            "default",
+            "--world",
+            "toxic",
+            "--policy",
+            "symmetric",
+            "--policy",
+            "glft",
+            "--episodes",
+            "16",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    document = json.loads((out / "metrics.json").read_text())
+    assert "policies" not in document and list(document["worlds"]) == ["default", "toxic"]
+    assert list(document["worlds"]["toxic"]["policies"]) == ["symmetric", "glft"]
+    assert document["worlds"]["toxic"]["world"]["adverse_jump"] > 0
+
+
+def test_world_overrides_apply(tmp_path):
+    out = tmp_path / "o"
+    assert (
+        main(["--world", "as2008", "--set", "sigma=1.0", "--policy", "symmetric", "--episodes", "8", "--out", str(out)])
+        == 0
+    )
+    assert json.loads((out / "metrics.json").read_text())["world"]["sigma"] == 1.0
+
+
+def test_worked_example_scenario(tmp_path):
+    out = tmp_path / "we"
+    assert main(["--scenario", "worked_example", "--episodes", "200", "--out", str(out)]) == 0
+    policies = json.loads((out / "metrics.json").read_text())["policies"]
+    symmetric, skew, limited = (policies[k]["max_abs_inventory_mean"] for k in policies)
+    assert symmetric > skew  # the skew mean-reverts inventory
+    assert max(p["max_abs_inventory"] for p in [policies["linear_skew:skew=0.01,half_spread=0.05,limit=30"]]) <= 30
+    assert symmetric > 30  # the seed's symmetric book drifts well past the 30-lot limit
+
+
+def test_as2008_scenario(tmp_path):
+    out = tmp_path / "as"
+    assert main(["--scenario", "as2008", "--episodes", "200", "--out", str(out)]) == 0
+    worlds = json.loads((out / "metrics.json").read_text())["worlds"]
+    assert list(worlds) == ["as2008 gamma=0.1", "as2008 gamma=0.01", "as2008 gamma=1.0"]
+    for entry in worlds.values():
+        inventory, symmetric = entry["policies"].values()
+        assert inventory["spread_mean"] == pytest.approx(symmetric["spread_mean"], rel=1e-4)  # same average spread
+        assert inventory["final_inventory_std"] < symmetric["final_inventory_std"]
+        assert inventory["pnl_std"] < symmetric["pnl_std"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--world", "nyse"], "unknown preset 'nyse'"),
+        (["--policy", "greedy"], "unknown policy 'greedy'"),
+        (["--policy", "avellaneda_stoikov:gamma=1"], "unknown parameter.*'gamma'"),
+        (["--policy", "linear_skew:limit=abc"], "'limit'.*int"),
+        (["--set", "sigma=-1"], "sigma"),
+        (["--set", "volatility=2"], "volatility"),
+        (["--episodes", "0"], "--episodes"),
+        (["--policy", "run:/nonexistent/model.zip"], "model not found"),
+    ],
+)
+def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, args, message):
+    out = tmp_path / "out"
+    assert main([*args, "--out", str(out)]) == 2
+    import re
+
+    assert re.search(message, capsys.readouterr().err)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_corrupted_model_file_is_a_clear_error(tmp_path, capsys):
+    model = tmp_path / "model.zip"
+    model.write_bytes(b"not a zip at all")
+    assert main(["--policy", f"run:{model}", "--episodes", "4", "--out", str(tmp_path / "o")]) == 2
+    assert "cannot load model" in capsys.readouterr().err
+
+
+def test_unwritable_output_folder(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["--policy", "symmetric", "--episodes", "4", "--out", str(blocker / "sub")]) == 2
+    assert "cannot be written" in capsys.readouterr().err
+
+
+def test_argparse_errors_exit_2():
+    done = subprocess.run(
+        [sys.executable, "-m", "eval", "--episodes", "many"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_list(capsys):
+    assert main(["--list"]) == 0
+    text = capsys.readouterr().out
+    assert "as2008" in text and "avellaneda_stoikov: risk_aversion=0.1" in text

@@ -1,0 +1,238 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from train.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = {
+    "experiment": "tiny",
+    "seed": 3,
+    "total_timesteps": 1024,
+    "device": "cpu",
+    "checkpoint_frequency": 512,
+    "world": {"preset": "default", "overrides": {"horizon": 0.16}},  # 32 steps per session
+    "env": {"num_envs": 8, "reward": "variance_reduced", "normalize_observation": True, "normalize_reward": True},
+    "algorithm": {
+        "name": "PPO",
+        "hyperparameters": {"n_steps": 32, "batch_size": 64, "n_epochs": 2},
+        "policy_kwargs": {"net_arch": [16, 16], "activation_fn": "tanh"},
+    },
+    "evaluation": {
+        "frequency": 512,
+        "episodes": 16,
+        "seed": 99,
+        "baselines": ["symmetric", "linear_skew_calibrated", "avellaneda_stoikov", "optimal"],
+    },
+}
+
+
+def write_config(tmp_path, **changes):
+    config = json.loads(json.dumps(TINY))
+    for key, value in changes.items():
+        config[key] = value
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def run_cli(*args, timeout=600):
+    return subprocess.run(
+        [sys.executable, "-m", "train", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def scalar_steps(folder, tag):
+    accumulator = EventAccumulator(str(folder), size_guidance={"scalars": 0}).Reload()
+    assert tag in accumulator.Tags()["scalars"], (folder, accumulator.Tags()["scalars"])
+    return [event.step for event in accumulator.Scalars(tag)]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("run")
+    run_dir = tmp_path / "run"
+    done = run_cli("--config", str(write_config(tmp_path)), "--run-dir", str(run_dir))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return run_dir, done
+
+
+def test_tiny_run_produces_the_run_folder(finished_run):
+    run_dir, done = finished_run
+    for name in (
+        "config.yaml",
+        "final/model.zip",
+        "final/normalization.json",
+        "evaluations.json",
+        "training.json",
+        "report/metrics.json",
+        "report/report.md",
+        "report/quotes.png",
+    ):
+        assert (run_dir / name).is_file(), name
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["experiment"] == "tiny"
+    assert list((run_dir / "checkpoints").glob("step_*/model.zip"))
+    assert f"tensorboard --logdir {run_dir / 'tb'}" in done.stdout
+    metrics = json.loads((run_dir / "report" / "metrics.json").read_text())
+    assert list(metrics["policies"]) == [
+        "learned",
+        "symmetric",
+        "linear_skew_calibrated",
+        "avellaneda_stoikov",
+        "optimal",
+    ]
+    assert "optimality_score" in metrics["policies"]["learned"]
+
+
+def test_tensorboard_has_learned_and_baseline_curves_under_the_same_tags(finished_run):
+    run_dir, _ = finished_run
+    tb = run_dir / "tb"
+    assert {"learned", "symmetric", "linear_skew_calibrated", "avellaneda_stoikov", "optimal"} <= {
+        p.name for p in tb.iterdir()
+    }
+    learned_steps = scalar_steps(tb / "learned", "eval/reward_mean")
+    assert learned_steps == [512, 1024]
+    for baseline in ("symmetric", "linear_skew_calibrated", "avellaneda_stoikov", "optimal"):
+        assert scalar_steps(tb / baseline, "eval/reward_mean") == learned_steps
+        assert scalar_steps(tb / baseline, "eval/optimality_score") == learned_steps
+    accumulator = EventAccumulator(str(tb / "learned")).Reload()
+    tags = accumulator.Tags()
+    assert "train/value_loss" in tags["scalars"] and "eval/mean_abs_inventory" in tags["scalars"]
+    assert any(tag.startswith("eval/quotes") for tag in tags["images"])
+    plugins = set(accumulator.PluginTagToContent("custom_scalars")) | set(accumulator.PluginTagToContent("hparams"))
+    assert "custom_scalars__config__" in plugins and "_hparams_/experiment" in plugins
+
+
+def test_trained_run_loads_in_eval(finished_run, tmp_path):
+    from eval.cli import main as eval_main
+
+    run_dir, _ = finished_run
+    out = tmp_path / "ev"
+    assert (
+        eval_main(
+            [
+                "--world",
+                "default",
+                "--set",
+                "horizon=0.16",
+                "--policy",
+                f"run:{run_dir}",
+                "--policy",
+                "optimal",
+                "--episodes",
+                "8",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert f"run:{run_dir}" in json.loads((out / "metrics.json").read_text())["policies"]
+
+
+def test_resume_continues_the_step_counter(finished_run, tmp_path):
+    import shutil
+
+    run_dir = tmp_path / "copy"
+    shutil.copytree(finished_run[0], run_dir)
+    done = run_cli("--resume", str(run_dir), "--set", "total_timesteps=2048")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "resuming" in done.stdout and "step 1,024" in done.stdout
+    history = json.loads((run_dir / "evaluations.json").read_text())
+    assert [entry["step"] for entry in history] == [512, 1024, 1536, 2048]
+    assert json.loads((run_dir / "training.json").read_text())["num_timesteps"] == 2048
+    steps = scalar_steps(run_dir / "tb" / "learned", "eval/reward_mean")
+    assert steps == [512, 1024, 1536, 2048]
+
+
+def test_sigint_leaves_a_usable_checkpoint(tmp_path):
+    run_dir = tmp_path / "long"
+    config = write_config(tmp_path, total_timesteps=10_000_000)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "train", "--config", str(config), "--run-dir", str(run_dir)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and not list((run_dir / "checkpoints").glob("step_*/state.json")):
+        time.sleep(0.5)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stderr[-3000:]
+    assert "checkpoint saved" in stdout and "Traceback" not in stderr
+    state = json.loads(sorted((run_dir / "checkpoints").glob("step_*/state.json"))[-1].read_text())
+    reached = state["num_timesteps"]
+    done = run_cli("--resume", str(run_dir), "--set", f"total_timesteps={reached + 256}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads((run_dir / "training.json").read_text())["num_timesteps"] >= reached + 256
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"learning_rate": 0.1}, "unknown key learning_rate"),
+        ({"total_timesteps": "lots"}, "total_timesteps must be an integer"),
+        ({"total_timesteps": 0}, "total_timesteps must be ≥ 1"),
+        ({"env": {"num_envs": 8, "reward": "sharpe"}}, "env.reward must be one of"),
+        ({"env": {"num_env": 8}}, "unknown key env.num_env"),
+        ({"world": {"preset": "nyse"}}, "world.preset must be one of"),
+        ({"world": {"preset": "default", "overrides": {"sigma": -1}}}, "sigma"),
+        ({"world": {"preset": "default", "overrides": {"volatility": 1}}}, "world.overrides.volatility"),
+        ({"algorithm": {"name": "DQN"}}, "algorithm.name must be one of"),
+        ({"algorithm": {"name": "PPO", "hyperparameters": {"n_step": 32}}}, "algorithm.hyperparameters.n_step"),
+        ({"algorithm": {"name": "PPO", "policy_kwargs": {"activation_fn": "nn.Tanh()"}}}, "activation_fn"),
+        ({"evaluation": {"baselines": ["greedy"]}}, "evaluation.baselines: unknown policy 'greedy'"),
+        ({"device": "tpu"}, "device must be one of"),
+    ],
+)
+def test_config_errors_exit_2_and_name_the_key(tmp_path, capsys, change, message):
+    config = write_config(tmp_path, **change)
+    assert main(["--config", str(config), "--run-dir", str(tmp_path / "never")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()
+
+
+def test_set_overrides_and_cli_errors(tmp_path, capsys):
+    config = write_config(tmp_path)
+    assert main(["--config", str(config), "--set", "evaluation.episodes=0", "--run-dir", str(tmp_path / "x")]) == 2
+    assert "evaluation.episodes must be ≥ 1" in capsys.readouterr().err
+    assert main(["--config", str(tmp_path / "missing.yaml")]) == 2
+    assert "cannot read config" in capsys.readouterr().err
+    assert main(["--resume", str(tmp_path)]) == 2
+    assert "no config.yaml" in capsys.readouterr().err
+
+
+def test_corrupted_checkpoint_on_resume_is_a_clear_error(finished_run, tmp_path, capsys):
+    import shutil
+
+    run_dir = tmp_path / "broken"
+    shutil.copytree(finished_run[0], run_dir)
+    latest = sorted((run_dir / "checkpoints").glob("step_*"))[-1]
+    (latest / "model.zip").write_bytes(b"garbage")
+    assert main(["--resume", str(run_dir), "--set", "total_timesteps=4096"]) == 2
+    assert "corrupted" in capsys.readouterr().err
+
+
+def test_shipped_configs_validate_and_accept_overrides():
+    from train.config import load_config
+
+    for name in ("default", "as2008", "toxic", "regimes", "demo"):
+        config = load_config(ROOT / "configs" / f"{name}.yaml", ["total_timesteps=1234"])
+        assert config.total_timesteps == 1234
