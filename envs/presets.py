@@ -27,6 +27,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "as2008": _AS2008,
     # The world trained on by default: as2008's market with exact Poisson fills, a Gaussian mid,
     # a running inventory penalty and a position limit, so that inventory control decides the score.
+    # The offset range [-1, 3] holds every quote the optimum uses (its value is the same as with a
+    # wider range) and gives a learned policy a fine action resolution.
     "default": {
         **_AS2008,
         "fill_rule": "poisson",
@@ -34,8 +36,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "max_inventory": 10,
         "running_penalty": 1.0,
         "terminal_penalty": 0.5,
-        "min_offset": -2.0,
-        "max_offset": 6.0,
+        "min_offset": -1.0,
+        "max_offset": 3.0,
     },
     # The seed's worked example: a static-ish mid near 100, 60/40 sell-heavy flow, fills sensitive to
     # a few hundredths of a price unit, about one fill a step, so a 0.05 half-spread and a 0.01-per-lot
@@ -61,8 +63,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "running_penalty": 1.0,
         "terminal_penalty": 0.5,
         "adverse_jump": 0.25,
-        "min_offset": -2.0,
-        "max_offset": 6.0,
+        "min_offset": -1.0,
+        "max_offset": 3.0,
     },
     # Observed volatility regimes: calm (σ = 1) and stressed (σ = 4), switching on the session's scale;
     # the running penalty scales with σ², so holding inventory costs 16 times more when stressed.
@@ -76,8 +78,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "terminal_penalty": 0.5,
         "regime_scales": (0.5, 2.0),
         "regime_switch_rates": ((-2.0, 2.0), (4.0, -4.0)),
-        "min_offset": -2.0,
-        "max_offset": 6.0,
+        "min_offset": -1.0,
+        "max_offset": 3.0,
     },
 }
 

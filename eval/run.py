@@ -17,7 +17,7 @@ from baselines import make_policy
 from envs import World
 from eval import plots
 from eval.evaluate import PolicyResult, Predictor, evaluate_policies
-from eval.files import atomic_write_bytes, publish
+from eval.files import atomic_write_bytes, atomic_write_json, publish
 from eval.report import markdown_table, metrics_document, world_entry, write_reports
 from eval.specs import PolicySpec
 from eval.tensorboard_output import custom_scalars_layout, log_hparams, log_metrics, run_name
@@ -45,14 +45,16 @@ def check_writable(out: Path) -> None:
 def evaluate_and_publish(
     out: Path, jobs: list[Job], episodes: int, seed: int, risk_aversion: float, title: str
 ) -> dict:
-    """Run every job and publish ``metrics.json``, ``metrics.csv``, ``report.md``, PNGs and ``tb/`` into ``out``."""
+    """Run every job and publish ``metrics.json``, ``metrics.csv``, ``report.md``, ``episode_rewards.json``,
+    PNGs and ``tb/`` into ``out``."""
     check_writable(out)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.staging-"))
     try:
-        entries, plot_files = [], []
+        entries, plot_files, episode_rewards = [], [], {}
         for job in jobs:
             results = evaluate_policies(job.world, job.policies, episodes, seed, risk_aversion, keep_paths=True)
             entries.append(world_entry(job.label, job.world, results))
+            episode_rewards[job.label] = {key: result.rollout.reward.tolist() for key, result in results.items()}
             prefix = "" if len(jobs) == 1 else f"{run_name(job.label)}-"
             figures = _figures(job.world, results)
             for name, figure in figures.items():
@@ -63,6 +65,9 @@ def evaluate_and_publish(
             for figure in figures.values():
                 plots.close(figure)
         document = metrics_document(entries, episodes, seed, risk_aversion)
+        # Per-episode rewards (episode i on seed + i for every policy), for paired statistics of one's own.
+        atomic_write_json(staging / "episode_rewards.json",
+                          next(iter(episode_rewards.values())) if len(jobs) == 1 else episode_rewards)
         write_reports(staging, document, entries, plot_files, title)
         with SummaryWriter(log_dir=str(staging / "tb" / "report")) as writer:
             for entry in entries:

@@ -31,6 +31,7 @@ POLICY_KWARGS = (
     "n_critics",
 )
 DEVICES = ("auto", "cpu", "cuda")
+SCHEDULED = ("learning_rate", "clip_range")
 
 
 class ConfigError(ValueError):
@@ -261,6 +262,8 @@ def _check_algorithm(algorithm: AlgorithmConfig) -> None:
         if key not in accepted:
             raise ConfigError(f"unknown key algorithm.hyperparameters.{key}; accepted for {algorithm.name}: {accepted}")
         _plain(f"algorithm.hyperparameters.{key}", value)
+        if isinstance(value, dict):
+            _check_schedule(f"algorithm.hyperparameters.{key}", key, value)
     for key, value in algorithm.policy_kwargs.items():
         if key not in POLICY_KWARGS:
             raise ConfigError(f"unknown key algorithm.policy_kwargs.{key}; accepted: {list(POLICY_KWARGS)}")
@@ -270,6 +273,24 @@ def _check_algorithm(algorithm: AlgorithmConfig) -> None:
         raise ConfigError(
             f"algorithm.policy_kwargs.activation_fn must be one of {list(ACTIVATIONS)}; got {activation!r}"
         )
+
+
+def _check_schedule(name: str, key: str, value: dict) -> None:
+    ends = value.get("linear")
+    ok = (key in SCHEDULED and set(value) == {"linear"} and isinstance(ends, (list, tuple)) and len(ends) == 2
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in ends))
+    if not ok:
+        raise ConfigError(f"{name} must be a positive number or {{linear: [start, end]}} with positive ends "
+                          f"(schedules are accepted for {list(SCHEDULED)}); got {value!r}")
+
+
+def schedule(value: Any) -> Any:
+    """A hyperparameter as SB3 wants it: numbers as they are, ``{linear: [start, end]}`` as a function of
+    SB3's remaining progress (1 at the start of training, 0 at ``total_timesteps``)."""
+    if not isinstance(value, dict):
+        return value
+    start, end = value["linear"]
+    return lambda progress_remaining: end + (start - end) * progress_remaining
 
 
 def _plain(key: str, value: Any) -> None:

@@ -22,7 +22,7 @@ from eval.specs import PolicySpec
 from eval.tensorboard_output import log_hparams
 from train.checkpoints import latest_checkpoint, restore_normalization
 from train.comparison import LEARNED, TB_DIR, ComparisonCallback, learned_view, resolve_baselines
-from train.config import Config, config_from_dict, world_of
+from train.config import Config, config_from_dict, schedule, world_of
 
 ACTIVATION_CLASSES = {
     "tanh": torch.nn.Tanh,
@@ -99,7 +99,7 @@ def train(config: Config, run_dir: Path, resume: bool = False, device: str | Non
             seed=config.seed,
             device=device,
             policy_kwargs=policy_kwargs(config),
-            **config.algorithm.hyperparameters,
+            **{key: schedule(value) for key, value in config.algorithm.hyperparameters.items()},
         )
     model.set_logger(configure(str(run_dir / TB_DIR / LEARNED), ["tensorboard"]))
     baselines = resolve_baselines(world, config.evaluation.baselines, config.evaluation.seed)

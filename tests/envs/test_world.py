@@ -32,8 +32,8 @@ def test_overrides_and_replace_validate():
 
 def test_flow_imbalance_splits_intensity():
     world = make_world("worked_example")
-    assert world.bid_intensity == pytest.approx(2 * 100 * 0.6)
-    assert world.ask_intensity == pytest.approx(2 * 100 * 0.4)
+    assert world.bid_intensity == pytest.approx(2 * world.arrival_intensity * 0.6)
+    assert world.ask_intensity == pytest.approx(2 * world.arrival_intensity * 0.4)
 
 
 def test_world_is_frozen():

@@ -200,6 +200,8 @@ def test_sigint_leaves_a_usable_checkpoint(tmp_path):
         ({"algorithm": {"name": "PPO", "policy_kwargs": {"activation_fn": "nn.Tanh()"}}}, "activation_fn"),
         ({"evaluation": {"baselines": ["greedy"]}}, "evaluation.baselines: unknown policy 'greedy'"),
         ({"device": "tpu"}, "device must be one of"),
+        ({"algorithm": {"name": "PPO", "hyperparameters": {"learning_rate": {"cosine": [1, 0]}}}}, "learning_rate"),
+        ({"algorithm": {"name": "PPO", "hyperparameters": {"gamma": {"linear": [0.9, 0.99]}}}}, "gamma"),
     ],
 )
 def test_config_errors_exit_2_and_name_the_key(tmp_path, capsys, change, message):
