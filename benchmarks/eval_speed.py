@@ -23,10 +23,14 @@ def main() -> None:
     results = evaluate_policies(world, policies, EPISODES, seed=0)
     seconds = time.perf_counter() - start
     episodes = EPISODES * len(SPECS)
-    print(f"{EPISODES:,} episodes × {len(SPECS)} baselines of the default world ({world.n_steps} steps each), "
-          f"with the optimality-score anchors and bootstrap CIs: {seconds:.1f} s, {episodes / seconds:,.0f} episodes/s")
+    print(
+        f"{EPISODES:,} episodes × {len(SPECS)} baselines of the default world ({world.n_steps} steps each), "
+        f"with the optimality-score anchors and bootstrap CIs: {seconds:.1f} s, {episodes / seconds:,.0f} episodes/s"
+    )
     for text, result in results.items():
-        print(f"  {text:<20} reward {result.metrics['reward_mean']:8.3f}  score {result.metrics['optimality_score']:.3f}")
+        print(
+            f"  {text:<20} reward {result.metrics['reward_mean']:8.3f}  score {result.metrics['optimality_score']:.3f}"
+        )
 
 
 if __name__ == "__main__":

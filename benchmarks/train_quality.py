@@ -35,15 +35,22 @@ def main() -> None:
         metrics = json.loads((run_dir / REPORT_DIR / "metrics.json").read_text())["policies"]
         learned = metrics["learned"]
         rows.append((name, run_dir, timing, learned))
-    print("\n| config | wall time | env-steps/s | steps | optimality score (95 % CI) | − A–S (95 % CI) | − calibrated linear skew (95 % CI) |")
+    print(
+        "\n| config | wall time | env-steps/s | steps | optimality score (95 % CI) | − A–S (95 % CI) | − calibrated linear skew (95 % CI) |"
+    )
     print("|---|---:|---:|---:|---|---|---|")
     for name, run_dir, timing, learned in rows:
         score = learned.get("optimality_score")
-        score_text = (f"{score:.3f} [{learned['optimality_score_ci95'][0]:.3f}, {learned['optimality_score_ci95'][1]:.3f}]"
-                      if score is not None else "—")
+        score_text = (
+            f"{score:.3f} [{learned['optimality_score_ci95'][0]:.3f}, {learned['optimality_score_ci95'][1]:.3f}]"
+            if score is not None
+            else "—"
+        )
         gaps = [_gap(run_dir, baseline) for baseline in ("avellaneda_stoikov", "linear_skew_calibrated")]
-        print(f"| {name} | {timing['wall_seconds']:.0f} s | {timing['env_steps_per_second']:,.0f} | "
-              f"{timing['num_timesteps']:,} | {score_text} | {gaps[0]} | {gaps[1]} |")
+        print(
+            f"| {name} | {timing['wall_seconds']:.0f} s | {timing['env_steps_per_second']:,.0f} | "
+            f"{timing['num_timesteps']:,} | {score_text} | {gaps[0]} | {gaps[1]} |"
+        )
 
 
 def _gap(run_dir: Path, baseline: str) -> str:

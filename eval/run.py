@@ -66,8 +66,10 @@ def evaluate_and_publish(
                 plots.close(figure)
         document = metrics_document(entries, episodes, seed, risk_aversion)
         # Per-episode rewards (episode i on seed + i for every policy), for paired statistics of one's own.
-        atomic_write_json(staging / "episode_rewards.json",
-                          next(iter(episode_rewards.values())) if len(jobs) == 1 else episode_rewards)
+        atomic_write_json(
+            staging / "episode_rewards.json",
+            next(iter(episode_rewards.values())) if len(jobs) == 1 else episode_rewards,
+        )
         write_reports(staging, document, entries, plot_files, title)
         with SummaryWriter(log_dir=str(staging / "tb" / "report")) as writer:
             for entry in entries:

@@ -277,11 +277,18 @@ def _check_algorithm(algorithm: AlgorithmConfig) -> None:
 
 def _check_schedule(name: str, key: str, value: dict) -> None:
     ends = value.get("linear")
-    ok = (key in SCHEDULED and set(value) == {"linear"} and isinstance(ends, (list, tuple)) and len(ends) == 2
-          and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in ends))
+    ok = (
+        key in SCHEDULED
+        and set(value) == {"linear"}
+        and isinstance(ends, (list, tuple))
+        and len(ends) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in ends)
+    )
     if not ok:
-        raise ConfigError(f"{name} must be a positive number or {{linear: [start, end]}} with positive ends "
-                          f"(schedules are accepted for {list(SCHEDULED)}); got {value!r}")
+        raise ConfigError(
+            f"{name} must be a positive number or {{linear: [start, end]}} with positive ends "
+            f"(schedules are accepted for {list(SCHEDULED)}); got {value!r}"
+        )
 
 
 def schedule(value: Any) -> Any:
