@@ -19,7 +19,8 @@ def _job(label, world, specs):
 
 
 def worked_example_jobs(episodes: int, seed: int) -> list[Job]:
-    """Symmetric 0.05 vs linear skew 0.01/lot vs the same with a 30-lot hard limit, 60/40 sell-heavy flow.
+    """Symmetric 0.05 vs linear skew 0.01/lot vs the same with a 30-lot hard limit, 60/40 sell-heavy flow,
+    plus the 30-lot limit without skew, the case where the cap binds.
 
     The seed describes max |q| of about 52 (symmetric), about 18 (skew) and 30 (with the limit).
     """
@@ -32,6 +33,8 @@ def worked_example_jobs(episodes: int, seed: int) -> list[Job]:
                 "symmetric:half_spread=0.05",
                 "linear_skew:skew=0.01,half_spread=0.05",
                 "linear_skew:skew=0.01,half_spread=0.05,limit=30",
+                # The hard limit without skew: the backstop that caps the drifting book at 30 lots.
+                "linear_skew:skew=0,half_spread=0.05,limit=30",
             ],
         )
     ]

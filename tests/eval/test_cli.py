@@ -123,10 +123,11 @@ def test_worked_example_scenario(tmp_path):
     out = tmp_path / "we"
     assert main(["--scenario", "worked_example", "--episodes", "200", "--out", str(out)]) == 0
     policies = json.loads((out / "metrics.json").read_text())["policies"]
-    symmetric, skew, limited = (policies[k]["max_abs_inventory_mean"] for k in policies)
-    assert symmetric > skew  # the skew mean-reverts inventory
-    assert max(p["max_abs_inventory"] for p in [policies["linear_skew:skew=0.01,half_spread=0.05,limit=30"]]) <= 30
-    assert symmetric > 30  # the seed's symmetric book drifts well past the 30-lot limit
+    symmetric, skew, skew_limited, limit_only = (policies[k] for k in policies)
+    assert symmetric["max_abs_inventory_mean"] > 30  # the symmetric book drifts well past 30 lots
+    assert skew["max_abs_inventory_mean"] < 0.5 * symmetric["max_abs_inventory_mean"]  # skew mean-reverts
+    assert skew_limited["max_abs_inventory"] <= 30
+    assert limit_only["max_abs_inventory"] == 30  # the hard limit caps the drift exactly at 30
 
 
 def test_as2008_scenario(tmp_path):
