@@ -10,6 +10,8 @@ from envs.rollout import Rollout
 
 Z_95 = 1.959963984540054
 BOOTSTRAP_SAMPLES = 1000
+# Relative size below which J_optimal − J_symmetric counts as zero (symmetric quoting is optimal).
+SCORE_GAP_TOLERANCE = 1e-6
 
 
 def certainty_equivalent(pnl: np.ndarray, risk_aversion: float) -> float:
@@ -76,9 +78,15 @@ def paired_difference(a: np.ndarray, b: np.ndarray, indices: np.ndarray) -> dict
 def optimality_score(
     reward: np.ndarray, symmetric: np.ndarray, optimal: np.ndarray, indices: np.ndarray
 ) -> dict[str, float | list[float]]:
-    """``(J − J_symmetric) / (J_optimal − J_symmetric)`` on paired episodes, with a bootstrap 95 % CI."""
+    """``(J − J_symmetric) / (J_optimal − J_symmetric)`` on paired episodes, with a bootstrap 95 % CI.
+
+    Undefined (NaN) where symmetric quoting is itself optimal, e.g. a risk-neutral world without
+    penalty: the gap is then zero up to rounding and any ratio would be noise.
+    """
     gap = optimal.mean() - symmetric.mean()
-    score = float((reward.mean() - symmetric.mean()) / gap) if gap != 0 else float("nan")
+    if not gap > SCORE_GAP_TOLERANCE * (1.0 + abs(symmetric.mean())):
+        return {"score": float("nan"), "ci95": [float("nan"), float("nan")]}
+    score = float((reward.mean() - symmetric.mean()) / gap)
     resampled = (reward[indices].mean(1) - symmetric[indices].mean(1)) / (
         optimal[indices].mean(1) - symmetric[indices].mean(1)
     )

@@ -60,6 +60,8 @@ def test_paired_difference_and_score():
     score = optimality_score(np.array([9.0, 9.5, 9.5, 10.0]), symmetric, optimal, indices)
     assert score["score"] == pytest.approx(0.95)
     assert score["ci95"][0] <= 0.95 <= score["ci95"][1]
+    undefined = optimality_score(np.array([9.0, 9.5, 9.5, 10.0]), symmetric, symmetric + 1e-12, indices)
+    assert np.isnan(undefined["score"])  # symmetric is optimal: no ratio to report
 
 
 def test_parse_spec():
