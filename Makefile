@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench bench-train clean
 
 setup: $(STAMP)
 
@@ -26,7 +26,13 @@ lint: setup
 	$(PY) -m ruff format --check envs baselines train eval tests benchmarks
 
 bench: setup
-	$(PY) benchmarks/speed.py
+	$(PY) benchmarks/env_speed.py
+	$(PY) benchmarks/policy_speed.py
+	$(PY) benchmarks/eval_speed.py
+
+# Trains every shipped config once (about half an hour on 2 cores); run it alone for honest timings.
+bench-train: setup
+	$(PY) benchmarks/train_quality.py
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info

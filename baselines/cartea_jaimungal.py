@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from baselines.glft import _lookup_by_regime
-from baselines.matrix_solution import TabulatedQuotes, log_solution, tridiagonal
+from baselines.matrix_solution import TabulatedQuotes, log_solution, lookup_by_regime, tridiagonal
 from baselines.policy import Parameter, Policy
 
 
@@ -45,4 +44,4 @@ class CarteaJaimungal(Policy):
         self._tables = [TabulatedQuotes(world, log_omega, 1.0 / kappa, kappa)]
 
     def quotes(self, inventory, time_to_close, volatility):
-        return _lookup_by_regime(self.world, self._tables * self.world.n_regimes, inventory, time_to_close, volatility)
+        return lookup_by_regime(self.world, self._tables * self.world.n_regimes, inventory, time_to_close, volatility)

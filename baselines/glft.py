@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from baselines.matrix_solution import TabulatedQuotes, log_solution, tridiagonal
+from baselines.matrix_solution import TabulatedQuotes, log_solution, lookup_by_regime, tridiagonal
 from baselines.policy import Parameter, Policy
 
 _RISK_AVERSION = Parameter(float, 0.1, "0.1", "γ, CARA risk aversion [1/price]", positive=True)
@@ -62,14 +62,4 @@ class GLFTExact(Policy):
             self._tables.append(TabulatedQuotes(world, log_v, risk_premium(gamma, k), k))
 
     def quotes(self, inventory, time_to_close, volatility):
-        return _lookup_by_regime(self.world, self._tables, inventory, time_to_close, volatility)
-
-
-def _lookup_by_regime(world, tables, inventory, time_to_close, volatility):
-    regime = np.abs(np.asarray(volatility, dtype=np.float64)[..., None] - world.sigma_levels).argmin(axis=-1)
-    inventory, time_to_close, regime = np.broadcast_arrays(inventory, time_to_close, regime)
-    bid, ask = np.empty(regime.shape), np.empty(regime.shape)
-    for index, table in enumerate(tables):  # one pass per regime, vectorized over the batch
-        mask = regime == index
-        bid[mask], ask[mask] = table.lookup(inventory[mask], time_to_close[mask])
-    return bid, ask
+        return lookup_by_regime(self.world, self._tables, inventory, time_to_close, volatility)

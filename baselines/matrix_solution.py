@@ -56,3 +56,16 @@ class TabulatedQuotes:
         index = np.clip(np.asarray(inventory), -self.limit, self.limit).astype(np.int64) + self.limit
         steps_left, index = np.broadcast_arrays(steps_left, index)
         return self.bid[steps_left, index], self.ask[steps_left, index]
+
+
+def lookup_by_regime(
+    world: World, tables: list[TabulatedQuotes], inventory, time_to_close, volatility
+) -> tuple[np.ndarray, np.ndarray]:
+    """Quotes from the table of each state's regime (the one nearest its observed σ), vectorized per regime."""
+    regime = world.regime_of(volatility)
+    inventory, time_to_close, regime = np.broadcast_arrays(inventory, time_to_close, regime)
+    bid, ask = np.empty(regime.shape), np.empty(regime.shape)
+    for index, table in enumerate(tables):  # one pass per regime, vectorized over the batch
+        mask = regime == index
+        bid[mask], ask[mask] = table.lookup(inventory[mask], time_to_close[mask])
+    return bid, ask

@@ -119,7 +119,7 @@ class Optimal(Policy):
         world = self.world
         step = world.n_steps - np.rint(np.asarray(time_to_close) / world.dt).astype(np.int64)
         step = np.clip(step, 0, world.n_steps - 1)
-        regime = np.abs(np.asarray(volatility, dtype=np.float64)[..., None] - world.sigma_levels).argmin(axis=-1)
+        regime = world.regime_of(volatility)
         index = np.clip(np.asarray(inventory), -world.max_inventory, world.max_inventory).astype(np.int64)
         index = index + world.max_inventory
         step, regime, index = np.broadcast_arrays(step, regime, index)

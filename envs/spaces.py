@@ -66,7 +66,7 @@ def decode_observation(world: World, observation: np.ndarray) -> dict[str, np.nd
     if observation.ndim != 2 or observation.shape[1] != len(world.observation_names):
         raise ValueError(f"observation must have shape (n, {len(world.observation_names)}); got {observation.shape}")
     steps_left = np.rint(observation[:, 1] * world.n_steps).astype(np.int64)
-    regime = np.abs(observation[:, 2:3] * world.max_sigma - world.sigma_levels[None, :]).argmin(axis=1)
+    regime = world.regime_of(observation[:, 2] * world.max_sigma)
     return {
         "inventory": np.rint(observation[:, 0] * world.max_inventory).astype(np.int64),
         "steps_left": steps_left,

@@ -225,6 +225,11 @@ class World:
         weights = np.abs(np.real(vectors[:, close_to_one][:, 0]))
         return weights / weights.sum()
 
+    def regime_of(self, volatility: np.ndarray) -> np.ndarray:
+        """Index of the regime whose σ is nearest each given volatility [price/√time]."""
+        volatility = np.asarray(volatility, dtype=np.float64)
+        return np.abs(volatility[..., None] - self.sigma_levels).argmin(axis=-1)
+
     @property
     def observation_names(self) -> tuple[str, ...]:
         """Names of the observation's entries, in order (``last_fills`` spans two)."""

@@ -92,7 +92,7 @@ def paired_lines(entry: dict[str, Any]) -> list[str]:
             lines.append(
                 f"- `{spec}` − A–S: {paired['mean']:+.4g} per episode (bootstrap 95 % CI [{low:+.4g}, {high:+.4g}])"
             )
-        if "optimality_score_ci95" in metrics:
+        if metrics.get("optimality_score") is not None:
             low, high = metrics["optimality_score_ci95"]
             lines.append(
                 f"- `{spec}` optimality score {metrics['optimality_score']:.4f} (95 % CI [{low:.4f}, {high:.4f}])"

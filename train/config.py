@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from baselines import list_policies
+from baselines import list_policies, make_policy
 from envs import REWARD_VARIANTS, field_names, list_presets, make_world
 from eval.learned import ALGORITHMS, algorithm_class
 from eval.specs import parse_spec, parse_value
@@ -218,8 +218,6 @@ def _check(config: Config) -> None:
                 f"evaluation.baselines: unknown policy {spec.name!r}; accepted: "
                 f"{sorted(list_policies()) + [CALIBRATED_LINEAR_SKEW]}"
             )
-        from baselines import make_policy
-
         if spec.name != "optimal":  # optimal is skipped, not an error, where the world does not allow it
             try:
                 make_policy(spec.name, world, **spec.params)

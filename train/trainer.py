@@ -12,9 +12,9 @@ import torch
 import yaml
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import VecNormalize
+from torch.utils.tensorboard import SummaryWriter
 
 from envs.sb3_vec_env import MarketMakingVecEnv
-from eval.evaluate import PolicyResult
 from eval.files import atomic_write_json, atomic_write_text
 from eval.learned import CONFIG_FILE, FINAL_DIR, MODEL_FILE, NORMALIZATION_FILE, algorithm_class, normalization_stats
 from eval.run import Job, evaluate_and_publish
@@ -22,7 +22,7 @@ from eval.specs import PolicySpec
 from eval.tensorboard_output import log_hparams
 from train.checkpoints import latest_checkpoint, restore_normalization
 from train.comparison import LEARNED, TB_DIR, ComparisonCallback, learned_view, resolve_baselines
-from train.config import Config, config_from_dict, schedule, world_of
+from train.config import Config, ConfigError, load_config, schedule, world_of
 
 ACTIVATION_CLASSES = {
     "tanh": torch.nn.Tanh,
@@ -47,8 +47,6 @@ def new_run_dir(config: Config, root: Path = Path("runs")) -> Path:
 
 def load_run_config(run_dir: Path, overrides: list[str]) -> Config:
     """The resolved config saved in a run folder, with ``--set`` overrides (e.g. a larger budget)."""
-    from train.config import ConfigError, load_config
-
     if not (run_dir / CONFIG_FILE).is_file():
         raise ConfigError(f"--resume {run_dir}: no {CONFIG_FILE} there; is it a run folder?")
     return load_config(run_dir / CONFIG_FILE, overrides)
@@ -75,8 +73,6 @@ def train(config: Config, run_dir: Path, resume: bool = False, device: str | Non
     world = world_of(config)
     device = device or config.device
     if device == "cuda" and not torch.cuda.is_available():
-        from train.config import ConfigError
-
         raise ConfigError("device cuda was asked for, but torch sees no CUDA device; use auto or cpu")
     algorithm = algorithm_class(config.algorithm.name)
     env = build_env(config, world)
@@ -134,16 +130,10 @@ def train(config: Config, run_dir: Path, resume: bool = False, device: str | Non
         "env_steps_per_second": (model.num_timesteps - start_step) / wall if wall > 0 else 0.0,
     }
     atomic_write_json(run_dir / "training.json", {"num_timesteps": model.num_timesteps, **timing})
-    with _writer(run_dir) as writer:
+    with SummaryWriter(log_dir=str(run_dir / TB_DIR / LEARNED)) as writer:
         log_hparams(writer, flat_hyperparameters(config), learned_metrics)
     _print_summary(run_dir, document, timing)
     return 0
-
-
-def _writer(run_dir: Path):
-    from torch.utils.tensorboard import SummaryWriter
-
-    return SummaryWriter(log_dir=str(run_dir / TB_DIR / LEARNED))
 
 
 def flat_hyperparameters(config: Config) -> dict[str, Any]:
@@ -172,6 +162,3 @@ def _print_summary(run_dir: Path, document: dict[str, Any], timing: dict[str, fl
         print(f"  {label:<28} reward {metrics['reward_mean']:9.3f} ± {metrics['reward_std']:.3f}{extra}")
     print(f"report: {run_dir / REPORT_DIR / 'report.md'}")
     print(f"tensorboard --logdir {run_dir / TB_DIR}")
-
-
-__all__ = ["PolicyResult", "config_from_dict", "new_run_dir", "train"]

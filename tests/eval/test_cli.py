@@ -110,6 +110,30 @@ def test_several_worlds_make_a_robustness_matrix(tmp_path, capsys):
     assert document["worlds"]["toxic"]["world"]["adverse_jump"] > 0
 
 
+def test_world_where_symmetric_is_optimal_reports_no_score(tmp_path):
+    out = tmp_path / "riskneutral"
+    assert (
+        main(
+            [
+                "--world",
+                "as2008",
+                "--policy",
+                "avellaneda_stoikov",
+                "--policy",
+                "optimal",
+                "--episodes",
+                "16",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    policies = json.loads((out / "metrics.json").read_text())["policies"]
+    assert policies["optimal"]["optimality_score"] is None  # J_optimal = J_symmetric: the ratio is undefined
+    assert "`optimal`" in (out / "report.md").read_text()
+
+
 def test_world_overrides_apply(tmp_path):
     out = tmp_path / "o"
     assert (
