@@ -78,8 +78,6 @@ class MarketBatch:
         self.n = int(n)
         self.reward = check_reward_variant(reward)
         self.state: core.MarketState | None = None
-        self._keys = market_keys(None, self.n)
-        self._episode = np.zeros(self.n, dtype=np.uint64)
         self._start_time = time.perf_counter()
         self._returns = np.zeros(self.n)
         self._objective = np.zeros(self.n)
@@ -90,18 +88,16 @@ class MarketBatch:
         ``keys`` (uint64, one per market) sets the streams directly instead, e.g. repeated blocks so
         several policies share common random numbers within one batch.
         """
+        episode = np.zeros(self.n, dtype=np.uint64)
         if keys is not None:
             keys = np.asarray(keys, dtype=np.uint64)
             if keys.shape != (self.n,):
                 raise ValueError(f"keys must have shape ({self.n},); got {keys.shape}")
-            self._keys = keys.copy()
-            self._episode = np.zeros(self.n, dtype=np.uint64)
         elif seed is not None or self.state is None:
-            self._keys = market_keys(seed, self.n)
-            self._episode = np.zeros(self.n, dtype=np.uint64)
-        else:
-            self._episode = self.state.episode + np.uint64(1)
-        self.state = core.reset(self.world, self._keys, self._episode)
+            keys = market_keys(seed, self.n)
+        else:  # a new session on the same streams
+            keys, episode = self.state.key, self.state.episode + np.uint64(1)
+        self.state = core.reset(self.world, keys, episode)
         self._returns[:] = 0.0
         self._objective[:] = 0.0
         return core.observe(self.world, self.state)
