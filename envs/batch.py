@@ -24,6 +24,8 @@ def market_keys(seed: int | None, n: int) -> np.ndarray:
         return np.random.default_rng().integers(0, 2**64, size=n, dtype=np.uint64, endpoint=False)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}")
+    # One generator per market, at seeding only (never per step): this is how Gymnasium seeds a single env,
+    # and single/vector parity needs exactly that key.
     return np.array([draw_key(np.random.default_rng(int(seed) + i)) for i in range(n)], dtype=np.uint64)
 
 

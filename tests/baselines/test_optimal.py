@@ -45,3 +45,11 @@ def test_optimal_pulls_the_side_that_cannot_fill_at_the_limit():
     policy = make_policy("optimal", world)
     bid, ask = policy.quotes(np.array([10, -10]), np.array([0.5, 0.5]), np.array([2.0, 2.0]))
     assert np.isinf(bid[0]) and np.isfinite(ask[0]) and np.isinf(ask[1]) and np.isfinite(bid[1])
+
+
+@pytest.mark.parametrize("preset", ["default", "toxic", "regimes"])
+def test_trained_worlds_offset_range_costs_the_optimum_nothing(preset):
+    """The [-1, 3] offset range of the trained worlds holds every quote the optimum needs."""
+    narrow = make_policy("optimal", make_world(preset)).expected_reward()
+    wide = make_policy("optimal", make_world(preset, min_offset=-2.0, max_offset=6.0)).expected_reward()
+    assert narrow == pytest.approx(wide, rel=1e-6)
