@@ -28,6 +28,7 @@ lint: setup
 bench: setup
 	$(PY) benchmarks/env_speed.py
 	$(PY) benchmarks/policy_speed.py
+	$(PY) benchmarks/optimal_accuracy.py
 	$(PY) benchmarks/eval_speed.py
 
 # Trains every shipped config once (about half an hour on 2 cores); run it alone for honest timings.

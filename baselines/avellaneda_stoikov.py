@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from baselines.policy import Parameter, Policy
+from baselines.policy import POSITIVE, Parameter, Policy
 
 
 def reservation_shift(inventory, risk_aversion: float, volatility, time_to_close) -> np.ndarray:
@@ -25,7 +25,7 @@ class AvellanedaStoikov(Policy):
 
     name = "avellaneda_stoikov"
     parameters = {
-        "risk_aversion": Parameter(float, 0.1, "0.1", "γ, CARA risk aversion [1/price]", positive=True),
+        "risk_aversion": Parameter(float, 0.1, "0.1", "γ, CARA risk aversion [1/price]", bound=POSITIVE),
     }
 
     def quotes(self, inventory, time_to_close, volatility):

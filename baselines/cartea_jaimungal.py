@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from baselines.matrix_solution import TabulatedQuotes, log_solution, lookup_by_regime, tridiagonal
-from baselines.policy import Parameter, Policy
+from baselines.matrix_solution import depth_table, log_solution, tridiagonal
+from baselines.policy import NON_NEGATIVE, Parameter, Policy
 
 
 class CarteaJaimungal(Policy):
@@ -20,28 +20,31 @@ class CarteaJaimungal(Policy):
     name = "cartea_jaimungal"
     parameters = {
         "running_penalty": Parameter(
-            float, lambda world: world.running_penalty, "world's running_penalty", "φ [price/(lot²·time)]"
+            float,
+            lambda world: world.running_penalty,
+            "world's running_penalty",
+            "φ [price/(lot²·time)]",
+            bound=NON_NEGATIVE,
         ),
         "terminal_penalty": Parameter(
-            float, lambda world: world.terminal_penalty, "world's terminal_penalty", "α [price/lot²]"
+            float,
+            lambda world: world.terminal_penalty,
+            "world's terminal_penalty",
+            "α [price/lot²]",
+            bound=NON_NEGATIVE,
         ),
     }
 
     def __init__(self, world, **params):
         super().__init__(world, **params)
         phi, alpha, kappa = self.params["running_penalty"], self.params["terminal_penalty"], world.fill_decay
-        if phi < 0 or alpha < 0:
-            raise ValueError(
-                f"parameters 'running_penalty' and 'terminal_penalty' of policy {self.name!r} "
-                f"must be ≥ 0; got {phi!r}, {alpha!r}"
-            )
         q = np.arange(-world.max_inventory, world.max_inventory + 1, dtype=np.float64)
         generator = tridiagonal(
             -phi * kappa * q**2, world.bid_intensity * np.exp(-1.0), world.ask_intensity * np.exp(-1.0)
         )
         log_omega = log_solution(generator, np.exp(-alpha * kappa * q**2), world)
-        # ln(ω_q/ω_{q+1}) for the bid and ln(ω_q/ω_{q−1}) for the ask: the sign convention of TabulatedQuotes.
-        self._tables = [TabulatedQuotes(world, log_omega, 1.0 / kappa, kappa)]
+        # ln(ω_q/ω_{q+1}) for the bid and ln(ω_q/ω_{q−1}) for the ask: the sign convention of depth_table.
+        self._table = depth_table(world, log_omega, 1.0 / kappa, kappa)
 
     def quotes(self, inventory, time_to_close, volatility):
-        return lookup_by_regime(self.world, self._tables * self.world.n_regimes, inventory, time_to_close, volatility)
+        return self._table.lookup(inventory, time_to_close)  # one σ-free solution for every regime

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from baselines.matrix_solution import TabulatedQuotes, log_solution, lookup_by_regime, tridiagonal
-from baselines.policy import Parameter, Policy
+from baselines.matrix_solution import depth_table, log_solution, tridiagonal
+from baselines.policy import POSITIVE, Parameter, Policy
+from baselines.quote_table import lookup_by_regime
 
-_RISK_AVERSION = Parameter(float, 0.1, "0.1", "γ, CARA risk aversion [1/price]", positive=True)
+_RISK_AVERSION = Parameter(float, 0.1, "0.1", "γ, CARA risk aversion [1/price]", bound=POSITIVE)
 
 
 def risk_premium(risk_aversion: float, fill_decay: float) -> float:
@@ -59,7 +60,7 @@ class GLFTExact(Policy):
         for sigma in world.sigma_levels:
             alpha = 0.5 * k * gamma * sigma**2
             log_v = log_solution(-tridiagonal(alpha * q**2, -eta, -eta), np.ones_like(q), world)
-            self._tables.append(TabulatedQuotes(world, log_v, risk_premium(gamma, k), k))
+            self._tables.append(depth_table(world, log_v, risk_premium(gamma, k), k))
 
     def quotes(self, inventory, time_to_close, volatility):
         return lookup_by_regime(self.world, self._tables, inventory, time_to_close, volatility)

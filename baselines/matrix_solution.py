@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
+from baselines.quote_table import QuoteTable
 from envs import World
 
 
@@ -35,37 +36,13 @@ def log_solution(generator: np.ndarray, terminal: np.ndarray, world: World) -> n
     return rows
 
 
-class TabulatedQuotes:
-    """Depth tables on (steps to close, inventory) with lookups for arrays of states."""
-
-    def __init__(self, world: World, log_w: np.ndarray, constant: float, fill_decay: float) -> None:
-        self.world = world
-        q = world.max_inventory
-        with np.errstate(invalid="ignore"):
-            bid = np.full_like(log_w, np.inf)
-            ask = np.full_like(log_w, np.inf)
-            bid[:, :-1] = constant + (log_w[:, :-1] - log_w[:, 1:]) / fill_decay  # no bid at q = Q
-            ask[:, 1:] = constant + (log_w[:, 1:] - log_w[:, :-1]) / fill_decay  # no ask at q = −Q
-        # ln(0) − ln(0) where the solution underflows: a state so costly the side is never quoted.
-        self.bid = np.where(np.isnan(bid), np.inf, bid)
-        self.ask = np.where(np.isnan(ask), np.inf, ask)
-        self.limit = q
-
-    def lookup(self, inventory: np.ndarray, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        steps_left = np.clip(np.rint(np.asarray(time_to_close) / self.world.dt), 0, self.world.n_steps).astype(np.int64)
-        index = np.clip(np.asarray(inventory), -self.limit, self.limit).astype(np.int64) + self.limit
-        steps_left, index = np.broadcast_arrays(steps_left, index)
-        return self.bid[steps_left, index], self.ask[steps_left, index]
-
-
-def lookup_by_regime(
-    world: World, tables: list[TabulatedQuotes], inventory, time_to_close, volatility
-) -> tuple[np.ndarray, np.ndarray]:
-    """Quotes from the table of each state's regime (the one nearest its observed σ), vectorized per regime."""
-    regime = world.regime_of(volatility)
-    inventory, time_to_close, regime = np.broadcast_arrays(inventory, time_to_close, regime)
-    bid, ask = np.empty(regime.shape), np.empty(regime.shape)
-    for index, table in enumerate(tables):  # one pass per regime, vectorized over the batch
-        mask = regime == index
-        bid[mask], ask[mask] = table.lookup(inventory[mask], time_to_close[mask])
-    return bid, ask
+def depth_table(world: World, log_w: np.ndarray, constant: float, fill_decay: float) -> QuoteTable:
+    """Depths ``constant + (1/k)·ln(w_q / w_{q±1})`` from ``log_solution``: bid towards q + 1, ask towards
+    q − 1; no bid at ``q = Q``, no ask at ``q = −Q``."""
+    with np.errstate(invalid="ignore"):
+        bid = np.full_like(log_w, np.inf)
+        ask = np.full_like(log_w, np.inf)
+        bid[:, :-1] = constant + (log_w[:, :-1] - log_w[:, 1:]) / fill_decay
+        ask[:, 1:] = constant + (log_w[:, 1:] - log_w[:, :-1]) / fill_decay
+    # ln(0) − ln(0) where the solution underflows: a state so costly the side is never quoted.
+    return QuoteTable(world, np.where(np.isnan(bid), np.inf, bid), np.where(np.isnan(ask), np.inf, ask))

@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from baselines.policy import Policy
-from envs import World, fill_probability
+from baselines.quote_table import QuoteTable, lookup_by_regime
+from envs import World, inventory_penalty, quote_fill_probability
 
 _INVERSE_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 _SEARCH_ITERATIONS = 36
@@ -37,8 +38,7 @@ def _best_offset(world: World, side_intensity: np.ndarray, constant: np.ndarray)
     """
 
     def value(offset):
-        p = fill_probability(world, side_intensity * np.exp(-world.fill_decay * offset))
-        return p * (offset + constant)
+        return quote_fill_probability(world, side_intensity, offset) * (offset + constant)
 
     low = np.full(constant.shape, world.min_offset)
     high = np.full(constant.shape, world.max_offset)
@@ -56,12 +56,15 @@ def _best_offset(world: World, side_intensity: np.ndarray, constant: np.ndarray)
     # Also consider the most aggressive quote: the maximizer may sit on the lower edge.
     offset = np.where(value(world.min_offset) > value(offset), world.min_offset, offset)
     pulled = (value(offset) <= 0.0) | (offset >= world.max_offset)
-    probability = np.where(pulled, 0.0, fill_probability(world, side_intensity * np.exp(-world.fill_decay * offset)))
+    probability = np.where(pulled, 0.0, quote_fill_probability(world, side_intensity, offset))
     return np.where(pulled, np.inf, offset), probability
 
 
 class Optimal(Policy):
-    """Exact optimal quotes of the discrete env, tabulated over (step, regime, inventory)."""
+    """Exact optimal quotes of the discrete env, tabulated over (step, regime, inventory).
+
+    ``value[n, r, i]`` is the expected reward still to come from step n in regime r with inventory
+    ``i − Q`` [price]."""
 
     name = "optimal"
     parameters = {}
@@ -77,8 +80,9 @@ class Optimal(Policy):
                 "max_inventory, or raise dt"
             )
         q = np.arange(-limit, limit + 1, dtype=np.float64)
-        self.bid_offset = np.empty((world.n_steps, n_regimes, q.size))
-        self.ask_offset = np.empty_like(self.bid_offset)
+        regimes = np.arange(n_regimes)[:, None]
+        bid_offset = np.empty((world.n_steps, n_regimes, q.size))
+        ask_offset = np.empty_like(bid_offset)
         self.value = np.empty((world.n_steps + 1, n_regimes, q.size))
         self.value[world.n_steps] = 0.0
         xi, fee = world.adverse_jump, world.fee
@@ -92,10 +96,7 @@ class Optimal(Policy):
         probability = np.zeros_like(intensity)  # warm start: the coupling changes little between steps
         for n in range(world.n_steps - 1, -1, -1):  # backward in time, vectorized over side × regime × inventory
             closing = n == world.n_steps - 1
-            after = (
-                -(world.running_penalty_levels[:, None] * world.dt + world.terminal_penalty * closing) * q**2
-                + world.regime_step_transition @ self.value[n + 1]
-            )
+            after = -inventory_penalty(world, q, regimes, closing) + world.regime_step_transition @ self.value[n + 1]
             up = np.concatenate([after[:, 1:], after[:, -1:]], axis=1)
             down = np.concatenate([after[:, :1], after[:, :-1]], axis=1)
             gain = np.stack([-fee - (q + 1) * xi + up - after, -fee + (q - 1) * xi + down - after])
@@ -104,9 +105,15 @@ class Optimal(Policy):
                 offset, probability = _best_offset(world, intensity, gain + probability[::-1] * coupling)
                 probability = np.where(allowed, probability, 0.0)
             offset = np.where(allowed, offset, np.inf)
-            self.bid_offset[n], self.ask_offset[n] = offset
+            bid_offset[n], ask_offset[n] = offset
             side_value = probability * (np.where(allowed & (probability > 0), offset, 0.0) + gain)
             self.value[n] = after + side_value.sum(axis=0) + probability[0] * probability[1] * coupling
+        # Indexed by steps to close (the table's axis): step n has n_steps − n left; at the close, nothing
+        # is left to quote and the last step's quotes stand in.
+        by_steps_left = np.concatenate([np.arange(world.n_steps - 1, world.n_steps), np.arange(world.n_steps)[::-1]])
+        self._tables = [
+            QuoteTable(world, bid_offset[by_steps_left, r], ask_offset[by_steps_left, r]) for r in range(n_regimes)
+        ]
 
     def expected_reward(self) -> float:
         """Exact expected episode reward of this policy from the world's opening law [price]."""
@@ -116,11 +123,4 @@ class Optimal(Policy):
         return float(self.world.stationary_regime_distribution @ opening)
 
     def quotes(self, inventory, time_to_close, volatility):
-        world = self.world
-        step = world.n_steps - np.rint(np.asarray(time_to_close) / world.dt).astype(np.int64)
-        step = np.clip(step, 0, world.n_steps - 1)
-        regime = world.regime_of(volatility)
-        index = np.clip(np.asarray(inventory), -world.max_inventory, world.max_inventory).astype(np.int64)
-        index = index + world.max_inventory
-        step, regime, index = np.broadcast_arrays(step, regime, index)
-        return self.bid_offset[step, regime, index], self.ask_offset[step, regime, index]
+        return lookup_by_regime(self.world, self._tables, inventory, time_to_close, volatility)

@@ -22,10 +22,14 @@ class Parameter:
     default: Callable[[World], Any] | Any
     default_text: str
     doc: str
-    positive: bool = False
+    bound: tuple[Callable[[float], bool], str] | None = None  # (test, accepted values in words)
 
     def resolve(self, world: World) -> Any:
         return self.default(world) if callable(self.default) else self.default
+
+
+POSITIVE = (lambda value: value > 0, "> 0")
+NON_NEGATIVE = (lambda value: value >= 0, "≥ 0")
 
 
 class Policy:
@@ -54,8 +58,10 @@ class Policy:
         for key, parameter in self.parameters.items():
             value = params.get(key, parameter.resolve(world))
             self.params[key] = _coerce(self.name, key, parameter.kind, value)
-            if parameter.positive and self.params[key] <= 0:
-                raise ValueError(f"parameter {key!r} of policy {self.name!r} must be > 0; got {value!r}")
+            if parameter.bound is not None and not parameter.bound[0](self.params[key]):
+                raise ValueError(
+                    f"parameter {key!r} of policy {self.name!r} must be {parameter.bound[1]}; got {value!r}"
+                )
 
     def quotes(
         self, inventory: np.ndarray, time_to_close: np.ndarray, volatility: np.ndarray

@@ -16,6 +16,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import numpy as np
+
 from eval.metrics import bootstrap_indices, paired_difference
 from train.config import load_config
 from train.trainer import REPORT_DIR, train
@@ -58,8 +60,6 @@ def _gap(run_dir: Path, baseline: str) -> str:
     rewards = json.loads((run_dir / REPORT_DIR / "episode_rewards.json").read_text())
     if baseline not in rewards:
         return "—"
-    import numpy as np
-
     learned, other = np.asarray(rewards["learned"]), np.asarray(rewards[baseline])
     paired = paired_difference(learned, other, bootstrap_indices(learned.size, 0))
     return f"{paired['mean']:+.2f} [{paired['ci95'][0]:+.2f}, {paired['ci95'][1]:+.2f}]"

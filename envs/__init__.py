@@ -7,10 +7,17 @@ from gymnasium.envs.registration import register, registry
 
 from envs import core
 from envs.batch import REWARD_VARIANTS, MarketBatch, market_keys
-from envs.core import fill_intensities, fill_probability
+from envs.core import fill_probability, inventory_penalty, quote_fill_probability
 from envs.gym_env import MarketMakingEnv
 from envs.presets import PRESETS, list_presets, make_world, resolve_world
-from envs.spaces import action_space, action_to_quotes, decode_observation, observation_space, quotes_to_action
+from envs.spaces import (
+    action_space,
+    action_to_quotes,
+    decode_observation,
+    observation_at,
+    observation_space,
+    quotes_to_action,
+)
 from envs.vector_env import MarketMakingVectorEnv
 from envs.world import World, field_names
 
@@ -47,12 +54,14 @@ __all__ = [
     "core",
     "decode_observation",
     "field_names",
-    "fill_intensities",
     "fill_probability",
+    "inventory_penalty",
     "list_presets",
     "make_world",
     "market_keys",
+    "observation_at",
     "observation_space",
+    "quote_fill_probability",
     "quotes_to_action",
     "resolve_world",
 ]

@@ -130,12 +130,18 @@ def fill_probability(world: World, intensity: np.ndarray | float) -> np.ndarray:
     return np.minimum(rate, 1.0)
 
 
-def fill_intensities(world: World, bid_offset: np.ndarray, ask_offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Order-arrival intensities ``A_side·e^(−k·δ)`` reaching the bid and the ask [1/time]."""
-    return (
-        world.bid_intensity * np.exp(-world.fill_decay * bid_offset),
-        world.ask_intensity * np.exp(-world.fill_decay * ask_offset),
-    )
+def quote_fill_probability(world: World, side_intensity: np.ndarray | float, offset: np.ndarray) -> np.ndarray:
+    """Probability that a quote at ``offset`` [price] fills within one step, on a side whose orders arrive
+    at ``side_intensity`` at zero offset: ``fill_probability`` at ``λ = A_side·e^(−k·δ)`` (A–S 2008, eq. 2.12)."""
+    return fill_probability(world, side_intensity * np.exp(-world.fill_decay * offset))
+
+
+def inventory_penalty(
+    world: World, inventory: np.ndarray, regime: np.ndarray, at_close: np.ndarray | bool
+) -> np.ndarray:
+    """The step's penalty [price]: ``φ_regime·dt·q²``, plus ``α·q²`` at the close; q after the step's fills."""
+    running = world.running_penalty_levels[regime] if world.n_regimes > 1 else world.running_penalty_levels[0]
+    return (running * world.dt + world.terminal_penalty * at_close) * (inventory * inventory)
 
 
 def reset(world: World, key: np.ndarray, episode: np.ndarray) -> MarketState:
@@ -177,14 +183,11 @@ def step(
     """
     n_streams = 5 if world.n_regimes > 1 else 4
     u = uniforms(state.key, state.episode, state.step, n_streams)
-    bid_intensity, ask_intensity = fill_intensities(world, bid_offset, ask_offset)
     q = state.inventory
-    bid_fills = (bid_quoted & (q < world.max_inventory) & (u[_BID] < fill_probability(world, bid_intensity))).astype(
-        np.int64
-    )
-    ask_fills = (ask_quoted & (q > -world.max_inventory) & (u[_ASK] < fill_probability(world, ask_intensity))).astype(
-        np.int64
-    )
+    bid_probability = quote_fill_probability(world, world.bid_intensity, bid_offset)
+    ask_probability = quote_fill_probability(world, world.ask_intensity, ask_offset)
+    bid_fills = (bid_quoted & (q < world.max_inventory) & (u[_BID] < bid_probability)).astype(np.int64)
+    ask_fills = (ask_quoted & (q > -world.max_inventory) & (u[_ASK] < ask_probability)).astype(np.int64)
     inventory = q + bid_fills - ask_fills
     fees = world.fee * (bid_fills + ask_fills)
     spread_captured = bid_fills * bid_offset + ask_fills * ask_offset
@@ -203,8 +206,7 @@ def step(
 
     new_step = state.step + 1
     terminated = new_step >= world.n_steps
-    running = world.running_penalty_levels[state.regime] if world.n_regimes > 1 else world.running_penalty_levels[0]
-    penalty = (running * world.dt + world.terminal_penalty * terminated) * (inventory * inventory)
+    penalty = inventory_penalty(world, inventory, state.regime, terminated)
     inventory_pnl = inventory * mid_change
     reward = spread_captured + inventory_pnl - fees - penalty
 

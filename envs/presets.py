@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from envs.world import World, field_names
+from envs.world import World, check_field_names
 
 # Avellaneda & Stoikov (2008), section 4: s0 = 100, T = 1, σ = 2, dt = 0.005, A = 140, k = 1.5,
 # literal fill rule clip(λ·dt), binomial mid ±σ√dt, no penalty. The offset range is wide because
@@ -96,9 +96,7 @@ def make_world(preset: str | None = None, **overrides: Any) -> World:
     """
     if preset is not None and preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; accepted: {list_presets()}")
-    unknown = sorted(set(overrides) - set(field_names()))
-    if unknown:
-        raise ValueError(f"unknown world field(s) {unknown}; accepted: {field_names()}")
+    check_field_names(overrides)
     fields = dict(PRESETS[preset]) if preset is not None else {}
     fields.update(overrides)
     return World(**fields)

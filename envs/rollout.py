@@ -39,8 +39,6 @@ class Rollout:
     ask_fills: np.ndarray
     spread_captured: np.ndarray
     inventory_pnl: np.ndarray
-    penalty: np.ndarray
-    fees: np.ndarray
     inventory_paths: np.ndarray | None = None
 
 
@@ -64,8 +62,6 @@ def rollout(
         for name in (
             "spread_captured",
             "inventory_pnl",
-            "penalty",
-            "fees",
             "bid_fills",
             "ask_fills",
             "spread_sum",
@@ -79,7 +75,7 @@ def rollout(
     for _ in range(world.n_steps):
         observation, _, _, info, finished = batch.step(np.asarray(predict(observation)))
         two_sided = info["bid_quoted"] & info["ask_quoted"]
-        for name in ("spread_captured", "inventory_pnl", "penalty", "fees", "bid_fills", "ask_fills"):
+        for name in ("spread_captured", "inventory_pnl", "bid_fills", "ask_fills"):
             totals[name] += info[name]
         totals["two_sided"] += two_sided
         totals["spread_sum"] += np.where(two_sided, info["bid_offset"] + info["ask_offset"], 0.0)
@@ -103,7 +99,5 @@ def rollout(
         ask_fills=totals["ask_fills"],
         spread_captured=totals["spread_captured"],
         inventory_pnl=totals["inventory_pnl"],
-        penalty=totals["penalty"],
-        fees=totals["fees"],
         inventory_paths=np.array(paths) if keep_paths else None,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from envs.core import observation_bounds
+from envs.core import MarketState, observation_bounds, observe
 from envs.world import World
 
 
@@ -59,18 +59,41 @@ def quotes_to_action(world: World, bid_offset: np.ndarray, ask_offset: np.ndarra
 def decode_observation(world: World, observation: np.ndarray) -> dict[str, np.ndarray]:
     """Recover the state a policy may see from a batch of observations ``(n, obs_dim)``.
 
-    Returns ``inventory`` [lots, int64], ``steps_left`` [int64], ``time_to_close`` = T − t [time],
-    ``regime`` [int64] and ``volatility`` [price/√time]: the same information the learned policy gets.
+    Returns ``inventory`` [lots, int64], ``time_to_close`` = T − t [time] and ``volatility``
+    [price/√time]: the same information the learned policy gets.
     """
     observation = np.asarray(observation, dtype=np.float64)
     if observation.ndim != 2 or observation.shape[1] != len(world.observation_names):
         raise ValueError(f"observation must have shape (n, {len(world.observation_names)}); got {observation.shape}")
     steps_left = np.rint(observation[:, 1] * world.n_steps).astype(np.int64)
-    regime = world.regime_of(observation[:, 2] * world.max_sigma)
     return {
         "inventory": np.rint(observation[:, 0] * world.max_inventory).astype(np.int64),
-        "steps_left": steps_left,
         "time_to_close": steps_left * world.dt,
-        "regime": regime,
-        "volatility": world.sigma_levels[regime],
+        "volatility": world.sigma_levels[world.regime_of(observation[:, 2] * world.max_sigma)],
     }
+
+
+def observation_at(
+    world: World, inventory: np.ndarray, steps_left: np.ndarray, regime: np.ndarray | int = 0
+) -> np.ndarray:
+    """Observations of markets in given states with no history (extra features at zero), through the
+    env's own ``observe``: for plotting a policy's quotes over a grid of states."""
+    inventory, steps_left, regime = np.broadcast_arrays(
+        np.asarray(inventory), np.asarray(steps_left), np.asarray(regime)
+    )
+    n = inventory.size
+    zeros, counts = np.zeros(n), np.zeros(n, dtype=np.int64)
+    state = MarketState(
+        mid=zeros,
+        cash=zeros,
+        inventory=inventory.ravel().astype(np.int64),
+        step=world.n_steps - steps_left.ravel().astype(np.int64),
+        regime=regime.ravel().astype(np.int64),
+        key=np.zeros(n, dtype=np.uint64),
+        episode=np.zeros(n, dtype=np.uint64),
+        mid_return=zeros,
+        bid_filled=counts,
+        ask_filled=counts,
+        fill_imbalance=zeros,
+    )
+    return observe(world, state)

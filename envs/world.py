@@ -240,15 +240,20 @@ class World:
 
     def replace(self, **overrides: Any) -> World:
         """A copy with some fields changed (validated like any world)."""
-        unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(World)})
-        if unknown:
-            raise ValueError(f"unknown world field(s) {unknown}; accepted: {field_names()}")
+        check_field_names(overrides)
         return dataclasses.replace(self, **overrides)
 
 
 def field_names() -> list[str]:
     """Names of every world field."""
     return [f.name for f in dataclasses.fields(World)]
+
+
+def check_field_names(names: Any) -> None:
+    """``ValueError`` naming any of ``names`` that is not a world field."""
+    unknown = sorted(set(names) - set(field_names()))
+    if unknown:
+        raise ValueError(f"unknown world field(s) {unknown}; accepted: {field_names()}")
 
 
 def _set(world: World, name: str, value: Any) -> None:

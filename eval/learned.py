@@ -57,13 +57,10 @@ def normalization_stats(vec_normalize: Any) -> dict[str, Any]:
 class LearnedPolicy:
     """A trained SB3 model behind the same ``predict`` as the baselines (deterministic by default)."""
 
-    name = "run"
-
-    def __init__(self, model: Any, world: World, normalization: dict[str, Any] | None, source: Path) -> None:
+    def __init__(self, model: Any, world: World, normalization: dict[str, Any] | None) -> None:
         self.model = model
         self.world = world
         self.normalization = normalization
-        self.source = source
 
     def normalize(self, observation: np.ndarray) -> np.ndarray:
         stats = self.normalization
@@ -143,4 +140,4 @@ def load_learned(path: str | Path, world: World, device: str = "cpu") -> Learned
             normalization = json.loads(stats_file.read_text())
         except (OSError, json.JSONDecodeError) as error:
             raise ValueError(f"cannot read normalization statistics {stats_file}: {error}") from None
-    return LearnedPolicy(model, world, normalization, model_file)
+    return LearnedPolicy(model, world, normalization)

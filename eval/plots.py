@@ -13,11 +13,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from envs import World, action_to_quotes  # noqa: E402
+from baselines import make_policy  # noqa: E402
+from envs import World, action_to_quotes, observation_at  # noqa: E402
 from envs.rollout import Rollout  # noqa: E402
 
 TIME_FRACTIONS = (1.0, 0.5, 0.1)
 PATHS_SHOWN = 8
+REFERENCES = ("avellaneda_stoikov", "optimal")
 
 
 def quote_curves(
@@ -26,13 +28,24 @@ def quote_curves(
     """Bid and ask offsets [price] over every inventory at one time to close, through ``policy.predict``
     on synthetic observations (extra features at zero); ``nan`` where a side is pulled."""
     inventory = np.arange(-world.max_inventory, world.max_inventory + 1)
-    observation = np.zeros((inventory.size, len(world.observation_names)), dtype=np.float32)
-    observation[:, 0] = inventory / world.max_inventory
-    observation[:, 1] = np.rint(time_fraction * world.n_steps) / world.n_steps
-    observation[:, 2] = world.sigma_levels[regime] / world.max_sigma
+    observation = observation_at(world, inventory, int(np.rint(time_fraction * world.n_steps)), regime)
     actions, _ = policy.predict(observation, deterministic=True)
     bid, ask, bid_quoted, ask_quoted = action_to_quotes(world, np.asarray(actions))
     return inventory, np.where(bid_quoted, bid, np.nan), np.where(ask_quoted, ask, np.nan)
+
+
+def compared_policies(world: World, policies: dict[str, tuple]) -> dict[str, object]:
+    """What the quotes figure compares: the learned policies (spec name ``run``), ``avellaneda_stoikov`` and
+    ``optimal`` from ``policies`` (label → (spec, policy)), the last two built with their defaults when
+    absent and where the world allows."""
+    compared = {label: policy for label, (spec, policy) in policies.items() if spec.name in ("run", *REFERENCES)}
+    for name in REFERENCES:
+        if not any(spec.name == name for spec, _ in policies.values()):
+            try:
+                compared[name] = make_policy(name, world)
+            except ValueError:  # e.g. a world too large for the optimum's table
+                pass
+    return compared
 
 
 def quotes_figure(

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from torch.utils.tensorboard import SummaryWriter
 
-from baselines import make_policy
 from envs import World
 from eval import plots
 from eval.evaluate import PolicyResult, Predictor, evaluate_policies
@@ -83,13 +82,7 @@ def evaluate_and_publish(
 
 def _figures(world: World, results: dict[str, PolicyResult]) -> dict:
     rollouts = {key: result.rollout for key, result in results.items()}
-    compared = {key: r.policy for key, r in results.items() if r.spec.name in ("run", "avellaneda_stoikov", "optimal")}
-    for name in ("avellaneda_stoikov", "optimal"):
-        if not any(r.spec.name == name for r in results.values()):
-            try:
-                compared[name] = make_policy(name, world)
-            except ValueError:
-                pass
+    compared = plots.compared_policies(world, {key: (r.spec, r.policy) for key, r in results.items()})
     return {
         "inventory_paths": plots.inventory_paths_figure(world, rollouts),
         "pnl_histogram": plots.histogram_figure(rollouts, "pnl", "P&L marked to mid [price]"),

@@ -45,9 +45,9 @@ def resolve_baselines(world: World, entries: tuple[str, ...], seed: int) -> dict
     return resolved
 
 
-def learned_view(model: Any, world: World, vec_normalize: Any, run_dir: Path) -> LearnedPolicy:
+def learned_view(model: Any, world: World, vec_normalize: Any) -> LearnedPolicy:
     """The model being trained, seen as a policy on raw observations."""
-    return LearnedPolicy(model, world, normalization_stats(vec_normalize), run_dir)
+    return LearnedPolicy(model, world, normalization_stats(vec_normalize))
 
 
 class ComparisonCallback(BaseCallback):
@@ -117,16 +117,13 @@ class ComparisonCallback(BaseCallback):
     def evaluate(self) -> dict[str, Any]:
         """One paired evaluation at the current step, logged to TensorBoard and ``evaluations.json``."""
         evaluation = self.config.evaluation
-        learned = learned_view(self.model, self.world, self.vec_normalize, self.run_dir)
+        learned = learned_view(self.model, self.world, self.vec_normalize)
         policies = {LEARNED: (PolicySpec(LEARNED, "run", {}, str(self.run_dir)), learned), **self.baselines}
         results = evaluate_policies(self.world, policies, evaluation.episodes, evaluation.seed)
         step = self.num_timesteps
         for key, value in scalar_metrics(results[LEARNED].metrics).items():
             self.logger.record(f"{SCALAR_PREFIX}/{key}", value)
-        compared = {
-            LEARNED: learned,
-            **{k: p for k, (s, p) in self.baselines.items() if s.name in ("avellaneda_stoikov", "optimal")},
-        }
+        compared = plots.compared_policies(self.world, policies)
         self.logger.record(
             f"{SCALAR_PREFIX}/quotes",
             Figure(plots.quotes_figure(self.world, compared), close=True),

@@ -202,7 +202,7 @@ def _check(config: Config) -> None:
     if unknown:
         raise ConfigError(f"unknown key world.overrides.{unknown[0]}; accepted: {field_names()}")
     try:
-        world = make_world(config.world.preset, **_world_overrides(config.world.overrides))
+        world = make_world(config.world.preset, **config.world.overrides)
     except ValueError as error:
         raise ConfigError(f"world.overrides: {error}") from None
     _check_algorithm(config.algorithm)
@@ -225,16 +225,9 @@ def _check(config: Config) -> None:
                 raise ConfigError(f"evaluation.baselines: {error}") from None
 
 
-def _world_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: tuple(tuple(v) if isinstance(v, list) else v for v in value) if isinstance(value, list) else value
-        for key, value in overrides.items()
-    }
-
-
 def world_of(config: Config):
     """The validated world of a config."""
-    return make_world(config.world.preset, **_world_overrides(config.world.overrides))
+    return make_world(config.world.preset, **config.world.overrides)
 
 
 def _check_algorithm(algorithm: AlgorithmConfig) -> None:

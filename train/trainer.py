@@ -117,7 +117,7 @@ def train(config: Config, run_dir: Path, resume: bool = False, device: str | Non
     model.save(final / MODEL_FILE)
     atomic_write_json(final / NORMALIZATION_FILE, normalization_stats(env))
     callback.checkpoint()
-    learned = learned_view(model, world, env, run_dir)
+    learned = learned_view(model, world, env)
     spec = PolicySpec(LEARNED, "run", {}, str(run_dir))
     job = Job(config.world.preset, world, {LEARNED: (spec, learned), **baselines})
     document = evaluate_and_publish(

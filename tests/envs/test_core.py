@@ -196,3 +196,17 @@ def test_initial_inventory_range_is_uniform():
     values, counts = np.unique(np.rint(obs[:, 0] * world.max_inventory), return_counts=True)
     assert list(values) == [-2, -1, 0, 1]
     assert np.all(np.abs(counts / 40000 - 0.25) < 0.01)
+
+
+def test_observation_at_matches_the_env_observation():
+    from envs import observation_at
+
+    world = make_world("regimes", initial_inventory=(-3, 3), observation_features=("mid_return", "last_fills"))
+    batch = MarketBatch(world, 64)
+    observation = batch.reset(seed=4)
+    for _ in range(7):
+        observation, *_ = batch.step(np.zeros((64, 2)))
+    state = batch.state
+    fresh = observation_at(world, state.inventory, world.n_steps - state.step, state.regime)
+    np.testing.assert_array_equal(fresh[:, :3], observation[:, :3])
+    assert not fresh[:, 3:].any()  # no history: the extra features read zero

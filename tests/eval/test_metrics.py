@@ -23,8 +23,6 @@ def hand_built(world):
         ask_fills=np.array([28.0, 54.0]),
         spread_captured=np.array([40.0, 60.0]),
         inventory_pnl=np.array([-28.0, -36.0]),
-        penalty=np.array([2.0, 4.0]),
-        fees=np.array([0.0, 0.0]),
     )
 
 

@@ -1,0 +1,41 @@
+"""Quotes tabulated on a grid of states, looked up for arrays of states: the form every solved model takes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from envs import World
+
+
+class QuoteTable:
+    """Bid and ask offsets [price] on (steps to close 0 … n_steps, inventory −Q … Q); ``+inf`` = not quoted."""
+
+    def __init__(self, world: World, bid: np.ndarray, ask: np.ndarray) -> None:
+        expected = (world.n_steps + 1, 2 * world.max_inventory + 1)
+        if bid.shape != expected or ask.shape != expected:
+            raise ValueError(f"quote tables must have shape {expected}; got {bid.shape} and {ask.shape}")
+        self.world = world
+        self.bid = bid
+        self.ask = ask
+
+    def lookup(self, inventory: np.ndarray, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Quotes at inventory [lots] and time to close [time], both rounded to the grid and clipped to it."""
+        world = self.world
+        steps_left = np.clip(np.rint(np.asarray(time_to_close) / world.dt), 0, world.n_steps).astype(np.int64)
+        limit = world.max_inventory
+        index = np.clip(np.asarray(inventory), -limit, limit).astype(np.int64) + limit
+        steps_left, index = np.broadcast_arrays(steps_left, index)
+        return self.bid[steps_left, index], self.ask[steps_left, index]
+
+
+def lookup_by_regime(
+    world: World, tables: list[QuoteTable], inventory, time_to_close, volatility
+) -> tuple[np.ndarray, np.ndarray]:
+    """Quotes from the table of each state's regime (the one nearest its observed σ), vectorized per regime."""
+    regime = world.regime_of(volatility)
+    inventory, time_to_close, regime = np.broadcast_arrays(inventory, time_to_close, regime)
+    bid, ask = np.empty(regime.shape), np.empty(regime.shape)
+    for index, table in enumerate(tables):  # one pass per regime, vectorized over the batch
+        mask = regime == index
+        bid[mask], ask[mask] = table.lookup(inventory[mask], time_to_close[mask])
+    return bid, ask
