@@ -40,8 +40,9 @@ def _best_offset(world: World, side_intensity: np.ndarray, constant: np.ndarray)
     def value(offset):
         return quote_fill_probability(world, side_intensity, offset) * (offset + constant)
 
-    low = np.full(constant.shape, world.min_offset)
-    high = np.full(constant.shape, world.max_offset)
+    min_offset, max_offset = world.offset_range
+    low = np.full(constant.shape, min_offset)
+    high = np.full(constant.shape, max_offset)
     inner_low, inner_high = high - _INVERSE_GOLDEN * (high - low), low + _INVERSE_GOLDEN * (high - low)
     value_low, value_high = value(inner_low), value(inner_high)
     for _ in range(_SEARCH_ITERATIONS):
@@ -54,8 +55,8 @@ def _best_offset(world: World, side_intensity: np.ndarray, constant: np.ndarray)
         value_low, value_high = np.where(left, probe_value, value_high), np.where(left, value_low, probe_value)
     offset = 0.5 * (low + high)
     # Also consider the most aggressive quote: the maximizer may sit on the lower edge.
-    offset = np.where(value(world.min_offset) > value(offset), world.min_offset, offset)
-    pulled = (value(offset) <= 0.0) | (offset >= world.max_offset)
+    offset = np.where(value(min_offset) > value(offset), min_offset, offset)
+    pulled = (value(offset) <= 0.0) | (offset >= max_offset)
     probability = np.where(pulled, 0.0, quote_fill_probability(world, side_intensity, offset))
     return np.where(pulled, np.inf, offset), probability
 

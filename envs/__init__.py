@@ -6,20 +6,14 @@ Importing registers ``mm_inventory/MarketMaking-v0`` (single env and ``vector_en
 from gymnasium.envs.registration import register, registry
 
 from envs import core
-from envs.batch import REWARD_VARIANTS, MarketBatch, market_keys
+from envs.batch import REWARD_VARIANTS, BatchStep, Finished, MarketBatch, market_keys
 from envs.core import fill_probability, inventory_penalty, quote_fill_probability
 from envs.gym_env import MarketMakingEnv
+from envs.observation import ENTRIES, decode_observation, observation_at, observe, translate_observation
 from envs.presets import PRESETS, list_presets, make_world, resolve_world
-from envs.spaces import (
-    action_space,
-    action_to_quotes,
-    decode_observation,
-    observation_at,
-    observation_space,
-    quotes_to_action,
-)
+from envs.spaces import action_space, action_to_quotes, observation_space, quotes_to_action
 from envs.vector_env import MarketMakingVectorEnv
-from envs.world import World, field_names
+from envs.world import World, derived_scales, field_names
 
 ENV_ID = "mm_inventory/MarketMaking-v0"
 
@@ -41,7 +35,13 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "ENTRIES",
     "ENV_ID",
+    "BatchStep",
+    "Finished",
+    "derived_scales",
+    "observe",
+    "translate_observation",
     "PRESETS",
     "REWARD_VARIANTS",
     "MarketBatch",

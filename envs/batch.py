@@ -1,13 +1,19 @@
-"""``MarketBatch``: ``n`` markets over the core with same-step autoreset, shared by the vector adapters."""
+"""``MarketBatch``: ``n`` markets over the core, the one runner behind every adapter.
+
+It owns the seeding, the episode bookkeeping, the reward variant and the ``info`` assembly; the
+vector adapters use it with same-step autoreset, the single env as one market without autoreset.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Literal
 
 import numpy as np
 
 from envs import core
+from envs.observation import observe
 from envs.spaces import action_to_quotes
 from envs.world import World
 
@@ -66,19 +72,46 @@ def check_reward_variant(reward: str) -> str:
     return reward
 
 
+@dataclasses.dataclass
+class Finished:
+    """The markets that reached the close in a step (``mask``), with their closing observation and the
+    Monitor-style episode statistics: ``r`` return, ``l`` length, ``t`` seconds since the batch was
+    built, ``objective`` the env's own reward summed (differs from ``r`` under ``variance_reduced``).
+    Arrays span every market; only the entries under ``mask`` are meaningful."""
+
+    mask: np.ndarray
+    final_observation: np.ndarray
+    episode: dict[str, np.ndarray]
+
+
+@dataclasses.dataclass
+class BatchStep:
+    """What ``MarketBatch.step`` returns. ``observation`` is the next one (the new session's opening
+    observation for markets that finished, when autoreset is on); ``info`` holds the per-market
+    decomposition (``step_info``); ``finished`` is ``None`` unless some market reached the close."""
+
+    observation: np.ndarray
+    reward: np.ndarray
+    terminated: np.ndarray
+    info: dict[str, np.ndarray]
+    finished: Finished | None
+
+
 class MarketBatch:
-    """``n`` markets stepped together; markets reaching the close reset within the same step.
+    """``n`` markets stepped together. With ``autoreset`` (the vector adapters), markets reaching the
+    close reset within the same step; without it (the single env), stepping a closed market is an error.
 
     Rewards follow ``reward``: ``"pnl"`` (the env's objective) or ``"variance_reduced"`` (the same
     objective in expectation, see ``core.StepOutcome.variance_reduced_reward``).
     """
 
-    def __init__(self, world: World, n: int, reward: RewardVariant = "pnl") -> None:
+    def __init__(self, world: World, n: int, reward: RewardVariant = "pnl", autoreset: bool = True) -> None:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"num_envs must be an integer ≥ 1; got {n!r}")
         self.world = world
         self.n = int(n)
         self.reward = check_reward_variant(reward)
+        self.autoreset = autoreset
         self.state: core.MarketState | None = None
         self._start_time = time.perf_counter()
         self._returns = np.zeros(self.n)
@@ -88,7 +121,8 @@ class MarketBatch:
         """Open a new session in every market; a seed restarts the streams (market i ↔ seed + i).
 
         ``keys`` (uint64, one per market) sets the streams directly instead, e.g. repeated blocks so
-        several policies share common random numbers within one batch.
+        several policies share common random numbers within one batch, or the key a single env drew
+        from its own generator. Without either, a new session on the same streams.
         """
         episode = np.zeros(self.n, dtype=np.uint64)
         if keys is not None:
@@ -102,19 +136,14 @@ class MarketBatch:
         self.state = core.reset(self.world, keys, episode)
         self._returns[:] = 0.0
         self._objective[:] = 0.0
-        return core.observe(self.world, self.state)
+        return observe(self.world, self.state)
 
-    def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray], dict]:
-        """Step every market. Returns ``(obs, reward, terminated, info, finished)``.
-
-        ``info`` holds the per-market decomposition (``step_info``). ``finished`` is
-        empty unless some market reached the close: then it holds ``mask``, ``final_observation``
-        and the Monitor-style ``episode`` statistics (``r`` return, ``l`` length, ``t`` seconds,
-        ``objective`` the env's own reward summed) of the markets that finished; those markets are
-        already reset and ``obs`` is their new opening observation.
-        """
+    def step(self, action: np.ndarray) -> BatchStep:
+        """Step every market with actions of shape ``(n, 2)``."""
         if self.state is None:
             raise RuntimeError("call reset() before step()")
+        if not self.autoreset and self.state.step[0] >= self.world.n_steps:
+            raise RuntimeError("the session is closed; call reset()")
         action = np.asarray(action)
         if action.shape != (self.n, 2):
             raise ValueError(f"action must have shape ({self.n}, 2); got {action.shape}")
@@ -124,23 +153,24 @@ class MarketBatch:
         self._returns += reward
         self._objective += outcome.reward
         info = step_info(self.state, outcome, bid_offset, ask_offset, bid_quoted, ask_quoted)
-        obs = core.observe(self.world, self.state)
-        finished: dict = {}
+        observation = observe(self.world, self.state)
+        finished = None
         done = outcome.terminated
         if done.any():
-            finished = {
-                "mask": done.copy(),
-                "final_observation": obs.copy(),
-                "episode": {
+            finished = Finished(
+                mask=done.copy(),
+                final_observation=observation.copy(),
+                episode={
                     "r": self._returns.copy(),
                     "l": self.state.step.copy(),
                     "t": np.full(self.n, round(time.perf_counter() - self._start_time, 6)),
                     "objective": self._objective.copy(),
                 },
-            }
-            self._restart(done)
-            obs = core.observe(self.world, self.state)
-        return obs, reward, outcome.terminated.copy(), info, finished
+            )
+            if self.autoreset:
+                self._restart(done)
+                observation = observe(self.world, self.state)
+        return BatchStep(observation, reward, done.copy(), info, finished)
 
     def _restart(self, done: np.ndarray) -> None:
         fresh = core.reset(self.world, self.state.key[done], self.state.episode[done] + np.uint64(1))

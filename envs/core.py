@@ -34,8 +34,6 @@ _BLOCK_BYTES = 64 * 1024
 # Streams of one step; the reset draws use step index ``n_steps`` (never a trading step).
 _BID, _ASK, _MID, _MID2, _REGIME = range(5)
 _INVENTORY, _INITIAL_REGIME = range(2)
-# Bound on the observed last mid return, in units of the largest regime's σ√dt.
-MID_RETURN_BOUND = 10.0
 # Weight of the latest step in the exponentially-weighted fill imbalance feature.
 IMBALANCE_WEIGHT = 0.1
 
@@ -246,45 +244,3 @@ def step(
 def _draw_regime(cumulative: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Categorical draw per market from rows of cumulative probabilities (one row, or one per market)."""
     return np.minimum((u[:, None] >= cumulative).sum(axis=1), cumulative.shape[1] - 1)
-
-
-def observe(world: World, state: MarketState) -> np.ndarray:
-    """Observations, float32 of shape ``(n, len(world.observation_names))``; see ``World.observation_names``.
-
-    Base entries: ``inventory / Q`` in [−1, 1], time to close as the fraction of the session left in
-    [0, 1], current σ divided by the largest regime's σ in [0, 1]. Extras: the last mid change in units
-    of ``max σ·√dt`` clipped to ±10, the last step's fills per side (0/1), and the exponentially
-    weighted bid-minus-ask fill count (weight 0.1 on the latest step) in [−1, 1].
-    """
-    observation = np.empty((state.n, len(world.observation_names)), dtype=np.float32)
-    observation[:, 0] = state.inventory / world.max_inventory
-    observation[:, 1] = 1.0 - state.step / world.n_steps
-    observation[:, 2] = world.sigma_levels[state.regime] / world.max_sigma
-    column = 3
-    for feature in world.observation_features:
-        if feature == "mid_return":
-            scale = world.max_sigma * np.sqrt(world.dt)
-            observation[:, column] = np.clip(state.mid_return / scale, -MID_RETURN_BOUND, MID_RETURN_BOUND)
-        elif feature == "last_fills":
-            observation[:, column] = state.bid_filled
-            column += 1
-            observation[:, column] = state.ask_filled
-        else:
-            observation[:, column] = state.fill_imbalance
-        column += 1
-    return observation
-
-
-def observation_bounds(world: World) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper bounds of each observation entry (float32)."""
-    bounds = {
-        "inventory": (-1.0, 1.0),
-        "time_to_close": (0.0, 1.0),
-        "volatility": (0.0, 1.0),
-        "mid_return": (-MID_RETURN_BOUND, MID_RETURN_BOUND),
-        "bid_filled": (0.0, 1.0),
-        "ask_filled": (0.0, 1.0),
-        "fill_imbalance": (-1.0, 1.0),
-    }
-    low, high = zip(*(bounds[name] for name in world.observation_names), strict=True)
-    return np.array(low, dtype=np.float32), np.array(high, dtype=np.float32)

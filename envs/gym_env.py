@@ -7,10 +7,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from envs import core
-from envs.batch import RewardVariant, check_reward_variant, draw_key, step_info
+from envs.batch import MarketBatch, RewardVariant, draw_key
+from envs.observation import observation_table_markdown
 from envs.presets import resolve_world
-from envs.spaces import action_space, action_to_quotes, observation_space
+from envs.spaces import action_space, observation_space
 from envs.world import World
 
 
@@ -25,18 +25,18 @@ class MarketMakingEnv(gym.Env):
     ## Action Space
     ``Box(−1, 1, (2,), float32)``: normalized (bid, ask) offsets; ``δ = min_offset + (a + 1)/2 ·
     (max_offset − min_offset)`` in price units, ``a = +1`` pulls the side. Finite actions outside the
-    box are clipped; NaN or inf raises ``ValueError``.
+    box are clipped; NaN or inf raises ``ValueError``. The range is the world's ``offset_range``: as
+    set, or, when ``min_offset``/``max_offset`` are left out, derived from the world's own scales,
+    ``1/k − 1.5·reach`` to ``1/k + 2·reach`` with ``reach = 1/k + c·inventory_scale + ξ + |fee|`` and
+    ``c = √(φ̄/(k·A·e⁻¹))`` the asymptotic optimal skew per lot (``envs.world.derived_scales``).
 
     ## Observation Space
-    | index | name          | unit                          | min | max |
-    |-------|---------------|-------------------------------|-----|-----|
-    | 0     | inventory     | lots / max_inventory          | −1  | 1   |
-    | 1     | time_to_close | fraction of the session left  | 0   | 1   |
-    | 2     | volatility    | σ / largest regime σ          | 0   | 1   |
+    {table}
 
-    Extra entries follow when ``world.observation_features`` names them: ``mid_return`` (last mid
-    change / (max σ·√dt), clipped to ±10), ``last_fills`` (bid_filled, ask_filled ∈ {0, 1}) and
-    ``fill_imbalance`` (EWMA of bid − ask fills, in [−1, 1]).
+    Entries 3+ follow when ``world.observation_features`` names them. The inventory's unit is the
+    world's ``inventory_unit``: ``inventory_scale`` as set, or three times the inventory's natural
+    standard deviation (between 1 and Q), so that the observation is of order one wherever the optimum
+    keeps inventory, whatever Q is. Its bounds are ``±Q / inventory_unit``.
 
     ## Rewards
     Per step: the change in wealth marked to the mid, ``Δ(cash + q·s)``, minus ``φ·q²·dt``; at the
@@ -58,7 +58,7 @@ class MarketMakingEnv(gym.Env):
     ``world`` a preset name or a ``World``; ``overrides`` any world fields.
 
     ## Version History
-    - v0: initial release.
+    - v0: initial release; offset range and inventory unit derived from the world when unset.
     """
 
     metadata = {"render_modes": []}
@@ -73,31 +73,25 @@ class MarketMakingEnv(gym.Env):
         if render_mode is not None:
             raise ValueError(f"render_mode must be None (this env does not render); got {render_mode!r}")
         self.world = resolve_world(world, **overrides)
-        self.reward_variant = check_reward_variant(reward)
+        self.batch = MarketBatch(self.world, 1, reward, autoreset=False)
         self.render_mode = None
         self.action_space = action_space()
         self.observation_space = observation_space(self.world)
-        self._key: np.uint64 | None = None
-        self._episode = 0
-        self._state: core.MarketState | None = None
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
-        if seed is not None or self._key is None:
-            self._key = draw_key(self.np_random)
-            self._episode = 0
+        if seed is not None or self.batch.state is None:
+            observation = self.batch.reset(keys=np.array([draw_key(self.np_random)]))
         else:
-            self._episode += 1
-        self._state = core.reset(self.world, np.array([self._key]), np.array([self._episode], dtype=np.uint64))
-        return core.observe(self.world, self._state)[0], {}
+            observation = self.batch.reset()
+        return observation[0], {}
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if self._state is None or self._state.step[0] >= self.world.n_steps:
-            raise RuntimeError("the session is closed or not started; call reset()")
-        bid_offset, ask_offset, bid_quoted, ask_quoted = action_to_quotes(self.world, np.asarray(action)[None, :])
-        self._state, outcome = core.step(self.world, self._state, bid_offset, ask_offset, bid_quoted, ask_quoted)
-        reward = outcome.reward if self.reward_variant == "pnl" else outcome.variance_reduced_reward
-        columns = step_info(self._state, outcome, bid_offset, ask_offset, bid_quoted, ask_quoted)
-        info = {name: column[0].item() for name, column in columns.items()}
-        observation = core.observe(self.world, self._state)[0]
-        return observation, float(reward[0]), bool(outcome.terminated[0]), False, info
+        if self.batch.state is None:
+            raise RuntimeError("the session is not started; call reset()")
+        result = self.batch.step(np.asarray(action).reshape(1, -1))
+        info = {name: column[0].item() for name, column in result.info.items()}
+        return result.observation[0], float(result.reward[0]), bool(result.terminated[0]), False, info
+
+
+MarketMakingEnv.__doc__ = MarketMakingEnv.__doc__.replace("{table}", observation_table_markdown())

@@ -7,8 +7,9 @@ from typing import Any
 from envs.world import World, check_field_names
 
 # Avellaneda & Stoikov (2008), section 4: s0 = 100, T = 1, σ = 2, dt = 0.005, A = 140, k = 1.5,
-# literal fill rule clip(λ·dt), binomial mid ±σ√dt, no penalty. The offset range is wide because
-# the A–S quotes at γ = 1 sit several price units through the mid.
+# literal fill rule clip(λ·dt), binomial mid ±σ√dt, no penalty. The explicit offset range reproduces
+# the paper: it is wide because the A–S quotes at γ = 1 sit several price units through the mid.
+# Worlds built on it without a range of their own (default, toxic, regimes) derive theirs.
 _AS2008 = dict(
     s0=100.0,
     sigma=2.0,
@@ -23,21 +24,22 @@ _AS2008 = dict(
     max_offset=12.0,
 )
 
+_DERIVED = {"min_offset": None, "max_offset": None}
+
 PRESETS: dict[str, dict[str, Any]] = {
     "as2008": _AS2008,
     # The world trained on by default: as2008's market with exact Poisson fills, a Gaussian mid,
     # a running inventory penalty and a position limit, so that inventory control decides the score.
-    # The offset range [-1, 3] holds every quote the optimum uses (its value is the same as with a
-    # wider range) and gives a learned policy a fine action resolution.
+    # No offset range or inventory scale is set: they are derived from the world (World.offset_range),
+    # so a user's override of k, A, φ or Q rescales them too.
     "default": {
         **_AS2008,
+        **_DERIVED,
         "fill_rule": "poisson",
         "mid_process": "gaussian",
         "max_inventory": 10,
         "running_penalty": 1.0,
         "terminal_penalty": 0.5,
-        "min_offset": -1.0,
-        "max_offset": 3.0,
     },
     # The seed's worked example: a static-ish mid near 100, 60/40 sell-heavy flow, fills sensitive to
     # a few hundredths of a price unit, about one fill a step, so a 0.05 half-spread and a 0.01-per-lot
@@ -57,19 +59,19 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Adverse selection: the mid jumps ξ against the maker after every fill (Guéant et al. 2013, §5).
     "toxic": {
         **_AS2008,
+        **_DERIVED,
         "fill_rule": "poisson",
         "mid_process": "gaussian",
         "max_inventory": 10,
         "running_penalty": 1.0,
         "terminal_penalty": 0.5,
         "adverse_jump": 0.25,
-        "min_offset": -1.0,
-        "max_offset": 3.0,
     },
     # Observed volatility regimes: calm (σ = 1) and stressed (σ = 4), switching on the session's scale;
     # the running penalty scales with σ², so holding inventory costs 16 times more when stressed.
     "regimes": {
         **_AS2008,
+        **_DERIVED,
         "fill_rule": "poisson",
         "mid_process": "gaussian",
         "max_inventory": 10,
@@ -78,8 +80,6 @@ PRESETS: dict[str, dict[str, Any]] = {
         "terminal_penalty": 0.5,
         "regime_scales": (0.5, 2.0),
         "regime_switch_rates": ((-2.0, 2.0), (4.0, -4.0)),
-        "min_offset": -1.0,
-        "max_offset": 3.0,
     },
 }
 

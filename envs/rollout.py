@@ -73,7 +73,8 @@ def rollout(
     max_abs = np.abs(inventory).astype(np.float64)
     paths = [inventory.copy()] if keep_paths else None
     for _ in range(world.n_steps):
-        observation, _, _, info, finished = batch.step(np.asarray(predict(observation)))
+        result = batch.step(np.asarray(predict(observation)))
+        observation, info = result.observation, result.info
         two_sided = info["bid_quoted"] & info["ask_quoted"]
         for name in ("spread_captured", "inventory_pnl", "bid_fills", "ask_fills"):
             totals[name] += info[name]
@@ -87,7 +88,7 @@ def rollout(
             paths.append(inventory.copy())
         final_wealth = info["wealth"]
     return Rollout(
-        reward=finished["episode"]["objective"],
+        reward=result.finished.episode["objective"],
         pnl=final_wealth - start_wealth,
         final_inventory=inventory.astype(np.float64),
         mean_abs_inventory=totals["abs_inventory"] / world.n_steps,

@@ -49,17 +49,18 @@ class MarketMakingVecEnv(VecEnv):
         self._actions = np.asarray(actions).reshape(self.num_envs, 2)
 
     def step_wait(self) -> VecEnvStepReturn:
-        obs, reward, terminated, info, finished = self.batch.step(self._actions)
+        result = self.batch.step(self._actions)
+        info, finished = result.info, result.finished
         names = list(info)
         infos = [
             dict(zip(names, row, strict=True)) for row in zip(*(info[name].tolist() for name in names), strict=True)
         ]
-        if finished:
-            for i in np.flatnonzero(finished["mask"]):
-                infos[i]["terminal_observation"] = finished["final_observation"][i]
+        if finished is not None:
+            for i in np.flatnonzero(finished.mask):
+                infos[i]["terminal_observation"] = finished.final_observation[i]
                 infos[i]["TimeLimit.truncated"] = False
-                infos[i]["episode"] = {name: value[i].item() for name, value in finished["episode"].items()}
-        return obs, reward.astype(np.float32), terminated, infos
+                infos[i]["episode"] = {name: value[i].item() for name, value in finished.episode.items()}
+        return result.observation, result.reward.astype(np.float32), result.terminated, infos
 
     def close(self) -> None:
         pass

@@ -49,11 +49,11 @@ class MarketMakingVectorEnv(gym.vector.VectorEnv):
         return self.batch.reset(seed), {}
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        obs, reward, terminated, info, finished = self.batch.step(actions)
-        info = dict(info)
-        if finished:
-            info["final_obs"] = finished["final_observation"]
-            info["_final_obs"] = finished["mask"]
-            info["final_info"] = {"episode": finished["episode"], "_episode": finished["mask"]}
-            info["_final_info"] = finished["mask"]
-        return obs, reward, terminated, np.zeros(self.num_envs, dtype=bool), info
+        result = self.batch.step(actions)
+        info, finished = dict(result.info), result.finished
+        if finished is not None:
+            info["final_obs"] = finished.final_observation
+            info["_final_obs"] = finished.mask
+            info["final_info"] = {"episode": finished.episode, "_episode": finished.mask}
+            info["_final_info"] = finished.mask
+        return result.observation, result.reward, result.terminated, np.zeros(self.num_envs, dtype=bool), info

@@ -3,7 +3,11 @@
 Units: prices in currency, time in the model's unit (the A–S session is ``horizon = 1``), inventory in
 lots. A quote's *offset* ``δ`` is its distance from the mid (bid at ``s − δ_b``, ask at ``s + δ_a``);
 market orders reach a quote at offset ``δ`` with Poisson intensity ``λ(δ) = A_side·e^(−k·δ)``
-(Avellaneda & Stoikov 2008, eq. 2.12), see ``../shared/reference/formulas.md``.
+(Avellaneda & Stoikov 2008, eq. 2.12).
+
+Scales the world derives from its own physics when a field leaves them unset (``None``), so that a
+world nobody tuned for is still learnable: the offset range actions map onto, and the inventory unit
+of the observation (``World.offset_range``, ``World.inventory_unit``; see ``derived_scales``).
 """
 
 from __future__ import annotations
@@ -54,6 +58,10 @@ class World:
       rates ≥ 0, rows summing to 0); the chain starts in its stationary distribution.
     - ``min_offset``, ``max_offset`` [price]: the range actions map onto; ``min_offset`` may be
       negative (a quote through the mid); an offset at ``max_offset`` means the side is pulled.
+      ``None`` (the default): derived from the world's scales, see ``World.offset_range``.
+    - ``inventory_scale`` [lots]: the observation reports ``inventory / inventory_scale``. ``None``
+      (the default): derived, three times the inventory's natural standard deviation, capped at Q;
+      see ``World.inventory_unit``.
     - ``observation_features``: extra observations after the base three, from
       ``"mid_return"``, ``"last_fills"``, ``"fill_imbalance"``.
     """
@@ -76,8 +84,9 @@ class World:
     initial_inventory: int | tuple[int, int] = 0
     regime_scales: tuple[float, ...] = (1.0,)
     regime_switch_rates: tuple[tuple[float, ...], ...] = ((0.0,),)
-    min_offset: float = -2.0
-    max_offset: float = 6.0
+    min_offset: float | None = None
+    max_offset: float | None = None
+    inventory_scale: float | None = None
     observation_features: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -93,10 +102,11 @@ class World:
             "terminal_penalty",
             "adverse_jump",
             "fee",
-            "min_offset",
-            "max_offset",
         ):
             _set(self, name, _real(name, getattr(self, name)))
+        for name in ("min_offset", "max_offset", "inventory_scale"):
+            if getattr(self, name) is not None:
+                _set(self, name, _real(name, getattr(self, name)))
         _set(self, "max_inventory", _integer("max_inventory", self.max_inventory))
         if not isinstance(self.volatility_scaled_penalty, bool):
             raise ValueError(f"volatility_scaled_penalty must be true or false; got {self.volatility_scaled_penalty!r}")
@@ -125,8 +135,7 @@ class World:
             ("running_penalty", self.running_penalty >= 0, "must be ≥ 0"),
             ("terminal_penalty", self.terminal_penalty >= 0, "must be ≥ 0"),
             ("adverse_jump", self.adverse_jump >= 0, "must be ≥ 0"),
-            ("max_offset", self.max_offset > self.min_offset, f"must be > min_offset={self.min_offset}"),
-            ("max_offset", self.max_offset > 0, "must be > 0"),
+            ("inventory_scale", self.inventory_scale is None or self.inventory_scale > 0, "must be > 0 (or null)"),
         ]
         for name, ok, accepted in checks:
             if not ok:
@@ -157,6 +166,16 @@ class World:
                 "regime_switch_rates must be a generator matrix: off-diagonal rates ≥ 0 and "
                 f"each row summing to 0; got {self.regime_switch_rates!r}"
             )
+        if (self.min_offset is None) != (self.max_offset is None):
+            raise ValueError(
+                "min_offset and max_offset must be set together (both numbers) or left out together (both "
+                f"derived); got min_offset={self.min_offset!r}, max_offset={self.max_offset!r}"
+            )
+        if self.max_offset is not None:
+            if self.max_offset <= self.min_offset:
+                raise ValueError(f"max_offset must be > min_offset={self.min_offset}; got {self.max_offset!r}")
+            if self.max_offset <= 0:
+                raise ValueError(f"max_offset must be > 0; got {self.max_offset!r}")
         unknown = [f for f in self.observation_features if f not in OBSERVATION_FEATURES]
         if unknown or len(set(self.observation_features)) != len(self.observation_features):
             raise ValueError(
@@ -230,6 +249,29 @@ class World:
         volatility = np.asarray(volatility, dtype=np.float64)
         return np.abs(volatility[..., None] - self.sigma_levels).argmin(axis=-1)
 
+    @cached_property
+    def natural_scales(self) -> dict[str, float]:
+        """The world's own scales, from which unset ranges are derived (see ``derived_scales``)."""
+        return derived_scales(self)
+
+    @property
+    def offset_range(self) -> tuple[float, float]:
+        """``(min_offset, max_offset)`` [price]: as set, or derived (``derived_scales``)."""
+        if self.min_offset is not None:
+            return self.min_offset, self.max_offset
+        scales = self.natural_scales
+        return scales["min_offset"], scales["max_offset"]
+
+    @property
+    def inventory_unit(self) -> float:
+        """Lots per unit of the observed inventory: ``inventory_scale`` as set, or derived."""
+        return self.inventory_scale if self.inventory_scale is not None else self.natural_scales["inventory_scale"]
+
+    def resolved(self) -> World:
+        """This world with every derived scale written in, so that it survives a change of defaults."""
+        low, high = self.offset_range
+        return dataclasses.replace(self, min_offset=low, max_offset=high, inventory_scale=self.inventory_unit)
+
     @property
     def observation_names(self) -> tuple[str, ...]:
         """Names of the observation's entries, in order (``last_fills`` spans two)."""
@@ -242,6 +284,41 @@ class World:
         """A copy with some fields changed (validated like any world)."""
         check_field_names(overrides)
         return dataclasses.replace(self, **overrides)
+
+
+def derived_scales(world: World) -> dict[str, float]:
+    """Natural scales of a world, from its physics alone.
+
+    - ``fill_rate`` λ = A·e^(−1) [1/time]: per-side fill rate of a quote at the risk-neutral depth 1/k.
+    - ``skew_per_lot`` c = √(φ̄ / (k·λ)) [price/lot]: the asymptotic optimal centre shift per lot, the
+      Guéant–Lehalle–Fernandez-Tapia (2013, eq. 4.6) constant with γσ²/2 → φ̄ as γ → 0 (Cartea,
+      Jaimungal & Penalva 2015, §10.2); φ̄ = max(largest regime φ, α/T), so a terminal-only penalty counts.
+    - ``inventory_std`` [lots]: the smaller of the stationary spread of inventory under that skew,
+      √(1/(2kc)) (fills at rates λe^(∓kcq): drift −2λkc·q, variance rate 2λ), and the unskewed
+      random walk over the session, √(2λT).
+    - ``inventory_scale`` [lots]: 3 × ``inventory_std``, between 1 and Q: the observed inventory is of
+      order one wherever the optimum keeps it, whatever Q is.
+    - ``reach`` [price]: 1/k + c·inventory_scale + ξ + |fee|, the distance from the mid that the
+      quotes of visited states span; the offset range is ``1/k − 1.5·reach`` to ``1/k + 2·reach``.
+    """
+    k = world.fill_decay
+    fill_rate = world.arrival_intensity * math.exp(-1.0)
+    penalty = max(float(world.running_penalty_levels.max()), world.terminal_penalty / world.horizon)
+    skew = math.sqrt(penalty / (k * fill_rate)) if penalty > 0 and fill_rate > 0 else 0.0
+    random_walk = math.sqrt(2.0 * fill_rate * world.horizon)
+    stationary = math.sqrt(1.0 / (2.0 * k * skew)) if skew > 0 else math.inf
+    inventory_std = min(stationary, random_walk)
+    inventory_scale = min(max(3.0 * inventory_std, 1.0), float(world.max_inventory))
+    reach = 1.0 / k + skew * inventory_scale + world.adverse_jump + abs(world.fee)
+    return {
+        "fill_rate": fill_rate,
+        "skew_per_lot": skew,
+        "inventory_std": inventory_std,
+        "inventory_scale": inventory_scale,
+        "reach": reach,
+        "min_offset": 1.0 / k - 1.5 * reach,
+        "max_offset": 1.0 / k + 2.0 * reach,
+    }
 
 
 def field_names() -> list[str]:

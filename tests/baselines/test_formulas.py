@@ -143,7 +143,7 @@ def test_predict_and_quotes_agree(preset):
     steps_left = rng.integers(1, world.n_steps + 1, n)
     regime = rng.integers(0, world.n_regimes, n)
     observation = np.stack(
-        [q / world.max_inventory, steps_left / world.n_steps, world.sigma_levels[regime] / world.max_sigma], axis=1
+        [q / world.inventory_unit, steps_left / world.n_steps, world.sigma_levels[regime] / world.max_sigma], axis=1
     ).astype(np.float32)
     for name in list_policies():
         policy = make_policy(name, world)
@@ -152,10 +152,12 @@ def test_predict_and_quotes_agree(preset):
         bid, ask = policy.quotes(q, steps_left * world.dt, world.sigma_levels[regime])
         got_bid, got_ask, bid_quoted, ask_quoted = action_to_quotes(world, actions)
         for expected, got, quoted in ((bid, got_bid, bid_quoted), (ask, got_ask, ask_quoted)):
-            inside = expected < world.max_offset
+            inside = expected < world.offset_range[1]
             np.testing.assert_array_equal(quoted, inside)
-            clipped = np.clip(expected[inside], world.min_offset, None)
-            np.testing.assert_allclose(got[inside], clipped, atol=1e-5 * (world.max_offset - world.min_offset))
+            clipped = np.clip(expected[inside], world.offset_range[0], None)
+            np.testing.assert_allclose(
+                got[inside], clipped, atol=1e-5 * (world.offset_range[1] - world.offset_range[0])
+            )
         single, _ = policy.predict(observation[0])
         np.testing.assert_array_equal(single, actions[0])
 

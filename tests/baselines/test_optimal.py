@@ -47,9 +47,34 @@ def test_optimal_pulls_the_side_that_cannot_fill_at_the_limit():
     assert np.isinf(bid[0]) and np.isfinite(ask[0]) and np.isinf(ask[1]) and np.isfinite(bid[1])
 
 
-@pytest.mark.parametrize("preset", ["default", "toxic", "regimes"])
-def test_trained_worlds_offset_range_costs_the_optimum_nothing(preset):
-    """The [-1, 3] offset range of the trained worlds holds every quote the optimum needs."""
-    narrow = make_policy("optimal", make_world(preset)).expected_reward()
-    wide = make_policy("optimal", make_world(preset, min_offset=-2.0, max_offset=6.0)).expected_reward()
-    assert narrow == pytest.approx(wide, rel=1e-6)
+WORLDS_NOBODY_TUNED = {
+    "default": {},
+    "toxic": {"adverse_jump": 0.25},
+    "regimes": {"regime_scales": (0.5, 2.0), "regime_switch_rates": ((-2.0, 2.0), (4.0, -4.0))},
+    "wide_limit_k1": {"max_inventory": 100, "fill_decay": 1.0, "dt": 0.01, "running_penalty": 0.1},
+    "shallow_book_k0.3": {"fill_decay": 0.3},
+    "steep_book_k50": {"fill_decay": 50.0, "sigma": 0.05, "arrival_intensity": 100.0, "running_penalty": 0.5},
+    "thin_flow": {"arrival_intensity": 2.0, "fill_decay": 1.0, "max_inventory": 5, "horizon": 5.0, "dt": 0.05},
+    "heavy_penalty": {"running_penalty": 20.0, "terminal_penalty": 5.0},
+    "terminal_only": {"running_penalty": 0.0, "terminal_penalty": 2.0, "max_inventory": 30},
+    "fees_and_jumps": {"fee": 0.3, "adverse_jump": 0.1},
+    "literal_rule": {"fill_rule": "as2008", "arrival_intensity": 200.0, "fill_decay": 0.5, "running_penalty": 0.1},
+}
+
+
+@pytest.mark.parametrize("name", sorted(WORLDS_NOBODY_TUNED))
+def test_derived_offset_range_holds_the_optimums_quotes(name):
+    """Where a world leaves its offset range unset, the derived one costs the exact optimum nothing: its
+    value equals the optimum's over a range seven times as wide."""
+    world = make_world("default", **WORLDS_NOBODY_TUNED[name])
+    assert world.min_offset is None
+    low, high = world.offset_range
+    assert low < 1 / world.fill_decay < high  # the risk-neutral quote is inside
+    width = high - low
+    derived = make_policy("optimal", world).expected_reward()
+    wide = make_policy("optimal", world.replace(min_offset=low - 3 * width, max_offset=high + 3 * width))
+    assert derived == pytest.approx(wide.expected_reward(), rel=1e-5)
+    # The hand-tuned range of the first wave would not hold this world's risk-neutral quote at k = 0.3.
+    if name == "shallow_book_k0.3":
+        narrow = make_policy("optimal", world.replace(min_offset=-1.0, max_offset=3.0)).expected_reward()
+        assert narrow < derived - 0.01 * abs(derived)

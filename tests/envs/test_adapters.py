@@ -59,7 +59,7 @@ def test_nan_and_inf_actions_raise_and_large_actions_clip():
         with pytest.raises(ValueError, match="finite"):
             env.step(np.array(bad, np.float32))
     _, _, _, _, info = env.step(np.array([-7.0, 0.0], np.float32))
-    assert info["bid_offset"] == env.world.min_offset and info["bid_quoted"]
+    assert info["bid_offset"] == env.world.offset_range[0] and info["bid_quoted"]
     _, _, _, _, info = env.step(np.array([3.0, 0.0], np.float32))
     assert not info["bid_quoted"] and info["bid_fills"] == 0
 
@@ -92,7 +92,9 @@ def test_single_env_equals_a_column_of_the_vector_env():
 
 def tiny_world():
     # Three steps, no fills and a still mid: every observation is known by hand.
-    return make_world("default", horizon=0.015, arrival_intensity=0.0, sigma=0.0, initial_inventory=2)
+    return make_world(
+        "default", horizon=0.015, arrival_intensity=0.0, sigma=0.0, initial_inventory=2, inventory_scale=10
+    )
 
 
 def test_vector_env_same_step_autoreset_by_hand():

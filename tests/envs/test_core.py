@@ -13,7 +13,8 @@ def run(world, actions_fn, n=256, seed=0, reward="pnl"):
     start_wealth = batch.state.wealth.copy()
     rewards, infos = [], []
     for t in range(world.n_steps):
-        obs, reward, terminated, info, finished = batch.step(actions_fn(t, obs))
+        result = batch.step(actions_fn(t, obs))
+        obs, reward, info, finished = result.observation, result.reward, result.info, result.finished
         rewards.append(reward)
         infos.append(info)
     return batch, start_wealth, np.array(rewards), infos, finished
@@ -29,7 +30,7 @@ def test_accounting_identity_random_actions(preset):
     n = 128
     batch, start, rewards, infos, finished = run(world, random_actions(np.random.default_rng(1), n), n=n)
     penalties = sum(info["penalty"] for info in infos)
-    final_wealth = finished["episode"]["objective"] + penalties + start
+    final_wealth = finished.episode["objective"] + penalties + start
     # wealth at the close = start + Σ rewards + Σ penalties (fees are inside cash)
     closing = np.array([info["wealth"] for info in infos])[-1]
     np.testing.assert_allclose(closing, final_wealth, rtol=0, atol=1e-8)
@@ -78,7 +79,7 @@ def test_inventory_never_exceeds_limit(limit, start, sell_share, seed):
     batch = MarketBatch(world, 32)
     batch.reset(seed=seed)
     for _ in range(world.n_steps):
-        _, _, _, info, _ = batch.step(rng.uniform(-1, 1, size=(32, 2)))
+        info = batch.step(rng.uniform(-1, 1, size=(32, 2))).info
         assert np.abs(info["inventory"]).max() <= limit
 
 
@@ -89,11 +90,11 @@ def test_fill_frequencies_match_intensity(rule, offset):
     n = 20000
     batch = MarketBatch(world, n)
     batch.reset(seed=3)
-    action = np.full((n, 2), 2 * (offset - world.min_offset) / (world.max_offset - world.min_offset) - 1)
+    action = np.full((n, 2), 2 * (offset - world.offset_range[0]) / (world.offset_range[1] - world.offset_range[0]) - 1)
     bid_fills = ask_fills = 0
     steps = 20
     for _ in range(steps):
-        _, _, _, info, _ = batch.step(action)
+        info = batch.step(action).info
         bid_fills += info["bid_fills"].sum()
         ask_fills += info["ask_fills"].sum()
     for fills, base in ((bid_fills, world.bid_intensity), (ask_fills, world.ask_intensity)):
@@ -136,7 +137,7 @@ def test_mid_increments_have_the_right_law():
         n = 50000
         batch = MarketBatch(world, n)
         batch.reset(seed=11)
-        _, _, _, info, _ = batch.step(np.ones((n, 2)))  # both sides pulled: no fills, no jumps
+        info = batch.step(np.ones((n, 2))).info  # both sides pulled: no fills, no jumps
         step = (info["mid"] - world.s0) / (world.sigma * np.sqrt(world.dt))
         assert abs(step.mean()) < 0.03 and abs(step.std() - 1) < 0.02
         if process == "binomial":
@@ -148,7 +149,7 @@ def test_mid_increments_have_the_right_law():
 def test_variance_reduced_reward_keeps_the_mean_and_cuts_the_noise():
     world = make_world("as2008")  # no penalty: the revaluation q·Δs is the dominant noise
     n = 4000
-    action = 2 * (1 / world.fill_decay - world.min_offset) / (world.max_offset - world.min_offset) - 1
+    action = 2 * (1 / world.fill_decay - world.offset_range[0]) / (world.offset_range[1] - world.offset_range[0]) - 1
     policy = lambda t, obs: np.full((n, 2), action, dtype=np.float32)  # noqa: E731  (δ = 1/k)
     _, _, plain, _, _ = run(world, policy, n=n, seed=5)
     _, _, reduced, _, _ = run(world, policy, n=n, seed=5, reward="variance_reduced")
@@ -165,7 +166,7 @@ def test_regime_chain_statistics():
     regimes = [obs[:, 2] > 0.5]
     switches = 0
     for _ in range(world.n_steps - 1):
-        obs, *_ = batch.step(np.ones((n, 2)))
+        obs = batch.step(np.ones((n, 2))).observation
         regimes.append(obs[:, 2] > 0.5)
         switches += (regimes[-1] != regimes[-2]).sum()
     high = np.array(regimes)
@@ -184,7 +185,7 @@ def test_same_seed_same_trajectory_and_different_seed_differs():
     for seed in (4, 4, 5):
         batch = MarketBatch(world, 16)
         batch.reset(seed=seed)
-        results.append(np.array([batch.step(actions[t])[1] for t in range(world.n_steps)]))
+        results.append(np.array([batch.step(actions[t]).reward for t in range(world.n_steps)]))
     assert np.array_equal(results[0], results[1])
     assert not np.array_equal(results[0], results[2])
 
@@ -193,7 +194,7 @@ def test_initial_inventory_range_is_uniform():
     world = make_world("default", initial_inventory=(-2, 1))
     batch = MarketBatch(world, 40000)
     obs = batch.reset(seed=1)
-    values, counts = np.unique(np.rint(obs[:, 0] * world.max_inventory), return_counts=True)
+    values, counts = np.unique(np.rint(obs[:, 0] * world.inventory_unit), return_counts=True)
     assert list(values) == [-2, -1, 0, 1]
     assert np.all(np.abs(counts / 40000 - 0.25) < 0.01)
 
@@ -205,7 +206,7 @@ def test_observation_at_matches_the_env_observation():
     batch = MarketBatch(world, 64)
     observation = batch.reset(seed=4)
     for _ in range(7):
-        observation, *_ = batch.step(np.zeros((64, 2)))
+        observation = batch.step(np.zeros((64, 2))).observation
     state = batch.state
     fresh = observation_at(world, state.inventory, world.n_steps - state.step, state.regime)
     np.testing.assert_array_equal(fresh[:, :3], observation[:, :3])

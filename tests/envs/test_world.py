@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from envs import World, list_presets, make_world
+from envs import World, derived_scales, list_presets, make_world, observation_space
 
 
 def test_presets_are_listed_and_build():
@@ -91,3 +91,45 @@ def test_regime_transition_is_stochastic_and_stationary_law_is_right():
     np.testing.assert_allclose(transition.sum(axis=1), 1.0)
     # Two-state chain with rates a = 2 (0→1) and b = 4 (1→0): stationary law (b, a) / (a + b).
     np.testing.assert_allclose(world.stationary_regime_distribution, [4 / 6, 2 / 6], atol=1e-9)
+
+
+def test_derived_scales_follow_the_physics():
+    world = make_world("default")
+    scales = derived_scales(world)
+    k, rate = world.fill_decay, world.arrival_intensity * np.exp(-1)
+    skew = np.sqrt(world.running_penalty / (k * rate))  # φ = 1 > α/T = 0.5
+    assert scales["skew_per_lot"] == pytest.approx(skew)
+    assert scales["inventory_std"] == pytest.approx(np.sqrt(1 / (2 * k * skew)))
+    assert world.inventory_unit == pytest.approx(3 * scales["inventory_std"])
+    reach = 1 / k + skew * world.inventory_unit
+    assert world.offset_range == pytest.approx((1 / k - 1.5 * reach, 1 / k + 2 * reach))
+    # Without a penalty the unskewed random walk over the session sets the scale, capped at Q.
+    free = make_world("default", running_penalty=0.0, terminal_penalty=0.0, max_inventory=1000)
+    assert free.inventory_unit == pytest.approx(3 * np.sqrt(2 * rate * free.horizon))
+    assert make_world("default", running_penalty=0.0, terminal_penalty=0.0).inventory_unit == 10
+    # Explicit values win, and resolved() writes the derived ones in.
+    assert make_world("default", inventory_scale=4).inventory_unit == 4
+    resolved = world.resolved()
+    assert (resolved.min_offset, resolved.max_offset) == world.offset_range
+    assert resolved.inventory_scale == world.inventory_unit and resolved.resolved() == resolved
+
+
+def test_a_wide_limit_does_not_flatten_the_observed_inventory():
+    """Q = 100 where the optimum keeps a few lots: the observation's unit follows the physics, not Q."""
+    world = make_world("default", max_inventory=100, fill_decay=1.0, running_penalty=0.1, terminal_penalty=0.1)
+    assert world.inventory_unit < 15
+    assert observation_space(world).high[0] == pytest.approx(100 / world.inventory_unit)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"min_offset": -1.0}, "min_offset and max_offset must be set together"),
+        ({"min_offset": 1.0, "max_offset": 0.5}, "max_offset must be > min_offset"),
+        ({"inventory_scale": 0.0}, "inventory_scale must be > 0"),
+        ({"inventory_scale": "big"}, "inventory_scale must be a finite number"),
+    ],
+)
+def test_scale_fields_are_validated(fields, message):
+    with pytest.raises(ValueError, match=message):
+        make_world("default", **fields)
