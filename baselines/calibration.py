@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from baselines.linear_skew import LinearSkew
+from baselines.policy import POSITIVE, Parameter, Policy
 from envs import World
 from envs.rollout import rollout
 
@@ -53,3 +54,22 @@ def calibrate_linear_skew(
     result = rollout(world, predict, episodes, seed, copies=len(grid))
     scores = result.reward.reshape(len(grid), episodes).mean(axis=1)
     return dict(grid[int(np.argmax(scores))].params)
+
+
+class CalibratedLinearSkew(LinearSkew):
+    """``linear_skew`` with its skew, half-spread and limit tuned on the world's own objective by
+    ``calibrate_linear_skew`` when built (the seed's coarse backtest, on its own seeds, disjoint from
+    evaluation's default seeds). The tuned values are in ``params``."""
+
+    name = "linear_skew_calibrated"
+    parameters = {
+        "calibration_seed": Parameter(int, 0, "0", "seed of the backtest's episode 0"),
+        "calibration_episodes": Parameter(int, 200, "200", "episodes per grid point", bound=POSITIVE),
+    }
+
+    def __init__(self, world: World, **params) -> None:
+        Policy.__init__(self, world, **params)
+        tuned = calibrate_linear_skew(
+            world, episodes=self.params["calibration_episodes"], seed=self.params["calibration_seed"]
+        )
+        self.params = {**self.params, **tuned}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from baselines.avellaneda_stoikov import AvellanedaStoikov
+from baselines.calibration import CalibratedLinearSkew
 from baselines.cartea_jaimungal import CarteaJaimungal
 from baselines.glft import GLFT, GLFTExact
 from baselines.linear_skew import LinearSkew
@@ -14,7 +15,17 @@ from baselines.symmetric import Symmetric
 from envs import World
 
 POLICIES: dict[str, type[Policy]] = {
-    cls.name: cls for cls in (Symmetric, LinearSkew, AvellanedaStoikov, GLFT, GLFTExact, CarteaJaimungal, Optimal)
+    cls.name: cls
+    for cls in (
+        Symmetric,
+        LinearSkew,
+        CalibratedLinearSkew,
+        AvellanedaStoikov,
+        GLFT,
+        GLFTExact,
+        CarteaJaimungal,
+        Optimal,
+    )
 }
 
 

@@ -19,6 +19,9 @@ from envs.world import World
 
 RewardVariant = Literal["pnl", "variance_reduced"]
 REWARD_VARIANTS = ("pnl", "variance_reduced")
+# The step's cash flows in ``info`` [price] and their sign in the env's reward (the ``pnl`` variant):
+# reward = Σ sign·flow, exactly. Summed per episode by key, they reach the metrics without new plumbing.
+CASH_FLOWS = {"spread_captured": 1.0, "inventory_pnl": 1.0, "fees": -1.0, "penalty": -1.0}
 
 
 def market_keys(seed: int | None, n: int) -> np.ndarray:

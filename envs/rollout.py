@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from envs.batch import MarketBatch, market_keys
+from envs.batch import CASH_FLOWS, MarketBatch, market_keys
 from envs.world import World
 
 Predict = Callable[[np.ndarray], np.ndarray]
@@ -23,7 +23,8 @@ class Rollout:
     """Per-episode results of one policy (arrays of shape ``(episodes,)``), price units unless noted.
 
     ``reward`` is the env's own objective summed over the session; ``pnl`` the change in wealth marked
-    to the mid. Counts of steps (``steps_at_limit``, ``steps_two_sided``) are out of ``world.n_steps``.
+    to the mid; ``flows`` each of ``CASH_FLOWS`` summed over the session, which add up to ``reward``
+    with their signs. Counts of steps (``steps_at_limit``, ``steps_two_sided``) are out of ``world.n_steps``.
     ``inventory_paths`` (``(n_steps + 1, episodes)``, lots) is kept only when asked for.
     """
 
@@ -37,8 +38,7 @@ class Rollout:
     spread_sum: np.ndarray
     bid_fills: np.ndarray
     ask_fills: np.ndarray
-    spread_captured: np.ndarray
-    inventory_pnl: np.ndarray
+    flows: dict[str, np.ndarray]
     inventory_paths: np.ndarray | None = None
 
 
@@ -60,8 +60,7 @@ def rollout(
     totals = {
         name: zeros.copy()
         for name in (
-            "spread_captured",
-            "inventory_pnl",
+            *CASH_FLOWS,
             "bid_fills",
             "ask_fills",
             "spread_sum",
@@ -76,7 +75,7 @@ def rollout(
         result = batch.step(np.asarray(predict(observation)))
         observation, info = result.observation, result.info
         two_sided = info["bid_quoted"] & info["ask_quoted"]
-        for name in ("spread_captured", "inventory_pnl", "bid_fills", "ask_fills"):
+        for name in (*CASH_FLOWS, "bid_fills", "ask_fills"):
             totals[name] += info[name]
         totals["two_sided"] += two_sided
         totals["spread_sum"] += np.where(two_sided, info["bid_offset"] + info["ask_offset"], 0.0)
@@ -98,7 +97,6 @@ def rollout(
         spread_sum=totals["spread_sum"],
         bid_fills=totals["bid_fills"],
         ask_fills=totals["ask_fills"],
-        spread_captured=totals["spread_captured"],
-        inventory_pnl=totals["inventory_pnl"],
+        flows={name: totals[name] for name in CASH_FLOWS},
         inventory_paths=np.array(paths) if keep_paths else None,
     )

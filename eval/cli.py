@@ -1,4 +1,8 @@
-"""``python -m eval``: paired evaluation of learned and classic policies in one or more worlds."""
+"""``python -m eval``: paired evaluation of learned and classic policies in one or more worlds.
+
+Exit codes: 0 done; 2 bad input (a world, ``--set``, policy spec, run folder or output folder), checked
+before any evaluation; 1 a failure during the evaluation (traceback printed); 130 interrupted.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,15 @@ from pathlib import Path
 
 from baselines import list_policies
 from envs import list_presets, make_world
-from eval.evaluate import build_policy
-from eval.run import Job, evaluate_and_publish
+from eval.evaluate import build_baselines, build_policy
+from eval.metrics import DEFAULT_RISK_AVERSION
+from eval.run import Job, check_writable, evaluate_and_publish
 from eval.scenarios import SCENARIOS, scenario_jobs
-from eval.specs import parse_assignments, parse_spec
+from eval.specs import parse_set, parse_spec, world_overrides
 
 DEFAULT_POLICIES = ("symmetric", "linear_skew", "avellaneda_stoikov", "optimal")
+BAD_INPUT = 2
+INTERRUPTED = 130
 
 
 def parser() -> argparse.ArgumentParser:
@@ -23,7 +30,13 @@ def parser() -> argparse.ArgumentParser:
         epilog="Model files are pickles: load only files from sources you trust.",
     )
     p.add_argument("--world", action="append", metavar="PRESET", help="world preset (repeatable: robustness matrix)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a world field")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a world field, bare or dotted (sigma=1 or world.overrides.sigma=1), as in python -m train",
+    )
     p.add_argument(
         "--policy",
         action="append",
@@ -33,7 +46,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", choices=SCENARIOS, help="a named reproduction instead of --world/--policy")
     p.add_argument("--episodes", type=int, default=1000, help="episodes per policy (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of episode 0; episode i uses seed + i (default 0)")
-    p.add_argument("--risk-aversion", type=float, default=0.1, help="CARA γ of the certainty equivalent (default 0.1)")
+    p.add_argument(
+        "--risk-aversion",
+        type=float,
+        default=DEFAULT_RISK_AVERSION,
+        help=f"CARA γ of the certainty equivalent (default {DEFAULT_RISK_AVERSION})",
+    )
     p.add_argument("--out", type=Path, help="output folder (default reports/<scenario or world>)")
     p.add_argument("--device", default="cpu", help="torch device for learned policies (default cpu)")
     p.add_argument("--list", action="store_true", help="print the presets and policies, then exit")
@@ -57,37 +75,50 @@ def main(argv: list[str] | None = None) -> int:
         print_catalogue()
         return 0
     try:
-        if args.episodes < 1:
-            raise ValueError(f"--episodes must be ≥ 1; got {args.episodes}")
-        if args.risk_aversion <= 0:
-            raise ValueError(f"--risk-aversion must be > 0; got {args.risk_aversion}")
-        if args.scenario:
-            if args.world or args.policy or args.set:
-                raise ValueError("--scenario takes no --world, --set or --policy")
-            jobs = scenario_jobs(args.scenario, args.episodes, args.seed)
-            title, out = f"Scenario `{args.scenario}`", args.out or Path("reports") / args.scenario
-        else:
-            overrides = parse_assignments(",".join(args.set), "--set")
-            specs = [parse_spec(text) for text in (args.policy or DEFAULT_POLICIES)]
-            if len({spec.text for spec in specs}) != len(specs):
-                raise ValueError("--policy: each spec may be given once")
-            jobs = []
-            for preset in args.world or ["default"]:
-                world = make_world(preset, **overrides)
-                label = preset + "".join(f"[{k}={v}]" for k, v in overrides.items())
-                jobs.append(
-                    Job(label, world, {spec.text: (spec, build_policy(spec, world, args.device)) for spec in specs})
-                )
-            title = "Evaluation"
-            out = args.out or Path("reports") / "-".join(args.world or ["default"])
-        evaluate_and_publish(out, jobs, args.episodes, args.seed, args.risk_aversion, title)
+        out, jobs, title = prepare(args)
+        check_writable(out)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return BAD_INPUT
+    try:
+        evaluate_and_publish(out, jobs, args.episodes, args.seed, args.risk_aversion, title)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; nothing was written to {out}", file=sys.stderr)
+        return INTERRUPTED
     print(f"report: {out / 'report.md'}")
     print(f"metrics: {out / 'metrics.json'}")
     print(f"tensorboard --logdir {out / 'tb'}")
     return 0
+
+
+def prepare(args: argparse.Namespace) -> tuple[Path, list[Job], str]:
+    """Validate every input and build every policy; ``ValueError`` names the bad one."""
+    if args.episodes < 1:
+        raise ValueError(f"--episodes must be ≥ 1; got {args.episodes}")
+    if not args.risk_aversion > 0:
+        raise ValueError(f"--risk-aversion must be > 0; got {args.risk_aversion}")
+    if args.scenario:
+        if args.world or args.policy or args.set:
+            raise ValueError("--scenario takes no --world, --set or --policy")
+        jobs = scenario_jobs(args.scenario, args.episodes, args.seed)
+        return args.out or Path("reports") / args.scenario, jobs, f"Scenario `{args.scenario}`"
+    overrides = world_overrides(parse_set(args.set))
+    specs = [parse_spec(text) for text in (args.policy or DEFAULT_POLICIES)]
+    if len({spec.text for spec in specs}) != len(specs):
+        raise ValueError("--policy: each spec may be given once")
+    jobs = []
+    for preset in args.world or ["default"]:
+        world = make_world(preset, **overrides)
+        label = preset + "".join(f"[{k}={v}]" for k, v in overrides.items())
+        baselines = build_baselines(world, [spec.text for spec in specs if spec.name != "run"])
+        policies = {}
+        for spec in specs:  # in command-line order
+            if spec.name == "run":
+                policies[spec.text] = (spec, build_policy(spec, world, args.device))
+            elif spec.text in baselines:
+                policies[spec.text] = baselines[spec.text]
+        jobs.append(Job(label, world, policies))
+    return args.out or Path("reports") / "-".join(args.world or ["default"]), jobs, "Evaluation"
 
 
 if __name__ == "__main__":

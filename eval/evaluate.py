@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any, Protocol
 
 import numpy as np
@@ -11,10 +12,18 @@ from baselines import make_policy
 from envs import World
 from envs.rollout import Rollout, rollout
 from eval.learned import load_learned
-from eval.metrics import bootstrap_indices, optimality_score, paired_difference, rollout_metrics
-from eval.specs import PolicySpec
+from eval.metrics import (
+    DEFAULT_RISK_AVERSION,
+    bootstrap_indices,
+    optimality_score,
+    paired_difference,
+    rollout_metrics,
+)
+from eval.specs import PolicySpec, parse_spec
 
 REFERENCE = "avellaneda_stoikov"
+# Where the optimum cannot be built, metrics carry this key with the reason, and the report prints it.
+SCORE_NOTE = "optimality_score_unavailable"
 
 
 class Predictor(Protocol):
@@ -40,9 +49,30 @@ def build_policy(spec: PolicySpec, world: World, device: str = "cpu") -> Predict
     return make_policy(spec.name, world, **spec.params)
 
 
+def unbuildable(name: str, error: Exception) -> str:
+    """The one wording, in ``train`` and ``eval`` alike, for a baseline that cannot be built."""
+    consequence = "; no optimality score" if name == "optimal" else ""
+    return f"{name} cannot be built for this world{consequence}: {error}"
+
+
+def build_baselines(world: World, entries: tuple[str, ...] | list[str]) -> dict[str, tuple[PolicySpec, Predictor]]:
+    """Baselines by spec text; ``optimal`` where the world does not allow it is skipped with a warning
+    (the reason is also in the metrics); any other bad spec raises ``ValueError``."""
+    built = {}
+    for entry in entries:
+        spec = parse_spec(entry)
+        try:
+            built[spec.text] = (spec, build_policy(spec, world))
+        except ValueError as error:
+            if spec.name != "optimal":
+                raise
+            warnings.warn(unbuildable(spec.name, error), stacklevel=2)
+    return built
+
+
 def world_record(world: World) -> dict[str, Any]:
-    """The world's fields as JSON-ready data."""
-    return json_ready(dataclasses.asdict(world))
+    """The world's fields as JSON-ready data, derived scales written in."""
+    return json_ready(dataclasses.asdict(world.resolved()))
 
 
 def json_ready(value: Any) -> Any:
@@ -60,13 +90,15 @@ def evaluate_policies(
     policies: dict[str, tuple[PolicySpec, Predictor]],
     episodes: int,
     seed: int,
-    risk_aversion: float = 0.1,
+    risk_aversion: float = DEFAULT_RISK_AVERSION,
     keep_paths: bool = False,
+    warn: bool = True,
 ) -> dict[str, PolicyResult]:
     """Roll out every policy on episodes ``seed … seed + episodes − 1`` of ``world`` and score them.
 
-    Adds ``optimality_score`` (and its CI) when ``optimal`` can be built for the world, and, when a
-    ``avellaneda_stoikov`` policy is present, each other policy's paired reward difference to it.
+    Adds ``optimality_score`` (and its CI) when ``optimal`` can be built for the world (otherwise
+    ``optimality_score_unavailable`` with the reason, and a warning unless ``warn`` is false), and, when
+    an ``avellaneda_stoikov`` policy is present, each other policy's paired reward difference to it.
     """
     results: dict[str, PolicyResult] = {}
     for key, (spec, policy) in policies.items():
@@ -76,7 +108,12 @@ def evaluate_policies(
         results[key] = PolicyResult(spec, policy, outcome, rollout_metrics(outcome, world, risk_aversion))
     indices = bootstrap_indices(episodes, seed)
     anchors = _anchor_rewards(world, results, episodes, seed)
-    if anchors is not None:
+    if isinstance(anchors, str):
+        if warn:
+            warnings.warn(anchors, stacklevel=2)
+        for result in results.values():
+            result.metrics[SCORE_NOTE] = anchors
+    else:
         symmetric, optimal = anchors
         for result in results.values():
             score = optimality_score(result.rollout.reward, symmetric, optimal, indices)
@@ -92,8 +129,8 @@ def evaluate_policies(
     return results
 
 
-def _anchor_rewards(world, results, episodes, seed) -> tuple[np.ndarray, np.ndarray] | None:
-    """Episode rewards of default ``symmetric`` and ``optimal`` (reused if evaluated), or None if
+def _anchor_rewards(world, results, episodes, seed) -> tuple[np.ndarray, np.ndarray] | str:
+    """Episode rewards of default ``symmetric`` and ``optimal`` (reused if evaluated), or the reason
     the optimum cannot be built for this world."""
     rewards = {}
     for name in ("symmetric", "optimal"):
@@ -103,7 +140,7 @@ def _anchor_rewards(world, results, episodes, seed) -> tuple[np.ndarray, np.ndar
             continue
         try:
             policy = make_policy(name, world)
-        except ValueError:
-            return None
+        except ValueError as error:
+            return unbuildable(name, error)
         rewards[name] = rollout(world, lambda o, p=policy: p.predict(o)[0], episodes, seed).reward
     return rewards["symmetric"], rewards["optimal"]

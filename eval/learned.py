@@ -1,7 +1,10 @@
-"""Trained policies: the run-folder layout shared with ``train``, and loading a model as a policy.
+"""Trained policies: loading a model from a run folder as a policy that carries its training world.
 
-Model files are SB3 zip archives; loading one unpickles parts of it, so load only files you trust.
-Observation-normalization statistics travel as plain JSON, never as a pickle.
+A learned policy's observations and actions are relative to the world it was trained in. Evaluated in
+another world, it sees that world's states re-expressed in its training world's units, and its actions
+are mapped to prices with its training world's offset range, so its quotes mean the same prices
+everywhere. Model files are SB3 zip archives; loading one unpickles parts of it, so load only files
+you trust. Observation-normalization statistics travel as plain JSON, never as a pickle.
 """
 
 from __future__ import annotations
@@ -13,13 +16,17 @@ from typing import Any
 import numpy as np
 import yaml
 
-from envs import World
+from envs import World, action_to_quotes, quotes_to_action, translate_observation
+from eval.run_folder import (
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    FINAL_DIR,
+    MODEL_FILE,
+    NORMALIZATION_FILE,
+    RunFolder,
+    load_world,
+)
 
-CONFIG_FILE = "config.yaml"
-FINAL_DIR = "final"
-CHECKPOINT_DIR = "checkpoints"
-MODEL_FILE = "model.zip"
-NORMALIZATION_FILE = "normalization.json"
 ALGORITHMS = ("PPO", "A2C", "SAC", "TD3", "DDPG")
 
 
@@ -55,12 +62,30 @@ def normalization_stats(vec_normalize: Any) -> dict[str, Any]:
 
 
 class LearnedPolicy:
-    """A trained SB3 model behind the same ``predict`` as the baselines (deterministic by default)."""
+    """A trained SB3 model behind the same ``predict`` as the baselines (deterministic by default).
 
-    def __init__(self, model: Any, world: World, normalization: dict[str, Any] | None) -> None:
+    ``world`` is the world it acts in; ``training_world`` (default: the same) the one whose scaling its
+    network learned. ``ValueError`` if the two observe different entries.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        world: World,
+        normalization: dict[str, Any] | None,
+        training_world: World | None = None,
+    ) -> None:
         self.model = model
         self.world = world
         self.normalization = normalization
+        self.training_world = training_world if training_world is not None else world
+        if self.training_world.observation_names != world.observation_names:
+            raise ValueError(
+                f"the policy cannot act in this world: it was trained observing "
+                f"{list(self.training_world.observation_names)}, this world gives {list(world.observation_names)}; "
+                "evaluate it in a world with the same observation_features"
+            )
+        self.translates = _scaling(self.training_world) != _scaling(world)
 
     def normalize(self, observation: np.ndarray) -> np.ndarray:
         stats = self.normalization
@@ -78,7 +103,29 @@ class LearnedPolicy:
         episode_start: np.ndarray | None = None,
         deterministic: bool = True,
     ) -> tuple[np.ndarray, Any]:
-        return self.model.predict(self.normalize(np.asarray(observation)), state, episode_start, deterministic)
+        observation = np.asarray(observation)
+        if not self.translates:
+            return self.model.predict(self.normalize(observation), state, episode_start, deterministic)
+        single = observation.ndim == 1
+        batch = observation[None, :] if single else observation
+        own = translate_observation(self.world, self.training_world, batch)
+        actions, state = self.model.predict(self.normalize(own), state, episode_start, deterministic)
+        bid, ask, bid_quoted, ask_quoted = action_to_quotes(self.training_world, actions)
+        actions = quotes_to_action(self.world, np.where(bid_quoted, bid, np.inf), np.where(ask_quoted, ask, np.inf))
+        return (actions[0] if single else actions), state
+
+
+def _scaling(world: World) -> tuple:
+    """What a policy's observations and actions are relative to."""
+    return (
+        world.offset_range,
+        world.inventory_unit,
+        world.horizon,
+        world.n_steps,
+        world.max_sigma,
+        tuple(world.sigma_levels),
+        world.dt,
+    )
 
 
 def find_model(path: str | Path) -> tuple[Path, Path | None]:
@@ -111,8 +158,9 @@ def _step_of(folder: Path) -> int:
 def load_learned(path: str | Path, world: World, device: str = "cpu") -> LearnedPolicy:
     """Load a trained model (run folder or model file) as a policy for ``world``.
 
-    Raises ``ValueError`` for a missing, unreadable or corrupted model, or one whose observations do
-    not match the world's.
+    A run folder's recorded training world (``world.json``) sets the policy's scaling; a bare model
+    file without one is taken to have been trained in ``world``. Raises ``ValueError`` for a missing,
+    unreadable or corrupted model, or one whose observation layout differs from the world's.
     """
     model_file, run_folder = find_model(path)
     algorithm = "PPO"
@@ -127,11 +175,14 @@ def load_learned(path: str | Path, world: World, device: str = "cpu") -> Learned
         model = cls.load(model_file, device=device)
     except Exception as error:  # SB3 raises many kinds for a truncated or foreign file
         raise ValueError(f"cannot load model {model_file}: {type(error).__name__}: {error}") from None
-    expected = (len(world.observation_names),)
+    training_world = world
+    if run_folder is not None and RunFolder(run_folder).world.is_file():
+        training_world = load_world(RunFolder(run_folder).world)
+    expected = (len(training_world.observation_names),)
     if model.observation_space.shape != expected:
         raise ValueError(
-            f"model {model_file} observes shape {model.observation_space.shape}, but world gives "
-            f"{expected} ({', '.join(world.observation_names)}); use the world it was trained on"
+            f"model {model_file} observes shape {model.observation_space.shape}, but its world gives "
+            f"{expected} ({', '.join(training_world.observation_names)}); use the world it was trained on"
         )
     normalization = None
     stats_file = model_file.parent / NORMALIZATION_FILE
@@ -140,4 +191,4 @@ def load_learned(path: str | Path, world: World, device: str = "cpu") -> Learned
             normalization = json.loads(stats_file.read_text())
         except (OSError, json.JSONDecodeError) as error:
             raise ValueError(f"cannot read normalization statistics {stats_file}: {error}") from None
-    return LearnedPolicy(model, world, normalization)
+    return LearnedPolicy(model, world, normalization, training_world)

@@ -1,4 +1,9 @@
-"""Metrics of a rollout and paired statistics between policies (formulas: ``../shared/reference/formulas.md``)."""
+"""Metrics of a rollout and paired statistics between policies.
+
+The optimality score ``(J − J_symmetric)/(J_optimal − J_symmetric)`` normalizes a policy's mean reward
+between symmetric quoting (0) and the exact optimum (1); confidence intervals are percentile bootstraps
+over paired episodes (Efron & Tibshirani 1993, ch. 13); the certainty equivalent is the CARA one.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from envs import World
 from envs.rollout import Rollout
 
 Z_95 = 1.959963984540054
+# CARA γ of the certainty-equivalent metric [1/price], the default of both eval and train.
+DEFAULT_RISK_AVERSION = 0.1
 BOOTSTRAP_SAMPLES = 1000
 # Relative size below which J_optimal − J_symmetric counts as zero (symmetric quoting is optimal).
 SCORE_GAP_TOLERANCE = 1e-6
@@ -29,8 +36,9 @@ def rollout_metrics(result: Rollout, world: World, risk_aversion: float) -> dict
     """The per-policy metrics of ``metrics.json`` from one rollout (means over episodes unless noted).
 
     ``time_at_limit`` and ``two_sided_fraction`` are fractions of all steps; ``spread_mean`` is the
-    average total spread ``δ_b + δ_a`` over two-sided steps; fills, ``spread_captured`` and
-    ``inventory_pnl`` are per episode; ``max_abs_inventory`` is the largest ``|q|`` of any episode.
+    average total spread ``δ_b + δ_a`` over two-sided steps; fills and the reward's parts
+    (``spread_captured``, ``inventory_pnl``, ``fees``, ``penalty``: ``reward_mean`` = the first two minus
+    the last two) are per episode; ``max_abs_inventory`` is the largest ``|q|`` of any episode.
     """
     pnl_std = float(result.pnl.std(ddof=1)) if result.pnl.size > 1 else 0.0
     mean_abs = float(result.mean_abs_inventory.mean())
@@ -55,8 +63,7 @@ def rollout_metrics(result: Rollout, world: World, risk_aversion: float) -> dict
         "spread_mean": float(result.spread_sum.sum() / two_sided_steps) if two_sided_steps else float("nan"),
         "fills_bid": float(result.bid_fills.mean()),
         "fills_ask": float(result.ask_fills.mean()),
-        "spread_captured": float(result.spread_captured.mean()),
-        "inventory_pnl": float(result.inventory_pnl.mean()),
+        **{name: float(total.mean()) for name, total in result.flows.items()},
     }
 
 

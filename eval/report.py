@@ -7,7 +7,8 @@ import io
 from pathlib import Path
 from typing import Any
 
-from eval.evaluate import PolicyResult, json_ready, world_record
+from envs.batch import CASH_FLOWS
+from eval.evaluate import SCORE_NOTE, PolicyResult, json_ready, world_record
 from eval.files import atomic_write_json, atomic_write_text
 
 SCHEMA = "mm-inventory/metrics/v1"
@@ -83,6 +84,17 @@ def markdown_table(entry: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def decomposition_table(entry: dict[str, Any]) -> str:
+    """Each policy's mean episode reward, part by part: it is the sum of the parts with their signs."""
+    header = " | ".join(f"{'−' if sign < 0 else '+'} {name}" for name, sign in CASH_FLOWS.items())
+    lines = [f"| policy | reward_mean | = {header} |", "|---|---:|" + "---:|" * len(CASH_FLOWS)]
+    for spec, metrics in entry["policies"].items():
+        if all(isinstance(metrics.get(name), (int, float)) for name in CASH_FLOWS):
+            parts = " | ".join(f"{metrics[name]:.4g}" for name in CASH_FLOWS)
+            lines.append(f"| `{spec}` | {metrics['reward_mean']:.4g} | {parts} |")
+    return "\n".join(lines)
+
+
 def paired_lines(entry: dict[str, Any]) -> list[str]:
     lines = []
     for spec, metrics in entry["policies"].items():
@@ -111,6 +123,9 @@ def markdown_report(document: dict[str, Any], worlds: list[dict[str, Any]], plot
     ]
     for entry in worlds:
         parts += [f"## World `{entry['label']}`", "", markdown_table(entry), ""]
+        parts += ["The reward, part by part (per episode):", "", decomposition_table(entry), ""]
+        notes = {m[SCORE_NOTE] for m in entry["policies"].values() if m.get(SCORE_NOTE)}
+        parts += [line for note in sorted(notes) for line in (f"Note: {note}.", "")]
         extra = paired_lines(entry)
         if extra:
             parts += ["Paired statistics:", "", *extra, ""]

@@ -42,16 +42,18 @@ def check_writable(out: Path) -> None:
 
 
 def evaluate_and_publish(
-    out: Path, jobs: list[Job], episodes: int, seed: int, risk_aversion: float, title: str
+    out: Path, jobs: list[Job], episodes: int, seed: int, risk_aversion: float, title: str, warn: bool = True
 ) -> dict:
     """Run every job and publish ``metrics.json``, ``metrics.csv``, ``report.md``, ``episode_rewards.json``,
-    PNGs and ``tb/`` into ``out``."""
+    PNGs and ``tb/`` into ``out`` (``warn``: as in ``evaluate_policies``)."""
     check_writable(out)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.staging-"))
     try:
         entries, plot_files, episode_rewards = [], [], {}
         for job in jobs:
-            results = evaluate_policies(job.world, job.policies, episodes, seed, risk_aversion, keep_paths=True)
+            results = evaluate_policies(
+                job.world, job.policies, episodes, seed, risk_aversion, keep_paths=True, warn=warn
+            )
             entries.append(world_entry(job.label, job.world, results))
             episode_rewards[job.label] = {key: result.rollout.reward.tolist() for key, result in results.items()}
             prefix = "" if len(jobs) == 1 else f"{run_name(job.label)}-"

@@ -1,4 +1,10 @@
-"""Policy specs on the command line: ``NAME[:key=value,...]`` for a baseline, ``run:PATH`` for a trained run."""
+"""The command-line grammar shared by ``train`` and ``eval``: policy specs (``NAME[:key=value,...]`` for a
+baseline, ``run:PATH`` for a trained run) and ``--set`` overrides.
+
+``--set KEY=VALUE`` (repeatable; one ``--set`` may hold several, comma-separated) takes the same keys in
+both commands: a world field, bare (``sigma=1``) or dotted (``world.overrides.sigma=1``), and in
+``train`` any dotted config key (``total_timesteps=50000``). Values are YAML scalars or flow lists.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,10 @@ import dataclasses
 from typing import Any
 
 import yaml
+
+from envs import field_names
+
+WORLD_OVERRIDES = "world.overrides."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +41,29 @@ def parse_assignments(text: str, what: str) -> dict[str, Any]:
             raise ValueError(f"{what}: expected key=value, got {item!r}")
         result[key.strip()] = parse_value(raw.strip())
     return result
+
+
+def parse_set(texts: list[str] | tuple[str, ...], what: str = "--set") -> dict[str, Any]:
+    """Every ``--set`` given, in order, as ``{dotted key: value}``; world fields written bare
+    (``sigma``) come back as ``world.overrides.sigma``, so the two spellings mean the same."""
+    result: dict[str, Any] = {}
+    for text in texts:
+        for key, value in parse_assignments(text, what).items():
+            result[WORLD_OVERRIDES + key if key in field_names() else key] = value
+    return result
+
+
+def world_overrides(assignments: dict[str, Any], what: str = "--set") -> dict[str, Any]:
+    """The world fields among ``parse_set``'s assignments; ``ValueError`` naming any other key."""
+    overrides = {}
+    for key, value in assignments.items():
+        if not key.startswith(WORLD_OVERRIDES):
+            raise ValueError(
+                f"{what} {key}: not a world field; accepted here: world fields, bare or as "
+                f"{WORLD_OVERRIDES}<field>, from {field_names()}"
+            )
+        overrides[key[len(WORLD_OVERRIDES) :]] = value
+    return overrides
 
 
 def parse_value(raw: str) -> Any:

@@ -4,45 +4,33 @@ evaluated on the same seeds, logged under the same tags in sibling runs, with a 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Figure
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from baselines import calibrate_linear_skew, make_policy
 from envs import World
 from eval import plots
-from eval.evaluate import evaluate_policies
+from eval.evaluate import build_baselines, evaluate_policies
 from eval.files import atomic_write_json
 from eval.learned import LearnedPolicy, normalization_stats
-from eval.specs import PolicySpec, parse_spec
+from eval.run_folder import RunFolder
+from eval.specs import PolicySpec
 from eval.tensorboard_output import SCALAR_PREFIX, custom_scalars_layout, log_metrics, run_name, scalar_metrics
-from train.checkpoints import save_checkpoint
-from train.config import CALIBRATED_LINEAR_SKEW, Config
+from train.checkpoints import list_checkpoints, save_checkpoint
+from train.config import Config
 
 LEARNED = "learned"
-TB_DIR = "tb"
-EVALUATIONS_FILE = "evaluations.json"
 
 
-def resolve_baselines(world: World, entries: tuple[str, ...], seed: int) -> dict[str, tuple[PolicySpec, Any]]:
-    """Baselines by label: specs as configured, ``linear_skew_calibrated`` tuned by the coarse backtest,
-    and ``optimal`` skipped with a warning where the world does not allow it."""
-    resolved = {}
-    for entry in entries:
-        if entry == CALIBRATED_LINEAR_SKEW:
-            params = calibrate_linear_skew(world, seed=seed)
-            spec = PolicySpec(text=entry, name="linear_skew", params=params)
-        else:
-            spec = parse_spec(entry)
-        try:
-            resolved[spec.text] = (spec, make_policy(spec.name, world, **spec.params))
-        except ValueError as error:
-            warnings.warn(f"baseline {entry!r} skipped: {error}", stacklevel=2)
-    return resolved
+def resolve_baselines(world: World, entries: tuple[str, ...]) -> dict[str, tuple[PolicySpec, Any]]:
+    """Baselines by label, built as ``eval`` builds them (an unbuildable one is skipped with a warning)."""
+    return build_baselines(world, entries)
 
 
 def learned_view(model: Any, world: World, vec_normalize: Any) -> LearnedPolicy:
@@ -50,9 +38,46 @@ def learned_view(model: Any, world: World, vec_normalize: Any) -> LearnedPolicy:
     return LearnedPolicy(model, world, normalization_stats(vec_normalize))
 
 
+# Called after each periodic evaluation with the step and the learned policy's metrics.
+EvaluationHook = Callable[[int, dict[str, Any]], None]
+
+
+class NonFiniteTraining(RuntimeError):
+    """Training produced a NaN or inf (reward, loss or parameter); the diagnosis names which and when."""
+
+
+class FiniteGuard(BaseCallback):
+    """Stops training at once when rewards, the losses or the policy's parameters go non-finite."""
+
+    LOSSES = ("train/loss", "train/value_loss", "train/policy_gradient_loss", "train/entropy_loss")
+
+    def _on_step(self) -> bool:
+        rewards = self.locals.get("rewards")
+        if rewards is not None and not np.all(np.isfinite(rewards)):
+            raise NonFiniteTraining(f"non-finite reward at step {self.num_timesteps:,}")
+        return True
+
+    def _on_rollout_start(self) -> None:
+        self.check_model()
+
+    def _on_training_end(self) -> None:
+        self.check_model()
+
+    def check_model(self) -> None:
+        """``NonFiniteTraining`` if the last update's losses or the parameters are not all finite."""
+        for key in self.LOSSES:
+            value = self.model.logger.name_to_value.get(key)
+            if value is not None and not np.isfinite(value):
+                raise NonFiniteTraining(f"non-finite {key} ({value}) in the update before step {self.num_timesteps:,}")
+        for name, parameter in self.model.policy.named_parameters():
+            if not parameter.detach().isfinite().all():
+                raise NonFiniteTraining(f"non-finite parameter {name} after the update before step {self.num_timesteps:,}")
+
+
 class ComparisonCallback(BaseCallback):
     """Every ``evaluation.frequency`` steps: evaluate learned + baselines, log them side by side, update the
-    progress bar; every ``checkpoint_frequency`` steps: save a checkpoint."""
+    progress bar, call ``on_evaluation``; every ``checkpoint_frequency`` steps: save a checkpoint (a write
+    that fails is reported and leaves the previous checkpoint intact; training goes on)."""
 
     def __init__(
         self,
@@ -62,8 +87,10 @@ class ComparisonCallback(BaseCallback):
         vec_normalize: Any,
         baselines: dict[str, tuple[PolicySpec, Any]],
         history: list[dict[str, Any]],
+        on_evaluation: EvaluationHook | None = None,
     ) -> None:
         super().__init__()
+        self.on_evaluation = on_evaluation
         self.config = config
         self.world = world
         self.run_dir = run_dir
@@ -75,7 +102,7 @@ class ComparisonCallback(BaseCallback):
         self.bar: tqdm | None = None
 
     def _on_training_start(self) -> None:
-        tb = self.run_dir / TB_DIR
+        tb = RunFolder(self.run_dir).tensorboard
         for label in self.baselines:
             self.writers[label] = SummaryWriter(log_dir=str(tb / run_name(label)))
         with SummaryWriter(log_dir=str(tb / LEARNED)) as layout:
@@ -101,11 +128,23 @@ class ComparisonCallback(BaseCallback):
             self.evaluate()
             self.next_evaluation = self._next(self.config.evaluation.frequency)
         if self.num_timesteps >= self.next_checkpoint:
-            self.checkpoint()
+            try:
+                self.checkpoint()
+            except OSError as error:
+                kept = list_checkpoints(self.run_dir)
+                previous = f"the previous one, {kept[-1]}, is intact" if kept else "there is no earlier one"
+                warnings.warn(
+                    f"checkpoint at step {self.num_timesteps:,} could not be written ({error}); {previous}",
+                    stacklevel=2,
+                )
             self.next_checkpoint = self._next(self.config.checkpoint_frequency)
         return True
 
     def _on_training_end(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the progress bar and the baselines' TensorBoard writers."""
         if self.bar is not None:
             self.bar.close()
         for writer in self.writers.values():
@@ -119,7 +158,9 @@ class ComparisonCallback(BaseCallback):
         evaluation = self.config.evaluation
         learned = learned_view(self.model, self.world, self.vec_normalize)
         policies = {LEARNED: (PolicySpec(LEARNED, "run", {}, str(self.run_dir)), learned), **self.baselines}
-        results = evaluate_policies(self.world, policies, evaluation.episodes, evaluation.seed)
+        results = evaluate_policies(
+            self.world, policies, evaluation.episodes, evaluation.seed, evaluation.risk_aversion, warn=False
+        )
         step = self.num_timesteps
         for key, value in scalar_metrics(results[LEARNED].metrics).items():
             self.logger.record(f"{SCALAR_PREFIX}/{key}", value)
@@ -135,8 +176,10 @@ class ComparisonCallback(BaseCallback):
             writer.flush()
         self.latest = results[LEARNED].metrics
         self.history.append({"step": step, "policies": {k: scalar_metrics(r.metrics) for k, r in results.items()}})
-        atomic_write_json(self.run_dir / EVALUATIONS_FILE, self.history)
+        atomic_write_json(RunFolder(self.run_dir).evaluations, self.history)
         self._show()
+        if self.on_evaluation is not None:
+            self.on_evaluation(step, scalar_metrics(self.latest))
         return results
 
     def _show(self) -> None:

@@ -167,6 +167,7 @@ def test_list_policies_and_bad_parameters():
     assert list(listed) == [
         "symmetric",
         "linear_skew",
+        "linear_skew_calibrated",
         "avellaneda_stoikov",
         "glft",
         "glft_exact",

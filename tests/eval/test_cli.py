@@ -29,6 +29,8 @@ METRIC_KEYS = {
     "fills_ask",
     "spread_captured",
     "inventory_pnl",
+    "fees",
+    "penalty",
     "optimality_score",
 }
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,8 +21,12 @@ def hand_built(world):
         spread_sum=np.array([1.5 * n, 1.5 * n / 2]),
         bid_fills=np.array([30.0, 50.0]),
         ask_fills=np.array([28.0, 54.0]),
-        spread_captured=np.array([40.0, 60.0]),
-        inventory_pnl=np.array([-28.0, -36.0]),
+        flows={
+            "spread_captured": np.array([40.0, 60.0]),
+            "inventory_pnl": np.array([-28.0, -36.0]),
+            "fees": np.array([1.0, 2.0]),
+            "penalty": np.array([0.5, 0.5]),
+        },
     )
 
 

@@ -1,0 +1,118 @@
+"""The layout of a training run's folder, in one place for ``train`` (which writes it) and ``eval`` (which reads it).
+
+::
+
+    <run>/config.yaml            the resolved experiment config (every key, derived values written in)
+    <run>/world.json             the fully resolved training world and the code version that trained on it
+    <run>/checkpoints/step_<N>/  model.zip, normalization.json, state.json (written whole, by rename)
+    <run>/final/                 model.zip, normalization.json
+    <run>/tb/<policy>/           TensorBoard: the learned policy and each baseline as sibling runs
+    <run>/evaluations.json       every periodic evaluation
+    <run>/training.json          steps and timing
+    <run>/report/                the final paired evaluation (metrics.json, report.md, plots)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from envs import World
+
+CONFIG_FILE = "config.yaml"
+WORLD_FILE = "world.json"
+CHECKPOINT_DIR = "checkpoints"
+FINAL_DIR = "final"
+MODEL_FILE = "model.zip"
+NORMALIZATION_FILE = "normalization.json"
+STATE_FILE = "state.json"
+TB_DIR = "tb"
+EVALUATIONS_FILE = "evaluations.json"
+TRAINING_FILE = "training.json"
+REPORT_DIR = "report"
+CHECKPOINT_PREFIX = "step_"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunFolder:
+    """Paths inside one run folder."""
+
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def world(self) -> Path:
+        return self.root / WORLD_FILE
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / CHECKPOINT_DIR
+
+    def checkpoint(self, num_timesteps: int) -> Path:
+        return self.checkpoints / f"{CHECKPOINT_PREFIX}{num_timesteps:012d}"
+
+    @property
+    def final(self) -> Path:
+        return self.root / FINAL_DIR
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.root / TB_DIR
+
+    @property
+    def evaluations(self) -> Path:
+        return self.root / EVALUATIONS_FILE
+
+    @property
+    def training(self) -> Path:
+        return self.root / TRAINING_FILE
+
+    @property
+    def report(self) -> Path:
+        return self.root / REPORT_DIR
+
+
+def code_version() -> str:
+    """The package version and, in a git checkout, the commit (``+dirty`` with uncommitted changes)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        text = version("mm-inventory")
+    except PackageNotFoundError:
+        text = "unknown"
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{text}+{commit}" if commit else text
+
+
+def world_document(world: World, preset: str | None = None) -> dict[str, Any]:
+    """The record of a training world: every field resolved (derived scales written in), the preset it
+    came from, and the code version."""
+    fields = dataclasses.asdict(world.resolved())
+    return {"preset": preset, "fields": fields, "code_version": code_version()}
+
+
+def load_world(path: Path) -> World:
+    """The training world recorded in ``world.json`` (``ValueError`` naming the file if unreadable)."""
+    try:
+        document = json.loads(path.read_text())
+        fields = document["fields"]
+        for key in ("regime_scales", "observation_features"):
+            fields[key] = tuple(fields[key])
+        fields["regime_switch_rates"] = tuple(tuple(row) for row in fields["regime_switch_rates"])
+        if isinstance(fields["initial_inventory"], list):
+            fields["initial_inventory"] = tuple(fields["initial_inventory"])
+        return World(**fields)
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"cannot read the training world {path}: {error}") from None
