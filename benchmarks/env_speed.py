@@ -41,12 +41,12 @@ def core_rate(n: int, steps: int) -> float:
     """``envs.core.step`` alone: quotes in price units, no action mapping, info or autoreset."""
     world = make_world("default")
     state = core.reset(world, market_keys(0, n), np.zeros(n, dtype=np.uint64))
-    offset, quoted = np.full(n, 0.7), np.ones(n, dtype=bool)
+    quotes = core.Quotes(np.full((n, 2), 0.7), np.ones((n, 2), dtype=bool))
     start = time.perf_counter()
     for _ in range(steps):
         if state.step[0] >= world.n_steps:
             state = core.reset(world, state.key, state.episode + np.uint64(1))
-        state, _ = core.step(world, state, offset, offset, quoted, quoted)
+        state, _ = core.step(world, state, quotes)
     return n * steps / (time.perf_counter() - start)
 
 

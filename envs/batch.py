@@ -14,7 +14,7 @@ import numpy as np
 
 from envs import core
 from envs.observation import observe
-from envs.spaces import action_to_quotes
+from envs.spaces import action_quotes
 from envs.world import World
 
 RewardVariant = Literal["pnl", "variance_reduced"]
@@ -43,14 +43,7 @@ def draw_key(generator: np.random.Generator) -> np.uint64:
     return generator.integers(0, 2**64, dtype=np.uint64, endpoint=False)
 
 
-def step_info(
-    state: core.MarketState,
-    outcome: core.StepOutcome,
-    bid_offset: np.ndarray,
-    ask_offset: np.ndarray,
-    bid_quoted: np.ndarray,
-    ask_quoted: np.ndarray,
-) -> dict[str, np.ndarray]:
+def step_info(state: core.MarketState, outcome: core.StepOutcome, quotes: core.Quotes) -> dict[str, np.ndarray]:
     """The per-step decomposition reported in ``info``, one array entry per market."""
     return {
         "spread_captured": outcome.spread_captured,
@@ -59,10 +52,10 @@ def step_info(
         "fees": outcome.fees,
         "bid_fills": outcome.bid_fills,
         "ask_fills": outcome.ask_fills,
-        "bid_offset": bid_offset,
-        "ask_offset": ask_offset,
-        "bid_quoted": bid_quoted,
-        "ask_quoted": ask_quoted,
+        "bid_offset": quotes.offset[:, 0],
+        "ask_offset": quotes.offset[:, 1],
+        "bid_quoted": quotes.quoted[:, 0],
+        "ask_quoted": quotes.quoted[:, 1],
         "inventory": state.inventory,
         "mid": state.mid,
         "wealth": state.wealth,
@@ -150,12 +143,12 @@ class MarketBatch:
         action = np.asarray(action)
         if action.shape != (self.n, 2):
             raise ValueError(f"action must have shape ({self.n}, 2); got {action.shape}")
-        bid_offset, ask_offset, bid_quoted, ask_quoted = action_to_quotes(self.world, action)
-        self.state, outcome = core.step(self.world, self.state, bid_offset, ask_offset, bid_quoted, ask_quoted)
+        quotes = action_quotes(self.world, action)
+        self.state, outcome = core.step(self.world, self.state, quotes)
         reward = outcome.reward if self.reward == "pnl" else outcome.variance_reduced_reward
         self._returns += reward
         self._objective += outcome.reward
-        info = step_info(self.state, outcome, bid_offset, ask_offset, bid_quoted, ask_quoted)
+        info = step_info(self.state, outcome, quotes)
         observation = observe(self.world, self.state)
         finished = None
         done = outcome.terminated

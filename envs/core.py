@@ -34,6 +34,8 @@ _BLOCK_BYTES = 64 * 1024
 # Streams of one step; the reset draws use step index ``n_steps`` (never a trading step).
 _BID, _ASK, _MID, _MID2, _REGIME = range(5)
 _INVENTORY, _INITIAL_REGIME = range(2)
+_SIDE_DIRECTION = np.array([1, -1])  # a bid fill buys a lot, an ask fill sells one
+_TWO_PI = 2.0 * np.pi
 # Weight of the latest step in the exponentially-weighted fill imbalance feature.
 IMBALANCE_WEIGHT = 0.1
 
@@ -62,6 +64,24 @@ class MarketState:
     def wealth(self) -> np.ndarray:
         """Cash plus inventory marked to the mid [price]."""
         return self.cash + self.inventory * self.mid
+
+
+@dataclasses.dataclass(frozen=True)
+class Quotes:
+    """The maker's action in one step, both sides stacked: column 0 the bid, column 1 the ask.
+
+    ``offset`` (float64, ``(n, 2)``) is each quote's distance from the mid [price]; ``quoted`` (bool,
+    ``(n, 2)``) is false where the side is pulled (a pulled side never fills)."""
+
+    offset: np.ndarray
+    quoted: np.ndarray
+
+    @classmethod
+    def of(cls, bid_offset, ask_offset, bid_quoted=True, ask_quoted=True) -> Quotes:
+        """From per-side arrays (or scalars), broadcast together."""
+        offset = np.stack(np.broadcast_arrays(np.asarray(bid_offset, float), np.asarray(ask_offset, float)), axis=-1)
+        quoted = np.broadcast_to(np.stack(np.broadcast_arrays(bid_quoted, ask_quoted), axis=-1), offset.shape)
+        return cls(np.atleast_2d(offset), np.atleast_2d(quoted).astype(bool))
 
 
 @dataclasses.dataclass
@@ -122,10 +142,14 @@ def fill_probability(world: World, intensity: np.ndarray | float) -> np.ndarray:
 
     ``"poisson"``: ``1 − e^(−λ·dt)``; ``"as2008"``: ``clip(λ·dt, 0, 1)`` (A–S 2008 §4).
     """
-    rate = intensity * world.dt
+    return probability_of_rate(world, intensity * world.dt)
+
+
+def probability_of_rate(world: World, rate_dt: np.ndarray) -> np.ndarray:
+    """The world's fill rule applied to ``λ·dt``: ``1 − e^(−λ·dt)`` or ``min(λ·dt, 1)``."""
     if world.fill_rule == "poisson":
-        return -np.expm1(-rate)
-    return np.minimum(rate, 1.0)
+        return -np.expm1(-rate_dt)
+    return np.minimum(rate_dt, 1.0)
 
 
 def quote_fill_probability(world: World, side_intensity: np.ndarray | float, offset: np.ndarray) -> np.ndarray:
@@ -138,8 +162,9 @@ def inventory_penalty(
     world: World, inventory: np.ndarray, regime: np.ndarray, at_close: np.ndarray | bool
 ) -> np.ndarray:
     """The step's penalty [price]: ``φ_regime·dt·q²``, plus ``α·q²`` at the close; q after the step's fills."""
-    running = world.running_penalty_levels[regime] if world.n_regimes > 1 else world.running_penalty_levels[0]
-    return (running * world.dt + world.terminal_penalty * at_close) * (inventory * inventory)
+    running_dt = world.step_constants["running_penalty_dt"]
+    running_dt = running_dt[regime] if world.n_regimes > 1 else running_dt[0]
+    return (running_dt + world.terminal_penalty * at_close) * (inventory * inventory)
 
 
 def reset(world: World, key: np.ndarray, episode: np.ndarray) -> MarketState:
@@ -166,40 +191,36 @@ def reset(world: World, key: np.ndarray, episode: np.ndarray) -> MarketState:
     )
 
 
-def step(
-    world: World,
-    state: MarketState,
-    bid_offset: np.ndarray,
-    ask_offset: np.ndarray,
-    bid_quoted: np.ndarray,
-    ask_quoted: np.ndarray,
-) -> tuple[MarketState, StepOutcome]:
-    """Advance every market by one step of ``dt``; returns the new state and the step's outcome.
+def step(world: World, state: MarketState, quotes: Quotes) -> tuple[MarketState, StepOutcome]:
+    """Advance every market by one step of ``dt`` under ``quotes``; returns the new state and the outcome.
 
-    ``bid_offset``/``ask_offset`` are distances from the mid [price]; ``*_quoted`` are booleans (a
-    pulled side never fills). Markets already at the close must be reset first.
+    Markets already at the close must be reset first.
     """
-    n_streams = 5 if world.n_regimes > 1 else 4
-    u = uniforms(state.key, state.episode, state.step, n_streams)
+    constants = world.step_constants
+    u = uniforms(state.key, state.episode, state.step, constants["n_streams"])
     q = state.inventory
-    bid_probability = quote_fill_probability(world, world.bid_intensity, bid_offset)
-    ask_probability = quote_fill_probability(world, world.ask_intensity, ask_offset)
-    bid_fills = (bid_quoted & (q < world.max_inventory) & (u[_BID] < bid_probability)).astype(np.int64)
-    ask_fills = (ask_quoted & (q > -world.max_inventory) & (u[_ASK] < ask_probability)).astype(np.int64)
-    inventory = q + bid_fills - ask_fills
+    # Fill probability of both sides at once: rate·dt = exp(ln(A_side·dt) − k·δ) (A–S 2008, eq. 2.12).
+    probability = probability_of_rate(world, np.exp(constants["log_rate_dt"] - world.fill_decay * quotes.offset))
+    # A fill moves q by +1 (bid) or −1 (ask); the side that would take |q| past Q never fills.
+    within_limit = np.abs(q[:, None] + _SIDE_DIRECTION) <= world.max_inventory
+    fills = (quotes.quoted & within_limit & (u[:2].T < probability)).astype(np.int64)
+    bid_fills, ask_fills = fills[:, 0], fills[:, 1]
+    net_sold = ask_fills - bid_fills
+    inventory = q - net_sold
     fees = world.fee * (bid_fills + ask_fills)
-    spread_captured = bid_fills * bid_offset + ask_fills * ask_offset
-    cash = state.cash + ask_fills * (state.mid + ask_offset) - bid_fills * (state.mid - bid_offset) - fees
+    spread_captured = (fills * quotes.offset).sum(axis=1)
+    # Sells at s + δ_a, buys at s − δ_b: cash moves by (asks − bids)·s plus the spread captured.
+    cash = state.cash + net_sold * state.mid + spread_captured - fees
 
-    sigma = world.sigma_levels[state.regime] if world.n_regimes > 1 else world.sigma
+    sigma_sqrt_dt = constants["sigma_sqrt_dt"][state.regime] if world.n_regimes > 1 else constants["sigma_sqrt_dt"][0]
     if world.mid_process == "binomial":
         shock = np.where(u[_MID] < 0.5, 1.0, -1.0)
     else:  # Box–Muller on two of the market's own uniforms
         # float32 cos is vectorized by numpy and ten times faster; the shock keeps ~7 digits.
-        angle = (2.0 * np.pi * u[_MID2]).astype(np.float32)
+        angle = (_TWO_PI * u[_MID2]).astype(np.float32)
         shock = np.sqrt(-2.0 * np.log1p(-u[_MID])) * np.cos(angle)
-    jump = world.adverse_jump * (ask_fills - bid_fills)
-    mid_change = sigma * np.sqrt(world.dt) * shock + jump
+    jump = world.adverse_jump * net_sold
+    mid_change = sigma_sqrt_dt * shock + jump
     mid = state.mid + mid_change
 
     new_step = state.step + 1
@@ -210,10 +231,10 @@ def step(
 
     regime = state.regime
     if world.n_regimes > 1:
-        regime = _draw_regime(np.cumsum(world.regime_step_transition, axis=1)[regime], u[_REGIME])
+        regime = _draw_regime(constants["cumulative_transition"][regime], u[_REGIME])
     fill_imbalance = state.fill_imbalance
-    if "fill_imbalance" in world.observation_features:
-        fill_imbalance = (1 - IMBALANCE_WEIGHT) * fill_imbalance + IMBALANCE_WEIGHT * (bid_fills - ask_fills)
+    if constants["tracks_imbalance"]:
+        fill_imbalance = (1 - IMBALANCE_WEIGHT) * fill_imbalance - IMBALANCE_WEIGHT * net_sold
     new_state = MarketState(
         mid=mid,
         cash=cash,

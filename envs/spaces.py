@@ -11,6 +11,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from envs.core import Quotes
 from envs.observation import observation_bounds
 from envs.world import World
 
@@ -32,18 +33,24 @@ def action_to_quotes(world: World, action: np.ndarray) -> tuple[np.ndarray, np.n
     Offsets are in price units; finite actions outside [−1, 1] are clipped; NaN or inf raises
     ``ValueError``.
     """
+    quotes = action_quotes(world, np.asarray(action, dtype=np.float64).reshape(-1, 2))
+    shape = np.shape(action)[:-1]
+    offset, quoted = quotes.offset.reshape(*shape, 2), quotes.quoted.reshape(*shape, 2)
+    return offset[..., 0], offset[..., 1], quoted[..., 0], quoted[..., 1]
+
+
+def action_quotes(world: World, action: np.ndarray) -> Quotes:
+    """The core's ``Quotes`` from a batch of actions ``(n, 2)``; see ``action_to_quotes``."""
     action = np.asarray(action, dtype=np.float64)
-    if action.shape[-1:] != (2,):
+    if action.ndim != 2 or action.shape[1] != 2:
         raise ValueError(f"action must have a last dimension of 2 (bid, ask); got shape {action.shape}")
     if not np.isfinite(action).all():
         raise ValueError(
             "action must be finite (no NaN or inf); accepted: values in [-1, 1], finite values outside are clipped"
         )
-    action = np.minimum(np.maximum(action, -1.0), 1.0)
+    action = np.clip(action, -1.0, 1.0)
     low, high = world.offset_range
-    offsets = low + 0.5 * (action + 1.0) * (high - low)
-    quoted = action < 1.0
-    return offsets[..., 0], offsets[..., 1], quoted[..., 0], quoted[..., 1]
+    return Quotes(low + (0.5 * (high - low)) * (action + 1.0), action < 1.0)
 
 
 def quotes_to_action(world: World, bid_offset: np.ndarray, ask_offset: np.ndarray) -> np.ndarray:

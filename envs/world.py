@@ -250,6 +250,21 @@ class World:
         return np.abs(volatility[..., None] - self.sigma_levels).argmin(axis=-1)
 
     @cached_property
+    def step_constants(self) -> dict[str, Any]:
+        """Per-step constants of the core, computed once per world (the hot path reads them)."""
+        side_intensity = np.array([self.bid_intensity, self.ask_intensity])
+        with np.errstate(divide="ignore"):
+            log_rate_dt = np.log(side_intensity * self.dt)
+        return {
+            "n_streams": 5 if self.n_regimes > 1 else 4,
+            "log_rate_dt": log_rate_dt,
+            "sigma_sqrt_dt": self.sigma_levels * math.sqrt(self.dt),
+            "running_penalty_dt": self.running_penalty_levels * self.dt,
+            "cumulative_transition": np.cumsum(self.regime_step_transition, axis=1),
+            "tracks_imbalance": "fill_imbalance" in self.observation_features,
+        }
+
+    @cached_property
     def natural_scales(self) -> dict[str, float]:
         """The world's own scales, from which unset ranges are derived (see ``derived_scales``)."""
         return derived_scales(self)

@@ -22,12 +22,21 @@ PATHS_SHOWN = 8
 REFERENCES = ("avellaneda_stoikov", "optimal")
 
 
+def visited_inventory(world: World, rollouts: Sequence[Rollout]) -> int:
+    """Half-width [lots] of the quotes figure's inventory axis: the largest ``|q|`` any of the rollouts
+    reached, with a quarter more as margin, at least 2 and at most Q."""
+    reach = max((float(r.max_abs_inventory.max()) for r in rollouts), default=float(world.max_inventory))
+    return int(min(world.max_inventory, max(2.0, np.ceil(1.25 * reach))))
+
+
 def quote_curves(
-    world: World, policy, time_fraction: float, regime: int = 0
+    world: World, policy, time_fraction: float, regime: int = 0, inventory_limit: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bid and ask offsets [price] over every inventory at one time to close, through ``policy.predict``
-    on synthetic observations (extra features at zero); ``nan`` where a side is pulled."""
-    inventory = np.arange(-world.max_inventory, world.max_inventory + 1)
+    """Bid and ask offsets [price] over inventories ``−limit … limit`` (default Q) at one time to close,
+    through ``policy.predict`` on synthetic observations (extra features at zero); ``nan`` where a side
+    is pulled."""
+    limit = world.max_inventory if inventory_limit is None else inventory_limit
+    inventory = np.arange(-limit, limit + 1)
     observation = observation_at(world, inventory, int(np.rint(time_fraction * world.n_steps)), regime)
     actions, _ = policy.predict(observation, deterministic=True)
     bid, ask, bid_quoted, ask_quoted = action_to_quotes(world, np.asarray(actions))
@@ -49,18 +58,29 @@ def compared_policies(world: World, policies: dict[str, tuple]) -> dict[str, obj
 
 
 def quotes_figure(
-    world: World, policies: dict[str, object], time_fractions: Sequence[float] = TIME_FRACTIONS
+    world: World,
+    policies: dict[str, object],
+    time_fractions: Sequence[float] = TIME_FRACTIONS,
+    inventory_limit: int | None = None,
 ) -> Figure:
+    """Quotes against inventory at several times to close, over ``±inventory_limit`` (default Q; see
+    ``visited_inventory``), with the limit Q marked when it lies within a fifth of the plotted range."""
+    limit = world.max_inventory if inventory_limit is None else inventory_limit
     figure, axes = plt.subplots(
         1, len(time_fractions), figsize=(5 * len(time_fractions), 4), sharey=True, squeeze=False
     )
     for axis, fraction in zip(axes[0], time_fractions, strict=True):
         for index, (label, policy) in enumerate(policies.items()):
-            q, bid, ask = quote_curves(world, policy, fraction)
+            q, bid, ask = quote_curves(world, policy, fraction, inventory_limit=limit)
             color = f"C{index}"
             axis.plot(q, bid, color=color, label=f"{label} bid")
             axis.plot(q, ask, color=color, linestyle="--", label=f"{label} ask")
         axis.axhline(0.0, color="grey", linewidth=0.5)
+        if world.max_inventory <= 1.2 * limit:
+            for side in (-1, 1):
+                axis.axvline(side * world.max_inventory, color="black", linestyle=":", linewidth=0.8)
+            axis.text(world.max_inventory, 0.0, " Q", fontsize=8, va="bottom", ha="right")
+        axis.set_xlim(-1.05 * limit, 1.05 * limit)
         axis.set_title(f"time to close {fraction:.0%} of the session")
         axis.set_xlabel("inventory q [lots]")
     axes[0][0].set_ylabel("offset from mid δ [price]")

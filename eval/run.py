@@ -89,7 +89,9 @@ def _figures(world: World, results: dict[str, PolicyResult]) -> dict:
         "inventory_paths": plots.inventory_paths_figure(world, rollouts),
         "pnl_histogram": plots.histogram_figure(rollouts, "pnl", "P&L marked to mid [price]"),
         "final_inventory_histogram": plots.histogram_figure(rollouts, "final_inventory", "final inventory [lots]"),
-        "quotes": plots.quotes_figure(world, compared),
+        "quotes": plots.quotes_figure(
+            world, compared, inventory_limit=plots.visited_inventory(world, list(rollouts.values()))
+        ),
     }
 
 

@@ -21,7 +21,9 @@ INTERRUPTED = 130
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m train", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m train", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     p.add_argument("--config", type=Path, help="experiment YAML (e.g. configs/default.yaml)")
     p.add_argument(
         "--set",

@@ -71,7 +71,9 @@ class FiniteGuard(BaseCallback):
                 raise NonFiniteTraining(f"non-finite {key} ({value}) in the update before step {self.num_timesteps:,}")
         for name, parameter in self.model.policy.named_parameters():
             if not parameter.detach().isfinite().all():
-                raise NonFiniteTraining(f"non-finite parameter {name} after the update before step {self.num_timesteps:,}")
+                raise NonFiniteTraining(
+                    f"non-finite parameter {name} after the update before step {self.num_timesteps:,}"
+                )
 
 
 class ComparisonCallback(BaseCallback):
@@ -165,9 +167,10 @@ class ComparisonCallback(BaseCallback):
         for key, value in scalar_metrics(results[LEARNED].metrics).items():
             self.logger.record(f"{SCALAR_PREFIX}/{key}", value)
         compared = plots.compared_policies(self.world, policies)
+        visited = plots.visited_inventory(self.world, [result.rollout for result in results.values()])
         self.logger.record(
             f"{SCALAR_PREFIX}/quotes",
-            Figure(plots.quotes_figure(self.world, compared), close=True),
+            Figure(plots.quotes_figure(self.world, compared, inventory_limit=visited), close=True),
             exclude=("stdout", "log", "json", "csv"),
         )
         self.logger.dump(step)

@@ -190,7 +190,9 @@ def train(
     except KeyboardInterrupt:
         comparison.close()
         saved = comparison.checkpoint()
-        return TrainResult(run_dir, "interrupted", model.num_timesteps, {}, None, _timing(started, start_step, model), saved)
+        return TrainResult(
+            run_dir, "interrupted", model.num_timesteps, {}, None, _timing(started, start_step, model), saved
+        )
     except Exception as error:
         comparison.close()
         raise _failure(error, comparison, run_dir, model) from error

@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -221,15 +222,170 @@ def test_set_overrides_and_cli_errors(tmp_path, capsys):
     assert "no config.yaml" in capsys.readouterr().err
 
 
-def test_corrupted_checkpoint_on_resume_is_a_clear_error(finished_run, tmp_path, capsys):
+def test_corrupted_newest_checkpoint_falls_back_to_the_previous_one(finished_run, tmp_path, capsys):
     import shutil
 
     run_dir = tmp_path / "broken"
     shutil.copytree(finished_run[0], run_dir)
-    latest = sorted((run_dir / "checkpoints").glob("step_*"))[-1]
-    (latest / "model.zip").write_bytes(b"garbage")
-    assert main(["--resume", str(run_dir), "--set", "total_timesteps=4096"]) == 2
-    assert "corrupted" in capsys.readouterr().err
+    *_, previous, latest = sorted((run_dir / "checkpoints").glob("step_*"))
+    (latest / "model.zip").write_bytes((latest / "model.zip").read_bytes()[:100])  # truncated
+    with pytest.warns(UserWarning, match=f"checkpoint {latest.name} is corrupted.*{latest / 'model.zip'}"):
+        assert main(["--resume", str(run_dir), "--set", "total_timesteps=2048"]) == 0
+    assert f"from {previous.name}" in capsys.readouterr().out
+
+
+def test_no_sound_checkpoint_is_bad_input(finished_run, tmp_path, capsys):
+    import shutil
+
+    run_dir = tmp_path / "all_broken"
+    shutil.copytree(finished_run[0], run_dir)
+    for checkpoint in (run_dir / "checkpoints").glob("step_*"):
+        (checkpoint / "state.json").write_text("{not json")
+    with pytest.warns(UserWarning, match="corrupted"):
+        assert main(["--resume", str(run_dir), "--set", "total_timesteps=4096"]) == 2
+    assert "every checkpoint" in capsys.readouterr().err
+
+
+def test_kill_9_loses_at_most_one_checkpoint_interval(tmp_path):
+    run_dir = tmp_path / "killed"
+    config = write_config(tmp_path, total_timesteps=10_000_000)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "train", "--config", str(config), "--run-dir", str(run_dir)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list((run_dir / "checkpoints").glob("step_*/state.json"))) < 2:
+        time.sleep(0.2)
+    process.kill()  # SIGKILL: no handler runs
+    process.wait(timeout=60)
+    reached = json.loads(sorted((run_dir / "checkpoints").glob("step_*/state.json"))[-1].read_text())["num_timesteps"]
+    done = run_cli("--resume", str(run_dir), "--set", f"total_timesteps={reached + 512}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"at step {reached:,}" in done.stdout
+    assert json.loads((run_dir / "training.json").read_text())["num_timesteps"] >= reached + 512
+    assert not list((run_dir / "checkpoints").glob(".staging-*"))
+
+
+class FlakyEnv:
+    """Wraps the training VecEnv: after ``after`` steps it raises, or returns NaN rewards."""
+
+    def __init__(self, failure, after=600):
+        self.failure, self.after = failure, after
+
+    def patch(self, monkeypatch):
+        from envs.sb3_vec_env import MarketMakingVecEnv
+
+        failure, after = self.failure, self.after
+
+        class Flaky(MarketMakingVecEnv):
+            steps = 0
+
+            def step_wait(self):
+                observation, reward, done, infos = super().step_wait()
+                Flaky.steps += self.num_envs
+                if Flaky.steps > after:
+                    if failure == "nan":
+                        reward = np.full_like(reward, np.nan)
+                    else:
+                        raise ValueError("Expected parameter loc (Tensor of shape (8, 2)) to satisfy Real()")
+                return observation, reward, done, infos
+
+        monkeypatch.setattr("train.trainer.MarketMakingVecEnv", Flaky)
+
+
+def test_a_crash_during_training_is_not_a_typo(tmp_path, monkeypatch, capsys):
+    """torch's ValueError mid-run: traceback, a checkpoint at the crash, exit 1 (not 2), and it resumes."""
+    FlakyEnv("raise").patch(monkeypatch)
+    run_dir = tmp_path / "crash"
+    assert main(["--config", str(write_config(tmp_path, total_timesteps=4096)), "--run-dir", str(run_dir)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "Expected parameter loc" in err and "training failed at step" in err
+    assert f"resume with: python -m train --resume {run_dir.absolute()}" in err
+    saved = sorted((run_dir / "checkpoints").glob("step_*"))[-1]
+    assert json.loads((saved / "state.json").read_text())["num_timesteps"] > 512  # saved at the crash
+    monkeypatch.undo()
+    assert main(["--resume", str(run_dir), "--set", "total_timesteps=2048"]) == 0
+
+
+def test_non_finite_training_stops_at_once_with_the_diagnosis(tmp_path, monkeypatch, capsys):
+    FlakyEnv("nan").patch(monkeypatch)
+    run_dir = tmp_path / "nan"
+    assert main(["--config", str(write_config(tmp_path, total_timesteps=100_000)), "--run-dir", str(run_dir)]) == 1
+    err = capsys.readouterr().err
+    assert "training went non-finite" in err and "non-finite reward at step 608" in err
+    # No checkpoint of the diverged model: the newest is the last sound one, at the periodic interval.
+    steps = [json.loads(p.read_text())["num_timesteps"] for p in (run_dir / "checkpoints").glob("step_*/state.json")]
+    assert steps == [512]
+
+
+def test_a_checkpoint_that_cannot_be_written_leaves_the_previous_one(finished_run, tmp_path, monkeypatch):
+    import errno
+    import shutil
+
+    from train.checkpoints import list_checkpoints, save_checkpoint
+
+    run_dir = tmp_path / "full_disk"
+    shutil.copytree(finished_run[0], run_dir)
+    before = {p.name: (p / "model.zip").read_bytes() for p in list_checkpoints(run_dir)}
+
+    class Model:
+        num_timesteps = 9_999
+
+        def save(self, path):
+            Path(path).write_bytes(b"partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        save_checkpoint(run_dir, Model(), None, {})
+    after = {p.name: (p / "model.zip").read_bytes() for p in list_checkpoints(run_dir)}
+    assert after == before
+    assert not list((run_dir / "checkpoints").glob(".staging-*"))
+
+    from train.comparison import ComparisonCallback
+
+    callback = ComparisonCallback.__new__(ComparisonCallback)
+    callback.run_dir, callback.next_checkpoint, callback.next_evaluation = run_dir, 0, 10**9
+    callback.bar = type("Bar", (), {"update": lambda self, n: None, "n": 0})()
+    monkeypatch.setattr(ComparisonCallback, "num_timesteps", 9_999, raising=False)
+    monkeypatch.setattr(ComparisonCallback, "checkpoint", lambda self: save_checkpoint(run_dir, Model(), None, {}))
+    callback.config = type("C", (), {"checkpoint_frequency": 512})()
+    with pytest.warns(UserWarning, match=f"could not be written.*{sorted(before)[-1]}.* is intact"):
+        callback._on_step()
+
+
+def test_resume_trains_on_the_recorded_world(finished_run, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from envs import presets
+    from eval.run_folder import load_world
+
+    run_dir = tmp_path / "moved_preset"
+    shutil.copytree(finished_run[0], run_dir)
+    recorded = load_world(run_dir / "world.json")
+    assert recorded.min_offset is not None and recorded.inventory_scale is not None  # resolved, not a name
+    monkeypatch.setitem(presets.PRESETS, "default", {**presets.PRESETS["default"], "sigma": 5.0})
+    seen = []
+    original = __import__("train.trainer", fromlist=["build_env"]).build_env
+    monkeypatch.setattr("train.trainer.build_env", lambda config, world: seen.append(world) or original(config, world))
+    assert main(["--resume", str(run_dir), "--set", "total_timesteps=1536"]) == 0
+    assert "now gives a different world" in capsys.readouterr().out
+    assert seen == [recorded] and seen[0].sigma == 2.0
+    assert main(["--resume", str(run_dir), "--set", "sigma=3"]) == 2
+    assert "trains on its recorded world" in capsys.readouterr().err
+
+
+def test_the_run_folder_records_the_resolved_world_and_code_version(finished_run):
+    from envs import make_world
+
+    document = json.loads((finished_run[0] / "world.json").read_text())
+    world = make_world("default", horizon=0.16)
+    assert document["preset"] == "default" and document["code_version"]
+    assert document["fields"]["min_offset"] == pytest.approx(world.offset_range[0])
+    assert document["fields"]["inventory_scale"] == pytest.approx(world.inventory_unit)
+    assert document["fields"]["horizon"] == 0.16
 
 
 def test_shipped_configs_validate_and_accept_overrides():
