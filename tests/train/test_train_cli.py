@@ -394,3 +394,43 @@ def test_shipped_configs_validate_and_accept_overrides():
     for name in ("default", "as2008", "toxic", "regimes", "demo"):
         config = load_config(ROOT / "configs" / f"{name}.yaml", ["total_timesteps=1234"])
         assert config.total_timesteps == 1234
+
+
+def test_a_policy_quotes_the_same_prices_in_another_world(finished_run):
+    """Trained on default (horizon 0.16), evaluated in as2008 (its own offset range [-12, 12], Q = 50,
+    horizon 1): for the same inventory, time to close and volatility, the same prices."""
+    from envs import action_to_quotes, make_world, observation_at
+    from eval.learned import load_learned
+
+    home, away = make_world("default", horizon=0.16), make_world("as2008")
+    at_home, abroad = load_learned(finished_run[0], home), load_learned(finished_run[0], away)
+    assert not at_home.translates and abroad.translates
+    inventory = np.repeat(np.arange(-10, 11), 3)
+    time_to_close = np.tile([0.16, 0.08, 0.005], 21)
+    home_obs = observation_at(home, inventory, np.rint(time_to_close / home.dt).astype(int))
+    away_obs = observation_at(away, inventory, np.rint(time_to_close / away.dt).astype(int))
+    assert not np.allclose(home_obs, away_obs)  # the two worlds observe these states differently
+    home_quotes = action_to_quotes(home, at_home.predict(home_obs)[0])
+    away_quotes = action_to_quotes(away, abroad.predict(away_obs)[0])
+    resolution = (away.offset_range[1] - away.offset_range[0]) * 2.0**-22  # float32 actions in as2008's range
+    for mine, theirs in zip(home_quotes[:2], away_quotes[:2], strict=True):
+        np.testing.assert_allclose(theirs, mine, atol=resolution)
+    np.testing.assert_array_equal(home_quotes[2], away_quotes[2])
+    assert np.ptp(home_quotes[0]) > 0.01  # the quotes do depend on the state
+
+
+def test_a_policy_refuses_a_world_with_another_observation_layout(finished_run, tmp_path, capsys):
+    from eval.cli import main as eval_main
+
+    code = eval_main(
+        [
+            "--set",
+            "observation_features=[mid_return]",
+            "--policy",
+            f"run:{finished_run[0]}",
+            "--out",
+            str(tmp_path / "x"),
+        ]
+    )
+    assert code == 2
+    assert "trained observing ['inventory', 'time_to_close', 'volatility']" in capsys.readouterr().err

@@ -1,0 +1,124 @@
+"""The two commands share their names, their --set grammar and their wording; reports carry every cash flow."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from baselines import make_policy
+from envs import make_world
+from envs.batch import CASH_FLOWS
+from eval.cli import main
+from eval.evaluate import evaluate_policies
+from eval.specs import PolicySpec, parse_set, world_overrides
+from train.config import load_config
+
+
+def test_linear_skew_calibrated_is_a_policy_eval_accepts(tmp_path):
+    out = tmp_path / "out"
+    assert (
+        main(["--policy", "linear_skew_calibrated", "--policy", "symmetric", "--episodes", "32", "--out", str(out)])
+        == 0
+    )
+    metrics = json.loads((out / "metrics.json").read_text())["policies"]["linear_skew_calibrated"]
+    tuned = make_policy("linear_skew_calibrated", make_world("default"))
+    assert metrics["spec"]["name"] == "linear_skew_calibrated" and tuned.params["skew"] > 0
+
+
+@pytest.mark.parametrize("spelling", [["sigma=1.5"], ["world.overrides.sigma=1.5"], ["sigma=1.5,fee=0"]])
+def test_set_means_the_same_in_both_commands(spelling, tmp_path):
+    assert world_overrides(parse_set(spelling))["sigma"] == 1.5
+    config = load_config(None, spelling)
+    assert config.world.overrides["sigma"] == 1.5
+    out = tmp_path / "out"
+    assert main(["--set", *spelling, "--policy", "symmetric", "--episodes", "8", "--out", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["world"]["sigma"] == 1.5
+
+
+def test_eval_refuses_config_keys_with_the_accepted_ones(capsys):
+    assert main(["--set", "total_timesteps=5"]) == 2
+    assert "total_timesteps: not a world field" in capsys.readouterr().err
+
+
+def test_risk_aversion_is_one_setting_in_both_commands(tmp_path):
+    config = load_config(None, ["evaluation.risk_aversion=0.5"])
+    assert config.evaluation.risk_aversion == 0.5
+    assert load_config(None).evaluation.risk_aversion == 0.1
+    out = tmp_path / "out"
+    assert main(["--risk-aversion", "0.5", "--policy", "symmetric", "--episodes", "8", "--out", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["risk_aversion"] == 0.5
+
+
+def test_the_reward_decomposes_exactly_into_what_the_report_shows(tmp_path):
+    out = tmp_path / "out"
+    command = ["--world", "toxic", "--set", "fee=0.05", "--policy", "optimal", "--policy", "symmetric"]
+    assert main([*command, "--episodes", "64", "--out", str(out)]) == 0
+    document = json.loads((out / "metrics.json").read_text())
+    for metrics in document["policies"].values():
+        parts = sum(sign * metrics[name] for name, sign in CASH_FLOWS.items())
+        assert metrics["fees"] > 0 and metrics["penalty"] > 0
+        assert parts == pytest.approx(metrics["reward_mean"], rel=1e-9, abs=1e-9)
+    report = (out / "report.md").read_text()
+    assert "part by part" in report and "− penalty" in report and "− fees" in report
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags = EventAccumulator(str(out / "tb" / "optimal")).Reload().Tags()["scalars"]
+    assert {"eval/fees", "eval/penalty", "eval/spread_captured", "eval/inventory_pnl"} <= set(tags)
+
+
+def test_an_unbuildable_optimum_is_said_the_same_way_in_eval_and_train(tmp_path, capsys):
+    from train.comparison import resolve_baselines
+
+    world = make_world("as2008", dt=1e-5, max_inventory=1000)
+    with pytest.warns(UserWarning, match="optimal cannot be built for this world; no optimality score: .*states"):
+        resolve_baselines(world, ("symmetric", "optimal"))
+    symmetric = make_policy("symmetric", world)
+    with pytest.warns(UserWarning, match="optimal cannot be built for this world; no optimality score"):
+        results = evaluate_policies(
+            world.replace(horizon=0.001, max_inventory=60_000),
+            {"s": (PolicySpec("s", "symmetric", {}), symmetric)},
+            4,
+            0,
+        )
+    assert "optimality_score" not in results["s"].metrics
+    out = tmp_path / "out"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main(
+            [
+                "--world",
+                "as2008",
+                "--set",
+                "dt=0.00001,max_inventory=60000,horizon=0.001",
+                "--policy",
+                "symmetric",
+                "--episodes",
+                "4",
+                "--out",
+                str(out),
+            ]
+        )
+    assert code == 0
+    assert any("optimal cannot be built for this world" in str(w.message) for w in caught)
+    assert "Note: optimal cannot be built for this world" in (out / "report.md").read_text()
+
+
+def test_quotes_figure_spans_the_visited_inventory_not_q():
+    from eval import plots
+    from envs.rollout import rollout
+
+    world = make_world("default", max_inventory=100, fill_decay=1.0, running_penalty=0.1, terminal_penalty=0.1)
+    policy = make_policy("optimal", world)
+    result = rollout(world, lambda o: policy.predict(o)[0], 64, 0)
+    limit = plots.visited_inventory(world, [result])
+    assert 2 <= limit < 25 and limit >= result.max_abs_inventory.max()
+    figure = plots.quotes_figure(world, {"optimal": policy}, inventory_limit=limit)
+    low, high = figure.axes[0].get_xlim()
+    assert -1.1 * limit < low < -limit and limit < high < 1.1 * limit
+    plots.close(figure)
+    near = make_world("default")
+    figure = plots.quotes_figure(near, {"optimal": make_policy("optimal", near)}, inventory_limit=9)
+    marked = [line for line in figure.axes[0].lines if len(line.get_xdata()) == 2]
+    assert any(np.allclose(line.get_xdata(), [10, 10]) for line in marked)  # Q is marked
+    plots.close(figure)
