@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint bench bench-train clean
+.PHONY: setup demo test lint bench bench-train bench-robustness sweep-demo clean
 
 setup: $(STAMP)
 
@@ -35,5 +35,14 @@ bench: setup
 bench-train: setup
 	$(PY) benchmarks/train_quality.py
 
+# A small random search (2 configurations × 2 seeds) on a private Ray; a few minutes on 2 cores.
+sweep-demo: setup
+	rm -rf sweeps/demo
+	$(PY) -m train.sweep run --spec configs/sweeps/demo.yaml
+
+# The recipe on worlds nobody tuned for: 8 worlds × 3 seeds (about an hour on 2 cores; QUICK=1 for minutes).
+bench-robustness: setup
+	$(PY) benchmarks/recipe_robustness.py $(if $(QUICK),--quick,)
+
 clean:
-	rm -rf $(VENV) runs build *.egg-info
+	rm -rf $(VENV) runs sweeps build *.egg-info

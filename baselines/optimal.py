@@ -1,7 +1,8 @@
 """The exact optimum of the discrete-time environment, by backward induction.
 
 With a martingale mid and fills drawn independently per side, wealth marked to the mid separates:
-``V(n, x, q, s, r) = x + q·s + h(n, q, r)`` (see ``../shared/reference/formulas.md``). With ``p_b``,
+``V(n, x, q, s, r) = x + q·s + h(n, q, r)`` (the ansatz of Cartea, Jaimungal & Penalva 2015, §10.2, in
+discrete time). With ``p_b``,
 ``p_a`` the fill probabilities of the chosen offsets and ``W(q')`` the value after the step's fills,
 
     W(r, q') = −φ_r·dt·q'² − [close]·α·q'² + Σ_r' P(r, r')·h(n + 1, q', r')

@@ -92,8 +92,8 @@ def _split_top_level(text: str) -> list[str]:
     """Split on commas outside brackets, so ``initial_inventory=[-2,2]`` stays whole."""
     parts, depth, current = [], 0, []
     for char in text:
-        depth += char in "[("
-        depth -= char in "])"
+        depth += char in "[({"
+        depth -= char in "])}"
         if char == "," and depth == 0:
             parts.append("".join(current))
             current = []

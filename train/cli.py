@@ -12,6 +12,7 @@ import traceback
 from pathlib import Path
 
 from eval.run_folder import RunFolder
+from eval.specs import parse_set
 from train.config import DEVICES, ConfigError, load_config
 from train.trainer import TrainingFailed, TrainResult, load_run_config, new_run_dir, train
 
@@ -34,6 +35,12 @@ def parser() -> argparse.ArgumentParser:
         "or a world field, bare or dotted (sigma=1 or world.overrides.sigma=1), as in python -m eval",
     )
     p.add_argument("--seed", type=int, help="override the config's seed")
+    p.add_argument(
+        "--seeds",
+        metavar="SEEDS",
+        help="train one run per seed (e.g. 0-9 or 0,3,7) under one parent folder, in parallel on Ray\n"
+        "up to the cores, and end with a seed-aggregated table (needs the sweep extra)",
+    )
     p.add_argument("--run-dir", type=Path, help="run folder (default runs/<experiment>/<time>-seed<seed>)")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a run from its last sound checkpoint")
     p.add_argument("--device", choices=DEVICES, help="torch device (default: the config's)")
@@ -43,6 +50,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        if args.seeds is not None:
+            return train_seeds(args)
         if args.resume is not None:
             if args.config is not None or args.run_dir is not None or args.seed is not None:
                 raise ConfigError("--resume takes the run's own config; do not pass --config, --run-dir or --seed")
@@ -70,6 +79,29 @@ def main(argv: list[str] | None = None) -> int:
         return INTERRUPTED
     print_summary(result)
     return 0
+
+
+def train_seeds(args: argparse.Namespace) -> int:
+    """``--seeds``: a sweep of one configuration over the seeds, through ``train.sweep``'s runner."""
+    from train.seeds import parse_seeds
+    from train.sweep.cli import launch, record
+    from train.sweep.spec import expand, spec_from_dict
+
+    if args.config is None or args.resume is not None or args.seed is not None:
+        raise ConfigError("--seeds needs --config and takes no --resume or --seed")
+    seeds = parse_seeds(args.seeds)
+    config = load_config(args.config, args.set)
+    data = {"name": config.experiment, "base": str(args.config.absolute()), "overrides": parse_set(args.set)}
+    spec = spec_from_dict({**data, "seeds": seeds}, Path.cwd())
+    parent = args.run_dir or new_run_dir(config).with_name(new_run_dir(config).name.split("-seed")[0] + "-seeds")
+    parent = parent.absolute()
+    if parent.exists():
+        raise ConfigError(
+            f"--run-dir {parent} already exists; to resume it: python -m train.sweep run --resume {parent}"
+        )
+    runs = expand(spec, parent)
+    record(spec, parent, runs)
+    return launch(spec, parent, runs, None, None)
 
 
 def print_summary(result: TrainResult) -> None:

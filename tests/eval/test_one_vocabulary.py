@@ -105,8 +105,8 @@ def test_an_unbuildable_optimum_is_said_the_same_way_in_eval_and_train(tmp_path,
 
 
 def test_quotes_figure_spans_the_visited_inventory_not_q():
-    from eval import plots
     from envs.rollout import rollout
+    from eval import plots
 
     world = make_world("default", max_inventory=100, fill_decay=1.0, running_penalty=0.1, terminal_penalty=0.1)
     policy = make_policy("optimal", world)

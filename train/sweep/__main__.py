@@ -1,0 +1,5 @@
+import sys
+
+from train.sweep.cli import main
+
+sys.exit(main())
