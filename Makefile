@@ -31,7 +31,7 @@ bench: setup
 	$(PY) benchmarks/optimal_accuracy.py
 	$(PY) benchmarks/eval_speed.py
 
-# Trains every shipped config once (about half an hour on 2 cores); run it alone for honest timings.
+# Trains every shipped config on 3 seeds through Ray (about 45 minutes on 2 cores); run it alone for honest timings.
 bench-train: setup
 	$(PY) benchmarks/train_quality.py
 

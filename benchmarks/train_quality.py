@@ -1,68 +1,81 @@
-"""Training quality: train each shipped config once and report what a researcher needs to trust it.
+"""Training quality over seeds: train each shipped config on several seeds (through the seeds-and-sweeps
+runner, in parallel up to the cores) and report what a researcher needs to trust it.
 
-For each config: wall time, env-steps per second of the whole training loop, the final optimality
-score with its bootstrap 95 % CI, and the paired reward gaps (learned − baseline, bootstrap 95 % CI) to
-avellaneda_stoikov and to the calibrated linear skew, from a final evaluation on the config's
-evaluation seeds with ``--episodes`` episodes.
+For each config: the final optimality score over seeds (mean, worst seed, IQM with its 95 % stratified
+bootstrap CI), the mean paired reward gaps (learned − baseline, per episode) to avellaneda_stoikov and to
+the calibrated linear skew, and the wall time and env-steps per second of one run.
 
-Run: ``.venv/bin/python benchmarks/train_quality.py [--configs default as2008 toxic regimes] [--episodes 2000]``.
-Runs go to ``runs/benchmark/<config>-<time>``; run alone on the machine for honest timings.
+Run: ``.venv/bin/python benchmarks/train_quality.py [--configs default as2008 toxic regimes] [--seeds 0-2]``.
+Runs go to ``sweeps/train_quality/runs/<config>-seed<k>`` (re-running resumes); run it alone on the machine
+for honest timings.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 from pathlib import Path
 
 import numpy as np
 
-from eval.metrics import bootstrap_indices, paired_difference
-from train.config import load_config
-from train.trainer import REPORT_DIR, train
+from eval.run_folder import RunFolder
+from train.seeds import parse_seeds
+from train.sweep import launcher
+from train.sweep.cli import record
+from train.sweep.runs import stored_result
+from train.sweep.spec import Run, spec_from_dict
+from train.sweep.statistics import iqm, stratified_bootstrap_ci
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="+", default=["default", "as2008", "toxic", "regimes"])
-    parser.add_argument("--episodes", type=int, default=2000, help="episodes of the final evaluation")
+    parser.add_argument("--seeds", default="0-2")
+    parser.add_argument("--dir", type=Path, default=ROOT / "sweeps" / "train_quality")
     args = parser.parse_args()
-    rows = []
-    for name in args.configs:
-        config = load_config(Path("configs") / f"{name}.yaml", [f"evaluation.episodes={args.episodes}"])
-        run_dir = Path("runs") / "benchmark" / f"{name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
-        train(config, run_dir)
-        timing = json.loads((run_dir / "training.json").read_text())
-        metrics = json.loads((run_dir / REPORT_DIR / "metrics.json").read_text())["policies"]
-        learned = metrics["learned"]
-        rows.append((name, run_dir, timing, learned))
+    seeds = parse_seeds(args.seeds)
+    sweep_dir = args.dir.absolute()
+    source = json.dumps({"configs": args.configs, "seeds": seeds})
+    spec = spec_from_dict({"name": "train_quality", "seeds": seeds}, ROOT, source)
+    runs = [
+        Run(name, seed, {}, str(ROOT / "configs" / f"{name}.yaml"), str(sweep_dir / "runs" / f"{name}-seed{seed}"))
+        for name in args.configs
+        for seed in seeds
+    ]
+    record(spec, sweep_dir, runs)
+    launcher.require_ray()
+    print(launcher.connect(None, None), flush=True)
+    launcher.launch_runs(spec, sweep_dir, runs)
     print(
-        "\n| config | wall time | env-steps/s | steps | optimality score (95 % CI) | − A–S (95 % CI) | − calibrated linear skew (95 % CI) |"
+        "\n| config | seeds | optimality score: mean | worst seed | IQM [95 % CI] | learned − A–S per episode | "
+        "learned − calibrated linear skew | wall per run | env-steps/s |"
     )
-    print("|---|---:|---:|---:|---|---|---|")
-    for name, run_dir, timing, learned in rows:
-        score = learned.get("optimality_score")
-        score_text = (
-            f"{score:.3f} [{learned['optimality_score_ci95'][0]:.3f}, {learned['optimality_score_ci95'][1]:.3f}]"
-            if score is not None
-            else "—"
-        )
-        gaps = [_gap(run_dir, baseline) for baseline in ("avellaneda_stoikov", "linear_skew_calibrated")]
+    print("|---|---:|---:|---:|---|---:|---:|---:|---:|")
+    for name in args.configs:
+        results = [(Path(r.run_dir), stored_result(Path(r.run_dir))) for r in runs if r.config_id == name]
+        scores = np.array([r["metrics"].get("optimality_score") or np.nan for _, r in results], dtype=float)
+        gaps = [
+            np.mean([_gap(path, baseline) for path, _ in results])
+            for baseline in ("avellaneda_stoikov", "linear_skew_calibrated")
+        ]
+        wall = np.mean([r["timing"]["wall_seconds"] for _, r in results])
+        rate = np.mean([r["timing"]["env_steps_per_second"] for _, r in results])
+        if np.all(np.isfinite(scores)):
+            low, high = stratified_bootstrap_ci({name: scores}, iqm)
+            score_text = f"{scores.mean():.3f} | {scores.min():.3f} | {iqm(scores):.3f} [{low:.3f}, {high:.3f}]"
+        else:
+            score_text = "— | — | — (undefined: symmetric quoting is optimal)"
         print(
-            f"| {name} | {timing['wall_seconds']:.0f} s | {timing['env_steps_per_second']:,.0f} | "
-            f"{timing['num_timesteps']:,} | {score_text} | {gaps[0]} | {gaps[1]} |"
+            f"| {name} | {len(results)} | {score_text} | {gaps[0]:+.2f} | {gaps[1]:+.2f} | {wall:.0f} s | {rate:,.0f} |"
         )
 
 
-def _gap(run_dir: Path, baseline: str) -> str:
-    """Paired learned − baseline reward from the final evaluation's per-episode rewards."""
-    rewards = json.loads((run_dir / REPORT_DIR / "episode_rewards.json").read_text())
-    if baseline not in rewards:
-        return "—"
-    learned, other = np.asarray(rewards["learned"]), np.asarray(rewards[baseline])
-    paired = paired_difference(learned, other, bootstrap_indices(learned.size, 0))
-    return f"{paired['mean']:+.2f} [{paired['ci95'][0]:+.2f}, {paired['ci95'][1]:+.2f}]"
+def _gap(run_dir: Path, baseline: str) -> float:
+    """Mean paired learned − baseline reward over the final evaluation's episodes."""
+    rewards = json.loads((RunFolder(run_dir).report / "episode_rewards.json").read_text())
+    return float(np.mean(np.asarray(rewards["learned"]) - np.asarray(rewards[baseline])))
 
 
 if __name__ == "__main__":
