@@ -159,23 +159,29 @@ def test_resume_continues_the_step_counter(finished_run, tmp_path):
     assert steps == [512, 1024, 1536, 2048]
 
 
-def test_sigint_leaves_a_usable_checkpoint(tmp_path):
-    run_dir = tmp_path / "long"
+def start_long_run(tmp_path, run_dir, checkpoints=1):
+    """A training run in its own process, returned once it has written ``checkpoints`` checkpoints."""
     config = write_config(tmp_path, total_timesteps=10_000_000)
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # output to files: a full pipe would stall the run while we wait
         [sys.executable, "-m", "train", "--config", str(config), "--run-dir", str(run_dir)],
         cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        stdout=(tmp_path / "stdout.log").open("w"),
+        stderr=(tmp_path / "stderr.log").open("w"),
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     deadline = time.time() + 300
-    while time.time() < deadline and not list((run_dir / "checkpoints").glob("step_*/state.json")):
-        time.sleep(0.5)
+    while time.time() < deadline and len(list((run_dir / "checkpoints").glob("step_*/state.json"))) < checkpoints:
+        time.sleep(0.2)
+    return process
+
+
+def test_sigint_leaves_a_usable_checkpoint(tmp_path):
+    run_dir = tmp_path / "long"
+    process = start_long_run(tmp_path, run_dir)
     time.sleep(1.0)
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=300)
+    process.wait(timeout=300)
+    stdout, stderr = (tmp_path / "stdout.log").read_text(), (tmp_path / "stderr.log").read_text()
     assert process.returncode == 130, stderr[-3000:]
     assert "checkpoint saved" in stdout and "Traceback" not in stderr
     state = json.loads(sorted((run_dir / "checkpoints").glob("step_*/state.json"))[-1].read_text())
@@ -248,17 +254,7 @@ def test_no_sound_checkpoint_is_bad_input(finished_run, tmp_path, capsys):
 
 def test_kill_9_loses_at_most_one_checkpoint_interval(tmp_path):
     run_dir = tmp_path / "killed"
-    config = write_config(tmp_path, total_timesteps=10_000_000)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "train", "--config", str(config), "--run-dir", str(run_dir)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    deadline = time.time() + 300
-    while time.time() < deadline and len(list((run_dir / "checkpoints").glob("step_*/state.json"))) < 2:
-        time.sleep(0.2)
+    process = start_long_run(tmp_path, run_dir, checkpoints=2)
     process.kill()  # SIGKILL: no handler runs
     process.wait(timeout=60)
     reached = json.loads(sorted((run_dir / "checkpoints").glob("step_*/state.json"))[-1].read_text())["num_timesteps"]
