@@ -265,15 +265,16 @@ def test_sigint_stops_the_sweep_and_resume_finishes_it(tmp_path):
     sweep_dir = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"}
     command = [sys.executable, "-m", "train.sweep", "run", "--spec", str(spec_path), "--dir", str(sweep_dir)]
-    process = subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    process = subprocess.Popen(  # output to files: a full pipe would stall the sweep while we wait
+        command, cwd=tmp_path, stdout=(tmp_path / "out.log").open("w"), stderr=(tmp_path / "err.log").open("w"), env=env
     )
     deadline = time.time() + 300
     while time.time() < deadline and not list((sweep_dir / "runs").glob("*/training.json")):
         time.sleep(0.5)
     time.sleep(1.0)
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=300)
+    process.wait(timeout=300)
+    stdout, stderr = (tmp_path / "out.log").read_text(), (tmp_path / "err.log").read_text()
     assert process.returncode == 130, stdout[-2000:] + stderr[-2000:]
     assert f"resume with: python -m train.sweep run --resume {sweep_dir}" in stdout
     finished = [p.parent for p in (sweep_dir / "runs").glob("*/training.json")]
