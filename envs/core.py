@@ -29,7 +29,10 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _ONE_BITS = np.uint64(0x3FF0000000000000)
-_STREAM_OFFSETS = np.arange(1, 9, dtype=np.uint64) * _GOLDEN
+# The counter is episode (bits 32+), step (bits 8–31) and stream (bits 0–7): 255 streams per step (stream
+# numbers 1–255), of which a single-asset step uses 4 or 5.
+MAX_STREAMS = 255
+_STREAM_OFFSETS = np.arange(1, MAX_STREAMS + 1, dtype=np.uint64) * _GOLDEN
 _BLOCK_BYTES = 64 * 1024
 # Streams of one step; the reset draws use step index ``n_steps`` (never a trading step).
 _BID, _ASK, _MID, _MID2, _REGIME = range(5)
@@ -108,7 +111,8 @@ class StepOutcome:
 
 
 def uniforms(key: np.ndarray, episode: np.ndarray, step: np.ndarray, n_streams: int) -> np.ndarray:
-    """Uniforms in [0, 1) of shape ``(n_streams, n)``: splitmix64 at counter (episode, step, stream)."""
+    """Uniforms in [0, 1) of shape ``(n_streams, n)``: splitmix64 at counter (episode, step, stream),
+    ``n_streams`` ≤ ``MAX_STREAMS``."""
     counter = (episode << np.uint64(32)) | (step.astype(np.uint64) << np.uint64(8))
     base = key + counter * _GOLDEN
     n = base.shape[0]
@@ -142,14 +146,10 @@ def fill_probability(world: World, intensity: np.ndarray | float) -> np.ndarray:
 
     ``"poisson"``: ``1 − e^(−λ·dt)``; ``"as2008"``: ``clip(λ·dt, 0, 1)`` (A–S 2008 §4).
     """
-    return probability_of_rate(world, intensity * world.dt)
-
-
-def probability_of_rate(world: World, rate_dt: np.ndarray) -> np.ndarray:
-    """The world's fill rule applied to ``λ·dt``: ``1 − e^(−λ·dt)`` or ``min(λ·dt, 1)``."""
+    rate = intensity * world.dt
     if world.fill_rule == "poisson":
-        return -np.expm1(-rate_dt)
-    return np.minimum(rate_dt, 1.0)
+        return -np.expm1(-rate)
+    return np.minimum(rate, 1.0)
 
 
 def quote_fill_probability(world: World, side_intensity: np.ndarray | float, offset: np.ndarray) -> np.ndarray:
@@ -199,8 +199,8 @@ def step(world: World, state: MarketState, quotes: Quotes) -> tuple[MarketState,
     constants = world.step_constants
     u = uniforms(state.key, state.episode, state.step, constants["n_streams"])
     q = state.inventory
-    # Fill probability of both sides at once: rate·dt = exp(ln(A_side·dt) − k·δ) (A–S 2008, eq. 2.12).
-    probability = probability_of_rate(world, np.exp(constants["log_rate_dt"] - world.fill_decay * quotes.offset))
+    # Both sides at once, λ = A_side·e^(−k·δ) (A–S 2008, eq. 2.12).
+    probability = fill_probability(world, constants["side_intensity"] * np.exp(-world.fill_decay * quotes.offset))
     # A fill moves q by +1 (bid) or −1 (ask); the side that would take |q| past Q never fills.
     within_limit = np.abs(q[:, None] + _SIDE_DIRECTION) <= world.max_inventory
     fills = (quotes.quoted & within_limit & (u[:2].T < probability)).astype(np.int64)
@@ -208,9 +208,9 @@ def step(world: World, state: MarketState, quotes: Quotes) -> tuple[MarketState,
     net_sold = ask_fills - bid_fills
     inventory = q - net_sold
     fees = world.fee * (bid_fills + ask_fills)
-    spread_captured = (fills * quotes.offset).sum(axis=1)
-    # Sells at s + δ_a, buys at s − δ_b: cash moves by (asks − bids)·s plus the spread captured.
-    cash = state.cash + net_sold * state.mid + spread_captured - fees
+    bid_offset, ask_offset = quotes.offset[:, 0], quotes.offset[:, 1]
+    spread_captured = bid_fills * bid_offset + ask_fills * ask_offset
+    cash = state.cash + ask_fills * (state.mid + ask_offset) - bid_fills * (state.mid - bid_offset) - fees
 
     sigma_sqrt_dt = constants["sigma_sqrt_dt"][state.regime] if world.n_regimes > 1 else constants["sigma_sqrt_dt"][0]
     if world.mid_process == "binomial":

@@ -75,7 +75,7 @@ class MarketMakingEnv(gym.Env):
         self.world = resolve_world(world, **overrides)
         self.batch = MarketBatch(self.world, 1, reward, autoreset=False)
         self.render_mode = None
-        self.action_space = action_space()
+        self.action_space = action_space(self.world)
         self.observation_space = observation_space(self.world)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:

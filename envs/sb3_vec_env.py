@@ -34,7 +34,7 @@ class MarketMakingVecEnv(VecEnv):
         self.render_mode = None
         self._pending_seed: int | None = None
         self._actions: np.ndarray | None = None
-        super().__init__(self.batch.n, observation_space(self.world), action_space())
+        super().__init__(self.batch.n, observation_space(self.world), action_space(self.world))
 
     def reset(self) -> np.ndarray:
         observation = self.batch.reset(self._pending_seed)

@@ -16,9 +16,9 @@ from envs.observation import observation_bounds
 from envs.world import World
 
 
-def action_space() -> gym.spaces.Box:
-    """``Box(−1, 1, (2,), float32)``: normalized bid and ask offsets."""
-    return gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+def action_space(world: World) -> gym.spaces.Box:
+    """``Box(−1, 1, (len(world.action_names),), float32)``: the world's action legs, normalized."""
+    return gym.spaces.Box(-1.0, 1.0, shape=(len(world.action_names),), dtype=np.float32)
 
 
 def observation_space(world: World) -> gym.spaces.Box:

@@ -40,7 +40,7 @@ class MarketMakingVectorEnv(gym.vector.VectorEnv):
         self.batch = MarketBatch(self.world, num_envs, reward)
         self.num_envs = self.batch.n
         self.render_mode = None
-        self.single_action_space = action_space()
+        self.single_action_space = action_space(self.world)
         self.single_observation_space = observation_space(self.world)
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, self.num_envs)
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)

@@ -252,12 +252,9 @@ class World:
     @cached_property
     def step_constants(self) -> dict[str, Any]:
         """Per-step constants of the core, computed once per world (the hot path reads them)."""
-        side_intensity = np.array([self.bid_intensity, self.ask_intensity])
-        with np.errstate(divide="ignore"):
-            log_rate_dt = np.log(side_intensity * self.dt)
         return {
             "n_streams": 5 if self.n_regimes > 1 else 4,
-            "log_rate_dt": log_rate_dt,
+            "side_intensity": np.array([self.bid_intensity, self.ask_intensity]),
             "sigma_sqrt_dt": self.sigma_levels * math.sqrt(self.dt),
             "running_penalty_dt": self.running_penalty_levels * self.dt,
             "cumulative_transition": np.cumsum(self.regime_step_transition, axis=1),
@@ -286,6 +283,11 @@ class World:
         """This world with every derived scale written in, so that it survives a change of defaults."""
         low, high = self.offset_range
         return dataclasses.replace(self, min_offset=low, max_offset=high, inventory_scale=self.inventory_unit)
+
+    @property
+    def action_names(self) -> tuple[str, ...]:
+        """The action's legs, in order; each is a normalized entry in [−1, 1] (the world owns the layout)."""
+        return ("bid", "ask")
 
     @property
     def observation_names(self) -> tuple[str, ...]:
