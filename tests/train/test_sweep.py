@@ -327,3 +327,31 @@ exit $code
     summary = json.loads((tmp_path / "out" / "report" / "summary.json").read_text())
     assert summary["runs"] == {"done": 2, "failed": 0, "planned": 2}
     shutil.rmtree(tmp_path / "out")
+
+
+def test_an_optuna_sweep_suggests_configurations_from_results(tmp_path):
+    spec_path = write_sweep(
+        tmp_path,
+        grid={},
+        seeds="0",
+        searcher="optuna",
+        samples=2,
+        sample={"algorithm.hyperparameters.learning_rate": {"loguniform": [1e-4, 1e-3]}},
+    )
+    done = sweep_cli("run", "--spec", str(spec_path), "--dir", str(tmp_path / "out"), "--num-cpus", "2", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = json.loads((tmp_path / "out" / "report" / "summary.json").read_text())
+    assert summary["runs"] == {"done": 2, "failed": 0, "planned": 2}
+    rates = [c["axes"]["algorithm.hyperparameters.learning_rate"] for c in summary["configurations"].values()]
+    assert len(set(rates)) == 2 and all(1e-4 <= rate <= 1e-3 for rate in rates)
+
+
+def test_without_ray_run_says_how_to_install_it_and_status_still_works(tmp_path, monkeypatch, capsys):
+    from train.sweep.cli import main
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
+    spec_path = write_sweep(tmp_path)
+    assert main(["run", "--spec", str(spec_path), "--dir", str(tmp_path / "out")]) == 2
+    assert 'pip install -e ".[sweep]"' in capsys.readouterr().err
+    assert main(["status", str(tmp_path / "out")]) == 0
+    assert "4 pending" in capsys.readouterr().out
