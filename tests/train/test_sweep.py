@@ -355,3 +355,18 @@ def test_without_ray_run_says_how_to_install_it_and_status_still_works(tmp_path,
     assert 'pip install -e ".[sweep]"' in capsys.readouterr().err
     assert main(["status", str(tmp_path / "out")]) == 0
     assert "4 pending" in capsys.readouterr().out
+
+
+def test_a_failing_run_is_retried_once_then_listed_as_failed(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("the failure here is asking for CUDA on a machine without it")
+    spec_path = write_sweep(tmp_path, grid={}, seeds="0", overrides={"device": "cuda"})
+    done = sweep_cli("run", "--spec", str(spec_path), "--dir", str(tmp_path / "out"), "--num-cpus", "2", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    failures = json.loads(next((tmp_path / "out" / "runs").glob("*.failures.json")).read_text())
+    assert len(failures) == 2 and "CUDA" in failures[0]  # the first try and Tune's one retry
+    summary = json.loads((tmp_path / "out" / "report" / "summary.json").read_text())
+    assert summary["runs"] == {"done": 0, "failed": 1, "planned": 1}
+    assert "failed twice, listed, not dropped" in (tmp_path / "out" / "report" / "report.md").read_text()
