@@ -203,17 +203,20 @@ def test_aggregation_counts_failed_and_missing_runs(tmp_path, capsys):
 # --- end to end on Ray ------------------------------------------------------------------------------------
 
 
-def write_sweep(folder: Path, **changes) -> Path:
+def write_sweep(folder: Path, subfolder: str | None = None, **changes) -> Path:
+    """The tiny base config in ``folder``, and a spec beside it (or in ``folder/subfolder``, naming its base
+    relative to itself, as ``configs/sweeps/*.yaml`` do)."""
     (folder / "tiny.yaml").write_text(yaml.safe_dump(TINY_BASE))
     data = {
         "name": "e2e",
-        "base": "tiny.yaml",
+        "base": "../tiny.yaml" if subfolder else "tiny.yaml",
         "seeds": "0-1",
         "grid": {"algorithm.hyperparameters.n_epochs": [1, 2]},
         "searcher": "grid",
         **changes,
     }
-    path = folder / "sweep.yaml"
+    path = folder / subfolder / "sweep.yaml" if subfolder else folder / "sweep.yaml"
+    path.parent.mkdir(exist_ok=True)
     path.write_text(yaml.safe_dump(data))
     return path
 
@@ -258,6 +261,7 @@ def test_a_sweep_end_to_end_from_another_working_directory(tmp_path):
 def test_sigint_stops_the_sweep_and_resume_finishes_it(tmp_path):
     spec_path = write_sweep(
         tmp_path,
+        subfolder="specs",
         grid={"total_timesteps": [1024, 40000]},
         overrides={"evaluation.frequency": 8192, "checkpoint_frequency": 2048},
         seeds="0",

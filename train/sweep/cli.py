@@ -104,7 +104,7 @@ def _yaml(text: str) -> Any:
     return yaml.safe_load(text) or {}
 
 
-def record(spec: SweepSpec, sweep_dir: Path, runs: list[Run], folder: Path | None = None) -> None:
+def record(spec: SweepSpec, sweep_dir: Path, runs: list[Run]) -> None:
     """Write ``sweep.json`` (the spec's text and digest, and every planned run) once."""
     if (sweep_dir / SWEEP_FILE).is_file():
         return
@@ -114,7 +114,7 @@ def record(spec: SweepSpec, sweep_dir: Path, runs: list[Run], folder: Path | Non
             "name": spec.name,
             "spec_digest": spec.digest,
             "spec_source": spec.source,
-            "spec_folder": str(folder or (spec.base.parent if spec.base else Path.cwd())),
+            "spec_folder": str(spec.folder),
             "searcher": spec.searcher,
             "seeds": spec.seeds,
             "samples": spec.samples,
@@ -188,7 +188,7 @@ def prepare_confirm(sweep_dir: Path, top: int, seeds: list[int]) -> tuple[SweepS
             runs.append(Run(identifier, seed, {**original.overrides, **axes}, base, str(run_dir)))
     source = json.dumps({"confirm": sweep["spec_digest"], "top": chosen, "seeds": seeds})
     spec = dataclasses.replace(original, name=name, seeds=seeds, searcher="grid", source=source)
-    record(spec, confirm_dir, runs, Path(sweep["spec_folder"]))
+    record(spec, confirm_dir, runs)
     return spec, confirm_dir, runs
 
 

@@ -68,7 +68,8 @@ class Objective:
 
 @dataclasses.dataclass(frozen=True)
 class SweepSpec:
-    """A validated spec; ``base`` is absolute, ``source`` the text it was read from (its hash guards resume)."""
+    """A validated spec; ``base`` is absolute, ``folder`` the one its relative paths resolve against,
+    ``source`` the text it was read from (its hash guards resume)."""
 
     name: str
     base: Path | None
@@ -82,6 +83,7 @@ class SweepSpec:
     objective: Objective
     cpus_per_run: float
     source: str
+    folder: Path
 
     @property
     def digest(self) -> str:
@@ -190,6 +192,7 @@ def spec_from_dict(data: Any, folder: Path, source: str | None = None) -> SweepS
         objective,
         float(cpus),
         text,
+        folder.absolute(),
     )
     _check_keys(spec)
     return spec
