@@ -15,8 +15,10 @@ import envs
 from envs import MarketBatch, core, make_world, market_keys
 
 
-def single_env_rate(steps: int = 20_000) -> float:
+def single_env_rate(steps: int = 20_000, unwrapped: bool = False) -> float:
+    """The single env, through ``gymnasium.make`` with its default wrappers, or the bare env under them."""
     env = gym.make(envs.ENV_ID, world="default")
+    env = env.unwrapped if unwrapped else env
     env.reset(seed=0)
     action = np.zeros(2, dtype=np.float32)
     start = time.perf_counter()
@@ -52,6 +54,7 @@ def core_rate(n: int, steps: int) -> float:
 
 def main() -> None:
     print(f"single env via gymnasium.make: {max(single_env_rate() for _ in range(3)):,.0f} env-steps/s")
+    print(f"single env unwrapped: {max(single_env_rate(unwrapped=True) for _ in range(3)):,.0f} env-steps/s")
     for n, steps in ((1, 20_000), (1_000, 2_000), (10_000, 1_000)):
         batch = max(vector_rate(n, steps) for _ in range(3))
         alone = max(core_rate(n, steps) for _ in range(3))
