@@ -374,3 +374,18 @@ def test_a_failing_run_is_retried_once_then_listed_as_failed(tmp_path):
     summary = json.loads((tmp_path / "out" / "report" / "summary.json").read_text())
     assert summary["runs"] == {"done": 0, "failed": 1, "planned": 1}
     assert "failed twice, listed, not dropped" in (tmp_path / "out" / "report" / "report.md").read_text()
+
+
+def test_train_seeds_runs_ordinary_run_folders_and_ends_with_a_table(tmp_path):
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY_BASE))
+    parent = tmp_path / "seeds"
+    command = [sys.executable, "-m", "train", "--config", "tiny.yaml", "--seeds", "0-1", "--run-dir", str(parent)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"}
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    runs = sorted(p for p in (parent / "runs").iterdir() if p.is_dir())
+    assert [p.name.split("-seed")[1] for p in runs] == ["0", "1"]
+    for run in runs:  # ordinary run folders, each with its own seed
+        assert yaml.safe_load((run / "config.yaml").read_text())["seed"] == int(run.name.split("-seed")[1])
+        assert (run / "final" / "model.zip").is_file() and (run / "tb").is_dir()
+    assert "IQM" in done.stdout and "2/2" in done.stdout  # the seed-aggregated table
