@@ -254,7 +254,6 @@ class World:
         """Per-step constants of the core, computed once per world (the hot path reads them)."""
         return {
             "n_streams": 5 if self.n_regimes > 1 else 4,
-            "side_intensity": np.array([self.bid_intensity, self.ask_intensity]),
             "sigma_sqrt_dt": self.sigma_levels * math.sqrt(self.dt),
             "running_penalty_dt": self.running_penalty_levels * self.dt,
             "cumulative_transition": np.cumsum(self.regime_step_transition, axis=1),
