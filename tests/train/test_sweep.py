@@ -270,7 +270,12 @@ def test_sigint_stops_the_sweep_and_resume_finishes_it(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"}
     command = [sys.executable, "-m", "train.sweep", "run", "--spec", str(spec_path), "--dir", str(sweep_dir)]
     process = subprocess.Popen(  # output to files: a full pipe would stall the sweep while we wait
-        command, cwd=tmp_path, stdout=(tmp_path / "out.log").open("w"), stderr=(tmp_path / "err.log").open("w"), env=env
+        command,
+        cwd=tmp_path,
+        stdout=(tmp_path / "out.log").open("w"),
+        stderr=(tmp_path / "err.log").open("w"),
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # see test_train_cli.start_long_run
     )
     deadline = time.time() + 300
     while time.time() < deadline and not list((sweep_dir / "runs").glob("*/training.json")):

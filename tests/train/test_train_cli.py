@@ -168,6 +168,8 @@ def start_long_run(tmp_path, run_dir, checkpoints=1):
         stdout=(tmp_path / "stdout.log").open("w"),
         stderr=(tmp_path / "stderr.log").open("w"),
         env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # A background launcher (nohup … &) leaves SIGINT ignored, and children inherit that; undo it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 300
     while time.time() < deadline and len(list((run_dir / "checkpoints").glob("step_*/state.json"))) < checkpoints:
