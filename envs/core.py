@@ -37,7 +37,6 @@ _BLOCK_BYTES = 64 * 1024
 # Streams of one step; the reset draws use step index ``n_steps`` (never a trading step).
 _BID, _ASK, _MID, _MID2, _REGIME = range(5)
 _INVENTORY, _INITIAL_REGIME = range(2)
-_TWO_PI = 2.0 * np.pi
 # Weight of the latest step in the exponentially-weighted fill imbalance feature.
 IMBALANCE_WEIGHT = 0.1
 
@@ -161,9 +160,8 @@ def inventory_penalty(
     world: World, inventory: np.ndarray, regime: np.ndarray, at_close: np.ndarray | bool
 ) -> np.ndarray:
     """The step's penalty [price]: ``φ_regime·dt·q²``, plus ``α·q²`` at the close; q after the step's fills."""
-    running_dt = world.step_constants["running_penalty_dt"]
-    running_dt = running_dt[regime] if world.n_regimes > 1 else running_dt[0]
-    return (running_dt + world.terminal_penalty * at_close) * (inventory * inventory)
+    running = world.running_penalty_levels[regime] if world.n_regimes > 1 else world.running_penalty_levels[0]
+    return (running * world.dt + world.terminal_penalty * at_close) * (inventory * inventory)
 
 
 def reset(world: World, key: np.ndarray, episode: np.ndarray) -> MarketState:
@@ -195,8 +193,7 @@ def step(world: World, state: MarketState, quotes: Quotes) -> tuple[MarketState,
 
     Markets already at the close must be reset first.
     """
-    constants = world.step_constants
-    u = uniforms(state.key, state.episode, state.step, constants["n_streams"])
+    u = uniforms(state.key, state.episode, state.step, 5 if world.n_regimes > 1 else 4)
     q = state.inventory
     # Side by side on contiguous 1-D arrays (faster than the stacked (n, 2) layout at large n).
     bid_offset = np.ascontiguousarray(quotes.offset[:, 0])
@@ -212,15 +209,15 @@ def step(world: World, state: MarketState, quotes: Quotes) -> tuple[MarketState,
     spread_captured = bid_fills * bid_offset + ask_fills * ask_offset
     cash = state.cash + ask_fills * (state.mid + ask_offset) - bid_fills * (state.mid - bid_offset) - fees
 
-    sigma_sqrt_dt = constants["sigma_sqrt_dt"][state.regime] if world.n_regimes > 1 else constants["sigma_sqrt_dt"][0]
+    sigma = world.sigma_levels[state.regime] if world.n_regimes > 1 else world.sigma
     if world.mid_process == "binomial":
         shock = np.where(u[_MID] < 0.5, 1.0, -1.0)
     else:  # Box–Muller on two of the market's own uniforms
         # float32 cos is vectorized by numpy and ten times faster; the shock keeps ~7 digits.
-        angle = (_TWO_PI * u[_MID2]).astype(np.float32)
+        angle = (2.0 * np.pi * u[_MID2]).astype(np.float32)
         shock = np.sqrt(-2.0 * np.log1p(-u[_MID])) * np.cos(angle)
     jump = world.adverse_jump * net_sold
-    mid_change = sigma_sqrt_dt * shock + jump
+    mid_change = sigma * np.sqrt(world.dt) * shock + jump
     mid = state.mid + mid_change
 
     new_step = state.step + 1
@@ -231,9 +228,9 @@ def step(world: World, state: MarketState, quotes: Quotes) -> tuple[MarketState,
 
     regime = state.regime
     if world.n_regimes > 1:
-        regime = _draw_regime(constants["cumulative_transition"][regime], u[_REGIME])
+        regime = _draw_regime(np.cumsum(world.regime_step_transition, axis=1)[regime], u[_REGIME])
     fill_imbalance = state.fill_imbalance
-    if constants["tracks_imbalance"]:
+    if "fill_imbalance" in world.observation_features:
         fill_imbalance = (1 - IMBALANCE_WEIGHT) * fill_imbalance - IMBALANCE_WEIGHT * net_sold
     new_state = MarketState(
         mid=mid,

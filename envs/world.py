@@ -250,17 +250,6 @@ class World:
         return np.abs(volatility[..., None] - self.sigma_levels).argmin(axis=-1)
 
     @cached_property
-    def step_constants(self) -> dict[str, Any]:
-        """Per-step constants of the core, computed once per world (the hot path reads them)."""
-        return {
-            "n_streams": 5 if self.n_regimes > 1 else 4,
-            "sigma_sqrt_dt": self.sigma_levels * math.sqrt(self.dt),
-            "running_penalty_dt": self.running_penalty_levels * self.dt,
-            "cumulative_transition": np.cumsum(self.regime_step_transition, axis=1),
-            "tracks_imbalance": "fill_imbalance" in self.observation_features,
-        }
-
-    @cached_property
     def natural_scales(self) -> dict[str, float]:
         """The world's own scales, from which unset ranges are derived (see ``derived_scales``)."""
         return derived_scales(self)

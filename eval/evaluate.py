@@ -76,8 +76,11 @@ def world_record(world: World) -> dict[str, Any]:
 
 
 def json_ready(value: Any) -> Any:
+    """Plain JSON data: string keys, lists for tuples, Python numbers for numpy scalars, ``None`` for NaN/inf."""
     if isinstance(value, dict):
-        return {key: json_ready(item) for key, item in value.items()}
+        return {str(key): json_ready(item) for key, item in value.items()}
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, (list, tuple)):
         return [json_ready(item) for item in value]
     if isinstance(value, float) and not np.isfinite(value):

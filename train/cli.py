@@ -93,8 +93,7 @@ def train_seeds(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.set)
     data = {"name": config.experiment, "base": str(args.config.absolute()), "overrides": parse_set(args.set)}
     spec = spec_from_dict({**data, "seeds": seeds}, Path.cwd())
-    parent = args.run_dir or new_run_dir(config).with_name(new_run_dir(config).name.split("-seed")[0] + "-seeds")
-    parent = parent.absolute()
+    parent = (args.run_dir or new_run_dir(config, label="seeds")).absolute()
     if parent.exists():
         raise ConfigError(
             f"--run-dir {parent} already exists; to resume it: python -m train.sweep run --resume {parent}"

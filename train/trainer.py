@@ -75,10 +75,10 @@ class TrainingFailed(RuntimeError):
         self.checkpoint = checkpoint
 
 
-def new_run_dir(config: Config, root: Path = Path("runs")) -> Path:
-    """``runs/<experiment>/<YYYYmmdd-HHMMSS>-seed<seed>`` (suffixed if taken)."""
+def new_run_dir(config: Config, root: Path = Path("runs"), label: str | None = None) -> Path:
+    """``runs/<experiment>/<YYYYmmdd-HHMMSS>-<label>``, the label ``seed<seed>`` by default (suffixed if taken)."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = root / config.experiment / f"{stamp}-seed{config.seed}"
+    base = root / config.experiment / f"{stamp}-{label or f'seed{config.seed}'}"
     candidate, n = base, 1
     while candidate.exists():
         candidate, n = base.with_name(f"{base.name}-{n}"), n + 1

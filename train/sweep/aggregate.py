@@ -8,7 +8,6 @@ in; runs are stratified by that world, so aggregating over worlds is meaningful.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from pathlib import Path
@@ -16,9 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from eval.evaluate import json_ready
 from eval.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from eval.run_folder import RunFolder
 from train.sweep.runs import DONE, FAILED, failures, run_state, stored_result
+from train.sweep.spec import digest
 from train.sweep.statistics import AGGREGATES, performance_profile, probability_of_improvement, summarize
 
 SWEEP_FILE = "sweep.json"
@@ -87,8 +88,7 @@ def collect(sweep_dir: Path) -> dict[str, Any]:
 
 def _world_key(run_dir: Path) -> str:
     document = json.loads(RunFolder(run_dir).world.read_text())
-    digest = hashlib.sha256(json.dumps(document["fields"], sort_keys=True).encode()).hexdigest()[:6]
-    return f"{document.get('preset') or 'world'}-{digest}"
+    return f"{document.get('preset') or 'world'}-{digest(document['fields'])}"
 
 
 def scores_by_world(rows: list[dict[str, Any]], metric: str = "optimality_score") -> dict[str, np.ndarray]:
@@ -240,23 +240,11 @@ def write_report(sweep_dir: Path) -> dict[str, Any]:
     summary = summarize_sweep(collected)
     out = sweep_dir / REPORT_DIR
     plots = _plots(out, collected, summary)
-    atomic_write_json(out / "summary.json", _json_ready(summary))
+    atomic_write_json(out / "summary.json", json_ready(summary))
     atomic_write_text(out / "results.csv", results_csv(collected["rows"]))
     atomic_write_text(out / "report.md", markdown(summary, collected["sweep"], plots))
     _write_hparams(sweep_dir, collected)
     return summary
-
-
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _plots(out: Path, collected: dict[str, Any], summary: dict[str, Any]) -> list[str]:

@@ -8,15 +8,13 @@ trials are configurations it suggests, each training every seed in turn. Tune re
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from eval.files import atomic_write_json
 from train.sweep.runs import DONE, FAILED, execute, run_state
-from train.sweep.spec import Run, SweepSpec
+from train.sweep.spec import Run, SweepSpec, digest
 from train.sweep.statistics import AGGREGATES
 
 INSTALL_HINT = 'Ray Tune is not installed; install the sweep extra: pip install -e ".[sweep]"'
@@ -116,8 +114,7 @@ def launch_optuna(spec: SweepSpec, sweep_dir: Path) -> None:
 
 def optuna_runs(spec: SweepSpec, sweep_dir: Path, axes: dict[str, Any]) -> list[Run]:
     """The runs of one suggested configuration, its axes recorded beside them for the report."""
-    digest = hashlib.sha256(json.dumps(axes, sort_keys=True).encode()).hexdigest()[:6]
-    identifier = f"optuna-{digest}"
+    identifier = f"optuna-{digest(axes)}"
     folder = (sweep_dir / "runs").absolute()
     atomic_write_json(folder / f"{identifier}.axes.json", axes)
     base = None if spec.base is None else str(spec.base)

@@ -263,10 +263,14 @@ def draw(rng: np.random.Generator, distribution: dict[str, list[Any]]) -> Any:
     return float(np.exp(rng.uniform(np.log(low), np.log(high))))
 
 
+def digest(value: Any) -> str:
+    """A short, stable hash of JSON-able data (six hex digits), for folder names tied to their content."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:6]
+
+
 def config_id(index: int, axes: dict[str, Any]) -> str:
     """``c<index>-<hash of the axes>``: ordered, and tied to the values so that a changed spec cannot reuse it."""
-    digest = hashlib.sha256(json.dumps(axes, sort_keys=True).encode()).hexdigest()[:6]
-    return f"c{index:03d}-{digest}"
+    return f"c{index:03d}-{digest(axes)}"
 
 
 def expand(spec: SweepSpec, sweep_dir: Path) -> list[Run]:
