@@ -63,10 +63,17 @@ def _best_offset(world: World, side_intensity: np.ndarray, constant: np.ndarray)
 
 
 class Optimal(Policy):
-    """Exact optimal quotes of the discrete env, tabulated over (step, regime, inventory).
+    """Exact optimal quotes (and hedge trades) of the discrete env, tabulated over (step, regime,
+    inventory[, hedge position]).
 
-    ``value[n, r, i]`` is the expected reward still to come from step n in regime r with inventory
-    ``i − Q`` [price]."""
+    ``value[n, r, i, j]`` is the expected reward still to come from step n in regime r with inventory
+    ``i − Q`` and hedge position ``(j − Q₂/h)·h`` [price]; without a hedge instrument j has one value, 0.
+
+    With a hedge instrument each step first trades: ``h(n, q₁, q₂) = max_u [−ψ|u| − ηu²/dt − fee·[u≠0]
+    + G(n, q₁, q₂ + u)]`` over the lots ``u`` the action can ask for (within ±Q₂), where ``G`` is the quote
+    step above with ``W`` charging the net risk ``qᵀRq`` and ``q₂`` held through the step; the separation
+    ``V = x + q₁s₁ + q₂s₂ + h`` holds because both mids are martingales and the trade is at the mid.
+    """
 
     name = "optimal"
     parameters = {}
@@ -74,31 +81,33 @@ class Optimal(Policy):
     def __init__(self, world: World, **params) -> None:
         super().__init__(world, **params)
         limit, n_regimes = world.max_inventory, world.n_regimes
-        states = world.n_steps * n_regimes * (2 * limit + 1)
+        hedge_positions = _hedge_grid(world)
+        states = world.n_steps * n_regimes * (2 * limit + 1) * hedge_positions.size
         if states > MAX_STATES:
+            axes = "inventory, hedge position" if world.hedged else "inventory"
             raise ValueError(
-                f"optimal cannot be built for this world: its (step, regime, inventory) grid has "
+                f"optimal cannot be built for this world: its (step, regime, {axes}) grid has "
                 f"{states:,} states, more than the {MAX_STATES:,} this tabulation allows; lower "
-                "max_inventory, or raise dt"
+                "max_inventory" + (" or hedge_max_position" if world.hedged else "") + ", or raise dt"
             )
-        q = np.arange(-limit, limit + 1, dtype=np.float64)
-        regimes = np.arange(n_regimes)[:, None]
-        bid_offset = np.empty((world.n_steps, n_regimes, q.size))
-        ask_offset = np.empty_like(bid_offset)
-        self.value = np.empty((world.n_steps + 1, n_regimes, q.size))
+        q = np.arange(-limit, limit + 1, dtype=np.float64)[:, None]
+        shape = (n_regimes, q.size, hedge_positions.size)
+        regimes = np.arange(n_regimes)[:, None, None]
+        offsets = np.empty((world.n_steps, 2, *shape))
+        trades = np.zeros((world.n_steps, *shape), dtype=np.int64)
+        self.value = np.empty((world.n_steps + 1, *shape))
         self.value[world.n_steps] = 0.0
         xi, fee = world.adverse_jump, world.fee
         # Both sides are searched as one stacked array: index 0 the bid, 1 the ask.
-        intensity = np.stack(
-            [np.full((n_regimes, q.size), world.bid_intensity), np.full((n_regimes, q.size), world.ask_intensity)]
-        )
-        allowed = np.stack(
-            [np.broadcast_to(q < limit, (n_regimes, q.size)), np.broadcast_to(q > -limit, (n_regimes, q.size))]
-        )
+        intensity = np.stack([np.full(shape, world.bid_intensity), np.full(shape, world.ask_intensity)])
+        allowed = np.stack([np.broadcast_to(q < limit, shape), np.broadcast_to(q > -limit, shape)])
         probability = np.zeros_like(intensity)  # warm start: the coupling changes little between steps
-        for n in range(world.n_steps - 1, -1, -1):  # backward in time, vectorized over side × regime × inventory
+        hedge = hedge_positions if world.hedged else None
+        for n in range(world.n_steps - 1, -1, -1):  # backward in time, vectorized over side × regime × positions
             closing = n == world.n_steps - 1
-            after = -inventory_penalty(world, q, regimes, closing) + world.regime_step_transition @ self.value[n + 1]
+            after = -inventory_penalty(world, q, regimes, closing, hedge) + np.einsum(
+                "rs,sij->rij", world.regime_step_transition, self.value[n + 1]
+            )
             up = np.concatenate([after[:, 1:], after[:, -1:]], axis=1)
             down = np.concatenate([after[:, :1], after[:, :-1]], axis=1)
             gain = np.stack([-fee - (q + 1) * xi + up - after, -fee + (q - 1) * xi + down - after])
@@ -106,23 +115,84 @@ class Optimal(Policy):
             for _ in range(_COUPLING_ROUNDS):
                 offset, probability = _best_offset(world, intensity, gain + probability[::-1] * coupling)
                 probability = np.where(allowed, probability, 0.0)
-            offset = np.where(allowed, offset, np.inf)
-            bid_offset[n], ask_offset[n] = offset
+            offsets[n] = np.where(allowed, offset, np.inf)
             side_value = probability * (np.where(allowed & (probability > 0), offset, 0.0) + gain)
-            self.value[n] = after + side_value.sum(axis=0) + probability[0] * probability[1] * coupling
+            quoted = after + side_value.sum(axis=0) + probability[0] * probability[1] * coupling
+            if world.hedged:
+                self.value[n], trades[n] = _best_trade(world, quoted)
+            else:
+                self.value[n] = quoted
         # Indexed by steps to close (the table's axis): step n has n_steps − n left; at the close, nothing
         # is left to quote and the last step's quotes stand in.
         by_steps_left = np.concatenate([np.arange(world.n_steps - 1, world.n_steps), np.arange(world.n_steps)[::-1]])
+        self._offsets = offsets[by_steps_left]
+        self._trades = trades[by_steps_left]
         self._tables = [
-            QuoteTable(world, bid_offset[by_steps_left, r], ask_offset[by_steps_left, r]) for r in range(n_regimes)
+            QuoteTable(world, self._offsets[:, 0, r, :, 0], self._offsets[:, 1, r, :, 0]) for r in range(n_regimes)
         ]
 
     def expected_reward(self) -> float:
         """Exact expected episode reward of this policy from the world's opening law [price]."""
         low, high = self.world.inventory_bounds
         index = np.arange(low, high + 1) + self.world.max_inventory
-        opening = self.value[0][:, index].mean(axis=1)
+        flat = self.value.shape[-1] // 2  # the hedge position opens at 0
+        opening = self.value[0][:, index, flat].mean(axis=1)
         return float(self.world.stationary_regime_distribution @ opening)
 
     def quotes(self, inventory, time_to_close, volatility):
+        if self.world.hedged:
+            bid, ask, _ = self.decide(inventory, np.zeros_like(inventory), time_to_close, volatility)
+            return bid, ask
         return lookup_by_regime(self.world, self._tables, inventory, time_to_close, volatility)
+
+    def act(self, decoded):
+        if not self.world.hedged:
+            return super().act(decoded)
+        return self.decide(
+            decoded["inventory"], decoded["hedge_position"], decoded["time_to_close"], decoded["volatility"]
+        )
+
+    def decide(self, inventory, hedge_position, time_to_close, volatility):
+        """Quotes [price] after the optimal hedge trade [lots] at each state (hedged worlds)."""
+        world = self.world
+        steps_left = np.clip(np.rint(np.asarray(time_to_close) / world.dt), 0, world.n_steps).astype(np.int64)
+        regime = world.regime_of(volatility)
+        i = (
+            np.clip(np.asarray(inventory), -world.max_inventory, world.max_inventory).astype(np.int64)
+            + world.max_inventory
+        )
+        limit = world.hedge_max_position
+        j = (np.clip(np.asarray(hedge_position), -limit, limit).astype(np.int64) + limit) // world.hedge_lot
+        steps_left, regime, i, j = np.broadcast_arrays(steps_left, regime, i, j)
+        trade = self._trades[steps_left, regime, i, j]
+        after = j + trade // world.hedge_lot
+        return self._offsets[steps_left, 0, regime, i, after], self._offsets[steps_left, 1, regime, i, after], trade
+
+
+def _hedge_grid(world: World) -> np.ndarray:
+    """The hedge positions the tabulation spans [lots]: multiples of the lot within ±Q₂ (just 0 unhedged)."""
+    if not world.hedged:
+        return np.zeros(1)
+    limit, lot = world.hedge_max_position, world.hedge_lot
+    return np.arange(-limit, limit + 1, lot, dtype=np.float64)
+
+
+def _best_trade(world: World, quoted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``max_u [−cost(u) + quoted(·, ·, j + u/h)]`` over the trades an action can ask for, with the argmax
+    [lots]; ``quoted`` is ``(regimes, inventories, hedge positions)`` on ``_hedge_grid``."""
+    lot, size, most = world.hedge_lot, quoted.shape[-1], world.hedge_max_trade // world.hedge_lot
+    best = np.full(quoted.shape, -np.inf)
+    trade = np.zeros(quoted.shape, dtype=np.int64)
+    for lots in sorted(range(-most, most + 1), key=abs):  # smallest trades first: a tie keeps the smaller
+        u = lots * lot
+        cost = (
+            world.hedge_spread_cost * abs(u) + world.hedge_impact / world.dt * u * u + world.hedge_ticket_fee * (u != 0)
+        )
+        candidate = np.full(quoted.shape, -np.inf)
+        source = slice(max(lots, 0), size + min(lots, 0))  # j + lots within the grid
+        target = slice(max(-lots, 0), size + min(-lots, 0))
+        candidate[..., target] = quoted[..., source] - cost
+        better = candidate > best
+        best = np.where(better, candidate, best)
+        trade = np.where(better, u, trade)
+    return best, trade

@@ -37,8 +37,11 @@ class Policy:
 
     ``quotes(inventory, time_to_close, volatility)`` takes arrays of inventory [lots], time to
     close T − t [time] and current σ [price/√time] and returns ``(bid_offset, ask_offset)`` [price],
-    ``+inf`` for a pulled side. ``predict`` decodes observations, calls ``quotes`` and returns the
-    normalized actions a learned policy would, so evaluation treats both alike.
+    ``+inf`` for a pulled side. ``act(decoded)`` maps the decoded observation (``envs.decode_observation``)
+    to ``(bid_offset, ask_offset, hedge_trade)``; by default the quotes and no hedge trade, so every
+    quoting policy is its own ``no_hedge`` in a world with a hedge instrument. ``predict`` decodes
+    observations, calls ``act`` and returns the normalized actions a learned policy would, so
+    evaluation treats both alike.
     """
 
     name: ClassVar[str]
@@ -68,6 +71,11 @@ class Policy:
     ) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
+    def act(self, decoded: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Quotes [price] and hedge trade [lots, or ``None`` for none] at decoded states."""
+        bid, ask = self.quotes(decoded["inventory"], decoded["time_to_close"], decoded["volatility"])
+        return bid, ask, None
+
     def predict(
         self,
         observation: np.ndarray,
@@ -75,12 +83,11 @@ class Policy:
         episode_start: np.ndarray | None = None,
         deterministic: bool = True,
     ) -> tuple[np.ndarray, None]:
-        """SB3's protocol: a batch of observations (or one) to normalized actions ``(n, 2)``."""
+        """SB3's protocol: a batch of observations (or one) to normalized actions ``(n, legs)``."""
         observation = np.asarray(observation)
         single = observation.ndim == 1
         decoded = decode_observation(self.world, observation[None, :] if single else observation)
-        bid, ask = self.quotes(decoded["inventory"], decoded["time_to_close"], decoded["volatility"])
-        actions = quotes_to_action(self.world, bid, ask)
+        actions = quotes_to_action(self.world, *self.act(decoded))
         return (actions[0] if single else actions), None
 
     def __repr__(self) -> str:

@@ -2,8 +2,8 @@
 
 The revision's tree is exported with ``git archive`` into a temporary folder; each tree is timed in its own
 process (as2008, an explicit offset range, so the quotes are the same in both), alternating
-revision, checkout, revision. Both the four-array ``core.step`` of the first wave and today's ``Quotes``
-form are understood.
+revision, checkout, revision. Both the four-array ``core.step`` of the first wave and the typed action
+(``core.Quotes``, now ``core.Action``) are understood.
 
 Run: ``.venv/bin/python benchmarks/core_vs_revision.py [REV]`` (default: the first wave, 310054e).
 """
@@ -24,8 +24,8 @@ from envs import core, make_world, market_keys
 def rate(n, steps):
     world = make_world("as2008")
     state = core.reset(world, market_keys(0, n), np.zeros(n, dtype=np.uint64))
-    typed = hasattr(core, "Quotes")
-    quotes = core.Quotes(np.full((n, 2), 0.7), np.ones((n, 2), dtype=bool)) if typed else None
+    typed = getattr(core, "Action", None) or getattr(core, "Quotes", None)
+    quotes = typed(np.full((n, 2), 0.7), np.ones((n, 2), dtype=bool)) if typed else None
     offset, quoted = np.full(n, 0.7), np.ones(n, dtype=bool)
     start = time.perf_counter()
     for _ in range(steps):

@@ -43,7 +43,7 @@ def core_rate(n: int, steps: int) -> float:
     """``envs.core.step`` alone: quotes in price units, no action mapping, info or autoreset."""
     world = make_world("default")
     state = core.reset(world, market_keys(0, n), np.zeros(n, dtype=np.uint64))
-    quotes = core.Quotes(np.full((n, 2), 0.7), np.ones((n, 2), dtype=bool))
+    quotes = core.Action(np.full((n, 2), 0.7), np.ones((n, 2), dtype=bool))
     start = time.perf_counter()
     for _ in range(steps):
         if state.step[0] >= world.n_steps:

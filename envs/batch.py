@@ -22,6 +22,13 @@ REWARD_VARIANTS = ("pnl", "variance_reduced")
 # The step's cash flows in ``info`` [price] and their sign in the env's reward (the ``pnl`` variant):
 # reward = Σ sign·flow, exactly. Summed per episode by key, they reach the metrics without new plumbing.
 CASH_FLOWS = {"spread_captured": 1.0, "inventory_pnl": 1.0, "fees": -1.0, "penalty": -1.0}
+# The hedge leg's flows, in worlds with a hedge instrument: its position's revaluation and its trading cost.
+HEDGE_FLOWS = {"hedge_pnl": 1.0, "hedge_cost": -1.0}
+
+
+def cash_flows(world: World) -> dict[str, float]:
+    """The world's cash flows and their signs in the reward: ``CASH_FLOWS``, plus ``HEDGE_FLOWS`` if hedged."""
+    return {**CASH_FLOWS, **HEDGE_FLOWS} if world.hedged else CASH_FLOWS
 
 
 def market_keys(seed: int | None, n: int) -> np.ndarray:
@@ -43,9 +50,10 @@ def draw_key(generator: np.random.Generator) -> np.uint64:
     return generator.integers(0, 2**64, dtype=np.uint64, endpoint=False)
 
 
-def step_info(state: core.MarketState, outcome: core.StepOutcome, quotes: core.Quotes) -> dict[str, np.ndarray]:
-    """The per-step decomposition reported in ``info``, one array entry per market."""
-    return {
+def step_info(state: core.MarketState, outcome: core.StepOutcome, quotes: core.Action) -> dict[str, np.ndarray]:
+    """The per-step decomposition reported in ``info``, one array entry per market (with a hedge
+    instrument also ``hedge_pnl``, ``hedge_cost``, ``hedge_trade``, ``hedge_position`` and ``hedge_mid``)."""
+    info = {
         "spread_captured": outcome.spread_captured,
         "inventory_pnl": outcome.inventory_pnl,
         "penalty": outcome.penalty,
@@ -60,6 +68,15 @@ def step_info(state: core.MarketState, outcome: core.StepOutcome, quotes: core.Q
         "mid": state.mid,
         "wealth": state.wealth,
     }
+    if outcome.hedge_trade is not None:
+        info.update(
+            hedge_pnl=outcome.hedge_pnl,
+            hedge_cost=outcome.hedge_cost,
+            hedge_trade=outcome.hedge_trade,
+            hedge_position=state.hedge_position,
+            hedge_mid=state.hedge_mid,
+        )
+    return info
 
 
 def check_reward_variant(reward: str) -> str:
@@ -135,14 +152,15 @@ class MarketBatch:
         return observe(self.world, self.state)
 
     def step(self, action: np.ndarray) -> BatchStep:
-        """Step every market with actions of shape ``(n, 2)``."""
+        """Step every market with actions of shape ``(n, legs)`` (``World.action_names``)."""
         if self.state is None:
             raise RuntimeError("call reset() before step()")
         if not self.autoreset and self.state.step[0] >= self.world.n_steps:
             raise RuntimeError("the session is closed; call reset()")
         action = np.asarray(action)
-        if action.shape != (self.n, 2):
-            raise ValueError(f"action must have shape ({self.n}, 2); got {action.shape}")
+        legs = len(self.world.action_names)
+        if action.shape != (self.n, legs):
+            raise ValueError(f"action must have shape ({self.n}, {legs}) {self.world.action_names}; got {action.shape}")
         quotes = action_quotes(self.world, action)
         self.state, outcome = core.step(self.world, self.state, quotes)
         reward = outcome.reward if self.reward == "pnl" else outcome.variance_reduced_reward

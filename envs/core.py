@@ -11,6 +11,13 @@ One step, for every market at once (A–S 2008 §4's simulation, generalized):
    φ is the current regime's, see ``World.volatility_scaled_penalty``);
 6. the volatility regime switches with the chain's one-step transition matrix.
 
+In a world with a hedge instrument (``World.hedged``), at the start of the step the maker also trades
+``u`` lots of it (the action's hedge leg, clipped so that ``|q₂ + u| ≤ Q₂``) at its start-of-step mid,
+paying ``ψ·|u| + η·u²/dt`` (plus the ticket fee if ``u ≠ 0``); its mid then moves by
+``σ₂_regime·√dt·(ρ·ε + √(1 − ρ²)·ε⊥)``, ε the quoted mid's shock (the adverse jump stays the quoted
+asset's own); the reward adds the hedge position's revaluation, subtracts the hedge cost, and the
+penalties charge the net risk ``qᵀRq`` of ``q = (q₁, q₂)`` (``World.risk_matrix``) instead of ``q₁²``.
+
 Randomness is counter-based: each market owns a 64-bit key, and the uniform for (episode, step,
 stream) is the splitmix64 output at that counter. A market's draws depend only on its own key, so
 one column of a batch equals a single market seeded alike, and two policies run on the same keys
@@ -30,12 +37,12 @@ _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _ONE_BITS = np.uint64(0x3FF0000000000000)
 # The counter is episode (bits 32+), step (bits 8–31) and stream (bits 0–7): 255 streams per step (stream
-# numbers 1–255), of which a single-asset step uses 4 or 5.
+# numbers 1–255), of which a single-asset step uses 4 or 5, a hedged one up to 6.
 MAX_STREAMS = 255
 _STREAM_OFFSETS = np.arange(1, MAX_STREAMS + 1, dtype=np.uint64) * _GOLDEN
 _BLOCK_BYTES = 64 * 1024
 # Streams of one step; the reset draws use step index ``n_steps`` (never a trading step).
-_BID, _ASK, _MID, _MID2, _REGIME = range(5)
+_BID, _ASK, _MID, _MID2, _REGIME, _HEDGE_MID = range(6)
 _INVENTORY, _INITIAL_REGIME = range(2)
 # Weight of the latest step in the exponentially-weighted fill imbalance feature.
 IMBALANCE_WEIGHT = 0.1
@@ -43,7 +50,9 @@ IMBALANCE_WEIGHT = 0.1
 
 @dataclasses.dataclass
 class MarketState:
-    """State of ``n`` markets; every field is an array of shape ``(n,)``."""
+    """State of ``n`` markets; every field is an array of shape ``(n,)``. ``hedge_mid`` [price] and
+    ``hedge_position`` [lots] are the hedge instrument's (constant ``s0`` and 0 in a world without one);
+    ``positions`` is the ``(n, assets)`` view of both positions."""
 
     mid: np.ndarray
     cash: np.ndarray
@@ -56,6 +65,8 @@ class MarketState:
     bid_filled: np.ndarray
     ask_filled: np.ndarray
     fill_imbalance: np.ndarray
+    hedge_mid: np.ndarray
+    hedge_position: np.ndarray
 
     @property
     def n(self) -> int:
@@ -63,26 +74,37 @@ class MarketState:
 
     @property
     def wealth(self) -> np.ndarray:
-        """Cash plus inventory marked to the mid [price]."""
-        return self.cash + self.inventory * self.mid
+        """Cash plus both positions marked to their mids [price]."""
+        return self.cash + self.inventory * self.mid + self.hedge_position * self.hedge_mid
+
+    def positions(self, world: World) -> np.ndarray:
+        """Positions per asset, ``(n, assets)`` [lots]: the inventory, then the hedge position if any."""
+        columns = (self.inventory, self.hedge_position) if world.hedged else (self.inventory,)
+        return np.stack(columns, axis=1)
 
 
 @dataclasses.dataclass(frozen=True)
-class Quotes:
-    """The maker's action in one step, both sides stacked: column 0 the bid, column 1 the ask.
+class Action:
+    """The maker's action in one step: the quote legs, both sides stacked (column 0 the bid, column 1
+    the ask), and the hedge leg.
 
     ``offset`` (float64, ``(n, 2)``) is each quote's distance from the mid [price]; ``quoted`` (bool,
-    ``(n, 2)``) is false where the side is pulled (a pulled side never fills)."""
+    ``(n, 2)``) is false where the side is pulled (a pulled side never fills); ``hedge`` (int64,
+    ``(n,)``, lots, positive buys) the trade asked for in the hedge instrument, or ``None`` for no trade."""
 
     offset: np.ndarray
     quoted: np.ndarray
+    hedge: np.ndarray | None = None
 
     @classmethod
-    def of(cls, bid_offset, ask_offset, bid_quoted=True, ask_quoted=True) -> Quotes:
+    def of(cls, bid_offset, ask_offset, bid_quoted=True, ask_quoted=True, hedge=None) -> Action:
         """From per-side arrays (or scalars), broadcast together."""
         offset = np.stack(np.broadcast_arrays(np.asarray(bid_offset, float), np.asarray(ask_offset, float)), axis=-1)
         quoted = np.broadcast_to(np.stack(np.broadcast_arrays(bid_quoted, ask_quoted), axis=-1), offset.shape)
-        return cls(np.atleast_2d(offset), np.atleast_2d(quoted).astype(bool))
+        offset = np.atleast_2d(offset)
+        if hedge is not None:
+            hedge = np.broadcast_to(np.asarray(hedge, dtype=np.int64), offset.shape[:1])
+        return cls(offset, np.atleast_2d(quoted).astype(bool), hedge)
 
 
 @dataclasses.dataclass
@@ -98,14 +120,19 @@ class StepOutcome:
     jump_pnl: np.ndarray
     penalty: np.ndarray
     fees: np.ndarray
+    hedge_trade: np.ndarray | None = None
+    hedge_cost: np.ndarray | None = None
+    hedge_pnl: np.ndarray | None = None
 
     @property
     def variance_reduced_reward(self) -> np.ndarray:
-        """The reward with the diffusive revaluation ``q·σ·√dt·ε`` replaced by its mean, zero.
+        """The reward with the diffusive revaluations (``q·σ·√dt·ε``, and the hedge position's) replaced
+        by their mean, zero.
 
-        Same expected objective (the mid is a martingale given the fills), far less noise.
+        Same expected objective (the mids are martingales given the fills), far less noise.
         """
-        return self.reward - self.inventory_pnl + self.jump_pnl
+        reward = self.reward - self.inventory_pnl + self.jump_pnl
+        return reward if self.hedge_pnl is None else reward - self.hedge_pnl
 
 
 def uniforms(key: np.ndarray, episode: np.ndarray, step: np.ndarray, n_streams: int) -> np.ndarray:
@@ -157,11 +184,26 @@ def quote_fill_probability(world: World, side_intensity: np.ndarray | float, off
 
 
 def inventory_penalty(
-    world: World, inventory: np.ndarray, regime: np.ndarray, at_close: np.ndarray | bool
+    world: World,
+    inventory: np.ndarray,
+    regime: np.ndarray,
+    at_close: np.ndarray | bool,
+    hedge_position: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The step's penalty [price]: ``φ_regime·dt·q²``, plus ``α·q²`` at the close; q after the step's fills."""
+    """The step's penalty [price]: ``φ_regime·dt·q²``, plus ``α·q²`` at the close; q after the step's fills.
+
+    With a hedge position q₂ [lots], ``q²`` becomes the net risk ``qᵀRq = q² + 2ρr·q·q₂ + r²·q₂²``
+    (``World.risk_matrix``); arguments broadcast together.
+    """
     running = world.running_penalty_levels[regime] if world.n_regimes > 1 else world.running_penalty_levels[0]
-    return (running * world.dt + world.terminal_penalty * at_close) * (inventory * inventory)
+    risk = inventory * inventory if hedge_position is None else net_risk(world, inventory, hedge_position)
+    return (running * world.dt + world.terminal_penalty * at_close) * risk
+
+
+def net_risk(world: World, inventory: np.ndarray, hedge_position: np.ndarray) -> np.ndarray:
+    """``qᵀRq = q₁² + 2ρr·q₁·q₂ + r²·q₂²`` [lots² of the quoted asset], ``R = Σ/σ₁²`` (``World.risk_matrix``)."""
+    (_, cross), (_, square) = world.risk_matrix
+    return inventory * inventory + (2.0 * cross * inventory + square * hedge_position) * hedge_position
 
 
 def reset(world: World, key: np.ndarray, episode: np.ndarray) -> MarketState:
@@ -185,15 +227,23 @@ def reset(world: World, key: np.ndarray, episode: np.ndarray) -> MarketState:
         bid_filled=np.zeros(n, dtype=np.int64),
         ask_filled=np.zeros(n, dtype=np.int64),
         fill_imbalance=np.zeros(n),
+        hedge_mid=np.full(n, world.s0),
+        hedge_position=np.zeros(n, dtype=np.int64),
     )
 
 
-def step(world: World, state: MarketState, quotes: Quotes) -> tuple[MarketState, StepOutcome]:
-    """Advance every market by one step of ``dt`` under ``quotes``; returns the new state and the outcome.
+def _stream_count(world: World) -> int:
+    if world.hedged and world.mid_process == "binomial":
+        return _HEDGE_MID + 1
+    return _REGIME + 1 if world.n_regimes > 1 else _REGIME
+
+
+def step(world: World, state: MarketState, quotes: Action) -> tuple[MarketState, StepOutcome]:
+    """Advance every market by one step of ``dt`` under the action; returns the new state and the outcome.
 
     Markets already at the close must be reset first.
     """
-    u = uniforms(state.key, state.episode, state.step, 5 if world.n_regimes > 1 else 4)
+    u = uniforms(state.key, state.episode, state.step, _stream_count(world))
     q = state.inventory
     # Side by side on contiguous 1-D arrays (faster than the stacked (n, 2) layout at large n).
     bid_offset = np.ascontiguousarray(quotes.offset[:, 0])
@@ -215,16 +265,29 @@ def step(world: World, state: MarketState, quotes: Quotes) -> tuple[MarketState,
     else:  # Box–Muller on two of the market's own uniforms
         # float32 cos is vectorized by numpy and ten times faster; the shock keeps ~7 digits.
         angle = (2.0 * np.pi * u[_MID2]).astype(np.float32)
-        shock = np.sqrt(-2.0 * np.log1p(-u[_MID])) * np.cos(angle)
+        radius = np.sqrt(-2.0 * np.log1p(-u[_MID]))
+        shock = radius * np.cos(angle)
     jump = world.adverse_jump * net_sold
     mid_change = sigma * np.sqrt(world.dt) * shock + jump
     mid = state.mid + mid_change
 
     new_step = state.step + 1
     terminated = new_step >= world.n_steps
-    penalty = inventory_penalty(world, inventory, state.regime, terminated)
     inventory_pnl = inventory * mid_change
-    reward = spread_captured + inventory_pnl - fees - penalty
+    if world.hedged:
+        # The orthogonal shock: Box–Muller's second normal, or a fair coin of its own under the binomial mid.
+        orthogonal = (
+            radius * np.sin(angle) if world.mid_process == "gaussian" else np.where(u[_HEDGE_MID] < 0.5, 1.0, -1.0)
+        )
+        hedge = _hedge_leg(world, state, quotes.hedge, sigma, shock, orthogonal)
+        cash = cash - hedge.trade * state.hedge_mid - hedge.cost - hedge.fees
+        fees = fees + hedge.fees
+        penalty = inventory_penalty(world, inventory, state.regime, terminated, hedge.position)
+        reward = spread_captured + inventory_pnl + hedge.pnl - fees - hedge.cost - penalty
+    else:
+        hedge = _HedgeLeg(None, state.hedge_position, None, None, None, state.hedge_mid, None)
+        penalty = inventory_penalty(world, inventory, state.regime, terminated)
+        reward = spread_captured + inventory_pnl - fees - penalty
 
     regime = state.regime
     if world.n_regimes > 1:
@@ -244,6 +307,8 @@ def step(world: World, state: MarketState, quotes: Quotes) -> tuple[MarketState,
         bid_filled=bid_fills,
         ask_filled=ask_fills,
         fill_imbalance=fill_imbalance,
+        hedge_mid=hedge.mid,
+        hedge_position=hedge.position,
     )
     outcome = StepOutcome(
         reward=reward,
@@ -255,8 +320,45 @@ def step(world: World, state: MarketState, quotes: Quotes) -> tuple[MarketState,
         jump_pnl=inventory * jump,
         penalty=penalty,
         fees=fees,
+        hedge_trade=hedge.trade,
+        hedge_cost=hedge.cost,
+        hedge_pnl=hedge.pnl,
     )
     return new_state, outcome
+
+
+@dataclasses.dataclass(frozen=True)
+class _HedgeLeg:
+    trade: np.ndarray | None
+    position: np.ndarray
+    cost: np.ndarray | None
+    fees: np.ndarray | None
+    pnl: np.ndarray | None
+    mid: np.ndarray
+    mid_change: np.ndarray | None
+
+
+def _hedge_leg(
+    world: World,
+    state: MarketState,
+    requested: np.ndarray | None,
+    sigma: np.ndarray | float,
+    shock: np.ndarray,
+    orthogonal: np.ndarray,
+) -> _HedgeLeg:
+    """The hedge trade (clipped to ``|q₂| ≤ Q₂``), its costs and the hedge position's revaluation."""
+    limit = world.hedge_max_position
+    if requested is None:
+        trade = np.zeros(state.n, dtype=np.int64)
+    else:
+        trade = np.clip(requested, -limit - state.hedge_position, limit - state.hedge_position)
+    position = state.hedge_position + trade
+    cost = world.hedge_spread_cost * np.abs(trade) + (world.hedge_impact / world.dt) * (trade * trade)
+    fees = world.hedge_ticket_fee * (trade != 0)
+    rho = world.hedge_correlation
+    scale = world.hedge_sigma / world.sigma * np.sqrt(world.dt)
+    mid_change = (sigma * scale) * (rho * shock + np.sqrt(1.0 - rho * rho) * orthogonal)
+    return _HedgeLeg(trade, position, cost, fees, position * mid_change, state.hedge_mid + mid_change, mid_change)
 
 
 def _draw_regime(cumulative: np.ndarray, u: np.ndarray) -> np.ndarray:

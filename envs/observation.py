@@ -36,6 +36,11 @@ def _inventory_bound(world: World) -> tuple[float, float]:
     return -reach, reach
 
 
+def _hedge_bound(world: World) -> tuple[float, float]:
+    reach = world.hedge_max_position / world.hedge_unit
+    return -reach, reach
+
+
 ENTRIES: dict[str, Entry] = {
     entry.name: entry
     for entry in (
@@ -59,6 +64,13 @@ ENTRIES: dict[str, Entry] = {
             lambda w, s: w.sigma_levels[s.regime],
             lambda w: w.max_sigma,
             lambda w: (0.0, 1.0),
+        ),
+        Entry(
+            "hedge_position",
+            "hedge lots / World.hedge_unit (the minimum-variance hedge of inventory_unit); hedged worlds only",
+            lambda w, s: s.hedge_position,
+            lambda w: w.hedge_unit,
+            _hedge_bound,
         ),
         Entry(
             "mid_return",
@@ -108,7 +120,7 @@ def observation_bounds(world: World) -> tuple[np.ndarray, np.ndarray]:
 def decode_observation(world: World, observation: np.ndarray) -> dict[str, np.ndarray]:
     """Recover the raw quantities of a batch of observations ``(n, obs_dim)``, one array per entry name.
 
-    ``inventory`` [lots, int64] and ``time_to_close`` [time, on the step grid] are exact;
+    ``inventory`` and ``hedge_position`` [lots, int64] and ``time_to_close`` [time, on the step grid] are exact;
     ``volatility`` [price/√time] is snapped to the nearest regime's σ; the others are in their raw units.
     """
     observation = np.asarray(observation, dtype=np.float64)
@@ -117,7 +129,9 @@ def decode_observation(world: World, observation: np.ndarray) -> dict[str, np.nd
         raise ValueError(f"observation must have shape (n, {len(names)}); got {observation.shape}")
     raw = {name: observation[:, column] * ENTRIES[name].scale(world) for column, name in enumerate(names)}
     raw["inventory"] = np.rint(raw["inventory"]).astype(np.int64)
-    raw["time_to_close"] = np.rint(observation[:, 1] * world.n_steps).astype(np.int64) * world.dt
+    if "hedge_position" in raw:
+        raw["hedge_position"] = np.rint(raw["hedge_position"]).astype(np.int64)
+    raw["time_to_close"] = np.rint(raw["time_to_close"] / world.dt).astype(np.int64) * world.dt
     raw["volatility"] = world.sigma_levels[world.regime_of(raw["volatility"])]
     return raw
 
@@ -146,12 +160,16 @@ def translate_observation(source: World, target: World, observation: np.ndarray)
 
 
 def observation_at(
-    world: World, inventory: np.ndarray, steps_left: np.ndarray, regime: np.ndarray | int = 0
+    world: World,
+    inventory: np.ndarray,
+    steps_left: np.ndarray,
+    regime: np.ndarray | int = 0,
+    hedge_position: np.ndarray | int = 0,
 ) -> np.ndarray:
     """Observations of markets in given states with no history (extra features at zero), through
     ``observe``: for plotting a policy's quotes over a grid of states."""
-    inventory, steps_left, regime = np.broadcast_arrays(
-        np.asarray(inventory), np.asarray(steps_left), np.asarray(regime)
+    inventory, steps_left, regime, hedge_position = np.broadcast_arrays(
+        np.asarray(inventory), np.asarray(steps_left), np.asarray(regime), np.asarray(hedge_position)
     )
     n = inventory.size
     zeros, counts = np.zeros(n), np.zeros(n, dtype=np.int64)
@@ -167,6 +185,8 @@ def observation_at(
         bid_filled=counts,
         ask_filled=counts,
         fill_imbalance=zeros,
+        hedge_mid=zeros,
+        hedge_position=hedge_position.ravel().astype(np.int64),
     )
     return observe(world, state)
 

@@ -82,6 +82,28 @@ PRESETS: dict[str, dict[str, Any]] = {
         "regime_switch_rates": ((-2.0, 2.0), (4.0, -4.0)),
     },
 }
+# Rung 3: the default market plus a correlated instrument the maker can trade but does not quote
+# (ρ = 0.9, σ₂ = σ₁, up to 2 lots a step, |q₂| ≤ 10). Its costs (half-spread ψ = 0.02, impact η =
+# 0.0005: a 1-lot trade costs 0.12, a 2-lot one 0.44) make partial hedging optimal: the optimum holds
+# about half the minimum-variance hedge, skewing the rest away (benchmarks/hedged.py prints it).
+PRESETS["hedged"] = {
+    **PRESETS["default"],
+    "hedge_sigma": 2.0,
+    "hedge_correlation": 0.9,
+    "hedge_max_trade": 2,
+    "hedge_lot": 1,
+    "hedge_max_position": 10,
+    "hedge_spread_cost": 0.02,
+    "hedge_impact": 0.0005,
+}
+# Externalizing: the same asset (ρ = 1) traded on an inter-dealer venue at a cost: the dealer's choice
+# between skewing the quotes and paying to offload (ψ = 0.1, η = 0.0002).
+PRESETS["externalize"] = {
+    **PRESETS["hedged"],
+    "hedge_correlation": 1.0,
+    "hedge_spread_cost": 0.1,
+    "hedge_impact": 0.0002,
+}
 
 
 def list_presets() -> list[str]:

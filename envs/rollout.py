@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from envs.batch import CASH_FLOWS, MarketBatch, market_keys
+from envs.batch import MarketBatch, cash_flows, market_keys
+from envs.core import net_risk
 from envs.world import World
 
 Predict = Callable[[np.ndarray], np.ndarray]
@@ -23,9 +24,12 @@ class Rollout:
     """Per-episode results of one policy (arrays of shape ``(episodes,)``), price units unless noted.
 
     ``reward`` is the env's own objective summed over the session; ``pnl`` the change in wealth marked
-    to the mid; ``flows`` each of ``CASH_FLOWS`` summed over the session, which add up to ``reward``
+    to the mids; ``flows`` each of the world's ``cash_flows`` summed over the session, which add up to ``reward``
     with their signs. Counts of steps (``steps_at_limit``, ``steps_two_sided``) are out of ``world.n_steps``.
     ``inventory_paths`` (``(n_steps + 1, episodes)``, lots) is kept only when asked for.
+    ``hedge`` (worlds with a hedge instrument, else ``None``) holds per-episode sums over the session's
+    steps: ``volume`` Σ|u| [lots], ``abs_position`` Σ|q₂|, ``net_risk`` Σ√(qᵀRq) [lots of the quoted
+    asset], ``cross`` Σq₁·q₂ and ``square`` Σq₁² [lots²] (their ratio is the realized hedge ratio).
     """
 
     reward: np.ndarray
@@ -40,6 +44,10 @@ class Rollout:
     ask_fills: np.ndarray
     flows: dict[str, np.ndarray]
     inventory_paths: np.ndarray | None = None
+    hedge: dict[str, np.ndarray] | None = None
+
+
+HEDGE_SUMS = ("volume", "abs_position", "net_risk", "cross", "square")
 
 
 def rollout(
@@ -48,7 +56,7 @@ def rollout(
     """Run ``episodes`` sessions of ``world`` at once under ``predict`` (observations → actions).
 
     ``predict`` receives float32 observations ``(copies·episodes, obs_dim)`` and returns actions of
-    shape ``(copies·episodes, 2)`` in the env's normalized action space. ``copies`` repeats the same
+    shape ``(copies·episodes, legs)`` in the env's normalized action space. ``copies`` repeats the same
     ``episodes`` random streams in consecutive blocks, so ``predict`` can run several policies, one
     per block, under common random numbers in one batch; results are then ``(copies·episodes,)``.
     """
@@ -57,10 +65,12 @@ def rollout(
     start_wealth = batch.state.wealth.copy()
     inventory = batch.state.inventory
     zeros = np.zeros(batch.n)
+    flows = cash_flows(world)
+    hedge = {name: zeros.copy() for name in HEDGE_SUMS} if world.hedged else None
     totals = {
         name: zeros.copy()
         for name in (
-            *CASH_FLOWS,
+            *flows,
             "bid_fills",
             "ask_fills",
             "spread_sum",
@@ -75,8 +85,10 @@ def rollout(
         result = batch.step(np.asarray(predict(observation)))
         observation, info = result.observation, result.info
         two_sided = info["bid_quoted"] & info["ask_quoted"]
-        for name in (*CASH_FLOWS, "bid_fills", "ask_fills"):
+        for name in (*flows, "bid_fills", "ask_fills"):
             totals[name] += info[name]
+        if hedge is not None:
+            _add_hedge_sums(world, hedge, info)
         totals["two_sided"] += two_sided
         totals["spread_sum"] += np.where(two_sided, info["bid_offset"] + info["ask_offset"], 0.0)
         inventory = info["inventory"]
@@ -97,6 +109,16 @@ def rollout(
         spread_sum=totals["spread_sum"],
         bid_fills=totals["bid_fills"],
         ask_fills=totals["ask_fills"],
-        flows={name: totals[name] for name in CASH_FLOWS},
+        flows={name: totals[name] for name in flows},
         inventory_paths=np.array(paths) if keep_paths else None,
+        hedge=hedge,
     )
+
+
+def _add_hedge_sums(world: World, sums: dict[str, np.ndarray], info: dict[str, np.ndarray]) -> None:
+    inventory, position = info["inventory"], info["hedge_position"]
+    sums["volume"] += np.abs(info["hedge_trade"])
+    sums["abs_position"] += np.abs(position)
+    sums["net_risk"] += np.sqrt(np.maximum(net_risk(world, inventory, position), 0.0))
+    sums["cross"] += inventory * position
+    sums["square"] += inventory * inventory

@@ -46,7 +46,7 @@ class MarketMakingVecEnv(VecEnv):
         return [None if seed is None else seed + i for i in range(self.num_envs)]
 
     def step_async(self, actions: np.ndarray) -> None:
-        self._actions = np.asarray(actions).reshape(self.num_envs, 2)
+        self._actions = np.asarray(actions).reshape(self.num_envs, len(self.world.action_names))
 
     def step_wait(self) -> VecEnvStepReturn:
         result = self.batch.step(self._actions)

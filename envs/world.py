@@ -62,8 +62,28 @@ class World:
     - ``inventory_scale`` [lots]: the observation reports ``inventory / inventory_scale``. ``None``
       (the default): derived, three times the inventory's natural standard deviation, capped at Q;
       see ``World.inventory_unit``.
-    - ``observation_features``: extra observations after the base three, from
+    - ``observation_features``: extra observations after the base three (and the hedge position), from
       ``"mid_return"``, ``"last_fills"``, ``"fill_imbalance"``.
+
+    The hedge instrument (rung 3), absent unless ``hedge_sigma`` is set: a second, correlated mid the
+    maker never quotes but trades (the source documents' "offset the residual inventory in a
+    correlated, more liquid instrument"). Its fields:
+
+    - ``hedge_sigma`` [price / √time]: σ₂, its volatility (scaled by the regimes like σ); ``None``: no
+      hedge instrument, and every other ``hedge_*`` field must stay at its default.
+    - ``hedge_correlation``: ρ ∈ [−1, 1], correlation of the two mids' Brownian shocks.
+    - ``hedge_max_trade`` [lots / step]: U_max, the largest trade the hedge action can ask for.
+    - ``hedge_lot`` [lots]: h, trades are rounded to multiples of it; it divides ``hedge_max_trade``
+      and ``hedge_max_position``.
+    - ``hedge_max_position`` [lots]: Q₂; trades are clipped so that ``|q₂| ≤ Q₂``.
+    - ``hedge_spread_cost`` [price / lot]: ψ, half-spread and fee paid per lot traded.
+    - ``hedge_impact`` [price·time / lot²]: η, temporary impact: a trade of u lots costs ``η·u²/dt``
+      (the per-step form of ``L(v) = η·v² + ψ·|v|``, Barzykin, Bergault & Guéant 2023).
+    - ``hedge_ticket_fee`` [price / trade]: a fixed fee for each step with a non-zero trade.
+
+    With a hedge instrument the penalties apply to the net risk: ``φ·dt·qᵀRq`` and ``α·qᵀRq`` with
+    ``q = (q₁, q₂)`` and ``R = Σ/σ₁²`` (``World.risk_matrix``), i.e. ``Φ = (γ/2)·Σ`` with
+    ``γ = 2φ/σ₁²``; a world without one is exactly the single-asset world.
     """
 
     s0: float = 100.0
@@ -88,6 +108,14 @@ class World:
     max_offset: float | None = None
     inventory_scale: float | None = None
     observation_features: tuple[str, ...] = ()
+    hedge_sigma: float | None = None
+    hedge_correlation: float = 0.0
+    hedge_max_trade: int = 0
+    hedge_lot: int = 1
+    hedge_max_position: int = 0
+    hedge_spread_cost: float = 0.0
+    hedge_impact: float = 0.0
+    hedge_ticket_fee: float = 0.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -102,12 +130,14 @@ class World:
             "terminal_penalty",
             "adverse_jump",
             "fee",
+            *_HEDGE_REALS,
         ):
             _set(self, name, _real(name, getattr(self, name)))
-        for name in ("min_offset", "max_offset", "inventory_scale"):
+        for name in ("min_offset", "max_offset", "inventory_scale", "hedge_sigma"):
             if getattr(self, name) is not None:
                 _set(self, name, _real(name, getattr(self, name)))
-        _set(self, "max_inventory", _integer("max_inventory", self.max_inventory))
+        for name in ("max_inventory", *_HEDGE_INTEGERS):
+            _set(self, name, _integer(name, getattr(self, name)))
         if not isinstance(self.volatility_scaled_penalty, bool):
             raise ValueError(f"volatility_scaled_penalty must be true or false; got {self.volatility_scaled_penalty!r}")
         _set(self, "initial_inventory", _inventory_range(self.initial_inventory))
@@ -176,12 +206,42 @@ class World:
                 raise ValueError(f"max_offset must be > min_offset={self.min_offset}; got {self.max_offset!r}")
             if self.max_offset <= 0:
                 raise ValueError(f"max_offset must be > 0; got {self.max_offset!r}")
+        self._validate_hedge()
         unknown = [f for f in self.observation_features if f not in OBSERVATION_FEATURES]
         if unknown or len(set(self.observation_features)) != len(self.observation_features):
             raise ValueError(
                 f"observation_features must be distinct names from {OBSERVATION_FEATURES}; "
                 f"got {self.observation_features!r}"
             )
+
+    def _validate_hedge(self) -> None:
+        if self.hedge_sigma is None:
+            changed = [name for name, default in HEDGE_DEFAULTS.items() if getattr(self, name) != default]
+            if changed:
+                raise ValueError(
+                    f"{changed[0]} is set but the world has no hedge instrument; set hedge_sigma (> 0) to add "
+                    f"one, or leave {changed} at their defaults"
+                )
+            return
+        checks = [
+            ("hedge_sigma", self.hedge_sigma > 0, "must be > 0 (or null: no hedge instrument)"),
+            ("sigma", self.sigma > 0, "must be > 0 in a world with a hedge instrument (its risk is relative to σ)"),
+            ("hedge_correlation", -1 <= self.hedge_correlation <= 1, "must be in [-1, 1]"),
+            ("hedge_lot", self.hedge_lot >= 1, "must be an integer ≥ 1"),
+            ("hedge_max_position", self.hedge_max_position >= 1, "must be an integer ≥ 1"),
+            ("hedge_max_trade", self.hedge_max_trade >= 0, "must be an integer ≥ 0"),
+            ("hedge_spread_cost", self.hedge_spread_cost >= 0, "must be ≥ 0"),
+            ("hedge_impact", self.hedge_impact >= 0, "must be ≥ 0"),
+            ("hedge_ticket_fee", self.hedge_ticket_fee >= 0, "must be ≥ 0"),
+        ]
+        for name, ok, accepted in checks:
+            if not ok:
+                raise ValueError(f"{name} {accepted}; got {getattr(self, name)!r}")
+        for name in ("hedge_max_position", "hedge_max_trade"):
+            if getattr(self, name) % self.hedge_lot:
+                raise ValueError(
+                    f"{name} must be a multiple of hedge_lot={self.hedge_lot}; got {getattr(self, name)!r}"
+                )
 
     # Derived quantities: properties, so they cannot drift from the fields.
     @cached_property
@@ -220,6 +280,27 @@ class World:
         """Running penalty in each regime [price / (lot²·time)]: φ, or φ·(σ_regime/σ)² when scaled."""
         scales = np.asarray(self.regime_scales, dtype=np.float64)
         return self.running_penalty * (scales**2 if self.volatility_scaled_penalty else np.ones_like(scales))
+
+    @property
+    def hedged(self) -> bool:
+        """Whether the world has a hedge instrument (``hedge_sigma`` set)."""
+        return self.hedge_sigma is not None
+
+    @cached_property
+    def risk_matrix(self) -> np.ndarray:
+        """``R = Σ/σ₁²`` over (q₁, q₂) [dimensionless]: ``[[1, ρ·r], [ρ·r, r²]]`` with ``r = σ₂/σ₁``; the
+        penalties charge ``φ·qᵀRq`` (the mean-variance ``(γ/2)·qᵀΣq`` with ``γ = 2φ/σ₁²``). ``[[1]]`` without
+        a hedge instrument."""
+        if not self.hedged:
+            return np.ones((1, 1))
+        ratio = self.hedge_sigma / self.sigma
+        cross = self.hedge_correlation * ratio
+        return np.array([[1.0, cross], [cross, ratio * ratio]])
+
+    @property
+    def hedge_ratio(self) -> float:
+        """The minimum-variance hedge per lot of inventory, ``−ρ·σ₁/σ₂`` [lots/lot] (0 without a hedge)."""
+        return -self.hedge_correlation * self.sigma / self.hedge_sigma if self.hedged else 0.0
 
     @property
     def max_sigma(self) -> float:
@@ -267,6 +348,14 @@ class World:
         """Lots per unit of the observed inventory: ``inventory_scale`` as set, or derived."""
         return self.inventory_scale if self.inventory_scale is not None else self.natural_scales["inventory_scale"]
 
+    @property
+    def hedge_unit(self) -> float:
+        """Lots per unit of the observed hedge position: the minimum-variance hedge of ``inventory_unit``,
+        ``|ρ|·σ₁/σ₂·inventory_unit``, between ``hedge_lot`` and Q₂ (1 without a hedge instrument)."""
+        if not self.hedged:
+            return 1.0
+        return float(np.clip(abs(self.hedge_ratio) * self.inventory_unit, self.hedge_lot, self.hedge_max_position))
+
     def resolved(self) -> World:
         """This world with every derived scale written in, so that it survives a change of defaults."""
         low, high = self.offset_range
@@ -275,15 +364,25 @@ class World:
     @property
     def action_names(self) -> tuple[str, ...]:
         """The action's legs, in order; each is a normalized entry in [−1, 1] (the world owns the layout)."""
-        return ("bid", "ask")
+        return ("bid", "ask", "hedge") if self.hedged else ("bid", "ask")
 
     @property
     def observation_names(self) -> tuple[str, ...]:
         """Names of the observation's entries, in order (``last_fills`` spans two)."""
-        names = list(BASE_OBSERVATION)
+        names = list(BASE_OBSERVATION) + (["hedge_position"] if self.hedged else [])
         for feature in self.observation_features:
             names += ["bid_filled", "ask_filled"] if feature == "last_fills" else [feature]
         return tuple(names)
+
+    def without_hedge(self, risk_share: float = 1.0) -> World:
+        """The quoted market alone: the hedge instrument removed, both penalties scaled by ``risk_share``
+        (``1 − ρ²`` prices only the basis risk left by the minimum-variance hedge)."""
+        return dataclasses.replace(
+            self,
+            **HEDGE_DEFAULTS,
+            running_penalty=self.running_penalty * risk_share,
+            terminal_penalty=self.terminal_penalty * risk_share,
+        )
 
     def replace(self, **overrides: Any) -> World:
         """A copy with some fields changed (validated like any world)."""
@@ -324,6 +423,13 @@ def derived_scales(world: World) -> dict[str, float]:
         "min_offset": 1.0 / k - 1.5 * reach,
         "max_offset": 1.0 / k + 2.0 * reach,
     }
+
+
+HEDGE_DEFAULTS = {
+    name: field.default for name, field in World.__dataclass_fields__.items() if name.startswith("hedge_")
+}
+_HEDGE_REALS = ("hedge_correlation", "hedge_spread_cost", "hedge_impact", "hedge_ticket_fee")
+_HEDGE_INTEGERS = ("hedge_max_trade", "hedge_lot", "hedge_max_position")
 
 
 def field_names() -> list[str]:

@@ -115,7 +115,7 @@ def test_quotes_settle_at_quoted_prices():
     """One market, hand-checked: a bid fill at s − δ_b changes cash by −(s − δ_b)."""
     world = make_world("default", sigma=0.0, sell_share=1.0, arrival_intensity=1e9)  # the bid always fills
     state = core.reset(world, np.array([7], dtype=np.uint64), np.array([0], dtype=np.uint64))
-    state, outcome = core.step(world, state, core.Quotes.of(0.25, 0.5))
+    state, outcome = core.step(world, state, core.Action.of(0.25, 0.5))
     assert outcome.bid_fills[0] == 1 and outcome.ask_fills[0] == 0
     assert state.cash[0] == pytest.approx(-(100.0 - 0.25))
     assert state.inventory[0] == 1
@@ -125,7 +125,7 @@ def test_quotes_settle_at_quoted_prices():
 def test_adverse_jump_moves_mid_against_the_maker():
     world = make_world("toxic", sigma=0.0, sell_share=1.0, arrival_intensity=1e9)
     state = core.reset(world, np.array([7], dtype=np.uint64), np.array([0], dtype=np.uint64))
-    state, outcome = core.step(world, state, core.Quotes.of(0.25, 0.5))
+    state, outcome = core.step(world, state, core.Action.of(0.25, 0.5))
     assert state.mid[0] == pytest.approx(100.0 - world.adverse_jump)
     assert outcome.inventory_pnl[0] == pytest.approx(-world.adverse_jump)
     assert outcome.variance_reduced_reward[0] == pytest.approx(outcome.reward[0])
