@@ -15,7 +15,7 @@ from envs import World, decode_observation, quotes_to_action
 
 @dataclasses.dataclass(frozen=True)
 class Parameter:
-    """A policy parameter: its type (``float`` or ``int``), default (a value, or a function of the
+    """A policy parameter: its type (``float``, ``int`` or ``str``), default (a value, or a function of the
     world), what the default is in words, and its meaning with units."""
 
     kind: type
@@ -96,11 +96,15 @@ class Policy:
 
 
 def _coerce(policy: str, key: str, kind: type, value: Any) -> Any:
-    ok = not isinstance(value, bool) and (
-        isinstance(value, Integral) if kind is int else isinstance(value, Real) and np.isfinite(value)
-    )
+    if kind is str:
+        ok = isinstance(value, str) and value != ""
+    else:
+        ok = not isinstance(value, bool) and (
+            isinstance(value, Integral) if kind is int else isinstance(value, Real) and np.isfinite(value)
+        )
     if not ok:
-        raise ValueError(f"parameter {key!r} of policy {policy!r} must be a finite {kind.__name__}; got {value!r}")
+        what = "a non-empty name" if kind is str else f"a finite {kind.__name__}"
+        raise ValueError(f"parameter {key!r} of policy {policy!r} must be {what}; got {value!r}")
     return kind(value)
 
 

@@ -8,9 +8,11 @@ from baselines.avellaneda_stoikov import AvellanedaStoikov
 from baselines.calibration import CalibratedLinearSkew
 from baselines.cartea_jaimungal import CarteaJaimungal
 from baselines.glft import GLFT, GLFTExact
+from baselines.hedging import BandHedge, FullHedge, NoHedge
 from baselines.linear_skew import LinearSkew
 from baselines.optimal import Optimal
 from baselines.policy import Policy
+from baselines.riccati import Riccati
 from baselines.symmetric import Symmetric
 from envs import World
 
@@ -24,9 +26,15 @@ POLICIES: dict[str, type[Policy]] = {
         GLFT,
         GLFTExact,
         CarteaJaimungal,
+        Riccati,
+        NoHedge,
+        FullHedge,
+        BandHedge,
         Optimal,
     )
 }
+# Policies that quote as another (their ``base``) and add a hedge rule: never a base themselves.
+HEDGERS = ("no_hedge", "full_hedge", "band_hedge")
 
 
 def list_policies() -> dict[str, dict[str, dict[str, str]]]:

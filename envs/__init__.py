@@ -11,7 +11,7 @@ from envs.core import fill_probability, inventory_penalty, quote_fill_probabilit
 from envs.gym_env import MarketMakingEnv
 from envs.observation import ENTRIES, decode_observation, observation_at, observe, translate_observation
 from envs.presets import PRESETS, list_presets, make_world, resolve_world
-from envs.spaces import action_space, action_to_quotes, observation_space, quotes_to_action
+from envs.spaces import action_space, action_to_hedge, action_to_quotes, observation_space, quotes_to_action
 from envs.vector_env import MarketMakingVectorEnv
 from envs.world import World, derived_scales, field_names
 
@@ -50,6 +50,7 @@ __all__ = [
     "MarketMakingVectorEnv",
     "World",
     "action_space",
+    "action_to_hedge",
     "action_to_quotes",
     "core",
     "decode_observation",

@@ -39,6 +39,12 @@ def rollout_metrics(result: Rollout, world: World, risk_aversion: float) -> dict
     average total spread ``δ_b + δ_a`` over two-sided steps; fills and the reward's parts
     (``spread_captured``, ``inventory_pnl``, ``fees``, ``penalty``: ``reward_mean`` = the first two minus
     the last two) are per episode; ``max_abs_inventory`` is the largest ``|q|`` of any episode.
+
+    With a hedge instrument also (``hedge_metrics``): ``hedge_pnl`` and ``hedge_cost`` (the hedge leg's
+    reward parts), ``hedge_volume`` [lots per episode], ``mean_abs_hedge`` [lots], ``hedge_ratio`` (the
+    realized ratio ``Σq₁q₂ / Σq₁²`` over all steps; −ρσ₁/σ₂ is the minimum-variance hedge) and
+    ``net_risk_mean`` (the mean ``√(qᵀRq)`` [lots of the quoted asset], to set against
+    ``mean_abs_inventory``: how much price risk became basis risk).
     """
     pnl_std = float(result.pnl.std(ddof=1)) if result.pnl.size > 1 else 0.0
     mean_abs = float(result.mean_abs_inventory.mean())
@@ -64,6 +70,21 @@ def rollout_metrics(result: Rollout, world: World, risk_aversion: float) -> dict
         "fills_bid": float(result.bid_fills.mean()),
         "fills_ask": float(result.ask_fills.mean()),
         **{name: float(total.mean()) for name, total in result.flows.items()},
+        **hedge_metrics(result, world),
+    }
+
+
+def hedge_metrics(result: Rollout, world: World) -> dict[str, float]:
+    """The hedge leg's metrics (see ``rollout_metrics``); empty without a hedge instrument."""
+    if result.hedge is None:
+        return {}
+    sums, steps = result.hedge, world.n_steps
+    square = float(sums["square"].sum())
+    return {
+        "hedge_volume": float(sums["volume"].mean()),
+        "mean_abs_hedge": float(sums["abs_position"].mean() / steps),
+        "hedge_ratio": float(sums["cross"].sum() / square) if square > 0 else 0.0,
+        "net_risk_mean": float(sums["net_risk"].mean() / steps),
     }
 
 

@@ -1,5 +1,7 @@
 """Figures researchers expect: inventory paths on common seeds, P&L and final-inventory histograms, and
-bid/ask offsets against inventory at several times to close (learned vs closed form vs optimum)."""
+bid/ask offsets against inventory at several times to close (learned vs closed form vs optimum); with a
+hedge instrument also the hedge position held against inventory, and the quotes at several hedge
+positions (learned vs ``riccati`` vs ``optimal``)."""
 
 from __future__ import annotations
 
@@ -14,12 +16,14 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from baselines import make_policy  # noqa: E402
-from envs import World, action_to_quotes, observation_at  # noqa: E402
+from envs import World, action_to_hedge, action_to_quotes, observation_at  # noqa: E402
 from envs.rollout import Rollout  # noqa: E402
 
 TIME_FRACTIONS = (1.0, 0.5, 0.1)
 PATHS_SHOWN = 8
 REFERENCES = ("avellaneda_stoikov", "optimal")
+HEDGED_REFERENCES = ("riccati", "optimal")
+HEDGE_FRACTIONS = (-0.5, 0.0, 0.5)
 
 
 def visited_inventory(world: World, rollouts: Sequence[Rollout]) -> int:
@@ -30,14 +34,20 @@ def visited_inventory(world: World, rollouts: Sequence[Rollout]) -> int:
 
 
 def quote_curves(
-    world: World, policy, time_fraction: float, regime: int = 0, inventory_limit: int | None = None
+    world: World,
+    policy,
+    time_fraction: float,
+    regime: int = 0,
+    inventory_limit: int | None = None,
+    hedge_position: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bid and ask offsets [price] over inventories ``−limit … limit`` (default Q) at one time to close,
-    through ``policy.predict`` on synthetic observations (extra features at zero); ``nan`` where a side
-    is pulled."""
+    """Bid and ask offsets [price] over inventories ``−limit … limit`` (default Q) at one time to close
+    (and hedge position, before the policy's own trade), through ``policy.predict`` on synthetic
+    observations (extra features at zero); ``nan`` where a side is pulled."""
     limit = world.max_inventory if inventory_limit is None else inventory_limit
     inventory = np.arange(-limit, limit + 1)
-    observation = observation_at(world, inventory, int(np.rint(time_fraction * world.n_steps)), regime)
+    steps_left = int(np.rint(time_fraction * world.n_steps))
+    observation = observation_at(world, inventory, steps_left, regime, hedge_position)
     actions, _ = policy.predict(observation, deterministic=True)
     bid, ask, bid_quoted, ask_quoted = action_to_quotes(world, np.asarray(actions))
     return inventory, np.where(bid_quoted, bid, np.nan), np.where(ask_quoted, ask, np.nan)
@@ -47,8 +57,9 @@ def compared_policies(world: World, policies: dict[str, tuple]) -> dict[str, obj
     """What the quotes figure compares: the learned policies (spec name ``run``), ``avellaneda_stoikov`` and
     ``optimal`` from ``policies`` (label → (spec, policy)), the last two built with their defaults when
     absent and where the world allows."""
-    compared = {label: policy for label, (spec, policy) in policies.items() if spec.name in ("run", *REFERENCES)}
-    for name in REFERENCES:
+    references = HEDGED_REFERENCES if world.hedged else REFERENCES
+    compared = {label: policy for label, (spec, policy) in policies.items() if spec.name in ("run", *references)}
+    for name in references:
         if not any(spec.name == name for spec, _ in policies.values()):
             try:
                 compared[name] = make_policy(name, world)
@@ -83,6 +94,68 @@ def quotes_figure(
         axis.set_xlim(-1.05 * limit, 1.05 * limit)
         axis.set_title(f"time to close {fraction:.0%} of the session")
         axis.set_xlabel("inventory q [lots]")
+    axes[0][0].set_ylabel("offset from mid δ [price]")
+    axes[0][-1].legend(fontsize=7)
+    figure.tight_layout()
+    return figure
+
+
+def held_hedge(world: World, policy, time_fraction: float, inventory_limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """The hedge position [lots] a policy comes to hold at each inventory ``−limit … limit``: its trades
+    repeated from a flat hedge, at a fixed time to close, until the position stops moving."""
+    inventory = np.arange(-inventory_limit, inventory_limit + 1)
+    steps_left = int(np.rint(time_fraction * world.n_steps))
+    position = np.zeros(inventory.size, dtype=np.int64)
+    limit = world.hedge_max_position
+    for _ in range(2 * limit // max(world.hedge_lot, 1) + 1):
+        actions, _ = policy.predict(observation_at(world, inventory, steps_left, 0, position), deterministic=True)
+        moved = np.clip(position + action_to_hedge(world, np.asarray(actions)), -limit, limit)
+        if np.array_equal(moved, position):
+            break
+        position = moved
+    return inventory, position
+
+
+def hedge_figure(
+    world: World, policies: dict[str, object], inventory_limit: int, time_fractions: Sequence[float] = TIME_FRACTIONS
+) -> Figure:
+    """Hedge position held against inventory (``held_hedge``), with the minimum-variance hedge ``−ρσ₁/σ₂·q``."""
+    figure, axes = plt.subplots(
+        1, len(time_fractions), figsize=(5 * len(time_fractions), 4), sharey=True, squeeze=False
+    )
+    for axis, fraction in zip(axes[0], time_fractions, strict=True):
+        for index, (label, policy) in enumerate(policies.items()):
+            q, position = held_hedge(world, policy, fraction, inventory_limit)
+            axis.plot(q, position, color=f"C{index}", marker=".", label=label)
+        axis.plot(
+            q,
+            np.clip(world.hedge_ratio * q, -world.hedge_max_position, world.hedge_max_position),
+            color="grey",
+            linestyle=":",
+            label="minimum-variance hedge",
+        )
+        axis.set_title(f"time to close {fraction:.0%} of the session")
+        axis.set_xlabel("inventory q₁ [lots]")
+    axes[0][0].set_ylabel("hedge position held q₂ [lots]")
+    axes[0][-1].legend(fontsize=7)
+    figure.tight_layout()
+    return figure
+
+
+def hedged_quotes_figure(world: World, policies: dict[str, object], inventory_limit: int) -> Figure:
+    """Quotes against inventory at half the session, one panel per hedge position (``HEDGE_FRACTIONS`` of
+    Q₂), each after the policy's own hedge trade from that position."""
+    positions = [
+        int(np.rint(f * world.hedge_max_position / world.hedge_lot)) * world.hedge_lot for f in HEDGE_FRACTIONS
+    ]
+    figure, axes = plt.subplots(1, len(positions), figsize=(5 * len(positions), 4), sharey=True, squeeze=False)
+    for axis, position in zip(axes[0], positions, strict=True):
+        for index, (label, policy) in enumerate(policies.items()):
+            q, bid, ask = quote_curves(world, policy, 0.5, inventory_limit=inventory_limit, hedge_position=position)
+            axis.plot(q, bid, color=f"C{index}", label=f"{label} bid")
+            axis.plot(q, ask, color=f"C{index}", linestyle="--", label=f"{label} ask")
+        axis.set_title(f"hedge position {position:+d} lots, half the session left")
+        axis.set_xlabel("inventory q₁ [lots]")
     axes[0][0].set_ylabel("offset from mid δ [price]")
     axes[0][-1].legend(fontsize=7)
     figure.tight_layout()

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from envs.batch import CASH_FLOWS
+from envs.batch import CASH_FLOWS, HEDGE_FLOWS
 from eval.evaluate import SCORE_NOTE, PolicyResult, json_ready, world_record
 from eval.files import atomic_write_json, atomic_write_text
 
@@ -28,6 +28,10 @@ TABLE_COLUMNS = {
     "spread_mean": None,
     "fills_bid": None,
     "fills_ask": None,
+    "hedge_volume": None,
+    "mean_abs_hedge": None,
+    "hedge_ratio": None,
+    "net_risk_mean": min,
     "optimality_score": max,
 }
 
@@ -86,11 +90,13 @@ def markdown_table(entry: dict[str, Any]) -> str:
 
 def decomposition_table(entry: dict[str, Any]) -> str:
     """Each policy's mean episode reward, part by part: it is the sum of the parts with their signs."""
-    header = " | ".join(f"{'−' if sign < 0 else '+'} {name}" for name, sign in CASH_FLOWS.items())
-    lines = [f"| policy | reward_mean | = {header} |", "|---|---:|" + "---:|" * len(CASH_FLOWS)]
+    hedged = any("hedge_pnl" in metrics for metrics in entry["policies"].values())
+    flows = {**CASH_FLOWS, **HEDGE_FLOWS} if hedged else CASH_FLOWS
+    header = " | ".join(f"{'−' if sign < 0 else '+'} {name}" for name, sign in flows.items())
+    lines = [f"| policy | reward_mean | = {header} |", "|---|---:|" + "---:|" * len(flows)]
     for spec, metrics in entry["policies"].items():
-        if all(isinstance(metrics.get(name), (int, float)) for name in CASH_FLOWS):
-            parts = " | ".join(f"{metrics[name]:.4g}" for name in CASH_FLOWS)
+        if all(isinstance(metrics.get(name), (int, float)) for name in flows):
+            parts = " | ".join(f"{metrics[name]:.4g}" for name in flows)
             lines.append(f"| `{spec}` | {metrics['reward_mean']:.4g} | {parts} |")
     return "\n".join(lines)
 

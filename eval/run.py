@@ -85,14 +85,17 @@ def evaluate_and_publish(
 def _figures(world: World, results: dict[str, PolicyResult]) -> dict:
     rollouts = {key: result.rollout for key, result in results.items()}
     compared = plots.compared_policies(world, {key: (r.spec, r.policy) for key, r in results.items()})
-    return {
+    visited = plots.visited_inventory(world, list(rollouts.values()))
+    figures = {
         "inventory_paths": plots.inventory_paths_figure(world, rollouts),
-        "pnl_histogram": plots.histogram_figure(rollouts, "pnl", "P&L marked to mid [price]"),
+        "pnl_histogram": plots.histogram_figure(rollouts, "pnl", "P&L marked to mids [price]"),
         "final_inventory_histogram": plots.histogram_figure(rollouts, "final_inventory", "final inventory [lots]"),
-        "quotes": plots.quotes_figure(
-            world, compared, inventory_limit=plots.visited_inventory(world, list(rollouts.values()))
-        ),
+        "quotes": plots.quotes_figure(world, compared, inventory_limit=visited),
     }
+    if world.hedged:
+        figures["hedge_position"] = plots.hedge_figure(world, compared, visited)
+        figures["hedged_quotes"] = plots.hedged_quotes_figure(world, compared, visited)
+    return figures
 
 
 def _write_tensorboard(folder: Path, results: dict[str, PolicyResult], figures: dict) -> None:

@@ -1,4 +1,5 @@
-"""Reproductions as named scenarios: the seed's worked example and the Avellaneda–Stoikov 2008 simulation."""
+"""Named scenarios: the seed's worked example and the Avellaneda–Stoikov 2008 simulation (reproductions),
+and rung 3's hedging trade-off."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from eval.metrics import rollout_metrics
 from eval.run import Job
 from eval.specs import parse_spec
 
-SCENARIOS = ("worked_example", "as2008")
+SCENARIOS = ("worked_example", "as2008", "hedging")  # scenario_jobs' builders, in this order
 AS2008_RISK_AVERSIONS = (0.1, 0.01, 1.0)
+HEDGING_POLICIES = ("no_hedge", "full_hedge", "band_hedge", "riccati", "optimal")
+# The hedged preset's costs scaled: nearly free, as set, and dear [ψ price/lot, η price·time/lot²].
+HEDGING_COSTS = {"cheap": (0.0, 0.00005), "preset": (0.02, 0.0005), "dear": (0.2, 0.002)}
 
 
 def _job(label, world, specs):
@@ -54,7 +58,21 @@ def as2008_jobs(episodes: int, seed: int) -> list[Job]:
     return jobs
 
 
+def hedging_jobs(episodes: int, seed: int) -> list[Job]:
+    """The source documents' trade-off: ``no_hedge`` vs ``full_hedge`` vs ``band_hedge`` vs ``riccati`` vs
+    ``optimal`` in the ``hedged`` world at three hedge costs (``HEDGING_COSTS``) and in ``externalize``.
+    Price risk turns into basis risk (``net_risk_mean`` against ``mean_abs_inventory``); cheap hedging
+    wins; dear hedging loses to skewing."""
+    jobs = []
+    for label, (spread_cost, impact) in HEDGING_COSTS.items():
+        world = make_world("hedged", hedge_spread_cost=spread_cost, hedge_impact=impact)
+        jobs.append(_job(f"hedged {label}", world, list(HEDGING_POLICIES)))
+    jobs.append(_job("externalize", make_world("externalize"), list(HEDGING_POLICIES)))
+    return jobs
+
+
 def scenario_jobs(name: str, episodes: int, seed: int) -> list[Job]:
-    if name not in SCENARIOS:
+    builders = {"worked_example": worked_example_jobs, "as2008": as2008_jobs, "hedging": hedging_jobs}
+    if name not in builders:
         raise ValueError(f"unknown scenario {name!r}; accepted: {list(SCENARIOS)}")
-    return worked_example_jobs(episodes, seed) if name == "worked_example" else as2008_jobs(episodes, seed)
+    return builders[name](episodes, seed)

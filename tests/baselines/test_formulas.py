@@ -172,6 +172,10 @@ def test_list_policies_and_bad_parameters():
         "glft",
         "glft_exact",
         "cartea_jaimungal",
+        "riccati",
+        "no_hedge",
+        "full_hedge",
+        "band_hedge",
         "optimal",
     ]
     assert listed["avellaneda_stoikov"]["risk_aversion"]["default"] == "0.1"
@@ -188,6 +192,14 @@ def test_list_policies_and_bad_parameters():
         make_policy("linear_skew", world, skew="big")
     with pytest.raises(ValueError, match="world must be"):
         make_policy("symmetric", "default")
+    with pytest.raises(ValueError, match="'base' of policy 'full_hedge'.*unknown policy 'greedy'"):
+        make_policy("full_hedge", world, base="greedy")
+    with pytest.raises(ValueError, match="'base' of policy 'no_hedge' must be a quoting policy"):
+        make_policy("no_hedge", world, base="band_hedge")
+    with pytest.raises(ValueError, match="'base'.*non-empty name"):
+        make_policy("no_hedge", world, base=3)
+    with pytest.raises(ValueError, match="'fraction'.*in \\[0, 1\\]"):
+        make_policy("band_hedge", world, fraction=1.5)
 
 
 def test_calibrated_linear_skew_beats_symmetric_under_sell_heavy_flow():
