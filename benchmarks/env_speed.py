@@ -1,5 +1,7 @@
 """Env-steps per second: the single env through ``gymnasium.make``, and at 1, 1 000 and 10 000 markets both the
-batched core alone and ``MarketBatch`` (the runner under the vector adapters).
+batched core alone and ``MarketBatch`` (the runner under the vector adapters), each in the single-asset
+``default`` world and the ``hedged`` one (a hedge trade every step), with the hedged/single-asset ratio
+measured in the same run.
 
 Run: ``.venv/bin/python benchmarks/env_speed.py`` (prints one line per case; best of three repeats).
 """
@@ -29,21 +31,25 @@ def single_env_rate(steps: int = 20_000, unwrapped: bool = False) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def vector_rate(n: int, steps: int) -> float:
-    batch = MarketBatch(make_world("default"), n)
+def vector_rate(n: int, steps: int, preset: str = "default") -> float:
+    world = make_world(preset)
+    batch = MarketBatch(world, n)
     batch.reset(seed=0)
-    action = np.zeros((n, 2), dtype=np.float32)
+    action = np.zeros((n, len(world.action_names)), dtype=np.float32)
+    if world.hedged:
+        action[:, 2] = np.where(np.arange(n) % 2, 0.5, -0.5)  # a one-lot trade each step, alternating sides
     start = time.perf_counter()
     for _ in range(steps):
         batch.step(action)
     return n * steps / (time.perf_counter() - start)
 
 
-def core_rate(n: int, steps: int) -> float:
+def core_rate(n: int, steps: int, preset: str = "default") -> float:
     """``envs.core.step`` alone: quotes in price units, no action mapping, info or autoreset."""
-    world = make_world("default")
+    world = make_world(preset)
     state = core.reset(world, market_keys(0, n), np.zeros(n, dtype=np.uint64))
-    quotes = core.Action(np.full((n, 2), 0.7), np.ones((n, 2), dtype=bool))
+    hedge = np.where(np.arange(n) % 2, 1, -1) if world.hedged else None
+    quotes = core.Action(np.full((n, 2), 0.7), np.ones((n, 2), dtype=bool), hedge)
     start = time.perf_counter()
     for _ in range(steps):
         if state.step[0] >= world.n_steps:
@@ -56,12 +62,19 @@ def main() -> None:
     print(f"single env via gymnasium.make: {max(single_env_rate() for _ in range(3)):,.0f} env-steps/s")
     print(f"single env unwrapped: {max(single_env_rate(unwrapped=True) for _ in range(3)):,.0f} env-steps/s")
     for n, steps in ((1, 20_000), (1_000, 2_000), (10_000, 1_000)):
-        batch = max(vector_rate(n, steps) for _ in range(3))
-        alone = max(core_rate(n, steps) for _ in range(3))
-        print(
-            f"{n:>6,} markets: core.step {alone:>12,.0f} env-steps/s; "
-            f"MarketBatch (actions, info, autoreset) {batch:>12,.0f} env-steps/s"
-        )
+        rates = {preset: [0.0, 0.0] for preset in ("default", "hedged")}
+        for _ in range(3):  # interleaved repeats, so both see the same machine load
+            for preset in ("default", "hedged"):
+                rates[preset][0] = max(rates[preset][0], core_rate(n, steps, preset))
+                rates[preset][1] = max(rates[preset][1], vector_rate(n, steps, preset))
+        for preset, (alone, batch) in rates.items():
+            print(
+                f"{n:>6,} markets, {preset:<7}: core.step {alone:>12,.0f} env-steps/s; "
+                f"MarketBatch (actions, info, autoreset) {batch:>12,.0f} env-steps/s"
+            )
+        core_ratio = rates["hedged"][0] / rates["default"][0]
+        batch_ratio = rates["hedged"][1] / rates["default"][1]
+        print(f"{n:>6,} markets, hedged / single-asset: core.step {core_ratio:.2f}, MarketBatch {batch_ratio:.2f}")
 
 
 if __name__ == "__main__":

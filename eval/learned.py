@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from envs import World, action_to_quotes, quotes_to_action, translate_observation
+from envs import World, action_to_hedge, action_to_quotes, quotes_to_action, translate_observation
 from eval.run_folder import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
@@ -111,7 +111,10 @@ class LearnedPolicy:
         own = translate_observation(self.world, self.training_world, batch)
         actions, state = self.model.predict(self.normalize(own), state, episode_start, deterministic)
         bid, ask, bid_quoted, ask_quoted = action_to_quotes(self.training_world, actions)
-        actions = quotes_to_action(self.world, np.where(bid_quoted, bid, np.inf), np.where(ask_quoted, ask, np.inf))
+        trade = action_to_hedge(self.training_world, actions) if self.world.hedged else None
+        actions = quotes_to_action(
+            self.world, np.where(bid_quoted, bid, np.inf), np.where(ask_quoted, ask, np.inf), trade
+        )
         return (actions[0] if single else actions), state
 
 
@@ -125,6 +128,9 @@ def _scaling(world: World) -> tuple:
         world.max_sigma,
         tuple(world.sigma_levels),
         world.dt,
+        world.hedge_unit,
+        world.hedge_max_trade,
+        world.hedge_lot,
     )
 
 

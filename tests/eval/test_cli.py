@@ -219,3 +219,30 @@ def test_list(capsys):
     assert main(["--list"]) == 0
     text = capsys.readouterr().out
     assert "as2008" in text and "avellaneda_stoikov: risk_aversion=0.1" in text
+
+
+def test_hedging_scenario_shows_the_trade_off(tmp_path):
+    """Cheap hedging beats skewing alone, dear hedging loses to it; price risk becomes basis risk; the
+    reward decomposes exactly into its parts, the hedge leg's included; the hedge plots are drawn."""
+    out = tmp_path / "hedging"
+    assert main(["--scenario", "hedging", "--episodes", "300", "--out", str(out)]) == 0
+    worlds = json.loads((out / "metrics.json").read_text())["worlds"]
+    assert list(worlds) == ["hedged cheap", "hedged preset", "hedged dear", "externalize"]
+    signs = {"spread_captured": 1, "inventory_pnl": 1, "hedge_pnl": 1, "fees": -1, "penalty": -1, "hedge_cost": -1}
+    for entry in worlds.values():
+        assert list(entry["policies"]) == ["no_hedge", "full_hedge", "band_hedge", "riccati", "optimal"]
+        for metrics in entry["policies"].values():
+            parts = sum(sign * metrics[name] for name, sign in signs.items())
+            assert parts == pytest.approx(metrics["reward_mean"], abs=1e-9)
+            assert {"hedge_volume", "mean_abs_hedge", "hedge_ratio", "net_risk_mean"} <= set(metrics)
+        assert entry["policies"]["optimal"]["optimality_score"] == pytest.approx(1.0)
+    cheap, dear = worlds["hedged cheap"]["policies"], worlds["hedged dear"]["policies"]
+    assert cheap["full_hedge"]["reward_mean"] > cheap["no_hedge"]["reward_mean"] + 1.0
+    assert dear["no_hedge"]["reward_mean"] > dear["full_hedge"]["reward_mean"] + 10.0
+    full = cheap["full_hedge"]
+    assert full["net_risk_mean"] < 0.7 * full["mean_abs_inventory"]
+    assert full["hedge_ratio"] == pytest.approx(-0.9, abs=0.05)
+    assert cheap["no_hedge"]["net_risk_mean"] == pytest.approx(cheap["no_hedge"]["mean_abs_inventory"])
+    report = (out / "report.md").read_text()
+    assert "− hedge_cost" in report and "hedged_cheap-hedge_position.png" in report
+    assert (out / "externalize-hedged_quotes.png").stat().st_size > 10_000
