@@ -190,6 +190,8 @@ class MarketBatch:
         fresh = core.reset(self.world, self.state.key[done], self.state.episode[done] + np.uint64(1))
         for field in core.MarketState.__dataclass_fields__:
             column = getattr(self.state, field)
+            if column is None:  # the hedge leg's fields in a world without one
+                continue
             column = column.copy()
             column[done] = getattr(fresh, field)
             setattr(self.state, field, column)

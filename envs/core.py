@@ -51,8 +51,8 @@ IMBALANCE_WEIGHT = 0.1
 @dataclasses.dataclass
 class MarketState:
     """State of ``n`` markets; every field is an array of shape ``(n,)``. ``hedge_mid`` [price] and
-    ``hedge_position`` [lots] are the hedge instrument's (constant ``s0`` and 0 in a world without one);
-    ``positions`` is the ``(n, assets)`` view of both positions."""
+    ``hedge_position`` [lots] are the hedge instrument's (``None`` in a world without one);
+    ``positions`` is the ``(n, assets)`` view of the positions."""
 
     mid: np.ndarray
     cash: np.ndarray
@@ -65,8 +65,8 @@ class MarketState:
     bid_filled: np.ndarray
     ask_filled: np.ndarray
     fill_imbalance: np.ndarray
-    hedge_mid: np.ndarray
-    hedge_position: np.ndarray
+    hedge_mid: np.ndarray | None = None
+    hedge_position: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -74,12 +74,14 @@ class MarketState:
 
     @property
     def wealth(self) -> np.ndarray:
-        """Cash plus both positions marked to their mids [price]."""
-        return self.cash + self.inventory * self.mid + self.hedge_position * self.hedge_mid
+        """Cash plus the positions marked to their mids [price]."""
+        wealth = self.cash + self.inventory * self.mid
+        return wealth if self.hedge_position is None else wealth + self.hedge_position * self.hedge_mid
 
-    def positions(self, world: World) -> np.ndarray:
+    @property
+    def positions(self) -> np.ndarray:
         """Positions per asset, ``(n, assets)`` [lots]: the inventory, then the hedge position if any."""
-        columns = (self.inventory, self.hedge_position) if world.hedged else (self.inventory,)
+        columns = (self.inventory,) if self.hedge_position is None else (self.inventory, self.hedge_position)
         return np.stack(columns, axis=1)
 
 
@@ -227,8 +229,8 @@ def reset(world: World, key: np.ndarray, episode: np.ndarray) -> MarketState:
         bid_filled=np.zeros(n, dtype=np.int64),
         ask_filled=np.zeros(n, dtype=np.int64),
         fill_imbalance=np.zeros(n),
-        hedge_mid=np.full(n, world.s0),
-        hedge_position=np.zeros(n, dtype=np.int64),
+        hedge_mid=np.full(n, world.s0) if world.hedged else None,
+        hedge_position=np.zeros(n, dtype=np.int64) if world.hedged else None,
     )
 
 
@@ -280,10 +282,18 @@ def step(world: World, state: MarketState, quotes: Action) -> tuple[MarketState,
             radius * np.sin(angle) if world.mid_process == "gaussian" else np.where(u[_HEDGE_MID] < 0.5, 1.0, -1.0)
         )
         hedge = _hedge_leg(world, state, quotes.hedge, sigma, shock, orthogonal)
-        cash = cash - hedge.trade * state.hedge_mid - hedge.cost - hedge.fees
-        fees = fees + hedge.fees
+        outlay = hedge.trade * state.hedge_mid
+        outlay += hedge.cost
+        if world.hedge_ticket_fee:
+            outlay += hedge.fees
+            fees = fees + hedge.fees
+        cash = cash - outlay
         penalty = inventory_penalty(world, inventory, state.regime, terminated, hedge.position)
-        reward = spread_captured + inventory_pnl + hedge.pnl - fees - hedge.cost - penalty
+        reward = spread_captured + inventory_pnl
+        reward += hedge.pnl
+        reward -= fees
+        reward -= hedge.cost
+        reward -= penalty
     else:
         hedge = _HedgeLeg(None, state.hedge_position, None, None, None, state.hedge_mid, None)
         penalty = inventory_penalty(world, inventory, state.regime, terminated)
@@ -351,13 +361,18 @@ def _hedge_leg(
     if requested is None:
         trade = np.zeros(state.n, dtype=np.int64)
     else:
-        trade = np.clip(requested, -limit - state.hedge_position, limit - state.hedge_position)
+        trade = np.minimum(np.maximum(requested, -limit - state.hedge_position), limit - state.hedge_position)
     position = state.hedge_position + trade
-    cost = world.hedge_spread_cost * np.abs(trade) + (world.hedge_impact / world.dt) * (trade * trade)
-    fees = world.hedge_ticket_fee * (trade != 0)
+    size = np.abs(trade).astype(np.float64)
+    cost = size * (world.hedge_spread_cost + (world.hedge_impact / world.dt) * size)
+    fees = world.hedge_ticket_fee * (size > 0) if world.hedge_ticket_fee else 0.0
     rho = world.hedge_correlation
-    scale = world.hedge_sigma / world.sigma * np.sqrt(world.dt)
-    mid_change = (sigma * scale) * (rho * shock + np.sqrt(1.0 - rho * rho) * orthogonal)
+    scale = sigma * (world.hedge_sigma / world.sigma * np.sqrt(world.dt))
+    if world.n_regimes > 1:
+        mid_change = scale * (rho * shock + np.sqrt(1.0 - rho * rho) * orthogonal)
+    else:  # scalar coefficients: two multiplies and an add over the markets
+        mid_change = (scale * rho) * shock
+        mid_change += (scale * np.sqrt(1.0 - rho * rho)) * orthogonal
     return _HedgeLeg(trade, position, cost, fees, position * mid_change, state.hedge_mid + mid_change, mid_change)
 
 

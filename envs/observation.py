@@ -185,8 +185,8 @@ def observation_at(
         bid_filled=counts,
         ask_filled=counts,
         fill_imbalance=zeros,
-        hedge_mid=zeros,
-        hedge_position=hedge_position.ravel().astype(np.int64),
+        hedge_mid=zeros if world.hedged else None,
+        hedge_position=hedge_position.ravel().astype(np.int64) if world.hedged else None,
     )
     return observe(world, state)
 

@@ -151,3 +151,12 @@ def test_risk_matrix_is_sigma_over_sigma1_squared():
     world: World = make_world("hedged", sigma=2.0, hedge_sigma=4.0, hedge_correlation=0.5)
     np.testing.assert_allclose(world.risk_matrix, [[1.0, 1.0], [1.0, 4.0]])
     assert world.hedge_ratio == pytest.approx(-0.25)
+
+
+def test_positions_carry_an_asset_axis():
+    hedged, plain = MarketBatch(make_world("hedged"), 5), MarketBatch(make_world("default"), 5)
+    hedged.reset(seed=0)
+    plain.reset(seed=0)
+    hedged.step(np.tile(np.array([0.0, 0.0, -1.0], dtype=np.float32), (5, 1)))
+    assert hedged.state.positions.shape == (5, 2) and np.all(hedged.state.positions[:, 1] == -2)
+    assert plain.state.positions.shape == (5, 1) and plain.state.hedge_position is None
