@@ -29,11 +29,14 @@ class MarketMakingEnv(gym.Env):
     set, or, when ``min_offset``/``max_offset`` are left out, derived from the world's own scales,
     ``1/k − 1.5·reach`` to ``1/k + 2·reach`` with ``reach = 1/k + c·inventory_scale + ξ + |fee|`` and
     ``c = √(φ̄/(k·A·e⁻¹))`` the asymptotic optimal skew per lot (``envs.world.derived_scales``).
+    In a world with a hedge instrument (``hedge_sigma`` set) the action is ``Box(−1, 1, (3,))``: entry 2
+    asks for a hedge trade of ``round(a·U_max/h)·h`` lots, clipped so that ``|q₂| ≤ Q₂``.
 
     ## Observation Space
     {table}
 
-    Entries 3+ follow when ``world.observation_features`` names them. The inventory's unit is the
+    ``hedge_position`` follows the base three in a hedged world only; the features follow when
+    ``world.observation_features`` names them. The inventory's unit is the
     world's ``inventory_unit``: ``inventory_scale`` as set, or three times the inventory's natural
     standard deviation (between 1 and Q), so that the observation is of order one wherever the optimum
     keeps inventory, whatever Q is. Its bounds are ``±Q / inventory_unit``.
@@ -43,7 +46,10 @@ class MarketMakingEnv(gym.Env):
     close also minus ``α·q_T²``. Fees are part of cash. With ``reward="variance_reduced"`` the
     revaluation term ``q·σ√dt·ε`` is replaced by its expectation, zero (the adverse-jump part stays).
     ``info`` carries the decomposition: ``spread_captured``, ``inventory_pnl``, ``penalty``, ``fees``,
-    ``bid_fills``, ``ask_fills``, the quotes, ``inventory``, ``mid`` and ``wealth``.
+    ``bid_fills``, ``ask_fills``, the quotes, ``inventory``, ``mid`` and ``wealth``. With a hedge
+    instrument: the trade pays ``ψ·|u| + η·u²/dt`` (and a ticket fee) at the hedge's start-of-step mid, the
+    reward adds its position's revaluation, the penalties charge the net risk ``qᵀRq`` (``World.risk_matrix``),
+    and ``info`` adds ``hedge_pnl``, ``hedge_cost``, ``hedge_trade``, ``hedge_position`` and ``hedge_mid``.
 
     ## Starting State
     Mid ``s0``, zero cash, inventory ``initial_inventory`` (fixed or uniform on a range), the
@@ -58,7 +64,8 @@ class MarketMakingEnv(gym.Env):
     ``world`` a preset name or a ``World``; ``overrides`` any world fields.
 
     ## Version History
-    - v0: initial release; offset range and inventory unit derived from the world when unset.
+    - v0: initial release; offset range and inventory unit derived from the world when unset; the optional
+      hedge instrument (rung 3).
     """
 
     metadata = {"render_modes": []}
