@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from baselines.policy import NON_NEGATIVE, Parameter, Policy
-from envs import World
+from envs import World, feasible_hedge_trade, round_to_hedge_lot
 
 _BASE = Parameter(
     str,
@@ -59,12 +59,8 @@ class _Hedger(Policy):
         target = self.target(decoded["inventory"]) if self.world.hedged else None
         if target is None:
             return bid, ask, None
-        world = self.world
-        target = np.clip(
-            np.rint(target / world.hedge_lot) * world.hedge_lot, -world.hedge_max_position, world.hedge_max_position
-        )
-        trade = np.clip(target - decoded["hedge_position"], -world.hedge_max_trade, world.hedge_max_trade)
-        return bid, ask, trade.astype(np.int64)
+        position = decoded["hedge_position"]
+        return bid, ask, feasible_hedge_trade(self.world, round_to_hedge_lot(self.world, target) - position, position)
 
 
 class NoHedge(_Hedger):

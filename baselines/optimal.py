@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from baselines.policy import Policy
-from baselines.quote_table import QuoteTable, lookup_by_regime
-from envs import World, inventory_penalty, quote_fill_probability
+from baselines.policy import HedgingPolicy
+from baselines.quote_table import inventory_index, steps_to_close
+from envs import World, hedge_trade_cost, inventory_penalty, quote_fill_probability
 
 _INVERSE_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 _SEARCH_ITERATIONS = 36
@@ -62,7 +62,7 @@ def _best_offset(world: World, side_intensity: np.ndarray, constant: np.ndarray)
     return np.where(pulled, np.inf, offset), probability
 
 
-class Optimal(Policy):
+class Optimal(HedgingPolicy):
     """Exact optimal quotes (and hedge trades) of the discrete env, tabulated over (step, regime,
     inventory[, hedge position]).
 
@@ -127,9 +127,6 @@ class Optimal(Policy):
         by_steps_left = np.concatenate([np.arange(world.n_steps - 1, world.n_steps), np.arange(world.n_steps)[::-1]])
         self._offsets = offsets[by_steps_left]
         self._trades = trades[by_steps_left]
-        self._tables = [
-            QuoteTable(world, self._offsets[:, 0, r, :, 0], self._offsets[:, 1, r, :, 0]) for r in range(n_regimes)
-        ]
 
     def expected_reward(self) -> float:
         """Exact expected episode reward of this policy from the world's opening law [price]."""
@@ -139,31 +136,13 @@ class Optimal(Policy):
         opening = self.value[0][:, index, flat].mean(axis=1)
         return float(self.world.stationary_regime_distribution @ opening)
 
-    def quotes(self, inventory, time_to_close, volatility):
-        if self.world.hedged:
-            bid, ask, _ = self.decide(inventory, np.zeros_like(inventory), time_to_close, volatility)
-            return bid, ask
-        return lookup_by_regime(self.world, self._tables, inventory, time_to_close, volatility)
-
-    def act(self, decoded):
-        if not self.world.hedged:
-            return super().act(decoded)
-        return self.decide(
-            decoded["inventory"], decoded["hedge_position"], decoded["time_to_close"], decoded["volatility"]
-        )
-
     def decide(self, inventory, hedge_position, time_to_close, volatility):
-        """Quotes [price] after the optimal hedge trade [lots] at each state (hedged worlds)."""
+        """Quotes [price] after the optimal hedge trade [lots] at each state (no trade without a hedge)."""
         world = self.world
-        steps_left = np.clip(np.rint(np.asarray(time_to_close) / world.dt), 0, world.n_steps).astype(np.int64)
-        regime = world.regime_of(volatility)
-        i = (
-            np.clip(np.asarray(inventory), -world.max_inventory, world.max_inventory).astype(np.int64)
-            + world.max_inventory
-        )
-        limit = world.hedge_max_position
+        steps_left, regime = steps_to_close(world, time_to_close), world.regime_of(volatility)
+        limit = world.hedge_max_position  # 0 without a hedge instrument: the one position, flat
         j = (np.clip(np.asarray(hedge_position), -limit, limit).astype(np.int64) + limit) // world.hedge_lot
-        steps_left, regime, i, j = np.broadcast_arrays(steps_left, regime, i, j)
+        steps_left, regime, i, j = np.broadcast_arrays(steps_left, regime, inventory_index(world, inventory), j)
         trade = self._trades[steps_left, regime, i, j]
         after = j + trade // world.hedge_lot
         return self._offsets[steps_left, 0, regime, i, after], self._offsets[steps_left, 1, regime, i, after], trade
@@ -185,9 +164,7 @@ def _best_trade(world: World, quoted: np.ndarray) -> tuple[np.ndarray, np.ndarra
     trade = np.zeros(quoted.shape, dtype=np.int64)
     for lots in sorted(range(-most, most + 1), key=abs):  # smallest trades first: a tie keeps the smaller
         u = lots * lot
-        cost = (
-            world.hedge_spread_cost * abs(u) + world.hedge_impact / world.dt * u * u + world.hedge_ticket_fee * (u != 0)
-        )
+        cost = hedge_trade_cost(world, u) + world.hedge_ticket_fee * (u != 0)
         candidate = np.full(quoted.shape, -np.inf)
         source = slice(max(lots, 0), size + min(lots, 0))  # j + lots within the grid
         target = slice(max(-lots, 0), size + min(-lots, 0))

@@ -95,6 +95,28 @@ class Policy:
         return f"{self.name}({params})"
 
 
+class HedgingPolicy(Policy):
+    """A policy that decides its quotes and its hedge trade together, from both positions: subclasses
+    implement ``decide(inventory, hedge_position, time_to_close, volatility) -> (bid_offset, ask_offset,
+    hedge_trade)`` [price, price, lots]; ``quotes`` is ``decide`` at a flat hedge, without its trade."""
+
+    def decide(
+        self, inventory: np.ndarray, hedge_position: np.ndarray, time_to_close: np.ndarray, volatility: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def quotes(self, inventory, time_to_close, volatility):
+        bid, ask, _ = self.decide(inventory, np.zeros_like(inventory), time_to_close, volatility)
+        return bid, ask
+
+    def act(self, decoded):
+        if not self.world.hedged:
+            return super().act(decoded)
+        return self.decide(
+            decoded["inventory"], decoded["hedge_position"], decoded["time_to_close"], decoded["volatility"]
+        )
+
+
 def _coerce(policy: str, key: str, kind: type, value: Any) -> Any:
     if kind is str:
         ok = isinstance(value, str) and value != ""

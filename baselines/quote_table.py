@@ -7,6 +7,17 @@ import numpy as np
 from envs import World
 
 
+def steps_to_close(world: World, time_to_close: np.ndarray) -> np.ndarray:
+    """Time to close [time] as a whole number of steps, 0 … n_steps (int64): a table's time axis."""
+    return np.clip(np.rint(np.asarray(time_to_close) / world.dt), 0, world.n_steps).astype(np.int64)
+
+
+def inventory_index(world: World, inventory: np.ndarray) -> np.ndarray:
+    """Inventory [lots] clipped to ±Q as an index 0 … 2Q (int64): a table's inventory axis."""
+    limit = world.max_inventory
+    return np.clip(np.asarray(inventory), -limit, limit).astype(np.int64) + limit
+
+
 class QuoteTable:
     """Bid and ask offsets [price] on (steps to close 0 … n_steps, inventory −Q … Q); ``+inf`` = not quoted."""
 
@@ -20,11 +31,8 @@ class QuoteTable:
 
     def lookup(self, inventory: np.ndarray, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Quotes at inventory [lots] and time to close [time], both rounded to the grid and clipped to it."""
-        world = self.world
-        steps_left = np.clip(np.rint(np.asarray(time_to_close) / world.dt), 0, world.n_steps).astype(np.int64)
-        limit = world.max_inventory
-        index = np.clip(np.asarray(inventory), -limit, limit).astype(np.int64) + limit
-        steps_left, index = np.broadcast_arrays(steps_left, index)
+        steps_left = steps_to_close(self.world, time_to_close)
+        steps_left, index = np.broadcast_arrays(steps_left, inventory_index(self.world, inventory))
         return self.bid[steps_left, index], self.ask[steps_left, index]
 
 

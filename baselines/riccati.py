@@ -38,11 +38,16 @@ import math
 import numpy as np
 import scipy.integrate
 
-from baselines.policy import Policy, pull_at_limit
-from envs import World
+from baselines.policy import HedgingPolicy, pull_at_limit
+from baselines.quote_table import steps_to_close
+from envs import World, feasible_hedge_trade, round_to_hedge_lot
 
 # The smallest impact the closed form divides by [price·time/lot²]; a world with η = 0 trades at U_max.
 _MIN_IMPACT = 1e-12
+
+
+def _impact(world: World) -> float:
+    return max(world.hedge_impact, _MIN_IMPACT)
 
 
 def riccati_coefficients(world: World, running_penalty: float, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -55,7 +60,7 @@ def riccati_coefficients(world: World, running_penalty: float, steps: np.ndarray
     weights = np.zeros(m)
     weights[0] = 2.0 * alpha2.sum()
     if m == 2:
-        weights[1] = 1.0 / max(world.hedge_impact, _MIN_IMPACT)
+        weights[1] = 1.0 / _impact(world)
     risk = world.risk_matrix[:m, :m]
     penalty = running_penalty * risk
     tau = steps * world.dt
@@ -89,7 +94,7 @@ def riccati_coefficients(world: World, running_penalty: float, steps: np.ndarray
     return a_path, b_path
 
 
-class Riccati(Policy):
+class Riccati(HedgingPolicy):
     """Quotes and hedge trades from the quadratic approximation of the value (see the module docstring:
     Bergault, Evangelista, Guéant & Vieira 2021; Barzykin, Bergault & Guéant 2023)."""
 
@@ -103,22 +108,10 @@ class Riccati(Policy):
         self.a = np.stack([a for a, _ in solved])  # (regimes, steps to close, m, m)
         self.b = np.stack([b for _, b in solved])
 
-    def quotes(self, inventory, time_to_close, volatility):
-        bid, ask, _ = self.decide(inventory, np.zeros_like(inventory), time_to_close, volatility)
-        return bid, ask
-
-    def act(self, decoded):
-        if not self.world.hedged:
-            return super().act(decoded)
-        return self.decide(
-            decoded["inventory"], decoded["hedge_position"], decoded["time_to_close"], decoded["volatility"]
-        )
-
     def decide(self, inventory, hedge_position, time_to_close, volatility):
         """Quotes [price] after the hedge trade [lots] at each state."""
         world = self.world
-        steps_left = np.clip(np.rint(np.asarray(time_to_close) / world.dt), 0, world.n_steps).astype(np.int64)
-        regime = world.regime_of(volatility)
+        steps_left, regime = steps_to_close(world, time_to_close), world.regime_of(volatility)
         q1 = np.asarray(inventory, dtype=np.float64)
         q2 = np.asarray(hedge_position, dtype=np.float64)
         q1, q2, steps_left, regime = np.broadcast_arrays(q1, q2, steps_left, regime)
@@ -127,11 +120,8 @@ class Riccati(Policy):
         if a.shape[-1] == 2:
             p = -2.0 * (a[..., 1, 0] * q1 + a[..., 1, 1] * q2) - b[..., 1]
             excess = np.maximum(np.abs(p) - world.hedge_spread_cost, 0.0)
-            reach = np.minimum(world.dt / (2.0 * max(world.hedge_impact, _MIN_IMPACT)), 1.0 / (2.0 * a[..., 1, 1]))
-            lots = np.rint(np.sign(p) * excess * reach / world.hedge_lot).astype(np.int64) * world.hedge_lot
-            limit = world.hedge_max_position
-            trade = np.clip(np.clip(lots, -world.hedge_max_trade, world.hedge_max_trade), -limit - q2, limit - q2)
-            trade = trade.astype(np.int64)
+            reach = np.minimum(world.dt / (2.0 * _impact(world)), 1.0 / (2.0 * a[..., 1, 1]))
+            trade = feasible_hedge_trade(world, round_to_hedge_lot(world, np.sign(p) * excess * reach), q2)
             skew = a[..., 0, 0] * q1 + a[..., 0, 1] * (q2 + trade)
         else:
             skew = a[..., 0, 0] * q1

@@ -7,7 +7,14 @@ from gymnasium.envs.registration import register, registry
 
 from envs import core
 from envs.batch import REWARD_VARIANTS, BatchStep, Finished, MarketBatch, market_keys
-from envs.core import fill_probability, inventory_penalty, quote_fill_probability
+from envs.core import (
+    feasible_hedge_trade,
+    fill_probability,
+    hedge_trade_cost,
+    inventory_penalty,
+    quote_fill_probability,
+    round_to_hedge_lot,
+)
 from envs.gym_env import MarketMakingEnv
 from envs.observation import ENTRIES, decode_observation, observation_at, observe, translate_observation
 from envs.presets import PRESETS, list_presets, make_world, resolve_world
@@ -54,8 +61,10 @@ __all__ = [
     "action_to_quotes",
     "core",
     "decode_observation",
+    "feasible_hedge_trade",
     "field_names",
     "fill_probability",
+    "hedge_trade_cost",
     "inventory_penalty",
     "list_presets",
     "make_world",
@@ -65,4 +74,5 @@ __all__ = [
     "quote_fill_probability",
     "quotes_to_action",
     "resolve_world",
+    "round_to_hedge_lot",
 ]

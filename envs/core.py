@@ -12,7 +12,8 @@ One step, for every market at once (A–S 2008 §4's simulation, generalized):
 6. the volatility regime switches with the chain's one-step transition matrix.
 
 In a world with a hedge instrument (``World.hedged``), at the start of the step the maker also trades
-``u`` lots of it (the action's hedge leg, clipped so that ``|q₂ + u| ≤ Q₂``) at its start-of-step mid,
+``u`` lots of it (the action's hedge leg, at most ``U_max`` and clipped so that ``|q₂ + u| ≤ Q₂``) at its
+start-of-step mid,
 paying ``ψ·|u| + η·u²/dt`` (plus the ticket fee if ``u ≠ 0``); its mid then moves by
 ``σ₂_regime·√dt·(ρ·ε + √(1 − ρ²)·ε⊥)``, ε the quoted mid's shock (the adverse jump stays the quoted
 asset's own); the reward adds the hedge position's revaluation, subtracts the hedge cost, and the
@@ -202,6 +203,27 @@ def inventory_penalty(
     return (running * world.dt + world.terminal_penalty * at_close) * risk
 
 
+def round_to_hedge_lot(world: World, lots: np.ndarray) -> np.ndarray:
+    """A signed amount [lots] rounded to whole hedge lots (int64)."""
+    return np.rint(np.asarray(lots) / world.hedge_lot).astype(np.int64) * world.hedge_lot
+
+
+def feasible_hedge_trade(world: World, requested: np.ndarray, hedge_position: np.ndarray) -> np.ndarray:
+    """The trade the env executes for a requested one [lots, whole hedge lots]: at most ``U_max`` either way,
+    and no further than keeps ``|q₂ + u| ≤ Q₂``."""
+    limit, most = world.hedge_max_position, world.hedge_max_trade
+    low = np.maximum(-limit - hedge_position, -most)
+    high = np.minimum(limit - hedge_position, most)
+    return np.minimum(np.maximum(requested, low), high).astype(np.int64, copy=False)
+
+
+def hedge_trade_cost(world: World, trade: np.ndarray) -> np.ndarray:
+    """``ψ·|u| + η·u²/dt`` [price] for a trade of u lots (the ticket fee aside): the per-step form of
+    ``L(v) = η·v² + ψ·|v|`` (Barzykin, Bergault & Guéant 2023)."""
+    size = np.abs(trade).astype(np.float64)
+    return size * (world.hedge_spread_cost + (world.hedge_impact / world.dt) * size)
+
+
 def net_risk(world: World, inventory: np.ndarray, hedge_position: np.ndarray) -> np.ndarray:
     """``qᵀRq = q₁² + 2ρr·q₁·q₂ + r²·q₂²`` [lots² of the quoted asset], ``R = Σ/σ₁²`` (``World.risk_matrix``)."""
     (_, cross), (_, square) = world.risk_matrix
@@ -285,8 +307,9 @@ def step(world: World, state: MarketState, quotes: Action) -> tuple[MarketState,
         outlay = hedge.trade * state.hedge_mid
         outlay += hedge.cost
         if world.hedge_ticket_fee:
-            outlay += hedge.fees
-            fees = fees + hedge.fees
+            ticket = world.hedge_ticket_fee * (hedge.trade != 0)
+            outlay += ticket
+            fees = fees + ticket
         cash = cash - outlay
         penalty = inventory_penalty(world, inventory, state.regime, terminated, hedge.position)
         reward = spread_captured + inventory_pnl
@@ -295,7 +318,7 @@ def step(world: World, state: MarketState, quotes: Action) -> tuple[MarketState,
         reward -= hedge.cost
         reward -= penalty
     else:
-        hedge = _HedgeLeg(None, state.hedge_position, None, None, None, state.hedge_mid, None)
+        hedge = _NO_HEDGE
         penalty = inventory_penalty(world, inventory, state.regime, terminated)
         reward = spread_captured + inventory_pnl - fees - penalty
 
@@ -339,13 +362,16 @@ def step(world: World, state: MarketState, quotes: Action) -> tuple[MarketState,
 
 @dataclasses.dataclass(frozen=True)
 class _HedgeLeg:
-    trade: np.ndarray | None
-    position: np.ndarray
-    cost: np.ndarray | None
-    fees: np.ndarray | None
-    pnl: np.ndarray | None
-    mid: np.ndarray
-    mid_change: np.ndarray | None
+    """The hedge leg's part of a step; only ``position`` and ``mid`` (both ``None``) without a hedge instrument."""
+
+    position: np.ndarray | None
+    mid: np.ndarray | None
+    trade: np.ndarray | None = None
+    cost: np.ndarray | None = None
+    pnl: np.ndarray | None = None
+
+
+_NO_HEDGE = _HedgeLeg(position=None, mid=None)
 
 
 def _hedge_leg(
@@ -356,16 +382,13 @@ def _hedge_leg(
     shock: np.ndarray,
     orthogonal: np.ndarray,
 ) -> _HedgeLeg:
-    """The hedge trade (clipped to ``|q₂| ≤ Q₂``), its costs and the hedge position's revaluation."""
-    limit = world.hedge_max_position
+    """The hedge trade (``feasible_hedge_trade``), its cost and the hedge position's revaluation."""
     if requested is None:
         trade = np.zeros(state.n, dtype=np.int64)
     else:
-        trade = np.minimum(np.maximum(requested, -limit - state.hedge_position), limit - state.hedge_position)
+        trade = feasible_hedge_trade(world, requested, state.hedge_position)
     position = state.hedge_position + trade
-    size = np.abs(trade).astype(np.float64)
-    cost = size * (world.hedge_spread_cost + (world.hedge_impact / world.dt) * size)
-    fees = world.hedge_ticket_fee * (size > 0) if world.hedge_ticket_fee else 0.0
+    cost = hedge_trade_cost(world, trade)
     rho = world.hedge_correlation
     scale = sigma * (world.hedge_sigma / world.sigma * np.sqrt(world.dt))
     if world.n_regimes > 1:
@@ -373,7 +396,7 @@ def _hedge_leg(
     else:  # scalar coefficients: two multiplies and an add over the markets
         mid_change = (scale * rho) * shock
         mid_change += (scale * np.sqrt(1.0 - rho * rho)) * orthogonal
-    return _HedgeLeg(trade, position, cost, fees, position * mid_change, state.hedge_mid + mid_change, mid_change)
+    return _HedgeLeg(position, state.hedge_mid + mid_change, trade, cost, position * mid_change)
 
 
 def _draw_regime(cumulative: np.ndarray, u: np.ndarray) -> np.ndarray:

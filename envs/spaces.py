@@ -13,7 +13,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from envs.core import Action
+from envs.core import Action, round_to_hedge_lot
 from envs.observation import observation_bounds
 from envs.world import World
 
@@ -65,8 +65,7 @@ def action_quotes(world: World, action: np.ndarray) -> Action:
     if not world.hedged:
         return Action(low + (0.5 * (high - low)) * (action + 1.0), action < 1.0)
     quote_legs = action[:, :2]
-    lots = world.hedge_max_trade / world.hedge_lot
-    trade = np.rint(action[:, 2] * lots).astype(np.int64) * world.hedge_lot
+    trade = round_to_hedge_lot(world, action[:, 2] * world.hedge_max_trade)
     return Action(low + (0.5 * (high - low)) * (quote_legs + 1.0), quote_legs < 1.0, trade)
 
 

@@ -16,7 +16,14 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from baselines import make_policy  # noqa: E402
-from envs import World, action_to_hedge, action_to_quotes, observation_at  # noqa: E402
+from envs import (  # noqa: E402
+    World,
+    action_to_hedge,
+    action_to_quotes,
+    feasible_hedge_trade,
+    observation_at,
+    round_to_hedge_lot,
+)
 from envs.rollout import Rollout  # noqa: E402
 
 TIME_FRACTIONS = (1.0, 0.5, 0.1)
@@ -68,6 +75,27 @@ def compared_policies(world: World, policies: dict[str, tuple]) -> dict[str, obj
     return compared
 
 
+def _panel_row(count: int) -> tuple[Figure, Sequence]:
+    """A figure of ``count`` side-by-side panels sharing their y axis."""
+    figure, axes = plt.subplots(1, count, figsize=(5 * count, 4), sharey=True, squeeze=False)
+    return figure, axes[0]
+
+
+def _finished(figure: Figure, axes: Sequence, ylabel: str) -> Figure:
+    axes[0].set_ylabel(ylabel)
+    axes[-1].legend(fontsize=7)
+    figure.tight_layout()
+    return figure
+
+
+def _plot_quotes(axis, world: World, policies: dict[str, object], fraction: float, limit: int, hedge_position=0):
+    """Each policy's bid (solid) and ask (dashed) against inventory, one colour per policy."""
+    for index, (label, policy) in enumerate(policies.items()):
+        q, bid, ask = quote_curves(world, policy, fraction, inventory_limit=limit, hedge_position=hedge_position)
+        axis.plot(q, bid, color=f"C{index}", label=f"{label} bid")
+        axis.plot(q, ask, color=f"C{index}", linestyle="--", label=f"{label} ask")
+
+
 def quotes_figure(
     world: World,
     policies: dict[str, object],
@@ -77,15 +105,9 @@ def quotes_figure(
     """Quotes against inventory at several times to close, over ``±inventory_limit`` (default Q; see
     ``visited_inventory``), with the limit Q marked when it lies within a fifth of the plotted range."""
     limit = world.max_inventory if inventory_limit is None else inventory_limit
-    figure, axes = plt.subplots(
-        1, len(time_fractions), figsize=(5 * len(time_fractions), 4), sharey=True, squeeze=False
-    )
-    for axis, fraction in zip(axes[0], time_fractions, strict=True):
-        for index, (label, policy) in enumerate(policies.items()):
-            q, bid, ask = quote_curves(world, policy, fraction, inventory_limit=limit)
-            color = f"C{index}"
-            axis.plot(q, bid, color=color, label=f"{label} bid")
-            axis.plot(q, ask, color=color, linestyle="--", label=f"{label} ask")
+    figure, axes = _panel_row(len(time_fractions))
+    for axis, fraction in zip(axes, time_fractions, strict=True):
+        _plot_quotes(axis, world, policies, fraction, limit)
         axis.axhline(0.0, color="grey", linewidth=0.5)
         if world.max_inventory <= 1.2 * limit:
             for side in (-1, 1):
@@ -94,10 +116,7 @@ def quotes_figure(
         axis.set_xlim(-1.05 * limit, 1.05 * limit)
         axis.set_title(f"time to close {fraction:.0%} of the session")
         axis.set_xlabel("inventory q [lots]")
-    axes[0][0].set_ylabel("offset from mid δ [price]")
-    axes[0][-1].legend(fontsize=7)
-    figure.tight_layout()
-    return figure
+    return _finished(figure, axes, "offset from mid δ [price]")
 
 
 def held_hedge(world: World, policy, time_fraction: float, inventory_limit: int) -> tuple[np.ndarray, np.ndarray]:
@@ -107,9 +126,9 @@ def held_hedge(world: World, policy, time_fraction: float, inventory_limit: int)
     steps_left = int(np.rint(time_fraction * world.n_steps))
     position = np.zeros(inventory.size, dtype=np.int64)
     limit = world.hedge_max_position
-    for _ in range(2 * limit // max(world.hedge_lot, 1) + 1):
+    for _ in range(2 * limit // world.hedge_lot + 1):
         actions, _ = policy.predict(observation_at(world, inventory, steps_left, 0, position), deterministic=True)
-        moved = np.clip(position + action_to_hedge(world, np.asarray(actions)), -limit, limit)
+        moved = position + feasible_hedge_trade(world, action_to_hedge(world, np.asarray(actions)), position)
         if np.array_equal(moved, position):
             break
         position = moved
@@ -120,10 +139,8 @@ def hedge_figure(
     world: World, policies: dict[str, object], inventory_limit: int, time_fractions: Sequence[float] = TIME_FRACTIONS
 ) -> Figure:
     """Hedge position held against inventory (``held_hedge``), with the minimum-variance hedge ``−ρσ₁/σ₂·q``."""
-    figure, axes = plt.subplots(
-        1, len(time_fractions), figsize=(5 * len(time_fractions), 4), sharey=True, squeeze=False
-    )
-    for axis, fraction in zip(axes[0], time_fractions, strict=True):
+    figure, axes = _panel_row(len(time_fractions))
+    for axis, fraction in zip(axes, time_fractions, strict=True):
         for index, (label, policy) in enumerate(policies.items()):
             q, position = held_hedge(world, policy, fraction, inventory_limit)
             axis.plot(q, position, color=f"C{index}", marker=".", label=label)
@@ -136,30 +153,19 @@ def hedge_figure(
         )
         axis.set_title(f"time to close {fraction:.0%} of the session")
         axis.set_xlabel("inventory q₁ [lots]")
-    axes[0][0].set_ylabel("hedge position held q₂ [lots]")
-    axes[0][-1].legend(fontsize=7)
-    figure.tight_layout()
-    return figure
+    return _finished(figure, axes, "hedge position held q₂ [lots]")
 
 
 def hedged_quotes_figure(world: World, policies: dict[str, object], inventory_limit: int) -> Figure:
     """Quotes against inventory at half the session, one panel per hedge position (``HEDGE_FRACTIONS`` of
     Q₂), each after the policy's own hedge trade from that position."""
-    positions = [
-        int(np.rint(f * world.hedge_max_position / world.hedge_lot)) * world.hedge_lot for f in HEDGE_FRACTIONS
-    ]
-    figure, axes = plt.subplots(1, len(positions), figsize=(5 * len(positions), 4), sharey=True, squeeze=False)
-    for axis, position in zip(axes[0], positions, strict=True):
-        for index, (label, policy) in enumerate(policies.items()):
-            q, bid, ask = quote_curves(world, policy, 0.5, inventory_limit=inventory_limit, hedge_position=position)
-            axis.plot(q, bid, color=f"C{index}", label=f"{label} bid")
-            axis.plot(q, ask, color=f"C{index}", linestyle="--", label=f"{label} ask")
-        axis.set_title(f"hedge position {position:+d} lots, half the session left")
+    positions = round_to_hedge_lot(world, np.array(HEDGE_FRACTIONS) * world.hedge_max_position)
+    figure, axes = _panel_row(len(positions))
+    for axis, position in zip(axes, positions, strict=True):
+        _plot_quotes(axis, world, policies, 0.5, inventory_limit, hedge_position=int(position))
+        axis.set_title(f"hedge position {int(position):+d} lots, half the session left")
         axis.set_xlabel("inventory q₁ [lots]")
-    axes[0][0].set_ylabel("offset from mid δ [price]")
-    axes[0][-1].legend(fontsize=7)
-    figure.tight_layout()
-    return figure
+    return _finished(figure, axes, "offset from mid δ [price]")
 
 
 def inventory_paths_figure(world: World, rollouts: dict[str, Rollout]) -> Figure:

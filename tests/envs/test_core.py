@@ -20,8 +20,8 @@ def run(world, actions_fn, n=256, seed=0, reward="pnl"):
     return batch, start_wealth, np.array(rewards), infos, finished
 
 
-def random_actions(rng, n):
-    return lambda t, obs: rng.uniform(-1.2, 1.2, size=(n, 2)).astype(np.float32)
+def random_actions(rng, n, legs=2):
+    return lambda t, obs: rng.uniform(-1.2, 1.2, size=(n, legs)).astype(np.float32)
 
 
 @pytest.mark.parametrize("preset", ["default", "as2008", "toxic", "regimes", "worked_example"])

@@ -6,22 +6,20 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+from test_core import random_actions, run  # the same session runner as the single-asset tests
 
-from envs import ENV_ID, MarketBatch, action_space, decode_observation, make_world, observation_at, quotes_to_action
+from envs import (
+    ENV_ID,
+    MarketBatch,
+    action_space,
+    core,
+    decode_observation,
+    make_world,
+    market_keys,
+    observation_at,
+    quotes_to_action,
+)
 from envs.world import World
-
-
-def hedged_run(world, actions_fn, n=128, seed=0, reward="pnl"):
-    batch = MarketBatch(world, n, reward)
-    observation = batch.reset(seed=seed)
-    start = batch.state.wealth.copy()
-    rewards, infos = [], []
-    for t in range(world.n_steps):
-        result = batch.step(actions_fn(t, observation))
-        observation = result.observation
-        rewards.append(result.reward)
-        infos.append(result.info)
-    return start, np.array(rewards), infos
 
 
 @pytest.mark.parametrize(
@@ -49,10 +47,6 @@ def test_hedge_fields_without_a_hedge_instrument_are_refused():
         make_world("default", hedge_correlation=0.5)
 
 
-def random_hedged_actions(rng, n):
-    return lambda t, obs: rng.uniform(-1.3, 1.3, size=(n, 3)).astype(np.float32)
-
-
 @pytest.mark.parametrize("preset", ["hedged", "externalize"])
 @pytest.mark.parametrize("mid_process", ["gaussian", "binomial"])
 def test_accounting_identity_with_the_hedge_leg(preset, mid_process):
@@ -61,7 +55,7 @@ def test_accounting_identity_with_the_hedge_leg(preset, mid_process):
     world = make_world(
         preset, fee=0.01, hedge_ticket_fee=0.05, hedge_lot=2, initial_inventory=(-3, 3), mid_process=mid_process
     )
-    start, rewards, infos = hedged_run(world, random_hedged_actions(np.random.default_rng(3), 128))
+    _, start, rewards, infos, _ = run(world, random_actions(np.random.default_rng(3), 128, legs=3), n=128)
     penalties = sum(info["penalty"] for info in infos)
     np.testing.assert_allclose(infos[-1]["wealth"] - start, rewards.sum(0) + penalties, atol=1e-8)
     for reward, info in zip(rewards, infos, strict=True):
@@ -86,10 +80,9 @@ def test_a_hedge_that_cannot_trade_is_the_single_asset_world():
     plain = hedged.without_hedge()
     n = 64
     rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
-    _, hedged_rewards, hedged_infos = hedged_run(hedged, random_hedged_actions(rng_a, n), n=n)
-    _, plain_rewards, _ = hedged_run(
-        plain, lambda t, o: rng_b.uniform(-1.3, 1.3, size=(n, 3)).astype(np.float32)[:, :2], n=n
-    )
+    *_, hedged_rewards, hedged_infos, _ = run(hedged, random_actions(rng_a, n, legs=3), n=n)
+    same_draws = random_actions(rng_b, n, legs=3)
+    *_, plain_rewards, _, _ = run(plain, lambda t, o: same_draws(t, o)[:, :2], n=n)
     np.testing.assert_array_equal(hedged_rewards, plain_rewards)
     assert all(np.all(info["hedge_position"] == 0) for info in hedged_infos)
 
@@ -112,8 +105,8 @@ def test_variance_reduced_reward_drops_both_revaluations():
     n = 32
     rng = np.random.default_rng(9)
     actions = [rng.uniform(-1, 1, size=(n, 3)).astype(np.float32) for _ in range(world.n_steps)]
-    _, pnl, infos = hedged_run(world, lambda t, o: actions[t], n=n)
-    _, reduced, _ = hedged_run(world, lambda t, o: actions[t], n=n, reward="variance_reduced")
+    *_, pnl, infos, _ = run(world, lambda t, o: actions[t], n=n)
+    *_, reduced, _, _ = run(world, lambda t, o: actions[t], n=n, reward="variance_reduced")
     revaluation = np.array([info["inventory_pnl"] + info["hedge_pnl"] for info in infos])
     np.testing.assert_allclose(reduced, pnl - revaluation, atol=1e-10)
 
@@ -160,3 +153,17 @@ def test_positions_carry_an_asset_axis():
     hedged.step(np.tile(np.array([0.0, 0.0, -1.0], dtype=np.float32), (5, 1)))
     assert hedged.state.positions.shape == (5, 2) and np.all(hedged.state.positions[:, 1] == -2)
     assert plain.state.positions.shape == (5, 1) and plain.state.hedge_position is None
+
+
+def test_the_core_trades_at_most_u_max_and_within_q2():
+    """A trade asked of the core directly (not through the action mapping) is still capped: at most U_max a
+    step, and never past ±Q₂."""
+    world = make_world("hedged")
+    state = core.reset(world, market_keys(0, 3), np.zeros(3, dtype=np.uint64))
+    action = core.Action.of(np.full(3, 0.7), np.full(3, 0.7), hedge=[100, -100, 1])
+    for expected in ([2, -2, 1], [4, -4, 2]):
+        state, outcome = core.step(world, state, action)
+        np.testing.assert_array_equal(state.hedge_position, expected)
+    state.hedge_position[:] = [9, -9, 10]
+    state, outcome = core.step(world, state, action)
+    np.testing.assert_array_equal(outcome.hedge_trade, [1, -1, 0])
