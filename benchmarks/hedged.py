@@ -16,13 +16,14 @@ import numpy as np
 from baselines import make_policy
 from envs import make_world
 from envs.rollout import rollout
-from eval.metrics import hedge_metrics
+from eval.metrics import bootstrap_indices, hedge_metrics, optimality_score
 
 LADDER = ("symmetric", "no_hedge", "full_hedge", "band_hedge", "riccati", "optimal")
 
 
-def build_cost(preset: str) -> tuple[float, float]:
-    """Seconds and peak traced memory [MiB] to build ``optimal`` for a preset (best time of three)."""
+def build_cost(preset: str) -> tuple[float, float, int]:
+    """Seconds (best of three) and peak traced memory [MiB] to build ``optimal`` for a preset, and the states
+    it tabulates."""
     world = make_world(preset)
     seconds = []
     for _ in range(3):
@@ -30,10 +31,10 @@ def build_cost(preset: str) -> tuple[float, float]:
         make_policy("optimal", world)
         seconds.append(time.perf_counter() - start)
     tracemalloc.start()
-    make_policy("optimal", world)
+    policy = make_policy("optimal", world)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return min(seconds), peak / 2**20
+    return min(seconds), peak / 2**20, policy.value[:-1].size
 
 
 def main() -> None:
@@ -42,8 +43,7 @@ def main() -> None:
     episodes = parser.parse_args().episodes
     for preset in ("hedged", "externalize"):
         world = make_world(preset)
-        seconds, mebibytes = build_cost(preset)
-        states = world.n_steps * world.n_regimes * (2 * world.max_inventory + 1) * (2 * world.hedge_max_position + 1)
+        seconds, mebibytes, states = build_cost(preset)
         print(
             f"{preset}: optimal over {states:,} (step, regime, q1, q2) states built in {seconds:.2f} s, "
             f"peak {mebibytes:.0f} MiB"
@@ -53,12 +53,13 @@ def main() -> None:
             policy = make_policy(name, world)
             result = rollout(world, lambda o, p=policy: p.predict(o)[0], episodes, 0)
             rewards[name] = (result.reward, hedge_metrics(result, world))
-        symmetric, optimal = rewards["symmetric"][0].mean(), rewards["optimal"][0].mean()
+        symmetric, optimal = rewards["symmetric"][0], rewards["optimal"][0]
+        indices = bootstrap_indices(episodes, 0)
         print(
             f"  {'policy':<11} {'reward':>8} {'± s.e.':>6} {'score':>6} {'hedge ratio':>11} {'hedge lots/episode':>18}"
         )
         for name, (reward, hedge) in rewards.items():
-            score = (reward.mean() - symmetric) / (optimal - symmetric)
+            score = optimality_score(reward, symmetric, optimal, indices)["score"]
             print(
                 f"  {name:<11} {reward.mean():8.3f} {reward.std(ddof=1) / np.sqrt(episodes):6.3f} {score:6.3f} "
                 f"{hedge['hedge_ratio']:11.3f} {hedge['hedge_volume']:18.1f}"
