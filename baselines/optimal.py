@@ -19,6 +19,8 @@ which learned policies are scored on the env's own reward.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from baselines.policy import HedgingPolicy
@@ -31,19 +33,21 @@ _COUPLING_ROUNDS = 2
 MAX_STATES = 10_000_000
 
 
-def _best_offset(world: World, side_intensity: np.ndarray, constant: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Maximize ``p(δ)·(δ + K)`` over ``δ ∈ [min_offset, max_offset)`` or pulling (value 0), per entry.
+def best_offset(
+    probability: Callable[[np.ndarray], np.ndarray], constant: np.ndarray, low: float, high: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maximize ``p(δ)·(δ + K)`` over ``δ ∈ [low, high)`` or pulling (value 0), per entry of ``constant``.
 
-    ``side_intensity`` is the side's arrival rate at zero offset; returns ``(offset, probability)``,
-    ``offset = +inf`` and probability 0 where the side is pulled.
+    ``probability(δ)`` is the side's per-step fill probability at offset δ [price]; returns
+    ``(offset, probability)``, ``offset = +inf`` and probability 0 where the side is pulled.
     """
 
     def value(offset):
-        return quote_fill_probability(world, side_intensity, offset) * (offset + constant)
+        return probability(offset) * (offset + constant)
 
-    min_offset, max_offset = world.offset_range
-    low = np.full(constant.shape, min_offset)
-    high = np.full(constant.shape, max_offset)
+    high_edge = high
+    low_edge = low = np.full(constant.shape, low)
+    high = np.full(constant.shape, high)
     inner_low, inner_high = high - _INVERSE_GOLDEN * (high - low), low + _INVERSE_GOLDEN * (high - low)
     value_low, value_high = value(inner_low), value(inner_high)
     for _ in range(_SEARCH_ITERATIONS):
@@ -56,10 +60,17 @@ def _best_offset(world: World, side_intensity: np.ndarray, constant: np.ndarray)
         value_low, value_high = np.where(left, probe_value, value_high), np.where(left, value_low, probe_value)
     offset = 0.5 * (low + high)
     # Also consider the most aggressive quote: the maximizer may sit on the lower edge.
-    offset = np.where(value(min_offset) > value(offset), min_offset, offset)
-    pulled = (value(offset) <= 0.0) | (offset >= max_offset)
-    probability = np.where(pulled, 0.0, quote_fill_probability(world, side_intensity, offset))
-    return np.where(pulled, np.inf, offset), probability
+    offset = np.where(value(low_edge) > value(offset), low_edge, offset)
+    pulled = (value(offset) <= 0.0) | (offset >= high_edge)
+    return np.where(pulled, np.inf, offset), np.where(pulled, 0.0, probability(offset))
+
+
+def _best_offset(world: World, side_intensity: np.ndarray, constant: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``best_offset`` for a side whose orders arrive at ``side_intensity`` at zero offset, over the world's
+    offset range."""
+    return best_offset(
+        lambda offset: quote_fill_probability(world, side_intensity, offset), constant, *world.offset_range
+    )
 
 
 class Optimal(HedgingPolicy):

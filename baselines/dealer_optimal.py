@@ -1,0 +1,196 @@
+"""The exact optimum of the two-asset dealer's discrete-time book, by backward induction over the joint
+inventory grid.
+
+With martingale-plus-drift mids and fills drawn independently per side and asset, wealth marked to the mids
+separates, ``V(n, x, q, s) = x + qᵀs + h(n, q)`` (as in ``baselines.optimal``). Let ``W(q') = dt·(μᵀq' −
+q'ᵀΦq') + h(n + 1, q')`` be the value after the step's fills; each of the four sides (asset, bid or ask) fills
+at most one request, of z lots with probability ``π(δ)·p_z`` (π the fill rule's chance at ``λ·f(δ)``; none if
+it would pass ``±Q``), so
+
+    h(n, q) = max_δ E[ Σ_sides z·δ·[fill] + W(q + Δ) ],   Δᵢ = (bid lots − ask lots) of asset i.
+
+Holding the other three sides' outcome laws fixed, a side's part is ``π(δ)·Σ_z p_z·(z·δ + K_z)`` with
+``K_z = E[W | it fills z] − E[W | it does not]``: ``Z·π(δ)·(δ + K̄/Z)`` with ``Z = Σ p_z·z`` over the sizes that
+fit, maximized by ``baselines.optimal.best_offset``. Rounds of coordinate ascent over the four sides,
+warm-started from the next step's fill chances, resolve the coupling. This is the ceiling against which the
+dealer's policies are scored.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from baselines.dealer import ClosedForm, DealerPolicy
+from baselines.optimal import MAX_STATES, best_offset
+from envs.dealer import Dealer
+from envs.dealer_core import fill_chance
+
+_COUPLING_ROUNDS = 3
+
+
+class DealerOptimal(DealerPolicy):
+    """Exact optimal quotes of the two-asset dealer, tabulated over (step, q₁, q₂) (module docstring).
+
+    ``value[n, i, j]`` is the expected reward still to come from step n at inventories ``(i − Q₁, j − Q₂)``;
+    ``offsets[n, c, i, j]`` the optimal quote of column c (bid of asset 0, bid of asset 1, ask of asset 0,
+    ask of asset 1) [price, ``+inf`` pulled].
+    """
+
+    name = "optimal"
+
+    def __init__(self, dealer: Dealer) -> None:
+        super().__init__(dealer)
+        if dealer.n_assets != 2:
+            raise ValueError(
+                f"optimal tabulates exactly two quoted assets (its joint inventory grid grows as Π(2Qᵢ + 1)); this "
+                f"dealer has {dealer.n_assets}: score against closed_form instead"
+            )
+        limits = [asset.max_inventory for asset in dealer.assets]
+        states = dealer.n_steps * (2 * limits[0] + 1) * (2 * limits[1] + 1)
+        if states > MAX_STATES:
+            raise ValueError(
+                f"optimal cannot be built for this dealer: its (step, q₁, q₂) grid has {states:,} states, more "
+                f"than the {MAX_STATES:,} this tabulation allows; lower max_inventory or raise dt"
+            )
+        sizes, probabilities = dealer.size_table
+        self._reach = int(sizes.max())
+        grids = np.meshgrid(*(np.arange(-q, q + 1, dtype=np.float64) for q in limits), indexing="ij")
+        self._inventory = np.stack(grids, axis=-1)  # (N1, N2, 2)
+        low, high = _offset_range(dealer, self._inventory)
+        steps = dealer.n_steps
+        self.value = np.zeros((steps + 1, *grids[0].shape))
+        self.offsets = np.empty((steps, 4, *grids[0].shape))
+        # Per column (bid 0, bid 1, ask 0, ask 1): the signed lots each rung moves its asset, and whether it fits.
+        moves = np.concatenate([sizes, -sizes])  # (4, m)
+        asset_of = np.array([0, 1, 0, 1])
+        limit = np.array(limits, dtype=np.float64)[asset_of]
+        position = self._inventory[..., asset_of]  # (N1, N2, 4)
+        fits = np.abs(position[None] + moves.T[:, None, None, :]) <= limit  # (m, N1, N2, 4)
+        weight = np.moveaxis(
+            np.where(fits, np.concatenate([probabilities, probabilities]).T[:, None, None, :], 0.0), -1, 0
+        )
+        self._weight = weight  # (4, m, N1, N2): p_z where size z fits
+        self._moves = moves
+        chance = np.zeros((4, *grids[0].shape))
+        q = self._inventory
+        running = dealer.dt * (q @ dealer.column("drift") - np.einsum("xyi,ij,xyj->xy", q, dealer.penalty_matrix, q))
+        for n in range(steps - 1, -1, -1):
+            after = running + self.value[n + 1]
+            offset, chance = self._quote_step(after, chance, low, high)
+            self.offsets[n] = offset
+            self.value[n] = self._expected(after, offset, chance)
+
+    def _shifted(self, after: np.ndarray) -> np.ndarray:
+        """``G[a, b] = W(q₁ + a, q₂ + b)`` for shifts within ±reach, 0 off the grid (never weighted)."""
+        reach = self._reach
+        padded = np.pad(after, reach)
+        n1, n2 = after.shape
+        shifts = range(-reach, reach + 1)
+        return np.stack(
+            [np.stack([padded[reach + a : reach + a + n1, reach + b : reach + b + n2] for b in shifts]) for a in shifts]
+        )
+
+    def _laws(self, chance: np.ndarray) -> np.ndarray:
+        """Each column's law over the lots it moves its asset, ``(4, 2·reach + 1, N1, N2)`` (index reach + x)."""
+        reach = self._reach
+        law = np.zeros((4, 2 * reach + 1, *chance.shape[1:]))
+        law[:, reach] = 1.0 - chance * self._weight.sum(axis=1)
+        for column in range(4):
+            for rung, move in enumerate(self._moves[column]):
+                law[column, reach + move] += chance[column] * self._weight[column, rung]
+        return law
+
+    def _asset_law(self, law: np.ndarray, asset: int) -> np.ndarray:
+        """Law of ``Δ`` (bid lots − ask lots) of one asset, ``(2·reach + 1, N1, N2)``."""
+        reach = self._reach
+        bid, ask = law[asset], law[asset + 2]
+        total = np.zeros_like(bid)
+        for up in range(reach + 1):
+            for down in range(reach + 1):
+                total[up - down + reach] += bid[reach + up] * ask[reach - down]
+        return total
+
+    def _quote_step(self, after, chance, low, high):
+        dealer = self.dealer
+        grid = self._shifted(after)  # (2r + 1, 2r + 1, N1, N2)
+        offset = np.full((4, *after.shape), np.inf)
+        for _ in range(_COUPLING_ROUNDS):
+            for column in range(4):
+                asset = column % 2
+                law = self._laws(chance)
+                other = self._asset_law(law, 1 - asset)
+                # W averaged over the other asset's Δ: a function of this asset's shift.
+                if asset == 0:
+                    over_other = np.einsum("bxy,abxy->axy", other, grid)
+                else:
+                    over_other = np.einsum("axy,abxy->bxy", other, grid)
+                opposite = law[column + 2 if column < 2 else column - 2]  # this asset's other side
+                sign = 1 if column < 2 else -1
+
+                stay = _shifted_expectation(opposite, over_other, 0)
+                lots = np.zeros(after.shape)
+                gain = np.zeros(after.shape)
+                for rung, size in enumerate(self._moves[column] * sign):
+                    weight = self._weight[column, rung]
+                    lots += weight * size
+                    gain += weight * (_shifted_expectation(opposite, over_other, sign * size) - stay)
+                fillable = lots > 0
+                constant = np.where(fillable, gain / np.where(fillable, lots, 1.0), 0.0)
+
+                best, best_chance = best_offset(
+                    lambda quote, column=column: fill_chance(dealer, quote, column), constant, low, high
+                )
+                offset[column] = np.where(fillable, best, np.inf)
+                chance = chance.copy()
+                chance[column] = np.where(fillable, best_chance, 0.0)
+        return offset, chance
+
+    def _expected(self, after, offset, chance):
+        """``E[Σ z·δ·[fill] + W(q + Δ)]`` under the chosen quotes."""
+        law = self._laws(chance)
+        first, second = self._asset_law(law, 0), self._asset_law(law, 1)
+        continuation = np.einsum("axy,bxy,abxy->xy", first, second, self._shifted(after))
+        spread = np.zeros(after.shape)
+        for column in range(4):
+            lots = (self._weight[column] * np.abs(self._moves[column])[:, None, None]).sum(axis=0)
+            spread += chance[column] * lots * np.where(np.isfinite(offset[column]), offset[column], 0.0)
+        return continuation + spread
+
+    def expected_reward(self) -> float:
+        """Exact expected episode reward from the opening inventories [price]."""
+        opening = [asset.initial_inventory + asset.max_inventory for asset in self.dealer.assets]
+        return float(self.value[0][opening[0], opening[1]])
+
+    def quotes(self, inventory, time_to_close):
+        dealer = self.dealer
+        inventory = np.asarray(inventory, dtype=np.int64)
+        steps_left = np.rint(np.asarray(time_to_close, dtype=np.float64) / dealer.dt).astype(np.int64)
+        index = np.clip(dealer.n_steps - steps_left, 0, dealer.n_steps - 1)
+        i = inventory[:, 0] + dealer.assets[0].max_inventory
+        j = inventory[:, 1] + dealer.assets[1].max_inventory
+        table = self.offsets[index, :, i, j]  # (n, 4)
+        return table[:, :2], table[:, 2:]
+
+
+def _shifted_expectation(opposite: np.ndarray, over_other: np.ndarray, shift: int) -> np.ndarray:
+    """``E[W]`` when one side moves its asset by ``shift`` lots, over the law of the same asset's other side
+    (``opposite``, indexed by reach + move) and a W already averaged over the other asset (``over_other``)."""
+    reach = (opposite.shape[0] - 1) // 2
+    total = np.zeros(opposite.shape[1:])
+    for move in range(-reach, reach + 1):
+        if 0 <= reach + shift + move <= 2 * reach:
+            total += opposite[reach + move] * over_other[reach + shift + move]
+    return total
+
+
+def _offset_range(dealer: Dealer, inventory: np.ndarray) -> tuple[float, float]:
+    """The offsets the search spans [price]: the closed form's quotes over the grid at the open, widened by
+    half their span and the widest myopic quote either way."""
+    closed_form = ClosedForm(dealer)
+    flat = inventory.reshape(-1, dealer.n_assets)
+    bid, ask = closed_form.quotes(flat, np.full(flat.shape[0], dealer.horizon))
+    quotes = np.concatenate([bid, ask]).ravel()
+    quotes = quotes[np.isfinite(quotes)]
+    myopic = max(abs(float(asset.best_response(0.0))) for asset in dealer.assets)
+    span = quotes.max() - quotes.min()
+    return float(quotes.min() - 0.5 * span - myopic), float(quotes.max() + 0.5 * span + 2.0 * myopic)

@@ -1,0 +1,299 @@
+"""The dealer's world: d correlated quoted assets with RFQ fill curves and trade sizes (rung 3, second half).
+
+A dealer quotes a bid and an ask on each of d assets. Units as in ``envs.world``: prices in currency, time
+in the model's unit, inventory in lots. Each asset's mid is an arithmetic Brownian motion with drift,
+``dS_i = μ_i·dt + σ_i·dW_i``, the shocks correlated by ``correlation`` (covariance
+``Σ = diag(σ)·C·diag(σ)``). On each side of each asset, requests (RFQs) arrive as a Poisson process; a
+request is for ``z`` lots with probability ``p_z`` (the size ladder) and is filled with probability
+``f(δ)`` at the dealer's offset δ, so fills of size z come at intensity ``λ·p_z·f(δ)``:
+
+- ``"exponential"``: ``f(δ) = e^(−k·δ)`` (``λ = A``: today's ``A·e^(−kδ)``, Avellaneda & Stoikov 2008);
+- ``"logistic"``: ``f(δ) = 1 / (1 + e^(α + β·δ))`` (Guéant 2017, "Optimal market making", §2; Bergault,
+  Evangelista, Guéant & Vieira 2021, §5).
+
+The quote rule: one offset per side per asset, in price per lot, for every size (a fill of z lots
+pays ``z·δ``); see ``envs.dealer_core`` for the step. The reward is wealth marked to all mids minus
+``dt·qᵀΦq`` with ``Φ = (γ/2)·Σ`` (γ the ``risk_aversion``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import scipy.special
+
+from envs.world import FILL_RULES, _integer, _matrix, _real, _real_tuple, _set
+
+FILL_CURVES = ("exponential", "logistic")
+_PROBABILITY_TOLERANCE = 1e-9
+_SPD_TOLERANCE = 1e-10
+
+
+@dataclasses.dataclass(frozen=True)
+class Asset:
+    """One quoted asset. Every field is validated at construction (``ValueError`` names it).
+
+    - ``s0`` [price]: mid at the open.
+    - ``sigma`` [price / √time]: volatility σ of the mid.
+    - ``drift`` [price / time]: μ, the mid's expected change per unit time.
+    - ``fill_curve``: ``"exponential"`` or ``"logistic"``.
+    - ``arrival_intensity`` [1/time]: λ, requests per side per unit time (for the exponential curve the
+      intensity at zero offset, A).
+    - ``fill_decay`` [1/price]: k of the exponential curve.
+    - ``fill_shift``: α of the logistic curve (the fill probability at δ = 0 is ``1/(1 + e^α)``).
+    - ``fill_slope`` [1/price]: β > 0 of the logistic curve.
+    - ``sizes`` [lots]: the size ladder, distinct positive integers.
+    - ``size_probabilities``: the chance a request is for each size; they sum to 1.
+    - ``max_inventory`` [lots]: Q, a multiple of every size; a fill that would take ``|q|`` past Q is refused.
+    - ``initial_inventory`` [lots]: the opening inventory, within ±Q.
+    """
+
+    s0: float = 100.0
+    sigma: float = 2.0
+    drift: float = 0.0
+    fill_curve: str = "exponential"
+    arrival_intensity: float = 140.0
+    fill_decay: float = 1.5
+    fill_shift: float = 0.7
+    fill_slope: float = 150.0
+    sizes: tuple[int, ...] = (1,)
+    size_probabilities: tuple[float, ...] = (1.0,)
+    max_inventory: int = 10
+    initial_inventory: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("s0", "sigma", "drift", "arrival_intensity", "fill_decay", "fill_shift", "fill_slope"):
+            _set(self, name, _real(name, getattr(self, name)))
+        for name in ("max_inventory", "initial_inventory"):
+            _set(self, name, _integer(name, getattr(self, name)))
+        if not isinstance(self.sizes, (tuple, list)) or not self.sizes:
+            raise ValueError(f"sizes must be a non-empty list of integers [lots]; got {self.sizes!r}")
+        _set(self, "sizes", tuple(_integer("sizes", size) for size in self.sizes))
+        _set(self, "size_probabilities", _real_tuple("size_probabilities", self.size_probabilities))
+        checks = [
+            ("sigma", self.sigma >= 0, "must be ≥ 0"),
+            ("fill_curve", self.fill_curve in FILL_CURVES, f"must be one of {FILL_CURVES}"),
+            ("arrival_intensity", self.arrival_intensity >= 0, "must be ≥ 0"),
+            ("fill_decay", self.fill_decay > 0, "must be > 0"),
+            ("fill_slope", self.fill_slope > 0, "must be > 0"),
+            ("sizes", all(size >= 1 for size in self.sizes), "must all be integers ≥ 1"),
+            ("sizes", len(set(self.sizes)) == len(self.sizes), "must be distinct"),
+            ("size_probabilities", len(self.size_probabilities) == len(self.sizes), "must have one entry per size"),
+            ("size_probabilities", all(p >= 0 for p in self.size_probabilities), "must all be ≥ 0"),
+            (
+                "size_probabilities",
+                abs(sum(self.size_probabilities) - 1.0) <= _PROBABILITY_TOLERANCE,
+                "must sum to 1",
+            ),
+            ("max_inventory", self.max_inventory >= 1, "must be an integer ≥ 1"),
+            (
+                "max_inventory",
+                all(self.max_inventory % size == 0 for size in self.sizes),
+                f"must be a multiple of every size in {self.sizes}",
+            ),
+            ("initial_inventory", abs(self.initial_inventory) <= self.max_inventory, "must lie within ±max_inventory"),
+        ]
+        for name, ok, accepted in checks:
+            if not ok:
+                raise ValueError(f"{name} {accepted}; got {getattr(self, name)!r}")
+
+    def fill_shape(self, offset: np.ndarray | float) -> np.ndarray:
+        """``f(δ)``: the chance a request is filled at offset δ [price] (exponential: may exceed 1 below 0)."""
+        offset = np.asarray(offset, dtype=np.float64)
+        if self.fill_curve == "exponential":
+            return np.exp(-self.fill_decay * offset)
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.exp(self.fill_shift + self.fill_slope * offset))
+
+    @property
+    def mean_size(self) -> float:
+        """``Σ p_z·z`` [lots per request]."""
+        return float(np.dot(self.size_probabilities, self.sizes))
+
+    @property
+    def size_weighted_size(self) -> float:
+        """``Σ p_z·z² / Σ p_z·z`` [lots]: the size a lot of filled flow comes in, on average."""
+        return float(np.dot(self.size_probabilities, np.square(self.sizes))) / self.mean_size
+
+    def best_response(self, marginal: np.ndarray | float) -> np.ndarray:
+        """``δ̃(p) = argmax_δ f(δ)·(δ − p)`` [price], p the value a lot of inventory costs [price/lot].
+
+        Exponential: ``p + 1/k``. Logistic: ``p + (1 + W₀(e^(−1−α−βp)))/β`` (Guéant 2017, Lemma 3.1),
+        computed as ``p + (1 + w)/β`` with w from ``scipy.special.lambertw`` on the principal branch.
+        """
+        marginal = np.asarray(marginal, dtype=np.float64)
+        if self.fill_curve == "exponential":
+            return marginal + 1.0 / self.fill_decay
+        return marginal + (1.0 + self._lambert(marginal)) / self.fill_slope
+
+    def hamiltonian_curvature(self) -> float:
+        """``H''(0)`` of ``H(p) = sup_δ f(δ)(δ − p)`` [1/price], the quadratic coefficient of the closed form.
+
+        Exponential: ``H = e^(−1−kp)/k``, ``H''(0) = k/e``. Logistic: ``H = w/β`` with
+        ``w = W₀(e^(−1−α−βp))``, so ``H''(0) = β·w₀/(1 + w₀)³`` (Bergault et al. 2021, §5).
+        """
+        if self.fill_curve == "exponential":
+            return self.fill_decay / math.e
+        w = float(self._lambert(0.0))
+        return self.fill_slope * w / (1.0 + w) ** 3
+
+    def _lambert(self, marginal: np.ndarray | float) -> np.ndarray:
+        argument = np.exp(-1.0 - self.fill_shift - self.fill_slope * np.asarray(marginal, dtype=np.float64))
+        return np.real(scipy.special.lambertw(argument, 0))
+
+
+@dataclasses.dataclass(frozen=True)
+class Dealer:
+    """A dealer's book over d quoted assets (``assets``), validated at construction.
+
+    - ``assets``: the quoted assets, one ``Asset`` each (d ≥ 1).
+    - ``correlation``: d×d correlation matrix of the mids' shocks, symmetric positive semi-definite with
+      a unit diagonal (``None``: uncorrelated).
+    - ``risk_aversion`` [1/price]: γ; the reward pays ``dt·qᵀΦq`` each step with ``Φ = (γ/2)·Σ``.
+    - ``horizon`` [time], ``dt`` [time]: session length and step, ``horizon/dt`` a whole number.
+    - ``fill_rule``: how an intensity becomes a per-step fill chance, as ``World.fill_rule``.
+    """
+
+    assets: tuple[Asset, ...] = (Asset(),)
+    correlation: tuple[tuple[float, ...], ...] | None = None
+    risk_aversion: float = 0.5
+    horizon: float = 1.0
+    dt: float = 0.005
+    fill_rule: str = "poisson"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.assets, Asset):
+            _set(self, "assets", (self.assets,))
+        if not isinstance(self.assets, (tuple, list)) or not self.assets:
+            raise ValueError(f"assets must be a non-empty list of envs.dealer.Asset; got {self.assets!r}")
+        if not all(isinstance(asset, Asset) for asset in self.assets):
+            raise ValueError(f"assets must all be envs.dealer.Asset; got {[type(a).__name__ for a in self.assets]}")
+        _set(self, "assets", tuple(self.assets))
+        d = len(self.assets)
+        correlation = np.eye(d) if self.correlation is None else np.asarray(_matrix("correlation", self.correlation))
+        if correlation.shape != (d, d):
+            raise ValueError(f"correlation must be a {d}×{d} matrix (one row per asset); got shape {correlation.shape}")
+        if not np.allclose(correlation, correlation.T, atol=_SPD_TOLERANCE, rtol=0.0):
+            raise ValueError(f"correlation must be symmetric; got {self.correlation!r}")
+        if not np.allclose(np.diag(correlation), 1.0, atol=_SPD_TOLERANCE, rtol=0.0):
+            raise ValueError(f"correlation must have a unit diagonal; got {self.correlation!r}")
+        if np.linalg.eigvalsh(correlation).min() < -_SPD_TOLERANCE:
+            raise ValueError(
+                f"correlation must be positive semi-definite (no eigenvalue below 0); got {self.correlation!r}, "
+                f"eigenvalues {np.round(np.linalg.eigvalsh(correlation), 6).tolist()}"
+            )
+        _set(self, "correlation", tuple(tuple(float(v) for v in row) for row in correlation))
+        for name in ("risk_aversion", "horizon", "dt"):
+            _set(self, name, _real(name, getattr(self, name)))
+        checks = [
+            ("risk_aversion", self.risk_aversion >= 0, "must be ≥ 0"),
+            ("horizon", self.horizon > 0, "must be > 0"),
+            ("dt", 0 < self.dt <= self.horizon, f"must be in (0, horizon={self.horizon}]"),
+            ("fill_rule", self.fill_rule in FILL_RULES, f"must be one of {FILL_RULES}"),
+        ]
+        for name, ok, accepted in checks:
+            if not ok:
+                raise ValueError(f"{name} {accepted}; got {getattr(self, name)!r}")
+        if abs(self.n_steps * self.dt - self.horizon) > 1e-9 * self.horizon or self.n_steps < 1:
+            raise ValueError(
+                f"dt must divide horizon into a whole number of steps; got dt={self.dt!r}, horizon={self.horizon!r}"
+            )
+
+    @property
+    def n_assets(self) -> int:
+        return len(self.assets)
+
+    @cached_property
+    def n_steps(self) -> int:
+        """Steps in a session, ``horizon / dt``."""
+        return int(round(self.horizon / self.dt))
+
+    def column(self, name: str) -> np.ndarray:
+        """One asset field across the assets, shape ``(d,)``."""
+        return np.array([getattr(asset, name) for asset in self.assets], dtype=np.float64)
+
+    @cached_property
+    def covariance(self) -> np.ndarray:
+        """``Σ = diag(σ)·C·diag(σ)`` [price²/time]."""
+        sigma = self.column("sigma")
+        return sigma[:, None] * np.asarray(self.correlation) * sigma[None, :]
+
+    @cached_property
+    def penalty_matrix(self) -> np.ndarray:
+        """``Φ = (γ/2)·Σ`` [price/(lot²·time)]: the reward pays ``dt·qᵀΦq`` each step."""
+        return 0.5 * self.risk_aversion * self.covariance
+
+    @cached_property
+    def shock_loading(self) -> np.ndarray:
+        """L with ``L·Lᵀ = C``: correlated shocks from independent normals (a symmetric square root, so a
+        semi-definite C is fine)."""
+        values, vectors = np.linalg.eigh(np.asarray(self.correlation))
+        return vectors * np.sqrt(np.clip(values, 0.0, None))[None, :]
+
+    @cached_property
+    def size_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(sizes, probabilities)``, each ``(d, m)`` with m the longest ladder; shorter ladders are padded
+        with zero-probability entries of their last size."""
+        m = max(len(asset.sizes) for asset in self.assets)
+        sizes = np.array([asset.sizes + (asset.sizes[-1],) * (m - len(asset.sizes)) for asset in self.assets])
+        probabilities = np.array(
+            [asset.size_probabilities + (0.0,) * (m - len(asset.sizes)) for asset in self.assets], dtype=np.float64
+        )
+        return sizes.astype(np.int64), probabilities
+
+    @property
+    def action_names(self) -> tuple[str, ...]:
+        """The action's legs, in order: each asset's bid, then each asset's ask."""
+        return tuple(f"bid_{i}" for i in range(self.n_assets)) + tuple(f"ask_{i}" for i in range(self.n_assets))
+
+    def replace(self, **overrides: Any) -> Dealer:
+        """A copy with some fields changed (validated like any dealer)."""
+        unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(Dealer)})
+        if unknown:
+            raise ValueError(
+                f"unknown dealer field(s) {unknown}; accepted: {[f.name for f in dataclasses.fields(Dealer)]}"
+            )
+        return dataclasses.replace(self, **overrides)
+
+
+# Two correlated copies of the default market (σ = 2, A = 140, k = 1.5, Q = 10, 200 steps) at ρ = 0.5, with
+# γ = 0.5 so that each asset alone pays φ = γσ²/2 = 1, the default world's running penalty: unit-free and
+# small enough (21 × 21 inventories) for the exact optimum.
+_TWO_ASSETS_ASSET = Asset(s0=100.0, sigma=2.0, arrival_intensity=140.0, fill_decay=1.5, max_inventory=10)
+# A dealer in two correlated bonds, in the shape of Bergault, Evangelista, Guéant & Vieira (2021)'s numerical
+# section: logistic RFQ curves (α = 0.7, β = 15 per price unit: a myopic half-spread of 0.077; 30 requests a day
+# per side), a size ladder, drift and limits; time in days, prices per 100 of face value. The parameters are
+# this project's, not copied from the paper's tables (which were not available to check against).
+_BOND_LADDER = {"sizes": (1, 2, 5), "size_probabilities": (0.5, 0.3, 0.2), "max_inventory": 20}
+_BOND = {"fill_curve": "logistic", "arrival_intensity": 30.0, "fill_shift": 0.7, "fill_slope": 15.0}
+
+DEALER_PRESETS: dict[str, dict[str, Any]] = {
+    "two_assets": {
+        "assets": (_TWO_ASSETS_ASSET, _TWO_ASSETS_ASSET),
+        "correlation": ((1.0, 0.5), (0.5, 1.0)),
+        "risk_aversion": 0.5,
+        "horizon": 1.0,
+        "dt": 0.005,
+    },
+    "dealer": {
+        "assets": (
+            Asset(sigma=0.3, drift=0.05, **_BOND, **_BOND_LADDER),
+            Asset(sigma=0.2, drift=-0.03, **_BOND, **_BOND_LADDER),
+        ),
+        "correlation": ((1.0, 0.7), (0.7, 1.0)),
+        "risk_aversion": 1.0,
+        "horizon": 1.0,
+        "dt": 0.01,
+    },
+}
+
+
+def make_dealer(preset: str, **overrides: Any) -> Dealer:
+    """A validated dealer from a preset name and field overrides (``ValueError`` names a bad one)."""
+    if preset not in DEALER_PRESETS:
+        raise ValueError(f"unknown dealer preset {preset!r}; accepted: {sorted(DEALER_PRESETS)}")
+    return Dealer(**DEALER_PRESETS[preset]).replace(**overrides) if overrides else Dealer(**DEALER_PRESETS[preset])

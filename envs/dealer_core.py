@@ -1,0 +1,240 @@
+"""The dealer's batched core: ``n`` independent books of d quoted assets, pure numpy, no Gymnasium import.
+
+One step, for every book at once (``envs.core``'s step with an asset axis and a size ladder):
+
+1. the dealer quotes each asset i at ``s_i − δ_i^b`` and ``s_i + δ_i^a`` (``+inf``: the side is pulled);
+2. on each side of each asset at most one request fills, with probability given by the fill rule at
+   intensity ``λ_i·f_i(δ)`` (``Dealer.fill_rule``); its size z is drawn from the asset's ladder, and a
+   fill that would take ``|q_i|`` past ``Q_i`` is refused;
+3. cash and inventory settle the fills at the quoted prices: a fill of z lots pays ``z·δ``;
+4. the mids move by ``μ·dt + σ·√dt·(L·ε)``, ε independent standard normals, ``L·Lᵀ`` the correlation;
+5. the reward is the change in wealth marked to the mids minus ``dt·qᵀΦq`` (q after the fills).
+
+Randomness is ``envs.core``'s counter-based stream: per book and step, one uniform per side and asset (it
+decides the fill, and, rescaled below the fill chance, the size) and two per pair of mid shocks
+(Box–Muller), so a column of a batch equals a book seeded alike and policies run on the same keys face
+the same requests and mid shocks (common random numbers).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+
+import numpy as np
+
+from envs.core import MAX_STREAMS, fill_probability, uniforms
+from envs.dealer import Dealer
+
+DealerPolicy = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclasses.dataclass
+class DealerState:
+    """State of ``n`` books: ``mid`` [price] and ``inventory`` [lots] are ``(n, d)``, the rest ``(n,)``."""
+
+    mid: np.ndarray
+    cash: np.ndarray
+    inventory: np.ndarray
+    step: np.ndarray
+    key: np.ndarray
+    episode: np.ndarray
+
+    @property
+    def wealth(self) -> np.ndarray:
+        """Cash plus the inventories marked to their mids [price]."""
+        return self.cash + np.einsum("ni,ni->n", self.inventory, self.mid)
+
+
+@dataclasses.dataclass
+class DealerOutcome:
+    """What one step produced: per book ``(n,)`` [price] unless noted; fills ``(n, d)`` [lots]."""
+
+    reward: np.ndarray
+    terminated: np.ndarray
+    bid_fills: np.ndarray
+    ask_fills: np.ndarray
+    spread_captured: np.ndarray
+    inventory_pnl: np.ndarray
+    diffusion_pnl: np.ndarray
+    penalty: np.ndarray
+
+    @property
+    def variance_reduced_reward(self) -> np.ndarray:
+        """The reward with the mids' diffusive revaluation ``qᵀσ√dt·Lε`` replaced by its mean, zero."""
+        return self.reward - self.diffusion_pnl
+
+
+@dataclasses.dataclass(frozen=True)
+class _Columns:
+    """Per-column constants of the stacked ``(bid of each asset, ask of each asset)`` layout, shape ``(2d,)``."""
+
+    intensity: np.ndarray
+    logistic: np.ndarray
+    decay: np.ndarray
+    shift: np.ndarray
+    slope: np.ndarray
+    sizes: np.ndarray  # (2d, m)
+    cumulative: np.ndarray  # (2d, m − 1): the size ladder's cumulative probabilities, last entry dropped
+    limit: np.ndarray
+    direction: np.ndarray  # +1 a bid fill buys, −1 an ask fill sells
+
+
+@functools.lru_cache(maxsize=32)
+def _columns(dealer: Dealer) -> _Columns:
+    sizes, probabilities = dealer.size_table
+
+    def both(values):
+        return np.concatenate([values, values])
+
+    logistic = np.array([asset.fill_curve == "logistic" for asset in dealer.assets])
+    return _Columns(
+        intensity=both(dealer.column("arrival_intensity")),
+        logistic=both(logistic),
+        decay=both(dealer.column("fill_decay")),
+        shift=both(dealer.column("fill_shift")),
+        slope=both(dealer.column("fill_slope")),
+        sizes=np.concatenate([sizes, sizes]),
+        cumulative=np.concatenate([np.cumsum(probabilities, axis=1)[:, :-1]] * 2),
+        limit=both(dealer.column("max_inventory")),
+        direction=np.repeat([1, -1], dealer.n_assets),
+    )
+
+
+def stream_count(dealer: Dealer) -> int:
+    """Uniforms drawn per book and step: one per side and asset, two per pair of mid shocks."""
+    count = 2 * dealer.n_assets + 2 * ((dealer.n_assets + 1) // 2)
+    if count > MAX_STREAMS:
+        raise ValueError(
+            f"assets must number at most {(MAX_STREAMS - 1) // 3} (the core's {MAX_STREAMS} random streams a step); "
+            f"got {dealer.n_assets}"
+        )
+    return count
+
+
+def fill_chance(dealer: Dealer, offsets: np.ndarray, column: int | None = None) -> np.ndarray:
+    """Per-step fill probability of the stacked quotes ``(n, 2d)`` [price]: the fill rule at ``λ·f(δ)``; with
+    ``column`` (an index of that layout), of one column's quotes, any shape."""
+    columns = _columns(dealer)
+    pick = slice(None) if column is None else column
+    with np.errstate(over="ignore"):
+        shape = np.exp(-columns.decay[pick] * offsets)
+        if columns.logistic[pick].any():
+            logistic = 1.0 / (1.0 + np.exp(columns.shift[pick] + columns.slope[pick] * offsets))
+            shape = np.where(columns.logistic[pick], logistic, shape)
+    return fill_probability(dealer, columns.intensity[pick] * shape)
+
+
+def reset(dealer: Dealer, key: np.ndarray, episode: np.ndarray) -> DealerState:
+    """Open a session in every book at the assets' opening mids and inventories."""
+    key = np.asarray(key, dtype=np.uint64)
+    n = key.shape[0]
+    stream_count(dealer)
+    return DealerState(
+        mid=np.tile(dealer.column("s0"), (n, 1)),
+        cash=np.zeros(n),
+        inventory=np.tile(np.array([a.initial_inventory for a in dealer.assets], dtype=np.int64), (n, 1)),
+        step=np.zeros(n, dtype=np.int64),
+        key=key.copy(),
+        episode=np.broadcast_to(np.asarray(episode, dtype=np.uint64), (n,)).copy(),
+    )
+
+
+def step(
+    dealer: Dealer, state: DealerState, bid_offset: np.ndarray, ask_offset: np.ndarray
+) -> tuple[DealerState, DealerOutcome]:
+    """Advance every book by one step under the quotes ``(n, d)`` [price, ``+inf`` pulled]."""
+    d = dealer.n_assets
+    columns = _columns(dealer)
+    u = uniforms(state.key, state.episode, state.step, stream_count(dealer))
+    offsets = np.concatenate([np.asarray(bid_offset, np.float64), np.asarray(ask_offset, np.float64)], axis=1)
+    chance = fill_chance(dealer, offsets)
+    side_u = u[: 2 * d].T
+    hit = side_u < chance
+    if columns.cumulative.shape[1] == 0:
+        size = columns.sizes[:, 0]
+    else:  # below the fill chance, u / chance is uniform on [0, 1): it picks the size
+        rescaled = side_u / np.where(hit, chance, 1.0)
+        rung = (rescaled[..., None] >= columns.cumulative).sum(axis=-1)
+        size = np.take_along_axis(columns.sizes[None, :, :], rung[..., None], axis=-1)[..., 0]
+    q = state.inventory
+    both = np.concatenate([q, q], axis=1)
+    allowed = np.abs(both + columns.direction * size) <= columns.limit
+    fills = np.where(hit & allowed, size, 0)
+    bid_fills, ask_fills = fills[:, :d], fills[:, d:]
+    inventory = q + bid_fills - ask_fills
+    spread_captured = (fills * np.where(fills > 0, offsets, 0.0)).sum(axis=1)
+    cash = state.cash + spread_captured - np.einsum("ni,ni->n", bid_fills - ask_fills, state.mid)
+
+    pairs = (d + 1) // 2
+    radius = np.sqrt(-2.0 * np.log1p(-u[2 * d : 2 * d + pairs]))
+    angle = 2.0 * np.pi * u[2 * d + pairs : 2 * d + 2 * pairs]
+    normals = np.concatenate([radius * np.cos(angle), radius * np.sin(angle)])[:d]  # (d, n)
+    diffusion = (dealer.column("sigma") * np.sqrt(dealer.dt)) * (normals.T @ dealer.shock_loading.T)
+    mid_change = diffusion + dealer.column("drift") * dealer.dt
+    penalty = dealer.dt * np.einsum("ni,ij,nj->n", inventory, dealer.penalty_matrix, inventory)
+    inventory_pnl = np.einsum("ni,ni->n", inventory, mid_change)
+    new_step = state.step + 1
+    new_state = DealerState(
+        mid=state.mid + mid_change,
+        cash=cash,
+        inventory=inventory,
+        step=new_step,
+        key=state.key,
+        episode=state.episode,
+    )
+    outcome = DealerOutcome(
+        reward=spread_captured + inventory_pnl - penalty,
+        terminated=new_step >= dealer.n_steps,
+        bid_fills=bid_fills,
+        ask_fills=ask_fills,
+        spread_captured=spread_captured,
+        inventory_pnl=inventory_pnl,
+        diffusion_pnl=np.einsum("ni,ni->n", inventory, diffusion),
+        penalty=penalty,
+    )
+    return new_state, outcome
+
+
+@dataclasses.dataclass(frozen=True)
+class DealerEpisodes:
+    """Per-episode sums of a batch of sessions: ``(n,)`` [price] unless noted; per-asset ``(n, d)``."""
+
+    reward: np.ndarray
+    spread_captured: np.ndarray
+    inventory_pnl: np.ndarray
+    penalty: np.ndarray
+    fills: np.ndarray  # lots filled per asset, both sides
+    mean_abs_inventory: np.ndarray  # per asset [lots]
+    mean_net_risk: np.ndarray  # √(qᵀΣq) averaged over the session [price/√time]
+    max_abs_inventory: np.ndarray  # per asset [lots]
+
+
+def rollout(dealer: Dealer, policy: DealerPolicy, keys: np.ndarray, episode: int = 0) -> DealerEpisodes:
+    """One session in each book (``keys``), quoting ``policy(inventory (n, d), time_to_close (n,))``."""
+    state = reset(dealer, keys, np.full(len(keys), episode, dtype=np.uint64))
+    n, d = state.inventory.shape
+    sums = {name: np.zeros(n) for name in ("reward", "spread_captured", "inventory_pnl", "penalty", "risk")}
+    fills, abs_inventory = np.zeros((n, d)), np.zeros((n, d))
+    max_abs = np.abs(state.inventory).astype(np.float64)
+    for index in range(dealer.n_steps):
+        time_to_close = np.full(n, dealer.horizon - index * dealer.dt)
+        bid, ask = policy(state.inventory, time_to_close)
+        state, outcome = step(dealer, state, bid, ask)
+        for name in ("reward", "spread_captured", "inventory_pnl", "penalty"):
+            sums[name] += getattr(outcome, name)
+        sums["risk"] += np.sqrt(np.einsum("ni,ij,nj->n", state.inventory, dealer.covariance, state.inventory))
+        fills += outcome.bid_fills + outcome.ask_fills
+        abs_inventory += np.abs(state.inventory)
+        max_abs = np.maximum(max_abs, np.abs(state.inventory))
+    return DealerEpisodes(
+        reward=sums["reward"],
+        spread_captured=sums["spread_captured"],
+        inventory_pnl=sums["inventory_pnl"],
+        penalty=sums["penalty"],
+        fills=fills,
+        mean_abs_inventory=abs_inventory / dealer.n_steps,
+        mean_net_risk=sums["risk"] / dealer.n_steps,
+        max_abs_inventory=max_abs,
+    )
