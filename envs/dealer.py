@@ -92,7 +92,7 @@ class Asset:
             ("max_inventory", self.max_inventory >= 1, "must be an integer ≥ 1"),
             (
                 "max_inventory",
-                all(self.max_inventory % size == 0 for size in self.sizes),
+                all(size >= 1 and self.max_inventory % size == 0 for size in self.sizes),
                 f"must be a multiple of every size in {self.sizes}",
             ),
             ("initial_inventory", abs(self.initial_inventory) <= self.max_inventory, "must lie within ±max_inventory"),

@@ -171,7 +171,11 @@ def step(
     radius = np.sqrt(-2.0 * np.log1p(-u[2 * d : 2 * d + pairs]))
     angle = 2.0 * np.pi * u[2 * d + pairs : 2 * d + 2 * pairs]
     normals = np.concatenate([radius * np.cos(angle), radius * np.sin(angle)])[:d]  # (d, n)
-    diffusion = (dealer.column("sigma") * np.sqrt(dealer.dt)) * (normals.T @ dealer.shock_loading.T)
+    # L·ε as a sum of outer products (not a matrix product, whose rounding would depend on the batch size).
+    loading = dealer.shock_loading * (dealer.column("sigma") * np.sqrt(dealer.dt))[:, None]
+    diffusion = normals[0][:, None] * loading[:, 0]
+    for k in range(1, d):
+        diffusion += normals[k][:, None] * loading[:, k]
     mid_change = diffusion + dealer.column("drift") * dealer.dt
     penalty = dealer.dt * np.einsum("ni,ij,nj->n", inventory, dealer.penalty_matrix, inventory)
     inventory_pnl = np.einsum("ni,ni->n", inventory, mid_change)

@@ -1,0 +1,114 @@
+"""The dealer's closed form against hand formulas, the single-asset Riccati baseline and its own ODE; the
+two-asset optimum against every other policy and against Monte Carlo."""
+
+import numpy as np
+import pytest
+
+from baselines.dealer import DEALER_POLICIES, ClosedForm, PerAsset
+from baselines.dealer_optimal import DealerOptimal
+from baselines.riccati import Riccati
+from envs import dealer_core, make_world
+from envs.dealer import Asset, Dealer, make_dealer
+
+
+def test_one_asset_closed_form_is_glft_asymptotic_and_the_riccati_baseline():
+    """d = 1, exponential: ``δ_b = 1/k + (2q + 1)/2·c`` with ``c = √(σ²γ·e/(2kA))`` far from the close (GLFT 2013,
+    eq. 4.6–4.7, small-γ Hamiltonian), and the single-asset ``riccati`` baseline at every time to close."""
+    sigma, gamma, k, intensity = 2.0, 0.5, 1.5, 140.0
+    dealer = Dealer(assets=(Asset(sigma=sigma, fill_decay=k, arrival_intensity=intensity, max_inventory=10),))
+    policy = ClosedForm(dealer)
+    q = np.arange(-5, 6, dtype=np.float64)[:, None]
+    c = np.sqrt(sigma**2 * gamma * np.e / (2 * k * intensity))
+    bid, ask = policy.quotes(q, np.full(q.shape[0], 50.0))
+    np.testing.assert_allclose(bid[:, 0], 1 / k + (2 * q[:, 0] + 1) / 2 * c, rtol=1e-12)
+    np.testing.assert_allclose(ask[:, 0], 1 / k - (2 * q[:, 0] - 1) / 2 * c, rtol=1e-12)
+    world = make_world("default", running_penalty=gamma * sigma**2 / 2, terminal_penalty=0.0)
+    riccati = Riccati(world)
+    for tau in (1.0, 0.3, 0.01):
+        expected_bid, expected_ask, _ = riccati.decide(q[:, 0], 0.0, np.full(q.shape[0], tau), sigma)
+        bid, ask = policy.quotes(q, np.full(q.shape[0], tau))
+        np.testing.assert_allclose(bid[:, 0], expected_bid, rtol=1e-9)
+        np.testing.assert_allclose(ask[:, 0], expected_ask, rtol=1e-9)
+
+
+def test_uncorrelated_assets_factor_into_single_asset_quotes():
+    first = Asset(sigma=1.0, drift=0.3, arrival_intensity=50.0, fill_decay=2.0)
+    second = Asset(
+        sigma=3.0, fill_curve="logistic", arrival_intensity=30.0, sizes=(1, 2), size_probabilities=(0.6, 0.4)
+    )
+    joint = ClosedForm(Dealer(assets=(first, second), risk_aversion=0.7))
+    rng = np.random.default_rng(0)
+    inventory = rng.integers(-8, 9, size=(50, 2)).astype(float)
+    tau = rng.uniform(0.0, 1.0, 50)
+    bid, ask = joint.quotes(inventory, tau)
+    for i, asset in enumerate((first, second)):
+        alone = ClosedForm(Dealer(assets=(asset,), risk_aversion=0.7))
+        alone_bid, alone_ask = alone.quotes(inventory[:, i : i + 1], tau)
+        np.testing.assert_allclose(bid[:, i], alone_bid[:, 0], rtol=1e-12)
+        np.testing.assert_allclose(ask[:, i], alone_ask[:, 0], rtol=1e-12)
+
+
+def test_coefficients_solve_the_riccati_equations():
+    """``dA/dτ = (γ/2)Σ − 2·A·D₊·A`` and ``dB/dτ = −μ − 2·A·D₊·B`` (τ = T − t), ``A = B = 0`` at the close."""
+    dealer = make_dealer("dealer", risk_aversion=3.0)
+    policy = ClosedForm(dealer)
+    weights = np.diag(policy.weights)
+    tau = np.array([0.05, 0.3, 0.8])
+    h = 1e-6
+    a, b = policy.coefficients(tau)
+    a_up, b_up = policy.coefficients(tau + h)
+    a_down, b_down = policy.coefficients(tau - h)
+    da, db = (a_up - a_down) / (2 * h), (b_up - b_down) / (2 * h)
+    expected_da = dealer.penalty_matrix - 2 * a @ weights @ a
+    expected_db = -dealer.column("drift") - 2 * np.einsum("nij,jk,nk->ni", a, weights, b)
+    np.testing.assert_allclose(da, expected_da, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(db, expected_db, rtol=1e-6, atol=1e-9)
+    a0, b0 = policy.coefficients(np.zeros(1))
+    assert not a0.any() and not b0.any()
+
+
+def test_each_asset_leans_on_the_other_inventory():
+    """With ρ > 0, a long position in asset 1 makes asset 0's bid deeper and its ask tighter; the per-asset
+    comparator ignores it."""
+    dealer = make_dealer("two_assets")
+    inventory = np.array([[0.0, -5.0], [0.0, 0.0], [0.0, 5.0]])
+    tau = np.full(3, 1.0)
+    bid, ask = ClosedForm(dealer).quotes(inventory, tau)
+    assert bid[0, 0] < bid[1, 0] < bid[2, 0]
+    assert ask[0, 0] > ask[1, 0] > ask[2, 0]
+    naive_bid, naive_ask = PerAsset(dealer).quotes(inventory, tau)
+    assert naive_bid[0, 0] == naive_bid[1, 0] == naive_bid[2, 0]
+
+
+@pytest.fixture(scope="module")
+def two_asset_ladder():
+    dealer = make_dealer("two_assets")
+    optimal = DealerOptimal(dealer)
+    keys = np.arange(3000, dtype=np.uint64) * 7919 + 5
+    policies = {name: cls(dealer) for name, cls in DEALER_POLICIES.items()} | {"optimal": optimal}
+    return optimal, {name: dealer_core.rollout(dealer, policy, keys).reward for name, policy in policies.items()}
+
+
+def test_optimal_beats_every_policy_on_paired_episodes(two_asset_ladder):
+    _, rewards = two_asset_ladder
+    for name in ("symmetric", "per_asset", "closed_form"):
+        gap = rewards["optimal"] - rewards[name]
+        assert gap.mean() > 3 * gap.std() / np.sqrt(gap.size), name
+    assert rewards["symmetric"].mean() < rewards["per_asset"].mean()
+
+
+def test_optimal_value_matches_monte_carlo(two_asset_ladder):
+    optimal, rewards = two_asset_ladder
+    realized = rewards["optimal"]
+    assert abs(realized.mean() - optimal.expected_reward()) < 4 * realized.std() / np.sqrt(realized.size)
+
+
+def test_optimal_refuses_what_it_cannot_tabulate():
+    three = Dealer(assets=(Asset(),) * 3)
+    with pytest.raises(ValueError, match="optimal tabulates exactly two quoted assets.*has 3"):
+        DealerOptimal(three)
+    huge = Dealer(assets=(Asset(max_inventory=400), Asset(max_inventory=400)), dt=0.001)
+    with pytest.raises(ValueError, match="grid has .* states, more than"):
+        DealerOptimal(huge)
+    with pytest.raises(ValueError, match="arrival_intensity > 0 on every asset"):
+        ClosedForm(Dealer(assets=(Asset(), Asset(arrival_intensity=0.0))))
