@@ -174,7 +174,8 @@ class Dealer:
             raise ValueError(f"assets must all be envs.dealer.Asset; got {[type(a).__name__ for a in self.assets]}")
         _set(self, "assets", tuple(self.assets))
         d = len(self.assets)
-        correlation = np.eye(d) if self.correlation is None else np.asarray(_matrix("correlation", self.correlation))
+        given = self.correlation.tolist() if isinstance(self.correlation, np.ndarray) else self.correlation
+        correlation = np.eye(d) if given is None else np.asarray(_matrix("correlation", given))
         if correlation.shape != (d, d):
             raise ValueError(f"correlation must be a {d}×{d} matrix (one row per asset); got shape {correlation.shape}")
         if not np.allclose(correlation, correlation.T, atol=_SPD_TOLERANCE, rtol=0.0):

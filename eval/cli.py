@@ -12,6 +12,7 @@ from pathlib import Path
 
 from baselines import list_policies
 from envs import list_presets, make_world
+from eval.dealer import DEALER_SCENARIOS, evaluate_dealer, plan_dealer, publish_dealer
 from eval.evaluate import build_baselines, build_policy
 from eval.metrics import DEFAULT_RISK_AVERSION
 from eval.run import Job, check_writable, evaluate_and_publish
@@ -43,7 +44,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="NAME[:key=value,...] or run:PATH (repeatable; default: " + ", ".join(DEFAULT_POLICIES) + ")",
     )
-    p.add_argument("--scenario", choices=SCENARIOS, help="a named reproduction instead of --world/--policy")
+    p.add_argument(
+        "--scenario",
+        choices=SCENARIOS + DEALER_SCENARIOS,
+        help="a named reproduction instead of --world/--policy (two_assets, dealer: the multi-asset dealer's ladder)",
+    )
     p.add_argument("--episodes", type=int, default=1000, help="episodes per policy (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of episode 0; episode i uses seed + i (default 0)")
     p.add_argument(
@@ -81,6 +86,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return BAD_INPUT
     try:
+        if args.scenario in DEALER_SCENARIOS:
+            plan = plan_dealer(args.scenario)
+            publish_dealer(out, plan, evaluate_dealer(plan, args.episodes, args.seed))
+            if plan.note:
+                print(plan.note, file=sys.stderr)
+            print(f"report: {out / 'report.md'}")
+            print(f"metrics: {out / 'metrics.json'}")
+            return 0
         evaluate_and_publish(out, jobs, args.episodes, args.seed, args.risk_aversion, title)
     except KeyboardInterrupt:
         print(f"\ninterrupted; nothing was written to {out}", file=sys.stderr)
@@ -100,7 +113,7 @@ def prepare(args: argparse.Namespace) -> tuple[Path, list[Job], str]:
     if args.scenario:
         if args.world or args.policy or args.set:
             raise ValueError("--scenario takes no --world, --set or --policy")
-        jobs = scenario_jobs(args.scenario, args.episodes, args.seed)
+        jobs = [] if args.scenario in DEALER_SCENARIOS else scenario_jobs(args.scenario, args.episodes, args.seed)
         return args.out or Path("reports") / args.scenario, jobs, f"Scenario `{args.scenario}`"
     overrides = world_overrides(parse_set(args.set))
     specs = [parse_spec(text) for text in (args.policy or DEFAULT_POLICIES)]

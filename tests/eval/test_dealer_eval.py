@@ -1,0 +1,40 @@
+"""The dealer's scenarios end to end, and the report beyond two assets (no optimum: gaps to the closed form)."""
+
+import json
+
+import numpy as np
+
+from baselines.dealer import DEALER_POLICIES
+from envs.dealer import Asset, Dealer
+from eval.cli import main
+from eval.dealer import DealerPlan, evaluate_dealer, report_text
+
+
+def test_two_assets_scenario_writes_the_ladder_with_scores(tmp_path, capsys):
+    out = tmp_path / "two"
+    assert main(["--scenario", "two_assets", "--episodes", "300", "--out", str(out)]) == 0
+    document = json.loads((out / "metrics.json").read_text())
+    policies = document["policies"]
+    assert list(policies) == ["symmetric", "per_asset", "closed_form", "optimal"]
+    assert policies["optimal"]["optimality_score"]["score"] == 1.0
+    assert policies["symmetric"]["optimality_score"]["score"] == 0.0
+    assert 0.9 < policies["closed_form"]["optimality_score"]["score"] < 1.0
+    assert len(policies["optimal"]["mean_abs_inventory"]) == 2
+    assert (out / "quotes.png").stat().st_size > 0
+    assert "| closed_form |" in (out / "report.md").read_text()
+
+
+def test_dealer_scenario_refuses_world_and_policy_flags(capsys):
+    assert main(["--scenario", "dealer", "--world", "default"]) == 2
+    assert "--scenario takes no --world" in capsys.readouterr().err
+
+
+def test_three_assets_are_scored_against_the_closed_form():
+    dealer = Dealer(assets=(Asset(max_inventory=5),) * 3, correlation=np.full((3, 3), 0.3) + 0.7 * np.eye(3))
+    plan = DealerPlan("three", dealer, {name: cls(dealer) for name, cls in DEALER_POLICIES.items()}, note="no optimum")
+    document = evaluate_dealer(plan, 50, 0)
+    gap = document["policies"]["closed_form"]["gap_to_closed_form"]
+    assert gap["mean"] == 0.0
+    assert "optimality_score" not in document["policies"]["symmetric"]
+    text = report_text(document)
+    assert "gap to closed_form" in text and "no optimum" in text
