@@ -1,0 +1,114 @@
+"""The dealer in numbers: the two-asset core's speed against the single-asset core's (env-steps per second,
+measured in one run, interleaved), what the closed form and the exact optimum cost to build (seconds, peak
+memory), and the ladder in the ``two_assets`` and ``dealer`` presets on common random numbers.
+
+Run: ``.venv/bin/python benchmarks/dealer.py [--markets N] [--episodes N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+
+import numpy as np
+
+from baselines.dealer import ClosedForm
+from baselines.dealer_optimal import DealerOptimal
+from envs import core, make_world, market_keys
+from envs.dealer import Asset, Dealer, make_dealer
+from envs.dealer_core import reset, step
+from eval.dealer import evaluate_dealer, plan_dealer
+
+_STEPS = 200
+_ROUNDS = 5
+
+
+def _single_asset_steps(markets: int) -> float:
+    world = make_world("default")
+    state = core.reset(world, market_keys(1, markets), np.zeros(markets, dtype=np.uint64))
+    action = core.Action.of(np.full(markets, 0.7), np.full(markets, 0.7))
+    start = time.perf_counter()
+    for _ in range(_STEPS):
+        state, _ = core.step(world, state, action)
+        state.step[:] = 0  # stay inside the session
+    return markets * _STEPS / (time.perf_counter() - start)
+
+
+def _dealer_steps(dealer: Dealer, markets: int) -> float:
+    state = reset(dealer, market_keys(1, markets), 0)
+    quote = np.full((markets, dealer.n_assets), 0.7)
+    start = time.perf_counter()
+    for _ in range(_STEPS):
+        state, _ = step(dealer, state, quote, quote)
+        state.step[:] = 0
+    return markets * _STEPS / (time.perf_counter() - start)
+
+
+def speed(markets: int) -> None:
+    """Best of ``_ROUNDS`` interleaved rounds for each core."""
+    two = make_dealer("two_assets")
+    one = Dealer(assets=two.assets[:1], risk_aversion=two.risk_aversion, dt=two.dt)
+    best = {"single-asset core": 0.0, "one-asset dealer core": 0.0, "two-asset dealer core": 0.0}
+    for _ in range(_ROUNDS):
+        best["single-asset core"] = max(best["single-asset core"], _single_asset_steps(markets))
+        best["one-asset dealer core"] = max(best["one-asset dealer core"], _dealer_steps(one, markets))
+        best["two-asset dealer core"] = max(best["two-asset dealer core"], _dealer_steps(two, markets))
+    reference = best["single-asset core"]
+    for name, rate in best.items():
+        print(
+            f"{name:<22} {rate / 1e6:6.2f} M env-steps/s at {markets:,} markets  ({rate / reference:.2f}× single-asset)"
+        )
+
+
+def build_costs() -> None:
+    for label, dealer in (
+        ("two_assets", make_dealer("two_assets")),
+        ("dealer", make_dealer("dealer")),
+        ("5 assets", Dealer(assets=(Asset(),) * 5, correlation=np.full((5, 5), 0.4) + 0.6 * np.eye(5))),
+    ):
+        start = time.perf_counter()
+        for _ in range(100):
+            ClosedForm(dealer)
+        closed = (time.perf_counter() - start) / 100
+        line = f"{label}: closed form built in {closed * 1e3:.2f} ms"
+        if dealer.n_assets == 2:
+            start = time.perf_counter()
+            DealerOptimal(dealer)
+            seconds = time.perf_counter() - start
+            tracemalloc.start()
+            optimal = DealerOptimal(dealer)
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            line += (
+                f"; optimal over {optimal.value[:-1].size:,} (step, q1, q2) states in {seconds:.2f} s, "
+                f"peak {peak / 2**20:.0f} MiB"
+            )
+        print(line)
+
+
+def ladder(episodes: int) -> None:
+    for preset in ("two_assets", "dealer"):
+        document = evaluate_dealer(plan_dealer(preset), episodes, 0)
+        print(f"{preset}: {episodes} paired episodes")
+        print(f"  {'policy':<12} {'reward':>8} {'± 95 %':>7} {'score':>6} {'net risk':>8}")
+        for name, entry in document["policies"].items():
+            print(
+                f"  {name:<12} {entry['reward_mean']:8.3f} {entry['reward_ci95']:7.3f} "
+                f"{entry['optimality_score']['score']:6.3f} {entry['net_risk_mean']:8.3f}"
+            )
+        print(f"  optimal's exact expected reward {document['optimal_expected_reward']:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--markets", type=int, default=10_000)
+    parser.add_argument("--episodes", type=int, default=4000)
+    args = parser.parse_args()
+    speed(args.markets)
+    build_costs()
+    ladder(args.episodes)
+
+
+if __name__ == "__main__":
+    main()
