@@ -31,6 +31,7 @@ bench: setup
 	$(PY) benchmarks/optimal_accuracy.py
 	$(PY) benchmarks/eval_speed.py
 	$(PY) benchmarks/hedged.py
+	$(PY) benchmarks/dealer.py
 
 # Trains every shipped config on 3 seeds through Ray (about 45 minutes on 2 cores); run it alone for honest timings.
 bench-train: setup
