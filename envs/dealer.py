@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import scipy.special
 
-from envs.world import FILL_RULES, _integer, _matrix, _real, _real_tuple, _set
+from envs.world import FILL_RULES, _integer, _matrix, _real, _real_tuple, _set, check_fields, check_whole_steps
 
 FILL_CURVES = ("exponential", "logistic")
 _PROBABILITY_TOLERANCE = 1e-9
@@ -97,9 +97,7 @@ class Asset:
             ),
             ("initial_inventory", abs(self.initial_inventory) <= self.max_inventory, "must lie within ±max_inventory"),
         ]
-        for name, ok, accepted in checks:
-            if not ok:
-                raise ValueError(f"{name} {accepted}; got {getattr(self, name)!r}")
+        check_fields(self, checks)
 
     def fill_shape(self, offset: np.ndarray | float) -> np.ndarray:
         """``f(δ)``: the chance a request is filled at offset δ [price] (exponential: may exceed 1 below 0)."""
@@ -196,13 +194,8 @@ class Dealer:
             ("dt", 0 < self.dt <= self.horizon, f"must be in (0, horizon={self.horizon}]"),
             ("fill_rule", self.fill_rule in FILL_RULES, f"must be one of {FILL_RULES}"),
         ]
-        for name, ok, accepted in checks:
-            if not ok:
-                raise ValueError(f"{name} {accepted}; got {getattr(self, name)!r}")
-        if abs(self.n_steps * self.dt - self.horizon) > 1e-9 * self.horizon or self.n_steps < 1:
-            raise ValueError(
-                f"dt must divide horizon into a whole number of steps; got dt={self.dt!r}, horizon={self.horizon!r}"
-            )
+        check_fields(self, checks)
+        check_whole_steps(self.horizon, self.dt)
 
     @property
     def n_assets(self) -> int:

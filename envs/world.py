@@ -167,13 +167,8 @@ class World:
             ("adverse_jump", self.adverse_jump >= 0, "must be ≥ 0"),
             ("inventory_scale", self.inventory_scale is None or self.inventory_scale > 0, "must be > 0 (or null)"),
         ]
-        for name, ok, accepted in checks:
-            if not ok:
-                raise ValueError(f"{name} {accepted}; got {getattr(self, name)!r}")
-        if abs(self.n_steps * self.dt - self.horizon) > 1e-9 * self.horizon or self.n_steps < 1:
-            raise ValueError(
-                f"dt must divide horizon into a whole number of steps; got dt={self.dt!r}, horizon={self.horizon!r}"
-            )
+        check_fields(self, checks)
+        check_whole_steps(self.horizon, self.dt)
         low, high = self.inventory_bounds
         if not -self.max_inventory <= low <= high <= self.max_inventory:
             raise ValueError(
@@ -234,9 +229,7 @@ class World:
             ("hedge_impact", self.hedge_impact >= 0, "must be ≥ 0"),
             ("hedge_ticket_fee", self.hedge_ticket_fee >= 0, "must be ≥ 0"),
         ]
-        for name, ok, accepted in checks:
-            if not ok:
-                raise ValueError(f"{name} {accepted}; got {getattr(self, name)!r}")
+        check_fields(self, checks)
         for name in ("hedge_max_position", "hedge_max_trade"):
             if getattr(self, name) % self.hedge_lot:
                 raise ValueError(
@@ -442,6 +435,20 @@ def check_field_names(names: Any) -> None:
     unknown = sorted(set(names) - set(field_names()))
     if unknown:
         raise ValueError(f"unknown world field(s) {unknown}; accepted: {field_names()}")
+
+
+def check_fields(obj: Any, checks: list[tuple[str, bool, str]]) -> None:
+    """``ValueError`` for the first failed ``(field, ok, what is accepted)``, naming the field and its value."""
+    for name, ok, accepted in checks:
+        if not ok:
+            raise ValueError(f"{name} {accepted}; got {getattr(obj, name)!r}")
+
+
+def check_whole_steps(horizon: float, dt: float) -> None:
+    """``ValueError`` unless ``dt`` divides ``horizon`` into a whole number (≥ 1) of steps."""
+    steps = int(round(horizon / dt))
+    if abs(steps * dt - horizon) > 1e-9 * horizon or steps < 1:
+        raise ValueError(f"dt must divide horizon into a whole number of steps; got dt={dt!r}, horizon={horizon!r}")
 
 
 def _set(world: World, name: str, value: Any) -> None:
