@@ -33,6 +33,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from baselines.policy import pull_at_limit
 from envs.dealer import Dealer
 
 
@@ -56,10 +57,10 @@ class DealerPolicy:
 
 
 def pull_at_limits(dealer: Dealer, inventory: np.ndarray, bid: np.ndarray, ask: np.ndarray):
-    """Pull the sides no size can fill without passing ``±Q`` (a bid at ``q + z_min > Q``)."""
+    """Pull the sides no size can fill without passing ``±Q`` (a bid at ``q + z_min > Q``): ``pull_at_limit``
+    at ``Q − z_min + 1``, the same test on whole lots."""
     smallest = np.array([min(asset.sizes) for asset in dealer.assets])
-    limit = dealer.column("max_inventory")
-    return np.where(inventory + smallest > limit, np.inf, bid), np.where(inventory - smallest < -limit, np.inf, ask)
+    return pull_at_limit(inventory, bid, ask, dealer.column("max_inventory") - smallest + 1)
 
 
 class MyopicSymmetric(DealerPolicy):

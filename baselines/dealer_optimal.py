@@ -22,6 +22,7 @@ import numpy as np
 
 from baselines.dealer import ClosedForm, DealerPolicy
 from baselines.optimal import MAX_STATES, best_offset
+from baselines.quote_table import steps_to_close
 from envs.dealer import Dealer
 from envs.dealer_core import fill_chance
 
@@ -55,8 +56,8 @@ class DealerOptimal(DealerPolicy):
         sizes, probabilities = dealer.size_table
         self._reach = int(sizes.max())
         grids = np.meshgrid(*(np.arange(-q, q + 1, dtype=np.float64) for q in limits), indexing="ij")
-        self._inventory = np.stack(grids, axis=-1)  # (N1, N2, 2)
-        low, high = _offset_range(dealer, self._inventory)
+        inventory = np.stack(grids, axis=-1)  # (N1, N2, 2)
+        low, high = _offset_range(dealer, inventory)
         steps = dealer.n_steps
         self.value = np.zeros((steps + 1, *grids[0].shape))
         self.offsets = np.empty((steps, 4, *grids[0].shape))
@@ -64,21 +65,21 @@ class DealerOptimal(DealerPolicy):
         moves = np.concatenate([sizes, -sizes])  # (4, m)
         asset_of = np.array([0, 1, 0, 1])
         limit = np.array(limits, dtype=np.float64)[asset_of]
-        position = self._inventory[..., asset_of]  # (N1, N2, 4)
+        position = inventory[..., asset_of]  # (N1, N2, 4)
         fits = np.abs(position[None] + moves.T[:, None, None, :]) <= limit  # (m, N1, N2, 4)
-        weight = np.moveaxis(
+        self._weight = np.moveaxis(  # (4, m, N1, N2): p_z where size z fits
             np.where(fits, np.concatenate([probabilities, probabilities]).T[:, None, None, :], 0.0), -1, 0
         )
-        self._weight = weight  # (4, m, N1, N2): p_z where size z fits
         self._moves = moves
         chance = np.zeros((4, *grids[0].shape))
-        q = self._inventory
-        running = dealer.dt * (q @ dealer.column("drift") - np.einsum("xyi,ij,xyj->xy", q, dealer.penalty_matrix, q))
+        risk = np.einsum("xyi,ij,xyj->xy", inventory, dealer.penalty_matrix, inventory)
+        running = dealer.dt * (inventory @ dealer.column("drift") - risk)
         for n in range(steps - 1, -1, -1):
             after = running + self.value[n + 1]
-            offset, chance = self._quote_step(after, chance, low, high)
+            grid = self._shifted(after)  # (2·reach + 1, 2·reach + 1, N1, N2)
+            offset, chance = self._quote_step(grid, chance, low, high)
             self.offsets[n] = offset
-            self.value[n] = self._expected(after, offset, chance)
+            self.value[n] = self._expected(grid, offset, chance)
 
     def _shifted(self, after: np.ndarray) -> np.ndarray:
         """``G[a, b] = W(q₁ + a, q₂ + b)`` for shifts within ±reach, 0 off the grid (never weighted)."""
@@ -110,10 +111,10 @@ class DealerOptimal(DealerPolicy):
                 total[up - down + reach] += bid[reach + up] * ask[reach - down]
         return total
 
-    def _quote_step(self, after, chance, low, high):
+    def _quote_step(self, grid, chance, low, high):
         dealer = self.dealer
-        grid = self._shifted(after)  # (2r + 1, 2r + 1, N1, N2)
-        offset = np.full((4, *after.shape), np.inf)
+        shape = grid.shape[2:]
+        offset = np.full((4, *shape), np.inf)
         for _ in range(_COUPLING_ROUNDS):
             for column in range(4):
                 asset = column % 2
@@ -128,8 +129,8 @@ class DealerOptimal(DealerPolicy):
                 sign = 1 if column < 2 else -1
 
                 stay = _shifted_expectation(opposite, over_other, 0)
-                lots = np.zeros(after.shape)
-                gain = np.zeros(after.shape)
+                lots = np.zeros(shape)
+                gain = np.zeros(shape)
                 for rung, size in enumerate(self._moves[column] * sign):
                     weight = self._weight[column, rung]
                     lots += weight * size
@@ -145,12 +146,12 @@ class DealerOptimal(DealerPolicy):
                 chance[column] = np.where(fillable, best_chance, 0.0)
         return offset, chance
 
-    def _expected(self, after, offset, chance):
+    def _expected(self, grid, offset, chance):
         """``E[Σ z·δ·[fill] + W(q + Δ)]`` under the chosen quotes."""
         law = self._laws(chance)
         first, second = self._asset_law(law, 0), self._asset_law(law, 1)
-        continuation = np.einsum("axy,bxy,abxy->xy", first, second, self._shifted(after))
-        spread = np.zeros(after.shape)
+        continuation = np.einsum("axy,bxy,abxy->xy", first, second, grid)
+        spread = np.zeros(continuation.shape)
         for column in range(4):
             lots = (self._weight[column] * np.abs(self._moves[column])[:, None, None]).sum(axis=0)
             spread += chance[column] * lots * np.where(np.isfinite(offset[column]), offset[column], 0.0)
@@ -164,8 +165,7 @@ class DealerOptimal(DealerPolicy):
     def quotes(self, inventory, time_to_close):
         dealer = self.dealer
         inventory = np.asarray(inventory, dtype=np.int64)
-        steps_left = np.rint(np.asarray(time_to_close, dtype=np.float64) / dealer.dt).astype(np.int64)
-        index = np.clip(dealer.n_steps - steps_left, 0, dealer.n_steps - 1)
+        index = np.minimum(dealer.n_steps - steps_to_close(dealer, time_to_close), dealer.n_steps - 1)
         i = inventory[:, 0] + dealer.assets[0].max_inventory
         j = inventory[:, 1] + dealer.assets[1].max_inventory
         table = self.offsets[index, :, i, j]  # (n, 4)

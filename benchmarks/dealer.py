@@ -12,10 +12,11 @@ import time
 import tracemalloc
 
 import numpy as np
+from env_speed import core_rate  # this folder's sibling script: the single-asset core timed the same way
 
 from baselines.dealer import ClosedForm
 from baselines.dealer_optimal import DealerOptimal
-from envs import core, make_world, market_keys
+from envs import market_keys
 from envs.dealer import Asset, Dealer, make_dealer
 from envs.dealer_core import reset, step
 from eval.dealer import evaluate_dealer, plan_dealer
@@ -24,25 +25,16 @@ _STEPS = 200
 _ROUNDS = 5
 
 
-def _single_asset_steps(markets: int) -> float:
-    world = make_world("default")
-    state = core.reset(world, market_keys(1, markets), np.zeros(markets, dtype=np.uint64))
-    action = core.Action.of(np.full(markets, 0.7), np.full(markets, 0.7))
+def dealer_core_rate(dealer: Dealer, n: int, steps: int) -> float:
+    """``envs.dealer_core.step`` alone, as ``env_speed.core_rate`` times ``envs.core.step``: quotes in price units."""
+    state = reset(dealer, market_keys(0, n), 0)
+    quote = np.full((n, dealer.n_assets), 0.7)
     start = time.perf_counter()
-    for _ in range(_STEPS):
-        state, _ = core.step(world, state, action)
-        state.step[:] = 0  # stay inside the session
-    return markets * _STEPS / (time.perf_counter() - start)
-
-
-def _dealer_steps(dealer: Dealer, markets: int) -> float:
-    state = reset(dealer, market_keys(1, markets), 0)
-    quote = np.full((markets, dealer.n_assets), 0.7)
-    start = time.perf_counter()
-    for _ in range(_STEPS):
+    for _ in range(steps):
+        if state.step[0] >= dealer.n_steps:
+            state = reset(dealer, state.key, state.episode + np.uint64(1))
         state, _ = step(dealer, state, quote, quote)
-        state.step[:] = 0
-    return markets * _STEPS / (time.perf_counter() - start)
+    return n * steps / (time.perf_counter() - start)
 
 
 def speed(markets: int) -> None:
@@ -51,9 +43,9 @@ def speed(markets: int) -> None:
     one = Dealer(assets=two.assets[:1], risk_aversion=two.risk_aversion, dt=two.dt)
     best = {"single-asset core": 0.0, "one-asset dealer core": 0.0, "two-asset dealer core": 0.0}
     for _ in range(_ROUNDS):
-        best["single-asset core"] = max(best["single-asset core"], _single_asset_steps(markets))
-        best["one-asset dealer core"] = max(best["one-asset dealer core"], _dealer_steps(one, markets))
-        best["two-asset dealer core"] = max(best["two-asset dealer core"], _dealer_steps(two, markets))
+        best["single-asset core"] = max(best["single-asset core"], core_rate(markets, _STEPS))
+        best["one-asset dealer core"] = max(best["one-asset dealer core"], dealer_core_rate(one, markets, _STEPS))
+        best["two-asset dealer core"] = max(best["two-asset dealer core"], dealer_core_rate(two, markets, _STEPS))
     reference = best["single-asset core"]
     for name, rate in best.items():
         print(
@@ -94,7 +86,7 @@ def ladder(episodes: int) -> None:
         print(f"  {'policy':<12} {'reward':>8} {'± 95 %':>7} {'score':>6} {'net risk':>8}")
         for name, entry in document["policies"].items():
             print(
-                f"  {name:<12} {entry['reward_mean']:8.3f} {entry['reward_ci95']:7.3f} "
+                f"  {name:<12} {entry['reward_mean']:8.3f} {entry['reward_ci95'][1] - entry['reward_mean']:7.3f} "
                 f"{entry['optimality_score']['score']:6.3f} {entry['net_risk_mean']:8.3f}"
             )
         print(f"  optimal's exact expected reward {document['optimal_expected_reward']:.3f}")

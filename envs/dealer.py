@@ -239,11 +239,6 @@ class Dealer:
         )
         return sizes.astype(np.int64), probabilities
 
-    @property
-    def action_names(self) -> tuple[str, ...]:
-        """The action's legs, in order: each asset's bid, then each asset's ask."""
-        return tuple(f"bid_{i}" for i in range(self.n_assets)) + tuple(f"ask_{i}" for i in range(self.n_assets))
-
     def replace(self, **overrides: Any) -> Dealer:
         """A copy with some fields changed (validated like any dealer)."""
         unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(Dealer)})
@@ -290,4 +285,4 @@ def make_dealer(preset: str, **overrides: Any) -> Dealer:
     """A validated dealer from a preset name and field overrides (``ValueError`` names a bad one)."""
     if preset not in DEALER_PRESETS:
         raise ValueError(f"unknown dealer preset {preset!r}; accepted: {sorted(DEALER_PRESETS)}")
-    return Dealer(**DEALER_PRESETS[preset]).replace(**overrides) if overrides else Dealer(**DEALER_PRESETS[preset])
+    return Dealer(**DEALER_PRESETS[preset]).replace(**overrides)

@@ -25,9 +25,9 @@ from collections.abc import Callable
 import numpy as np
 
 from envs.core import MAX_STREAMS, fill_probability, uniforms
-from envs.dealer import Dealer
+from envs.dealer import Asset, Dealer
 
-DealerPolicy = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+QuotingRule = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclasses.dataclass
@@ -66,38 +66,10 @@ class DealerOutcome:
         return self.reward - self.diffusion_pnl
 
 
-@dataclasses.dataclass(frozen=True)
-class _Columns:
-    """Per-column constants of the stacked ``(bid of each asset, ask of each asset)`` layout, shape ``(2d,)``."""
-
-    intensity: np.ndarray
-    logistic: np.ndarray
-    decay: np.ndarray
-    shift: np.ndarray
-    slope: np.ndarray
-    sizes: np.ndarray  # (2d, m)
-    cumulative: np.ndarray  # (2d, m − 1): the size ladder's cumulative probabilities, last entry dropped
-    limit: np.ndarray
-
-
-@functools.lru_cache(maxsize=32)
-def _columns(dealer: Dealer) -> _Columns:
-    sizes, probabilities = dealer.size_table
-
-    def both(values):
-        return np.concatenate([values, values])
-
-    logistic = np.array([asset.fill_curve == "logistic" for asset in dealer.assets])
-    return _Columns(
-        intensity=both(dealer.column("arrival_intensity")),
-        logistic=both(logistic),
-        decay=both(dealer.column("fill_decay")),
-        shift=both(dealer.column("fill_shift")),
-        slope=both(dealer.column("fill_slope")),
-        sizes=np.concatenate([sizes, sizes]),
-        cumulative=np.concatenate([np.cumsum(probabilities, axis=1)[:, :-1]] * 2),
-        limit=both(dealer.column("max_inventory")),
-    )
+@functools.lru_cache(maxsize=64)
+def _ladder(asset: Asset) -> tuple[np.ndarray, np.ndarray]:
+    """The asset's sizes [lots] (int64) and its ladder's cumulative probabilities, last entry dropped."""
+    return np.array(asset.sizes, dtype=np.int64), np.cumsum(asset.size_probabilities)[:-1]
 
 
 def stream_count(dealer: Dealer) -> int:
@@ -111,17 +83,11 @@ def stream_count(dealer: Dealer) -> int:
     return count
 
 
-def fill_chance(dealer: Dealer, offsets: np.ndarray, column: int | None = None) -> np.ndarray:
-    """Per-step fill probability of the stacked quotes ``(n, 2d)`` [price]: the fill rule at ``λ·f(δ)``; with
-    ``column`` (an index of that layout), of one column's quotes, any shape."""
-    columns = _columns(dealer)
-    pick = slice(None) if column is None else column
-    with np.errstate(over="ignore"):
-        shape = np.exp(-columns.decay[pick] * offsets)
-        if columns.logistic[pick].any():
-            logistic = 1.0 / (1.0 + np.exp(columns.shift[pick] + columns.slope[pick] * offsets))
-            shape = np.where(columns.logistic[pick], logistic, shape)
-    return fill_probability(dealer, columns.intensity[pick] * shape)
+def fill_chance(dealer: Dealer, offset: np.ndarray, column: int) -> np.ndarray:
+    """Per-step fill probability of one column's quotes [price] (columns: each asset's bid, then each asset's
+    ask): the fill rule at ``λ·f(δ)`` (``Asset.fill_shape``)."""
+    asset = dealer.assets[column % dealer.n_assets]
+    return fill_probability(dealer, asset.arrival_intensity * asset.fill_shape(offset))
 
 
 def reset(dealer: Dealer, key: np.ndarray, episode: np.ndarray) -> DealerState:
@@ -144,35 +110,32 @@ def step(
 ) -> tuple[DealerState, DealerOutcome]:
     """Advance every book by one step under the quotes ``(n, d)`` [price, ``+inf`` pulled]."""
     d = dealer.n_assets
-    columns = _columns(dealer)
     u = uniforms(state.key, state.episode, state.step, stream_count(dealer))
     quotes = (np.asarray(bid_offset, np.float64), np.asarray(ask_offset, np.float64))
     # Column by column on contiguous 1-D arrays over the books (faster than the stacked (n, 2d) layout).
     held = [np.ascontiguousarray(state.inventory[:, i]) for i in range(d)]
-    mids = [np.ascontiguousarray(state.mid[:, i]) for i in range(d)]
     filled = []
     spread_captured = np.zeros(state.cash.shape)
-    cash = state.cash.copy()
     for column in range(2 * d):
         side, i = divmod(column, d)
         offset = np.ascontiguousarray(quotes[side][:, i])
         chance = fill_chance(dealer, offset, column)
         hit = u[column] < chance
-        if columns.cumulative.shape[1] == 0:
-            size = columns.sizes[column, 0]
+        sizes, cumulative = _ladder(dealer.assets[i])
+        if cumulative.size == 0:
+            size = sizes[0]
         else:  # below the fill chance, u / chance is uniform on [0, 1): it picks the size
-            rung = np.searchsorted(columns.cumulative[column], u[column] / np.where(hit, chance, 1.0), side="right")
-            size = columns.sizes[column][rung]
-        sign = 1 if side == 0 else -1
-        limit = columns.limit[column]
+            size = sizes[np.searchsorted(cumulative, u[column] / np.where(hit, chance, 1.0), side="right")]
+        limit = dealer.assets[i].max_inventory
         hit &= held[i] <= limit - size if side == 0 else held[i] >= size - limit
         lots = hit * size
         filled.append(lots)
         spread_captured += lots * np.where(hit, offset, 0.0)
-        cash -= (sign * lots) * mids[i]
-    cash += spread_captured
     bid_fills, ask_fills = filled[:d], filled[d:]
     inventory = [held[i] + bid_fills[i] - ask_fills[i] for i in range(d)]
+    cash = state.cash + spread_captured
+    for i in range(d):  # the fills settle at the start-of-step mid, plus the offsets captured
+        cash -= (inventory[i] - held[i]) * state.mid[:, i]
 
     pairs = (d + 1) // 2
     normals = []
@@ -242,7 +205,7 @@ class DealerEpisodes:
     max_abs_inventory: np.ndarray  # per asset [lots]
 
 
-def rollout(dealer: Dealer, policy: DealerPolicy, keys: np.ndarray, episode: int = 0) -> DealerEpisodes:
+def rollout(dealer: Dealer, policy: QuotingRule, keys: np.ndarray, episode: int = 0) -> DealerEpisodes:
     """One session in each book (``keys``), quoting ``policy(inventory (n, d), time_to_close (n,))``."""
     state = reset(dealer, keys, np.full(len(keys), episode, dtype=np.uint64))
     n, d = state.inventory.shape

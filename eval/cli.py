@@ -86,21 +86,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return BAD_INPUT
     try:
-        if args.scenario in DEALER_SCENARIOS:
+        dealer = args.scenario in DEALER_SCENARIOS
+        if dealer:
             plan = plan_dealer(args.scenario)
             publish_dealer(out, plan, evaluate_dealer(plan, args.episodes, args.seed))
             if plan.note:
                 print(plan.note, file=sys.stderr)
-            print(f"report: {out / 'report.md'}")
-            print(f"metrics: {out / 'metrics.json'}")
-            return 0
-        evaluate_and_publish(out, jobs, args.episodes, args.seed, args.risk_aversion, title)
+        else:
+            evaluate_and_publish(out, jobs, args.episodes, args.seed, args.risk_aversion, title)
     except KeyboardInterrupt:
         print(f"\ninterrupted; nothing was written to {out}", file=sys.stderr)
         return INTERRUPTED
     print(f"report: {out / 'report.md'}")
     print(f"metrics: {out / 'metrics.json'}")
-    print(f"tensorboard --logdir {out / 'tb'}")
+    if not dealer:  # the dealer's scenarios write no TensorBoard runs yet
+        print(f"tensorboard --logdir {out / 'tb'}")
     return 0
 
 

@@ -7,12 +7,8 @@ the optimality score (or, beyond two assets, the gap to the closed form), a repo
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from baselines.dealer import DEALER_POLICIES, DealerPolicy
 from baselines.dealer_optimal import DealerOptimal
@@ -20,8 +16,8 @@ from envs import market_keys
 from envs.dealer import Dealer, make_dealer
 from envs.dealer_core import DealerEpisodes, rollout
 from eval import plots
-from eval.files import atomic_write_bytes, atomic_write_json, atomic_write_text, publish
-from eval.metrics import bootstrap_indices, optimality_score, paired_difference
+from eval.files import atomic_write_bytes, atomic_write_json, atomic_write_text, staged
+from eval.metrics import bootstrap_indices, mean_ci95, optimality_score, paired_difference
 
 DEALER_SCENARIOS = ("two_assets", "dealer")
 
@@ -49,14 +45,13 @@ def plan_dealer(preset: str) -> DealerPlan:
     return DealerPlan(preset, dealer, policies, note)
 
 
-def episode_metrics(dealer: Dealer, episodes: DealerEpisodes) -> dict[str, Any]:
+def episode_metrics(episodes: DealerEpisodes) -> dict[str, Any]:
     """Means over episodes: reward and its parts [price], and per asset fills, |inventory| and max |inventory|
     [lots]; ``net_risk_mean`` is ``√(qᵀΣq)`` averaged over the session [price/√time]."""
-    n = episodes.reward.size
     return {
         "reward_mean": float(episodes.reward.mean()),
         "reward_std": float(episodes.reward.std()),
-        "reward_ci95": 1.96 * float(episodes.reward.std()) / np.sqrt(n),
+        "reward_ci95": mean_ci95(episodes.reward),
         "spread_captured": float(episodes.spread_captured.mean()),
         "inventory_pnl": float(episodes.inventory_pnl.mean()),
         "penalty": float(episodes.penalty.mean()),
@@ -76,7 +71,7 @@ def evaluate_dealer(plan: DealerPlan, episodes: int, seed: int) -> dict[str, Any
     reference = "optimal" if "optimal" in results else "closed_form"
     policies = {}
     for name, result in results.items():
-        entry = episode_metrics(plan.dealer, result)
+        entry = episode_metrics(result)
         if reference == "optimal":
             entry["optimality_score"] = optimality_score(result.reward, symmetric, results["optimal"].reward, indices)
         entry[f"gap_to_{reference}"] = paired_difference(results[reference].reward, result.reward, indices)
@@ -99,7 +94,7 @@ def report_text(document: dict[str, Any]) -> str:
     policies = document["policies"]
     score = "optimality_score" in next(iter(policies.values()))
     reference = "optimal" if score else "closed_form"
-    header = ["policy", "reward (±95 %)", "score (95 % CI)" if score else f"gap to {reference} (95 % CI)"]
+    header = ["policy", "reward [95 % CI]", "score (95 % CI)" if score else f"gap to {reference} (95 % CI)"]
     header += ["spread", "penalty", "net risk", "mean |q| per asset", "fills per asset"]
     lines = [
         f"# Dealer scenario `{document['scenario']}`",
@@ -118,7 +113,8 @@ def report_text(document: dict[str, Any]) -> str:
             gap = entry["gap_to_closed_form"]
             measure = f"{gap['mean']:.4g} ({gap['ci95'][0]:.4g}–{gap['ci95'][1]:.4g})"
         lines.append(
-            f"| {name} | {entry['reward_mean']:.4g} ± {entry['reward_ci95']:.2g} | {measure} | "
+            f"| {name} | {entry['reward_mean']:.4g} [{entry['reward_ci95'][0]:.4g}, {entry['reward_ci95'][1]:.4g}] | "
+            f"{measure} | "
             f"{entry['spread_captured']:.4g} | {entry['penalty']:.4g} | {entry['net_risk_mean']:.3g} | "
             + ", ".join(f"{v:.2f}" for v in entry["mean_abs_inventory"])
             + " | "
@@ -138,14 +134,9 @@ def report_text(document: dict[str, Any]) -> str:
 
 def publish_dealer(out: Path, plan: DealerPlan, document: dict[str, Any]) -> None:
     """Write ``metrics.json``, ``report.md`` and ``quotes.png`` into ``out``, whole or not at all."""
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.staging-"))
-    try:
+    with staged(out) as staging:
         atomic_write_json(staging / "metrics.json", document)
         atomic_write_text(staging / "report.md", report_text(document))
         figure = plots.dealer_quotes_figure(plan.dealer, plan.policies)
         atomic_write_bytes(staging / "quotes.png", plots.png_bytes(figure))
         plots.close(figure)
-        publish(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)

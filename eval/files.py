@@ -6,6 +6,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +51,16 @@ def publish(staging: Path, destination: Path) -> None:
         else:
             os.replace(entry, target)
     shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A staging folder beside ``out`` to write into; published into ``out`` when the block ends normally
+    (``publish``), removed either way, so a failed or interrupted write leaves nothing half-written in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.staging-"))
+    try:
+        yield staging
+        publish(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

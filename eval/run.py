@@ -7,7 +7,6 @@ interrupted or failed evaluation leaves nothing half-written in ``out``.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from torch.utils.tensorboard import SummaryWriter
 from envs import World
 from eval import plots
 from eval.evaluate import PolicyResult, Predictor, evaluate_policies
-from eval.files import atomic_write_bytes, atomic_write_json, publish
+from eval.files import atomic_write_bytes, atomic_write_json, staged
 from eval.report import markdown_table, metrics_document, world_entry, write_reports
 from eval.specs import PolicySpec
 from eval.tensorboard_output import custom_scalars_layout, log_hparams, log_metrics, run_name
@@ -47,8 +46,7 @@ def evaluate_and_publish(
     """Run every job and publish ``metrics.json``, ``metrics.csv``, ``report.md``, ``episode_rewards.json``,
     PNGs and ``tb/`` into ``out`` (``warn``: as in ``evaluate_policies``)."""
     check_writable(out)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.staging-"))
-    try:
+    with staged(out) as staging:
         entries, plot_files, episode_rewards = [], [], {}
         for job in jobs:
             results = evaluate_policies(
@@ -76,10 +74,7 @@ def evaluate_and_publish(
             for entry in entries:
                 writer.add_text(f"table/{run_name(entry['label'])}", markdown_table(entry), 0)
             writer.add_custom_scalars(custom_scalars_layout())
-        publish(staging, out)
-        return document
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    return document
 
 
 def _figures(world: World, results: dict[str, PolicyResult]) -> dict:

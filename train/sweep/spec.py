@@ -282,7 +282,3 @@ def expand(spec: SweepSpec, sweep_dir: Path) -> list[Run]:
             run_dir = (sweep_dir / "runs" / f"{identifier}-seed{seed}").absolute()
             runs.append(Run(identifier, seed, {**spec.overrides, **axes}, _text(spec.base), str(run_dir)))
     return runs
-
-
-def axes_of(spec: SweepSpec) -> list[str]:
-    return [*spec.grid, *spec.sample]
