@@ -1,4 +1,5 @@
-"""``MarketBatch``: ``n`` markets over the core, the one runner behind every adapter.
+"""``MarketBatch``: ``n`` markets over the core, the one runner behind every adapter (``Batch``, its
+core-independent part, also runs the dealer's books: ``envs.dealer_batch``).
 
 It owns the seeding, the episode bookkeeping, the reward variant and the ``info`` assembly; the
 vector adapters use it with same-step autoreset, the single env as one market without autoreset.
@@ -110,25 +111,38 @@ class BatchStep:
     finished: Finished | None
 
 
-class MarketBatch:
-    """``n`` markets stepped together. With ``autoreset`` (the vector adapters), markets reaching the
-    close reset within the same step; without it (the single env), stepping a closed market is an error.
+class Batch:
+    """``n`` sessions stepped together over a core, generic over the market it runs (``MarketBatch``,
+    ``envs.dealer_batch.DealerBatch``). With ``autoreset`` (the vector adapters), sessions reaching the
+    close reset within the same step; without it (the single env), stepping a closed session is an error.
 
     Rewards follow ``reward``: ``"pnl"`` (the env's objective) or ``"variance_reduced"`` (the same
-    objective in expectation, see ``core.StepOutcome.variance_reduced_reward``).
+    objective in expectation: the outcome's ``variance_reduced_reward``). A subclass supplies the core:
+    ``_open`` (a fresh state for keys and episode numbers), ``_observe``, ``_advance`` (one step from
+    actions: the new state, the outcome and the step's ``info``) and ``n_steps``.
     """
 
-    def __init__(self, world: World, n: int, reward: RewardVariant = "pnl", autoreset: bool = True) -> None:
+    n_steps: int
+
+    def __init__(self, n: int, reward: RewardVariant = "pnl", autoreset: bool = True) -> None:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"num_envs must be an integer ≥ 1; got {n!r}")
-        self.world = world
         self.n = int(n)
         self.reward = check_reward_variant(reward)
         self.autoreset = autoreset
-        self.state: core.MarketState | None = None
+        self.state = None
         self._start_time = time.perf_counter()
         self._returns = np.zeros(self.n)
         self._objective = np.zeros(self.n)
+
+    def _open(self, keys: np.ndarray, episode: np.ndarray):
+        raise NotImplementedError
+
+    def _observe(self, state) -> np.ndarray:
+        raise NotImplementedError
+
+    def _advance(self, action: np.ndarray) -> tuple:
+        raise NotImplementedError
 
     def reset(self, seed: int | None = None, keys: np.ndarray | None = None) -> np.ndarray:
         """Open a new session in every market; a seed restarts the streams (market i ↔ seed + i).
@@ -146,28 +160,22 @@ class MarketBatch:
             keys = market_keys(seed, self.n)
         else:  # a new session on the same streams
             keys, episode = self.state.key, self.state.episode + np.uint64(1)
-        self.state = core.reset(self.world, keys, episode)
+        self.state = self._open(keys, episode)
         self._returns[:] = 0.0
         self._objective[:] = 0.0
-        return observe(self.world, self.state)
+        return self._observe(self.state)
 
     def step(self, action: np.ndarray) -> BatchStep:
-        """Step every market with actions of shape ``(n, legs)`` (``World.action_names``)."""
+        """Step every market with actions of shape ``(n, legs)``."""
         if self.state is None:
             raise RuntimeError("call reset() before step()")
-        if not self.autoreset and self.state.step[0] >= self.world.n_steps:
+        if not self.autoreset and self.state.step[0] >= self.n_steps:
             raise RuntimeError("the session is closed; call reset()")
-        action = np.asarray(action)
-        legs = len(self.world.action_names)
-        if action.shape != (self.n, legs):
-            raise ValueError(f"action must have shape ({self.n}, {legs}) {self.world.action_names}; got {action.shape}")
-        quotes = action_quotes(self.world, action)
-        self.state, outcome = core.step(self.world, self.state, quotes)
+        self.state, outcome, info = self._advance(np.asarray(action))
         reward = outcome.reward if self.reward == "pnl" else outcome.variance_reduced_reward
         self._returns += reward
         self._objective += outcome.reward
-        info = step_info(self.state, outcome, quotes)
-        observation = observe(self.world, self.state)
+        observation = self._observe(self.state)
         finished = None
         done = outcome.terminated
         if done.any():
@@ -183,12 +191,12 @@ class MarketBatch:
             )
             if self.autoreset:
                 self._restart(done)
-                observation = observe(self.world, self.state)
+                observation = self._observe(self.state)
         return BatchStep(observation, reward, done.copy(), info, finished)
 
     def _restart(self, done: np.ndarray) -> None:
-        fresh = core.reset(self.world, self.state.key[done], self.state.episode[done] + np.uint64(1))
-        for field in core.MarketState.__dataclass_fields__:
+        fresh = self._open(self.state.key[done], self.state.episode[done] + np.uint64(1))
+        for field in type(self.state).__dataclass_fields__:
             column = getattr(self.state, field)
             if column is None:  # the hedge leg's fields in a world without one
                 continue
@@ -197,3 +205,26 @@ class MarketBatch:
             setattr(self.state, field, column)
         self._returns[done] = 0.0
         self._objective[done] = 0.0
+
+
+class MarketBatch(Batch):
+    """``n`` markets of one ``World`` over ``envs.core``; actions ``(n, legs)`` over ``World.action_names``."""
+
+    def __init__(self, world: World, n: int, reward: RewardVariant = "pnl", autoreset: bool = True) -> None:
+        super().__init__(n, reward, autoreset)
+        self.world = world
+        self.n_steps = world.n_steps
+
+    def _open(self, keys: np.ndarray, episode: np.ndarray) -> core.MarketState:
+        return core.reset(self.world, keys, episode)
+
+    def _observe(self, state: core.MarketState) -> np.ndarray:
+        return observe(self.world, state)
+
+    def _advance(self, action: np.ndarray) -> tuple:
+        legs = len(self.world.action_names)
+        if action.shape != (self.n, legs):
+            raise ValueError(f"action must have shape ({self.n}, {legs}) {self.world.action_names}; got {action.shape}")
+        quotes = action_quotes(self.world, action)
+        state, outcome = core.step(self.world, self.state, quotes)
+        return state, outcome, step_info(state, outcome, quotes)
