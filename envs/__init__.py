@@ -1,6 +1,7 @@
 """mm-inventory's market: the world, the batched core and its Gymnasium and SB3 adapters.
 
-Importing registers ``mm_inventory/MarketMaking-v0`` (single env and ``vector_entry_point``).
+Importing registers ``mm_inventory/MarketMaking-v0`` (single env and ``vector_entry_point``) and
+``mm_inventory/Dealer-v0`` (the dealer of several correlated assets, ``envs.dealer_env``).
 """
 
 from gymnasium.envs.registration import register, registry
@@ -23,6 +24,7 @@ from envs.vector_env import MarketMakingVectorEnv
 from envs.world import World, derived_scales, field_names
 
 ENV_ID = "mm_inventory/MarketMaking-v0"
+DEALER_ENV_ID = "mm_inventory/Dealer-v0"
 
 if ENV_ID not in registry:
     register(
@@ -30,19 +32,23 @@ if ENV_ID not in registry:
         entry_point="envs.gym_env:MarketMakingEnv",
         vector_entry_point="envs.vector_env:MarketMakingVectorEnv",
     )
+if DEALER_ENV_ID not in registry:
+    register(id=DEALER_ENV_ID, entry_point="envs.dealer_env:DealerEnv")
 
 
 def __getattr__(name: str):
     # The SB3 adapter imports torch through stable-baselines3; load it only when asked for.
-    if name == "MarketMakingVecEnv":
-        from envs.sb3_vec_env import MarketMakingVecEnv
+    if name in ("MarketMakingVecEnv", "DealerVecEnv"):
+        from envs import sb3_vec_env
 
-        return MarketMakingVecEnv
+        return getattr(sb3_vec_env, name)
     raise AttributeError(f"module 'envs' has no attribute {name!r}")
 
 
 __all__ = [
     "ENTRIES",
+    "DEALER_ENV_ID",
+    "DealerVecEnv",
     "ENV_ID",
     "BatchStep",
     "Finished",

@@ -239,6 +239,22 @@ class Dealer:
         )
         return sizes.astype(np.int64), probabilities
 
+    @cached_property
+    def natural_scales(self) -> dict[str, np.ndarray]:
+        """Each asset's own scales, shape ``(d,)`` each, from which the env's ranges come (``dealer_scales``)."""
+        return dealer_scales(self)
+
+    @property
+    def offset_range(self) -> np.ndarray:
+        """``(d, 2)`` [price]: each asset's ``(min_offset, max_offset)``, the span of its normalized actions."""
+        scales = self.natural_scales
+        return np.stack([scales["min_offset"], scales["max_offset"]], axis=1)
+
+    @property
+    def inventory_unit(self) -> np.ndarray:
+        """``(d,)`` [lots]: lots per unit of each asset's observed inventory."""
+        return self.natural_scales["inventory_scale"]
+
     def replace(self, **overrides: Any) -> Dealer:
         """A copy with some fields changed (validated like any dealer)."""
         unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(Dealer)})
@@ -247,6 +263,46 @@ class Dealer:
                 f"unknown dealer field(s) {unknown}; accepted: {[f.name for f in dataclasses.fields(Dealer)]}"
             )
         return dataclasses.replace(self, **overrides)
+
+
+def dealer_scales(dealer: Dealer) -> dict[str, np.ndarray]:
+    """Natural scales of each asset, from the dealer's physics alone (``envs.world.derived_scales`` with an
+    asset axis, a fill curve and a size ladder); every entry has shape ``(d,)``.
+
+    - ``myopic_offset`` [price]: the risk-neutral quote ``δ̃(0)`` (``Asset.best_response``), 1/k for the
+      exponential curve.
+    - ``skew_per_lot`` c = √(γσ²/D) [price/lot], ``D = 2·λ·H''(0)·E[z]``: the asymptotic closed form's marginal
+      cost of a lot of this asset held alone, ``2·A(∞)`` at d = 1 (Bergault et al. 2021; GLFT 2013, eq. 4.6).
+    - ``inventory_std`` [lots]: the smaller of the stationary spread under that skew (fills at rates
+      ``λ·f(δ̃(±c·q))``: drift ``−2·λ·H''(0)·c·E[z]·q``, variance rate ``2·λ·f(δ̃(0))·E[z²]``) and the
+      unskewed random walk over the session.
+    - ``inventory_scale`` [lots]: 3 × ``inventory_std``, between 1 and Q.
+    - ``reach`` [price]: ``δ̃(0) + c·(inventory_scale + z̄) + |μ|·T``, the distance the quotes of visited
+      states span (the drift term bounds the closed form's B); the offset range is ``δ̃(0) − 1.5·reach`` to
+      ``δ̃(0) + 2·reach``.
+    """
+    scales: dict[str, list[float]] = {
+        name: [] for name in ("myopic_offset", "skew_per_lot", "inventory_std", "inventory_scale", "reach")
+    }
+    for asset in dealer.assets:
+        myopic = float(asset.best_response(0.0))
+        curvature = asset.hamiltonian_curvature()
+        mean_size = asset.mean_size
+        second_moment = float(np.dot(asset.size_probabilities, np.square(asset.sizes)))
+        weight = 2.0 * asset.arrival_intensity * curvature * mean_size
+        skew = math.sqrt(dealer.risk_aversion * asset.sigma**2 / weight) if weight > 0 else 0.0
+        fill_chance = float(asset.fill_shape(myopic))
+        random_walk = 2.0 * asset.arrival_intensity * fill_chance * second_moment * dealer.horizon
+        stationary = fill_chance * second_moment / (2.0 * curvature * skew * mean_size) if skew > 0 else math.inf
+        inventory_std = math.sqrt(min(stationary, random_walk))
+        inventory_scale = min(max(3.0 * inventory_std, 1.0), float(asset.max_inventory))
+        reach = myopic + skew * (inventory_scale + asset.size_weighted_size) + abs(asset.drift) * dealer.horizon
+        for name, value in zip(scales, (myopic, skew, inventory_std, inventory_scale, reach), strict=True):
+            scales[name].append(value)
+    result = {name: np.array(values) for name, values in scales.items()}
+    result["min_offset"] = result["myopic_offset"] - 1.5 * result["reach"]
+    result["max_offset"] = result["myopic_offset"] + 2.0 * result["reach"]
+    return result
 
 
 # Two correlated copies of the default market (σ = 2, A = 140, k = 1.5, Q = 10, 200 steps) at ρ = 0.5, with

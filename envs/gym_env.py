@@ -14,7 +14,27 @@ from envs.spaces import action_space, observation_space
 from envs.world import World
 
 
-class MarketMakingEnv(gym.Env):
+class BatchEnv(gym.Env):
+    """One session of a ``Batch`` (``envs.batch``, built without autoreset as ``self.batch``) as a
+    Gymnasium env: seeding through Gymnasium's generator, each step's ``info`` as Python scalars."""
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        if seed is not None or self.batch.state is None:
+            observation = self.batch.reset(keys=np.array([draw_key(self.np_random)]))
+        else:
+            observation = self.batch.reset()
+        return observation[0], {}
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self.batch.state is None:
+            raise RuntimeError("the session is not started; call reset()")
+        result = self.batch.step(np.asarray(action).reshape(1, -1))
+        info = {name: column[0].item() for name, column in result.info.items()}
+        return result.observation[0], float(result.reward[0]), bool(result.terminated[0]), False, info
+
+
+class MarketMakingEnv(BatchEnv):
     """
     ## Description
     A market maker quotes a bid and an ask around a random mid for one session of ``horizon`` time
@@ -84,21 +104,6 @@ class MarketMakingEnv(gym.Env):
         self.render_mode = None
         self.action_space = action_space(self.world)
         self.observation_space = observation_space(self.world)
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        if seed is not None or self.batch.state is None:
-            observation = self.batch.reset(keys=np.array([draw_key(self.np_random)]))
-        else:
-            observation = self.batch.reset()
-        return observation[0], {}
-
-    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if self.batch.state is None:
-            raise RuntimeError("the session is not started; call reset()")
-        result = self.batch.step(np.asarray(action).reshape(1, -1))
-        info = {name: column[0].item() for name, column in result.info.items()}
-        return result.observation[0], float(result.reward[0]), bool(result.terminated[0]), False, info
 
 
 MarketMakingEnv.__doc__ = MarketMakingEnv.__doc__.replace("{table}", observation_table_markdown())

@@ -1,4 +1,5 @@
-"""stable-baselines3's ``VecEnv`` over the batched core, for training without per-market Python envs."""
+"""stable-baselines3's ``VecEnv`` over the batched cores (markets and dealers), for training without per-market
+Python envs."""
 
 from __future__ import annotations
 
@@ -9,14 +10,18 @@ import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
 
-from envs.batch import MarketBatch, RewardVariant
+from envs.batch import Batch, MarketBatch, RewardVariant
+from envs.dealer import Dealer
+from envs.dealer_batch import DealerBatch
+from envs.dealer_env import resolve_dealer
+from envs.dealer_spaces import dealer_action_space, dealer_observation_space
 from envs.presets import resolve_world
 from envs.spaces import action_space, observation_space
 from envs.world import World
 
 
-class MarketMakingVecEnv(VecEnv):
-    """``num_envs`` markets as an SB3 ``VecEnv``, with ``DummyVecEnv``'s same-step autoreset.
+class BatchVecEnv(VecEnv):
+    """A ``Batch`` (``envs.batch``) as an SB3 ``VecEnv``, with ``DummyVecEnv``'s same-step autoreset.
 
     At the close a market's info gets ``terminal_observation``, ``TimeLimit.truncated = False`` (the
     close is a termination) and Monitor-style ``episode`` (``r``, ``l``, ``t`` and ``objective``, the
@@ -26,15 +31,12 @@ class MarketMakingVecEnv(VecEnv):
     ``get_attr``/``env_method`` answer from the batch, one list entry per requested index.
     """
 
-    def __init__(
-        self, num_envs: int = 1, world: str | World | None = "default", reward: RewardVariant = "pnl", **overrides: Any
-    ) -> None:
-        self.world = resolve_world(world, **overrides)
-        self.batch = MarketBatch(self.world, num_envs, reward)
+    def __init__(self, batch: Batch, observation_space: gym.spaces.Box, action_space: gym.spaces.Box) -> None:
+        self.batch = batch
         self.render_mode = None
         self._pending_seed: int | None = None
         self._actions: np.ndarray | None = None
-        super().__init__(self.batch.n, observation_space(self.world), action_space(self.world))
+        super().__init__(batch.n, observation_space, action_space)
 
     def reset(self) -> np.ndarray:
         observation = self.batch.reset(self._pending_seed)
@@ -46,7 +48,7 @@ class MarketMakingVecEnv(VecEnv):
         return [None if seed is None else seed + i for i in range(self.num_envs)]
 
     def step_async(self, actions: np.ndarray) -> None:
-        self._actions = np.asarray(actions).reshape(self.num_envs, len(self.world.action_names))
+        self._actions = np.asarray(actions).reshape(self.num_envs, *self.action_space.shape)
 
     def step_wait(self) -> VecEnvStepReturn:
         result = self.batch.step(self._actions)
@@ -79,3 +81,27 @@ class MarketMakingVecEnv(VecEnv):
 
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
         return [False for _ in self._get_indices(indices)]
+
+
+class MarketMakingVecEnv(BatchVecEnv):
+    """``num_envs`` markets of one world (``MarketBatch``) as an SB3 ``VecEnv``; see ``BatchVecEnv``."""
+
+    def __init__(
+        self, num_envs: int = 1, world: str | World | None = "default", reward: RewardVariant = "pnl", **overrides: Any
+    ) -> None:
+        self.world = resolve_world(world, **overrides)
+        super().__init__(
+            MarketBatch(self.world, num_envs, reward), observation_space(self.world), action_space(self.world)
+        )
+
+
+class DealerVecEnv(BatchVecEnv):
+    """``num_envs`` books of one dealer (``envs.dealer_batch.DealerBatch``) as an SB3 ``VecEnv``."""
+
+    def __init__(self, num_envs: int = 1, dealer: str | Dealer = "two_assets", reward: RewardVariant = "pnl") -> None:
+        self.dealer = resolve_dealer(dealer)
+        super().__init__(
+            DealerBatch(self.dealer, num_envs, reward),
+            dealer_observation_space(self.dealer),
+            dealer_action_space(self.dealer),
+        )

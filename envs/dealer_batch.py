@@ -1,0 +1,58 @@
+"""``DealerBatch``: ``n`` dealer books over ``envs.dealer_core``, the runner behind the dealer's adapters.
+
+``envs.batch.Batch`` owns the seeding (book i ↔ a single env seeded ``seed + i``), the episode bookkeeping,
+the reward variant and the autoreset; this module gives it the dealer's core, layouts and ``info``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from envs import dealer_core
+from envs.batch import Batch, RewardVariant
+from envs.dealer import Dealer
+from envs.dealer_spaces import action_names, action_to_quotes, observe
+
+
+def step_info(dealer: Dealer, state: dealer_core.DealerState, outcome: dealer_core.DealerOutcome) -> dict:
+    """The per-step decomposition, one array entry per book: the reward's parts [price] (``spread_captured +
+    inventory_pnl − penalty`` is the ``pnl`` reward, exactly), ``wealth``, and per asset i ``inventory_i``,
+    ``bid_fills_i`` and ``ask_fills_i`` [lots]."""
+    info = {
+        "spread_captured": outcome.spread_captured,
+        "inventory_pnl": outcome.inventory_pnl,
+        "penalty": outcome.penalty,
+        "wealth": state.wealth,
+    }
+    for i in range(dealer.n_assets):
+        info[f"inventory_{i}"] = state.inventory[:, i]
+        info[f"bid_fills_{i}"] = outcome.bid_fills[:, i]
+        info[f"ask_fills_{i}"] = outcome.ask_fills[:, i]
+    return info
+
+
+class DealerBatch(Batch):
+    """``n`` books of one ``Dealer``; actions ``(n, 2·d)`` over ``envs.dealer_spaces.action_names``."""
+
+    def __init__(self, dealer: Dealer, n: int, reward: RewardVariant = "pnl", autoreset: bool = True) -> None:
+        if not isinstance(dealer, Dealer):
+            raise ValueError(f"dealer must be an envs.dealer.Dealer (see make_dealer); got {type(dealer).__name__}")
+        super().__init__(n, reward, autoreset)
+        self.dealer = dealer
+        self.n_steps = dealer.n_steps
+
+    def _open(self, keys: np.ndarray, episode: np.ndarray) -> dealer_core.DealerState:
+        return dealer_core.reset(self.dealer, keys, episode)
+
+    def _observe(self, state: dealer_core.DealerState) -> np.ndarray:
+        return observe(self.dealer, state)
+
+    def _advance(self, action: np.ndarray) -> tuple:
+        width = 2 * self.dealer.n_assets
+        if action.shape != (self.n, width):
+            raise ValueError(
+                f"action must have shape ({self.n}, {width}) {action_names(self.dealer)}; got {action.shape}"
+            )
+        bid, ask = action_to_quotes(self.dealer, action)
+        state, outcome = dealer_core.step(self.dealer, self.state, bid, ask)
+        return state, outcome, step_info(self.dealer, state, outcome)

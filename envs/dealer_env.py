@@ -1,0 +1,70 @@
+"""The dealer as a single Gymnasium environment (``mm_inventory/Dealer-v0``), a one-book ``DealerBatch``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envs.batch import RewardVariant
+from envs.dealer import Dealer, make_dealer
+from envs.dealer_batch import DealerBatch
+from envs.dealer_spaces import dealer_action_space, dealer_observation_space
+from envs.gym_env import BatchEnv
+
+
+def resolve_dealer(dealer: str | Dealer, **overrides: Any) -> Dealer:
+    """A ``Dealer`` from a preset name or a ``Dealer``, with field overrides."""
+    if isinstance(dealer, Dealer):
+        return dealer.replace(**overrides) if overrides else dealer
+    return make_dealer(dealer, **overrides)
+
+
+class DealerEnv(BatchEnv):
+    """
+    ## Description
+    A dealer quotes a bid and an ask on each of d correlated assets for one session (``envs.dealer``):
+    requests of several sizes arrive on each side and fill with a probability that falls with the quote's
+    distance from the mid (exponential or logistic curve); the dealer's inventory across the assets is the
+    risk. Guéant (2017); Bergault, Evangelista, Guéant & Vieira (2021).
+
+    ## Action Space
+    ``Box(−1, 1, (2·d,), float32)``: each asset's normalized bid, then each asset's ask, mapped linearly
+    onto the asset's ``Dealer.offset_range`` (from ``δ̃(0) − 1.5·reach`` to ``δ̃(0) + 2·reach``, see
+    ``envs.dealer.dealer_scales``); ``a = +1`` pulls the side. One offset per side serves every size.
+
+    ## Observation Space
+    ``(d + 1,)`` float32: each asset's inventory over its ``Dealer.inventory_unit`` (three times its natural
+    standard deviation, between 1 and Q), then the time to close as a fraction of the session.
+
+    ## Rewards
+    Per step: the change in wealth marked to all mids minus ``dt·qᵀΦq``, ``Φ = (γ/2)·Σ``. With
+    ``reward="variance_reduced"`` the mids' diffusive revaluation is replaced by its mean, zero. ``info``
+    carries ``spread_captured``, ``inventory_pnl``, ``penalty``, ``wealth`` and per asset ``inventory_i``,
+    ``bid_fills_i`` and ``ask_fills_i``.
+
+    ## Starting State
+    Each asset at its ``s0`` and ``initial_inventory``, zero cash.
+
+    ## Episode End
+    Termination at the close after ``horizon / dt`` steps; no truncation.
+
+    ## Arguments
+    ``gymnasium.make("mm_inventory/Dealer-v0", dealer="two_assets", reward="pnl", **overrides)``: ``dealer``
+    a preset name (``envs.dealer.DEALER_PRESETS``) or a ``Dealer``; ``overrides`` any ``Dealer`` fields.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        dealer: str | Dealer = "two_assets",
+        reward: RewardVariant = "pnl",
+        render_mode: str | None = None,
+        **overrides: Any,
+    ) -> None:
+        if render_mode is not None:
+            raise ValueError(f"render_mode must be None (this env does not render); got {render_mode!r}")
+        self.dealer = resolve_dealer(dealer, **overrides)
+        self.batch = DealerBatch(self.dealer, 1, reward, autoreset=False)
+        self.render_mode = None
+        self.action_space = dealer_action_space(self.dealer)
+        self.observation_space = dealer_observation_space(self.dealer)

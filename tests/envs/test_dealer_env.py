@@ -1,0 +1,116 @@
+"""The dealer's adapters: Gymnasium's checker, single/vector parity, the action and observation maps, the
+natural scales (against the single-asset world's and the closed form's), and ranges that hold the optimum."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from baselines.dealer import ClosedForm
+from baselines.dealer_optimal import DealerOptimal
+from envs import DEALER_ENV_ID, DealerVecEnv, derived_scales, make_world
+from envs.dealer import Asset, Dealer, make_dealer
+from envs.dealer_batch import DealerBatch
+from envs.dealer_spaces import action_to_quotes, observation_at, quotes_to_action
+
+
+def test_single_env_passes_gymnasiums_checker_and_has_the_documented_layout():
+    env = gym.make(DEALER_ENV_ID, dealer="dealer")
+    check_env(env.unwrapped, skip_render_check=True)
+    observation, _ = env.reset(seed=3)
+    assert env.action_space.shape == (4,) and observation.shape == (3,)
+    assert observation.tolist() == [0.0, 0.0, 1.0]
+
+
+def test_a_vector_column_equals_the_single_env_seeded_alike():
+    dealer = make_dealer("dealer")
+    vector = DealerVecEnv(3, dealer, reward="pnl")
+    vector.seed(5)
+    vector.reset()
+    single = gym.make(DEALER_ENV_ID, dealer=dealer).unwrapped
+    single.reset(seed=7)  # market 2 of a vector seeded 5
+    actions = np.random.default_rng(0).uniform(-1, 0.9, (dealer.n_steps, 3, 4)).astype(np.float32)
+    for t, action in enumerate(actions):
+        observation, reward, done, infos = vector.step(action)
+        own, own_reward, terminated, truncated, info = single.step(action[2])
+        if t < dealer.n_steps - 1:
+            assert np.array_equal(observation[2], own)
+        else:
+            assert np.array_equal(infos[2]["terminal_observation"], own)
+        assert reward[2] == np.float32(own_reward) and done[2] == terminated and not truncated
+        assert info["spread_captured"] + info["inventory_pnl"] - info["penalty"] == pytest.approx(own_reward, abs=1e-12)
+    assert infos[2]["episode"]["l"] == dealer.n_steps
+
+
+def test_actions_map_to_each_assets_range_and_back():
+    dealer = make_dealer("dealer")
+    (low, high) = dealer.offset_range.T
+    bid, ask = action_to_quotes(dealer, np.array([[-1.0, 0.0, 0.5, 1.0]]))
+    assert bid[0].tolist() == pytest.approx([low[0], (low[1] + high[1]) / 2])
+    assert ask[0, 0] == pytest.approx(low[0] + 0.75 * (high[0] - low[0])) and ask[0, 1] == np.inf
+    assert action_to_quotes(dealer, np.array([[-3.0, 0, 0, 0]]))[0][0, 0] == pytest.approx(low[0])  # clipped
+    offsets = np.array([[0.01, 0.3]]), np.array([[-0.2, np.inf]])
+    assert np.allclose(action_to_quotes(dealer, quotes_to_action(dealer, *offsets))[0], offsets[0], atol=1e-6)
+    with pytest.raises(ValueError, match="action must be finite"):
+        action_to_quotes(dealer, np.array([[np.nan, 0, 0, 0]]))
+    batch = DealerBatch(dealer, 1)
+    batch.reset(seed=0)
+    with pytest.raises(ValueError, match=r"action must have shape \(1, 4\)"):
+        batch.step(np.zeros((1, 2)))
+
+
+def test_bad_input_names_what_is_accepted():
+    with pytest.raises(ValueError, match="dealer must be an envs.dealer.Dealer"):
+        DealerBatch(make_world("default"), 2)
+    with pytest.raises(ValueError, match="unknown dealer preset"):
+        gym.make(DEALER_ENV_ID, dealer="bonds")
+    with pytest.raises(ValueError, match="reward must be one of"):
+        DealerVecEnv(2, "two_assets", reward="sharpe")
+
+
+def test_one_exponential_asset_has_the_single_asset_worlds_scales():
+    """φ = γσ²/2 = 1 and no terminal penalty: the world's skew c = √(φ/(k·A/e)) and inventory spread."""
+    world = make_world("default", terminal_penalty=0.0, running_penalty=1.0)
+    dealer = Dealer(
+        assets=(Asset(sigma=2.0, arrival_intensity=140.0, fill_decay=1.5, max_inventory=10),), risk_aversion=0.5
+    )
+    ours, theirs = dealer.natural_scales, derived_scales(world)
+    for name in ("skew_per_lot", "inventory_std", "inventory_scale"):
+        assert ours[name][0] == pytest.approx(theirs[name], rel=1e-12), name
+    assert ours["skew_per_lot"][0] == pytest.approx(np.sqrt(1.0 / (1.5 * 140.0 / np.e)), rel=1e-12)
+
+
+@pytest.mark.parametrize("preset", ["two_assets", "dealer"])
+def test_skew_per_lot_is_the_closed_forms_long_horizon_marginal_for_each_asset_alone(preset):
+    dealer = make_dealer(preset)
+    for i, asset in enumerate(dealer.assets):
+        alone = Dealer(
+            assets=(asset.__class__(**{**asset.__dict__, "drift": 0.0}),), risk_aversion=dealer.risk_aversion
+        )
+        a, _ = ClosedForm(alone).coefficients(np.array([1e3]))
+        assert 2.0 * a[0, 0, 0] == pytest.approx(dealer.natural_scales["skew_per_lot"][i], rel=1e-9)
+
+
+@pytest.mark.parametrize("preset", ["two_assets", "dealer"])
+def test_offset_range_holds_the_optimums_quotes_wherever_inventory_goes(preset):
+    dealer = make_dealer(preset)
+    optimal = DealerOptimal(dealer)
+    reach = np.floor(dealer.inventory_unit).astype(int)
+    grid = np.array([(a, b) for a in range(-reach[0], reach[0] + 1) for b in range(-reach[1], reach[1] + 1)])
+    low, high = dealer.offset_range.T
+    for tau in (dealer.horizon, 0.5 * dealer.horizon, 5 * dealer.dt):
+        bid, ask = optimal.quotes(grid, np.full(len(grid), tau))
+        for quotes in (bid, ask):
+            quoted = np.isfinite(quotes)
+            assert np.all((quotes >= low) | ~quoted) and np.all((quotes < high) | ~quoted), (
+                tau,
+                quotes.min(),
+                quotes.max(),
+            )
+
+
+def test_observation_is_of_order_one_where_the_optimum_keeps_inventory():
+    dealer = make_dealer("two_assets")
+    observation = observation_at(dealer, np.array([[3, -2]]), np.array([0.25]))
+    assert observation[0].tolist() == pytest.approx([3 / dealer.inventory_unit[0], -2 / dealer.inventory_unit[1], 0.25])
+    assert 1.0 < dealer.inventory_unit[0] < dealer.assets[0].max_inventory
