@@ -87,7 +87,7 @@ def ladder(episodes: int) -> None:
         for name, entry in document["policies"].items():
             print(
                 f"  {name:<12} {entry['reward_mean']:8.3f} {entry['reward_ci95'][1] - entry['reward_mean']:7.3f} "
-                f"{entry['optimality_score']['score']:6.3f} {entry['net_risk_mean']:8.3f}"
+                f"{entry['optimality_score']:6.3f} {entry['net_risk_mean']:8.3f}"
             )
         print(f"  optimal's exact expected reward {document['optimal_expected_reward']:.3f}")
 

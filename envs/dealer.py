@@ -255,6 +255,10 @@ class Dealer:
         """``(d,)`` [lots]: lots per unit of each asset's observed inventory."""
         return self.natural_scales["inventory_scale"]
 
+    def resolved(self) -> Dealer:
+        """This dealer, as ``World.resolved``: it has no settable scales, every one is derived from its fields."""
+        return self
+
     def replace(self, **overrides: Any) -> Dealer:
         """A copy with some fields changed (validated like any dealer)."""
         unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(Dealer)})

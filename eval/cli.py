@@ -99,8 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         return INTERRUPTED
     print(f"report: {out / 'report.md'}")
     print(f"metrics: {out / 'metrics.json'}")
-    if not dealer:  # the dealer's scenarios write no TensorBoard runs yet
-        print(f"tensorboard --logdir {out / 'tb'}")
+    print(f"tensorboard --logdir {out / 'tb'}")
     return 0
 
 

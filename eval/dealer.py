@@ -7,8 +7,11 @@ the optimality score (or, beyond two assets, the gap to the closed form), a repo
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 from typing import Any
+
+from torch.utils.tensorboard import SummaryWriter
 
 from baselines.dealer import DEALER_POLICIES, DealerPolicy
 from baselines.dealer_optimal import DealerOptimal
@@ -16,10 +19,55 @@ from envs import market_keys
 from envs.dealer import Dealer, make_dealer
 from envs.dealer_core import DealerEpisodes, rollout
 from eval import plots
+from eval.evaluate import json_ready, unbuildable
 from eval.files import atomic_write_bytes, atomic_write_json, atomic_write_text, staged
 from eval.metrics import bootstrap_indices, mean_ci95, optimality_score, paired_difference
+from eval.tensorboard_output import custom_scalars_layout, log_metrics, run_name, scalar_metrics
 
 DEALER_SCENARIOS = ("two_assets", "dealer")
+# The dealer's ladder, as training compares against it by default.
+DEALER_BASELINES = ("symmetric", "per_asset", "closed_form", "optimal")
+# Per-asset metrics, logged to TensorBoard one scalar per asset (``<name>_<asset>``).
+PER_ASSET = ("fills", "mean_abs_inventory", "max_abs_inventory")
+# The dealer's "learned vs baselines" TensorBoard tab.
+DEALER_LAYOUT = (
+    "reward_mean",
+    "optimality_score",
+    "spread_captured",
+    "penalty",
+    "net_risk_mean",
+    "mean_abs_inventory_0",
+)
+
+
+def dealer_policy_names() -> list[str]:
+    """Every dealer baseline's name: the ``DEALER_POLICIES`` ladder and ``optimal``."""
+    return [*DEALER_POLICIES, "optimal"]
+
+
+def make_dealer_policy(name: str, dealer: Dealer) -> DealerPolicy:
+    """The dealer baseline called ``name`` (``ValueError`` naming the accepted ones, or why it cannot be built)."""
+    if name == "optimal":
+        return DealerOptimal(dealer)
+    if name not in DEALER_POLICIES:
+        raise ValueError(f"unknown dealer policy {name!r}; accepted: {dealer_policy_names()}")
+    return DEALER_POLICIES[name](dealer)
+
+
+def dealer_baselines(dealer: Dealer, names: tuple[str, ...] | list[str], warn: bool = True):
+    """``(policies by name, note)``: an ``optimal`` that cannot be built is left out, with the reason as the
+    note (and a warning unless ``warn`` is false), worded as for a single-asset world (``unbuildable``)."""
+    policies, note = {}, None
+    for name in names:
+        try:
+            policies[name] = make_dealer_policy(name, dealer)
+        except ValueError as error:
+            if name != "optimal":
+                raise
+            note = f"{unbuildable(name, error)}; scores are gaps to closed_form"
+            if warn:
+                warnings.warn(note, stacklevel=2)
+    return policies, note
 
 
 @dataclasses.dataclass
@@ -33,15 +81,10 @@ class DealerPlan:
 
 
 def plan_dealer(preset: str) -> DealerPlan:
-    """The preset's dealer with the ladder (``symmetric``, ``per_asset``, ``closed_form``) and ``optimal``
-    where it can be tabulated (the reason it cannot is kept as the plan's note)."""
+    """The preset's dealer with the ladder (``DEALER_BASELINES``; the reason ``optimal`` cannot be built, if
+    it cannot, is the plan's note)."""
     dealer = make_dealer(preset)
-    policies = {name: cls(dealer) for name, cls in DEALER_POLICIES.items()}
-    note = None
-    try:
-        policies["optimal"] = DealerOptimal(dealer)
-    except ValueError as error:
-        note = f"no optimality score: {error}; scores are gaps to closed_form"
+    policies, note = dealer_baselines(dealer, DEALER_BASELINES, warn=False)
     return DealerPlan(preset, dealer, policies, note)
 
 
@@ -62,31 +105,51 @@ def episode_metrics(episodes: DealerEpisodes) -> dict[str, Any]:
     }
 
 
-def evaluate_dealer(plan: DealerPlan, episodes: int, seed: int) -> dict[str, Any]:
-    """Every policy on the same keys (episode i on seed + i); the document ``metrics.json`` holds."""
+def dealer_scalars(metrics: dict[str, Any]) -> dict[str, float]:
+    """The scalar metrics, each per-asset list spread into ``<name>_<asset>`` entries (for TensorBoard)."""
+    scalars = scalar_metrics(metrics)
+    for name in PER_ASSET:
+        scalars.update({f"{name}_{i}": float(value) for i, value in enumerate(metrics.get(name, ()))})
+    return scalars
+
+
+def evaluate_dealer_policies(
+    dealer: Dealer, policies: dict[str, DealerPolicy], episodes: int, seed: int
+) -> dict[str, dict[str, Any]]:
+    """Every policy on the same keys (episode i on seed + i), metrics by name: ``episode_metrics``, and
+    where ``symmetric`` and ``optimal`` are among them ``optimality_score`` (and ``optimality_score_ci95``),
+    and the paired ``gap_to_optimal`` (else ``gap_to_closed_form``) [price] where that policy is."""
     keys = market_keys(seed, episodes)
-    results = {name: rollout(plan.dealer, policy, keys) for name, policy in plan.policies.items()}
+    results = {name: rollout(dealer, policy, keys) for name, policy in policies.items()}
     indices = bootstrap_indices(episodes, seed)
-    symmetric = results["symmetric"].reward
-    reference = "optimal" if "optimal" in results else "closed_form"
-    policies = {}
+    reference = next((name for name in ("optimal", "closed_form") if name in results), None)
+    scored = "optimal" in results and "symmetric" in results
+    metrics = {}
     for name, result in results.items():
         entry = episode_metrics(result)
-        if reference == "optimal":
-            entry["optimality_score"] = optimality_score(result.reward, symmetric, results["optimal"].reward, indices)
-        entry[f"gap_to_{reference}"] = paired_difference(results[reference].reward, result.reward, indices)
-        policies[name] = entry
+        if scored:
+            score = optimality_score(result.reward, results["symmetric"].reward, results["optimal"].reward, indices)
+            entry["optimality_score"], entry["optimality_score_ci95"] = score["score"], score["ci95"]
+        if reference is not None:
+            entry[f"gap_to_{reference}"] = paired_difference(results[reference].reward, result.reward, indices)
+        metrics[name] = entry
+    return metrics
+
+
+def evaluate_dealer(plan: DealerPlan, episodes: int, seed: int) -> dict[str, Any]:
+    """The plan's policies on common random numbers; the document ``metrics.json`` holds (an undefined score,
+    where ``optimal`` earns what ``symmetric`` does, is ``null``)."""
     document = {
         "scenario": plan.label,
         "episodes": episodes,
         "seed": seed,
         "dealer": dataclasses.asdict(plan.dealer),
-        "policies": policies,
+        "policies": evaluate_dealer_policies(plan.dealer, plan.policies, episodes, seed),
         "note": plan.note,
     }
     if "optimal" in plan.policies:
         document["optimal_expected_reward"] = plan.policies["optimal"].expected_reward()
-    return document
+    return json_ready(document)
 
 
 def report_text(document: dict[str, Any]) -> str:
@@ -107,8 +170,12 @@ def report_text(document: dict[str, Any]) -> str:
     ]
     for name, entry in policies.items():
         if score:
-            value = entry["optimality_score"]
-            measure = f"{value['score']:.3f} ({value['ci95'][0]:.3f}–{value['ci95'][1]:.3f})"
+            low, high = entry["optimality_score_ci95"]
+            measure = (
+                "undefined (optimal earns what symmetric does)"
+                if entry["optimality_score"] is None
+                else f"{entry['optimality_score']:.3f} ({low:.3f}–{high:.3f})"
+            )
         else:
             gap = entry["gap_to_closed_form"]
             measure = f"{gap['mean']:.4g} ({gap['ci95'][0]:.4g}–{gap['ci95'][1]:.4g})"
@@ -132,11 +199,20 @@ def report_text(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def publish_dealer(out: Path, plan: DealerPlan, document: dict[str, Any]) -> None:
-    """Write ``metrics.json``, ``report.md`` and ``quotes.png`` into ``out``, whole or not at all."""
+def publish_dealer(out: Path, plan: DealerPlan, document: dict[str, Any], title: str | None = None) -> None:
+    """Write ``metrics.json``, ``report.md`` (under ``title``, if given), ``quotes.png`` and ``tb/`` (one
+    TensorBoard run per policy, per-asset metrics as ``<name>_<asset>``, and the figure under ``tb/plots``)
+    into ``out``, whole or not at all."""
     with staged(out) as staging:
         atomic_write_json(staging / "metrics.json", document)
-        atomic_write_text(staging / "report.md", report_text(document))
+        text = report_text(document)
+        atomic_write_text(staging / "report.md", f"{title}\n\n{text}" if title else text)
         figure = plots.dealer_quotes_figure(plan.dealer, plan.policies)
         atomic_write_bytes(staging / "quotes.png", plots.png_bytes(figure))
+        for name, metrics in document["policies"].items():
+            with SummaryWriter(log_dir=str(staging / "tb" / run_name(name))) as writer:
+                log_metrics(writer, dealer_scalars(metrics), 0)
+        with SummaryWriter(log_dir=str(staging / "tb" / "plots")) as writer:
+            writer.add_figure("plots/quotes", figure, 0, close=False)
+            writer.add_custom_scalars(custom_scalars_layout(DEALER_LAYOUT))
         plots.close(figure)

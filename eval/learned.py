@@ -16,7 +16,12 @@ from typing import Any
 import numpy as np
 import yaml
 
+from baselines.dealer import DealerPolicy
 from envs import World, action_to_hedge, action_to_quotes, quotes_to_action, translate_observation
+from envs.dealer import Dealer
+from envs.dealer_spaces import action_to_quotes as dealer_action_to_quotes
+from envs.dealer_spaces import observation_at
+from envs.dealer_spaces import observation_names as dealer_observation_names
 from eval.run_folder import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
@@ -61,6 +66,37 @@ def normalization_stats(vec_normalize: Any) -> dict[str, Any]:
     return stats
 
 
+def normalize_observation(stats: dict[str, Any] | None, observation: np.ndarray) -> np.ndarray:
+    """Observations as the network saw them in training (``normalization_stats``; unchanged without them)."""
+    if not stats or not stats["normalize_observation"]:
+        return observation
+    scaled = (observation - np.asarray(stats["obs_mean"])) / np.sqrt(np.asarray(stats["obs_var"]) + stats["epsilon"])
+    return np.clip(scaled, -stats["clip_obs"], stats["clip_obs"]).astype(np.float32)
+
+
+class LearnedDealer(DealerPolicy):
+    """A model trained on a dealer (``envs.dealer_env``), quoting as the dealer's baselines do: its
+    observations and actions use the dealer's own scales (``Dealer.inventory_unit``, ``Dealer.offset_range``)."""
+
+    name = "learned"
+
+    def __init__(self, model: Any, dealer: Dealer, normalization: dict[str, Any] | None) -> None:
+        super().__init__(dealer)
+        expected = (dealer.n_assets + 1,)
+        if model.observation_space.shape != expected:
+            raise ValueError(
+                f"the model observes shape {model.observation_space.shape}, but this dealer gives {expected} "
+                f"({', '.join(dealer_observation_names(dealer))}); use the dealer it was trained on"
+            )
+        self.model = model
+        self.normalization = normalization
+
+    def quotes(self, inventory: np.ndarray, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        observation = normalize_observation(self.normalization, observation_at(self.dealer, inventory, time_to_close))
+        actions, _ = self.model.predict(observation, deterministic=True)
+        return dealer_action_to_quotes(self.dealer, actions)
+
+
 class LearnedPolicy:
     """A trained SB3 model behind the same ``predict`` as the baselines (deterministic by default).
 
@@ -88,13 +124,7 @@ class LearnedPolicy:
         self.translates = _scaling(self.training_world) != _scaling(world)
 
     def normalize(self, observation: np.ndarray) -> np.ndarray:
-        stats = self.normalization
-        if not stats or not stats["normalize_observation"]:
-            return observation
-        scaled = (observation - np.asarray(stats["obs_mean"])) / np.sqrt(
-            np.asarray(stats["obs_var"]) + stats["epsilon"]
-        )
-        return np.clip(scaled, -stats["clip_obs"], stats["clip_obs"]).astype(np.float32)
+        return normalize_observation(self.normalization, observation)
 
     def predict(
         self,

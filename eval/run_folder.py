@@ -20,7 +20,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from envs import World
+from envs.dealer import Asset, Dealer
 
 CONFIG_FILE = "config.yaml"
 WORLD_FILE = "world.json"
@@ -96,23 +99,45 @@ def code_version() -> str:
     return f"{text}+{commit}" if commit else text
 
 
-def world_document(world: World, preset: str | None = None) -> dict[str, Any]:
+def world_document(world: World | Dealer, preset: str | None = None) -> dict[str, Any]:
     """The record of a training world: every field resolved (derived scales written in), the preset it
-    came from, and the code version."""
+    came from, and the code version. A dealer's record has ``kind: dealer`` and its derived ``scales``."""
+    if isinstance(world, Dealer):
+        scales = {"offset_range": world.offset_range.tolist(), "inventory_unit": world.inventory_unit.tolist()}
+        fields = dataclasses.asdict(world)
+        return {"kind": "dealer", "preset": preset, "fields": fields, "scales": scales, "code_version": code_version()}
     fields = dataclasses.asdict(world.resolved())
     return {"preset": preset, "fields": fields, "code_version": code_version()}
 
 
-def load_world(path: Path) -> World:
-    """The training world recorded in ``world.json`` (``ValueError`` naming the file if unreadable)."""
+def load_world(path: Path) -> World | Dealer:
+    """The training world recorded in ``world.json`` (``ValueError`` naming the file if unreadable, or, for
+    a dealer, if this code derives other scales from it than those the run was trained with)."""
     try:
         document = json.loads(path.read_text())
         fields = document["fields"]
+        if document.get("kind") == "dealer":
+            return _dealer(fields, document["scales"], path)
         for key in ("regime_scales", "observation_features"):
             fields[key] = tuple(fields[key])
         fields["regime_switch_rates"] = tuple(tuple(row) for row in fields["regime_switch_rates"])
         if isinstance(fields["initial_inventory"], list):
             fields["initial_inventory"] = tuple(fields["initial_inventory"])
         return World(**fields)
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as error:
         raise ValueError(f"cannot read the training world {path}: {error}") from None
+
+
+def _dealer(fields: dict[str, Any], scales: dict[str, Any], path: Path) -> Dealer:
+    assets = tuple(Asset(**{**asset, "sizes": tuple(asset["sizes"])}) for asset in fields.pop("assets"))
+    dealer = Dealer(assets=assets, **fields)
+    same = np.allclose(dealer.offset_range, scales["offset_range"], rtol=1e-12, atol=0.0) and np.allclose(
+        dealer.inventory_unit, scales["inventory_unit"], rtol=1e-12, atol=0.0
+    )
+    if not same:
+        raise ValueError(
+            f"this code derives other scales for the dealer in {path} than the run was trained with "
+            f"(offset ranges {dealer.offset_range.tolist()} vs {scales['offset_range']}); "
+            "evaluate it with the code version recorded there"
+        )
+    return dealer

@@ -14,28 +14,21 @@ from stable_baselines3.common.logger import Figure
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from envs import World
-from eval import plots
-from eval.evaluate import build_baselines, evaluate_policies
+from eval.arena import Comparison, DealerArena, MarketArena
 from eval.files import atomic_write_json
-from eval.learned import LearnedPolicy, normalization_stats
+from eval.learned import normalization_stats
 from eval.run_folder import RunFolder
 from eval.specs import PolicySpec
-from eval.tensorboard_output import SCALAR_PREFIX, custom_scalars_layout, log_metrics, run_name, scalar_metrics
+from eval.tensorboard_output import SCALAR_PREFIX, custom_scalars_layout, log_metrics, run_name
 from train.checkpoints import list_checkpoints, save_checkpoint
 from train.config import Config
 
 LEARNED = "learned"
 
 
-def resolve_baselines(world: World, entries: tuple[str, ...]) -> dict[str, tuple[PolicySpec, Any]]:
-    """Baselines by label, built as ``eval`` builds them (an unbuildable one is skipped with a warning)."""
-    return build_baselines(world, entries)
-
-
-def learned_view(model: Any, world: World, vec_normalize: Any) -> LearnedPolicy:
-    """The model being trained, seen as a policy on raw observations."""
-    return LearnedPolicy(model, world, normalization_stats(vec_normalize))
+def learned_view(model: Any, arena: MarketArena | DealerArena, vec_normalize: Any) -> Any:
+    """The model being trained, seen as a policy of the arena's world (on raw observations)."""
+    return arena.learned(model, normalization_stats(vec_normalize))
 
 
 # Called after each periodic evaluation with the step and the learned policy's metrics.
@@ -84,7 +77,7 @@ class ComparisonCallback(BaseCallback):
     def __init__(
         self,
         config: Config,
-        world: World,
+        arena: MarketArena | DealerArena,
         run_dir: Path,
         vec_normalize: Any,
         baselines: dict[str, tuple[PolicySpec, Any]],
@@ -94,7 +87,7 @@ class ComparisonCallback(BaseCallback):
         super().__init__()
         self.on_evaluation = on_evaluation
         self.config = config
-        self.world = world
+        self.arena = arena
         self.run_dir = run_dir
         self.vec_normalize = vec_normalize
         self.baselines = baselines
@@ -108,7 +101,7 @@ class ComparisonCallback(BaseCallback):
         for label in self.baselines:
             self.writers[label] = SummaryWriter(log_dir=str(tb / run_name(label)))
         with SummaryWriter(log_dir=str(tb / LEARNED)) as layout:
-            layout.add_custom_scalars(custom_scalars_layout())
+            layout.add_custom_scalars(custom_scalars_layout(self.arena.layout))
         self.next_evaluation = self._next(self.config.evaluation.frequency)
         self.next_checkpoint = self._next(self.config.checkpoint_frequency)
         self.bar = tqdm(
@@ -155,35 +148,29 @@ class ComparisonCallback(BaseCallback):
     def checkpoint(self) -> Path:
         return save_checkpoint(self.run_dir, self.model, self.vec_normalize, {"history": self.history})
 
-    def evaluate(self) -> dict[str, Any]:
+    def evaluate(self) -> Comparison:
         """One paired evaluation at the current step, logged to TensorBoard and ``evaluations.json``."""
         evaluation = self.config.evaluation
-        learned = learned_view(self.model, self.world, self.vec_normalize)
+        learned = learned_view(self.model, self.arena, self.vec_normalize)
         policies = {LEARNED: (PolicySpec(LEARNED, "run", {}, str(self.run_dir)), learned), **self.baselines}
-        results = evaluate_policies(
-            self.world, policies, evaluation.episodes, evaluation.seed, evaluation.risk_aversion, warn=False
-        )
+        comparison = self.arena.compare(policies, evaluation.episodes, evaluation.seed, evaluation.risk_aversion)
         step = self.num_timesteps
-        for key, value in scalar_metrics(results[LEARNED].metrics).items():
+        for key, value in comparison.scalars[LEARNED].items():
             self.logger.record(f"{SCALAR_PREFIX}/{key}", value)
-        compared = plots.compared_policies(self.world, policies)
-        visited = plots.visited_inventory(self.world, [result.rollout for result in results.values()])
         self.logger.record(
-            f"{SCALAR_PREFIX}/quotes",
-            Figure(plots.quotes_figure(self.world, compared, inventory_limit=visited), close=True),
-            exclude=("stdout", "log", "json", "csv"),
+            f"{SCALAR_PREFIX}/quotes", Figure(comparison.figure, close=True), exclude=("stdout", "log", "json", "csv")
         )
         self.logger.dump(step)
         for label, writer in self.writers.items():
-            log_metrics(writer, results[label].metrics, step)
+            log_metrics(writer, comparison.scalars[label], step)
             writer.flush()
-        self.latest = results[LEARNED].metrics
-        self.history.append({"step": step, "policies": {k: scalar_metrics(r.metrics) for k, r in results.items()}})
+        self.latest = comparison.metrics[LEARNED]
+        self.history.append({"step": step, "policies": comparison.scalars})
         atomic_write_json(RunFolder(self.run_dir).evaluations, self.history)
         self._show()
         if self.on_evaluation is not None:
-            self.on_evaluation(step, scalar_metrics(self.latest))
-        return results
+            self.on_evaluation(step, comparison.scalars[LEARNED])
+        return comparison
 
     def _show(self) -> None:
         if self.bar is None or not self.latest:

@@ -17,11 +17,14 @@ from typing import Any
 import yaml
 
 from baselines import list_policies, make_policy
-from envs import REWARD_VARIANTS, field_names, list_presets, make_world
+from envs import REWARD_VARIANTS, World, field_names, list_presets, make_world
+from envs.dealer import DEALER_PRESETS, Dealer, make_dealer
+from eval.dealer import DEALER_BASELINES, dealer_policy_names
 from eval.learned import ALGORITHMS, algorithm_class
 from eval.metrics import DEFAULT_RISK_AVERSION
 from eval.specs import parse_set, parse_spec
 
+MARKET_BASELINES = ("symmetric", "linear_skew_calibrated", "avellaneda_stoikov", "optimal")
 ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu", "silu")
 POLICY_KWARGS = (
     "net_arch",
@@ -91,7 +94,7 @@ class EvaluationConfig:
     episodes: int = 500  # episodes per policy per evaluation (common random numbers)
     seed: int = 1_000_000  # seed of evaluation episode 0, disjoint from training seeds
     risk_aversion: float = DEFAULT_RISK_AVERSION  # CARA γ of the certainty-equivalent metric [1/price]
-    baselines: tuple = ("symmetric", "linear_skew_calibrated", "avellaneda_stoikov", "optimal")
+    baselines: tuple | None = None  # None: the world kind's ladder (MARKET_BASELINES or eval.dealer's DEALER_BASELINES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,8 +140,11 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
 
 
 def config_from_dict(data: dict[str, Any]) -> Config:
-    """Build, fill in the recipe and the world-derived hyperparameters, and validate."""
+    """Build, fill in the recipe, the world kind's baselines and the world-derived hyperparameters, and validate."""
     config = _build(Config, data, "")
+    if config.evaluation.baselines is None:
+        ladder = DEALER_BASELINES if config.world.preset in DEALER_PRESETS else MARKET_BASELINES
+        config = dataclasses.replace(config, evaluation=dataclasses.replace(config.evaluation, baselines=ladder))
     _check(config)
     return resolve_recipe(config)
 
@@ -224,7 +230,7 @@ def _typed(key: str, value: Any, default: Any) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{key} must be a mapping; got {value!r}")
         return dict(value)
-    elif isinstance(default, tuple):
+    elif isinstance(default, tuple) or (default is None and value is not None):  # None: an optional list
         if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{key} must be a list of strings; got {value!r}")
         return tuple(value)
@@ -253,16 +259,25 @@ def _check(config: Config) -> None:
         raise ConfigError(f"device must be one of {list(DEVICES)}; got {config.device!r}")
     if config.env.reward not in REWARD_VARIANTS:
         raise ConfigError(f"env.reward must be one of {list(REWARD_VARIANTS)}; got {config.env.reward!r}")
-    if config.world.preset not in list_presets():
-        raise ConfigError(f"world.preset must be one of {list_presets()}; got {config.world.preset!r}")
-    unknown = sorted(set(config.world.overrides) - set(field_names()))
+    presets = list_presets() + sorted(DEALER_PRESETS)
+    if config.world.preset not in presets:
+        raise ConfigError(f"world.preset must be one of {presets}; got {config.world.preset!r}")
+    dealer = config.world.preset in DEALER_PRESETS
+    fields = [f.name for f in dataclasses.fields(Dealer)] if dealer else field_names()
+    unknown = sorted(set(config.world.overrides) - set(fields))
     if unknown:
-        raise ConfigError(f"unknown key world.overrides.{unknown[0]}; accepted: {field_names()}")
+        raise ConfigError(f"unknown key world.overrides.{unknown[0]}; accepted: {fields}")
     try:
-        world = make_world(config.world.preset, **config.world.overrides)
+        world = world_of(config)
     except ValueError as error:
         raise ConfigError(f"world.overrides: {error}") from None
     _check_algorithm(config.algorithm)
+    if dealer:
+        accepted = dealer_policy_names()
+        wrong = next((entry for entry in config.evaluation.baselines if entry not in accepted), None)
+        if wrong is not None:
+            raise ConfigError(f"evaluation.baselines: {wrong!r} is not a dealer policy; accepted: {accepted}")
+        return
     for entry in config.evaluation.baselines:
         try:
             spec = parse_spec(entry)
@@ -281,8 +296,10 @@ def _check(config: Config) -> None:
                 raise ConfigError(f"evaluation.baselines: {error}") from None
 
 
-def world_of(config: Config):
-    """The validated world of a config."""
+def world_of(config: Config) -> World | Dealer:
+    """The validated world of a config: a ``World``, or a ``Dealer`` for a dealer preset (``envs.dealer``)."""
+    if config.world.preset in DEALER_PRESETS:
+        return make_dealer(config.world.preset, **config.world.overrides)
     return make_world(config.world.preset, **config.world.overrides)
 
 

@@ -23,10 +23,11 @@ from stable_baselines3.common.vec_env import VecNormalize
 from torch.utils.tensorboard import SummaryWriter
 
 from envs import World
-from envs.sb3_vec_env import MarketMakingVecEnv
+from envs.dealer import Dealer
+from envs.sb3_vec_env import DealerVecEnv, MarketMakingVecEnv
+from eval.arena import arena_for
 from eval.files import atomic_write_json, atomic_write_text
 from eval.learned import algorithm_class, normalization_stats
-from eval.run import Job, evaluate_and_publish
 from eval.run_folder import MODEL_FILE, NORMALIZATION_FILE, RunFolder, load_world, world_document
 from eval.specs import WORLD_OVERRIDES, PolicySpec, parse_set
 from eval.tensorboard_output import log_hparams
@@ -38,7 +39,6 @@ from train.comparison import (
     FiniteGuard,
     NonFiniteTraining,
     learned_view,
-    resolve_baselines,
 )
 from train.config import Config, ConfigError, load_config, schedule, world_of
 
@@ -123,8 +123,11 @@ def policy_kwargs(config: Config) -> dict[str, Any]:
     return kwargs
 
 
-def build_env(config: Config, world: World) -> VecNormalize:
-    venv = MarketMakingVecEnv(config.env.num_envs, world=world, reward=config.env.reward)
+def build_env(config: Config, world: World | Dealer) -> VecNormalize:
+    if isinstance(world, Dealer):
+        venv = DealerVecEnv(config.env.num_envs, dealer=world, reward=config.env.reward)
+    else:
+        venv = MarketMakingVecEnv(config.env.num_envs, world=world, reward=config.env.reward)
     venv.seed(config.seed)
     gamma = config.algorithm.hyperparameters.get("gamma", 0.99)
     return VecNormalize(
@@ -177,8 +180,9 @@ def train(
             **{key: schedule(value) for key, value in config.algorithm.hyperparameters.items()},
         )
     model.set_logger(configure(str(run.tensorboard / LEARNED), ["tensorboard"]))
-    baselines = resolve_baselines(world, config.evaluation.baselines)
-    comparison = ComparisonCallback(config, world, run_dir, env, baselines, history, on_evaluation)
+    arena = arena_for(world)
+    baselines = arena.baselines(config.evaluation.baselines)
+    comparison = ComparisonCallback(config, arena, run_dir, env, baselines, history, on_evaluation)
     guard = FiniteGuard()
     remaining = config.total_timesteps - model.num_timesteps
     started, start_step = time.perf_counter(), model.num_timesteps
@@ -197,7 +201,7 @@ def train(
         comparison.close()
         raise _failure(error, comparison, run_dir, model) from error
     try:
-        return _finish(config, world, run, model, env, baselines, comparison, _timing(started, start_step, model))
+        return _finish(config, arena, run, model, env, baselines, comparison, _timing(started, start_step, model))
     except Exception as error:
         raise _failure(error, comparison, run_dir, model) from error
 
@@ -223,24 +227,23 @@ def _timing(started: float, start_step: int, model: Any) -> dict[str, float]:
     return {"wall_seconds": wall, "env_steps": steps, "env_steps_per_second": steps / wall if wall > 0 else 0.0}
 
 
-def _finish(config, world, run, model, env, baselines, comparison, timing) -> TrainResult:
+def _finish(config, arena, run, model, env, baselines, comparison, timing) -> TrainResult:
     """Final model, final checkpoint, the paired evaluation report, timing and the hparams entry."""
     run.final.mkdir(exist_ok=True)
     model.save(run.final / MODEL_FILE)
     atomic_write_json(run.final / NORMALIZATION_FILE, normalization_stats(env))
     checkpoint = comparison.checkpoint()
-    learned = learned_view(model, world, env)
+    learned = learned_view(model, arena, env)
     spec = PolicySpec(LEARNED, "run", {}, str(run.root))
-    job = Job(config.world.preset, world, {LEARNED: (spec, learned), **baselines})
     evaluation = config.evaluation
-    document = evaluate_and_publish(
+    document = arena.publish(
         run.report,
-        [job],
+        config.world.preset,
+        {LEARNED: (spec, learned), **baselines},
         evaluation.episodes,
         evaluation.seed,
         evaluation.risk_aversion,
         f"Run `{run.root}`",
-        warn=False,
     )
     learned_metrics = document["policies"][LEARNED]
     atomic_write_json(run.training, {"num_timesteps": model.num_timesteps, **timing})

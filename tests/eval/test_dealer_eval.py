@@ -16,9 +16,9 @@ def test_two_assets_scenario_writes_the_ladder_with_scores(tmp_path, capsys):
     document = json.loads((out / "metrics.json").read_text())
     policies = document["policies"]
     assert list(policies) == ["symmetric", "per_asset", "closed_form", "optimal"]
-    assert policies["optimal"]["optimality_score"]["score"] == 1.0
-    assert policies["symmetric"]["optimality_score"]["score"] == 0.0
-    assert 0.9 < policies["closed_form"]["optimality_score"]["score"] < 1.0
+    assert policies["optimal"]["optimality_score"] == 1.0
+    assert policies["symmetric"]["optimality_score"] == 0.0
+    assert 0.9 < policies["closed_form"]["optimality_score"] < 1.0
     assert len(policies["optimal"]["mean_abs_inventory"]) == 2
     assert (out / "quotes.png").stat().st_size > 0
     assert "| closed_form |" in (out / "report.md").read_text()

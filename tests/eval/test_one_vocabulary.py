@@ -68,11 +68,11 @@ def test_the_reward_decomposes_exactly_into_what_the_report_shows(tmp_path):
 
 
 def test_an_unbuildable_optimum_is_said_the_same_way_in_eval_and_train(tmp_path, capsys):
-    from train.comparison import resolve_baselines
+    from eval.arena import arena_for
 
     world = make_world("as2008", dt=1e-5, max_inventory=1000)
     with pytest.warns(UserWarning, match="optimal cannot be built for this world; no optimality score: .*states"):
-        resolve_baselines(world, ("symmetric", "optimal"))
+        arena_for(world).baselines(("symmetric", "optimal"))
     symmetric = make_policy("symmetric", world)
     with pytest.warns(UserWarning, match="optimal cannot be built for this world; no optimality score"):
         results = evaluate_policies(

@@ -1,0 +1,104 @@
+"""Training on a dealer (configs/two_assets.yaml's world): the run folder, the comparison against the dealer's
+ladder in TensorBoard, resume, and bad input naming the key."""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from envs.dealer import Asset, Dealer, make_dealer
+from envs.dealer_spaces import action_to_quotes, observation_at
+from eval.learned import LearnedDealer
+from eval.run_folder import RunFolder, load_world
+from train.cli import main
+from train.config import load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY_DEALER = {
+    "experiment": "tiny_dealer",
+    "seed": 1,
+    "total_timesteps": 1600,
+    "checkpoint_frequency": 800,
+    "world": {"preset": "two_assets", "overrides": {"horizon": 0.1}},  # 20 steps per session
+    "env": {"num_envs": 8},
+    "algorithm": {"policy_kwargs": {"net_arch": [16, 16]}, "hyperparameters": {"n_epochs": 2}},
+    "evaluation": {"frequency": 800, "episodes": 32, "seed": 7},
+}
+
+
+def test_a_dealer_config_gets_the_dealers_ladder_and_derived_hyperparameters():
+    config = load_config(None, ["world.preset=two_assets"])
+    assert config.evaluation.baselines == ("symmetric", "per_asset", "closed_form", "optimal")
+    assert config.algorithm.hyperparameters["n_steps"] == 200 and config.algorithm.hyperparameters["gamma"] == 0.999
+    assert load_config(None, []).evaluation.baselines[1] == "linear_skew_calibrated"
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (["world.preset=two_assets", "evaluation.baselines=[avellaneda_stoikov]"], "not a dealer policy; accepted"),
+        (["world.preset=dealer", "world.overrides.sigma=1"], "unknown key world.overrides.sigma; accepted"),
+        (["world.preset=dealer", "world.overrides.dt=0.3"], "world.overrides: dt must divide horizon"),
+        (["world.preset=bonds"], "world.preset must be one of .*two_assets"),
+    ],
+)
+def test_bad_dealer_configs_exit_2_naming_the_key(sets, message, capsys):
+    args = [item for entry in sets for item in ("--set", entry)]
+    assert main(["--config", str(ROOT / "configs/two_assets.yaml"), *args, "--run-dir", "/nonexistent/never"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert re.search(message, err), err
+
+
+def test_training_on_a_dealer_compares_against_its_ladder_and_resumes(tmp_path, capsys):
+    config = tmp_path / "dealer.yaml"
+    config.write_text(yaml.safe_dump(TINY_DEALER))
+    run_dir = tmp_path / "run"
+    assert main(["--config", str(config), "--run-dir", str(run_dir)]) == 0
+    run = RunFolder(run_dir)
+    dealer = load_world(run.world)
+    assert dealer == make_dealer("two_assets", horizon=0.1)
+    document = json.loads((run.report / "metrics.json").read_text())
+    assert list(document["policies"]) == ["learned", "symmetric", "per_asset", "closed_form", "optimal"]
+    assert "optimality_score" in document["policies"]["optimal"]  # null here: 20 steps leave no gap to score
+    assert "| learned |" in (run.report / "report.md").read_text()
+    history = json.loads(run.evaluations.read_text())
+    assert [entry["step"] for entry in history] == [800, 1600]
+    assert {"reward_mean", "mean_abs_inventory_0", "mean_abs_inventory_1"} <= set(history[-1]["policies"]["learned"])
+    for label in ("learned", "closed_form", "optimal"):
+        tags = EventAccumulator(str(run.tensorboard / label)).Reload().Tags()["scalars"]
+        assert {"eval/reward_mean", "eval/penalty", "eval/net_risk_mean", "eval/fills_1"} <= set(tags), label
+    assert main(["--resume", str(run_dir), "--set", "total_timesteps=2400"]) == 0
+    assert "resuming" in capsys.readouterr().out
+    assert json.loads(run.training.read_text())["num_timesteps"] == 2400
+
+
+def test_a_learned_dealer_quotes_what_its_network_asks_for(tmp_path):
+    from stable_baselines3 import PPO
+
+    from envs import DealerVecEnv
+
+    dealer = make_dealer("dealer")
+    model = PPO("MlpPolicy", DealerVecEnv(2, dealer), n_steps=8, batch_size=16, seed=0)
+    policy = LearnedDealer(model, dealer, None)
+    inventory, time_to_close = np.array([[4, -2], [0, 0], [-15, 10]]), np.array([1.0, 0.5, 0.02])
+    actions, _ = model.predict(observation_at(dealer, inventory, time_to_close), deterministic=True)
+    for ours, theirs in zip(policy.quotes(inventory, time_to_close), action_to_quotes(dealer, actions), strict=True):
+        assert np.array_equal(ours, theirs)
+    with pytest.raises(ValueError, match=r"the model observes shape \(3,\), but this dealer gives \(4,\)"):
+        LearnedDealer(model, Dealer(assets=(Asset(),) * 3), None)
+
+
+def test_a_recorded_dealer_whose_scales_this_code_derives_differently_is_refused(tmp_path):
+    from eval.run_folder import world_document
+
+    document = world_document(make_dealer("two_assets"), "two_assets")
+    document["scales"]["offset_range"][0][1] += 0.5
+    path = tmp_path / "world.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match="derives other scales for the dealer"):
+        load_world(path)
