@@ -76,3 +76,7 @@ def main() -> None:
 def _gap(result: dict, baseline: str) -> float:
     """Mean paired learned − baseline reward over the final evaluation's common episodes."""
     return float(result["metrics"]["reward_mean"] - result["baselines"][baseline]["reward_mean"])
+
+
+if __name__ == "__main__":
+    main()

@@ -7,13 +7,15 @@ before any evaluation; 1 a failure during the evaluation (traceback printed); 13
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 from baselines import list_policies
 from envs import list_presets, make_world
-from eval.dealer import DEALER_SCENARIOS, evaluate_dealer, plan_dealer, publish_dealer
+from eval.dealer import DEALER_SCENARIOS, DealerPlan, evaluate_dealer, plan_dealer, publish_dealer
 from eval.evaluate import build_baselines, build_policy
+from eval.learned import load_learned_dealer
 from eval.metrics import DEFAULT_RISK_AVERSION
 from eval.run import Job, check_writable, evaluate_and_publish
 from eval.scenarios import SCENARIOS, scenario_jobs
@@ -47,7 +49,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scenario",
         choices=SCENARIOS + DEALER_SCENARIOS,
-        help="a named reproduction instead of --world/--policy (two_assets, dealer: the multi-asset dealer's ladder)",
+        help="a named reproduction instead of --world/--policy (two_assets, dealer: the multi-asset dealer's ladder, with --policy run:PATH for runs trained on that dealer)",
     )
     p.add_argument("--episodes", type=int, default=1000, help="episodes per policy (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of episode 0; episode i uses seed + i (default 0)")
@@ -86,10 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return BAD_INPUT
     try:
-        dealer = args.scenario in DEALER_SCENARIOS
-        if dealer:
-            plan = plan_dealer(args.scenario)
-            publish_dealer(out, plan, evaluate_dealer(plan, args.episodes, args.seed))
+        if args.scenario in DEALER_SCENARIOS:
+            plan = jobs[0]
+            publish_dealer(out, plan, evaluate_dealer(plan, args.episodes, args.seed), title)
             if plan.note:
                 print(plan.note, file=sys.stderr)
         else:
@@ -103,17 +104,32 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def prepare(args: argparse.Namespace) -> tuple[Path, list[Job], str]:
+def dealer_plan(args: argparse.Namespace) -> DealerPlan:
+    """A dealer scenario's ladder, with the learned dealers of ``--policy run:PATH`` first."""
+    if args.world or args.set:
+        raise ValueError("--scenario takes no --world or --set")
+    specs = [parse_spec(text) for text in args.policy or ()]
+    other = next((spec.text for spec in specs if spec.name != "run"), None)
+    if other is not None:
+        raise ValueError(f"--policy {other}: a dealer scenario evaluates its own ladder and run:PATH policies only")
+    plan = plan_dealer(args.scenario)
+    learned = {spec.text: load_learned_dealer(spec.path, plan.dealer, args.device) for spec in specs}
+    return dataclasses.replace(plan, policies={**learned, **plan.policies})
+
+
+def prepare(args: argparse.Namespace) -> tuple[Path, list[Job] | list[DealerPlan], str]:
     """Validate every input and build every policy; ``ValueError`` names the bad one."""
     if args.episodes < 1:
         raise ValueError(f"--episodes must be ≥ 1; got {args.episodes}")
     if not args.risk_aversion > 0:
         raise ValueError(f"--risk-aversion must be > 0; got {args.risk_aversion}")
     if args.scenario:
+        out, title = args.out or Path("reports") / args.scenario, f"Scenario `{args.scenario}`"
+        if args.scenario in DEALER_SCENARIOS:
+            return out, [dealer_plan(args)], title
         if args.world or args.policy or args.set:
             raise ValueError("--scenario takes no --world, --set or --policy")
-        jobs = [] if args.scenario in DEALER_SCENARIOS else scenario_jobs(args.scenario, args.episodes, args.seed)
-        return args.out or Path("reports") / args.scenario, jobs, f"Scenario `{args.scenario}`"
+        return out, scenario_jobs(args.scenario, args.episodes, args.seed), title
     overrides = world_overrides(parse_set(args.set))
     specs = [parse_spec(text) for text in (args.policy or DEFAULT_POLICIES)]
     if len({spec.text for spec in specs}) != len(specs):

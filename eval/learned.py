@@ -191,13 +191,8 @@ def _step_of(folder: Path) -> int:
     return int(digits) if digits else -1
 
 
-def load_learned(path: str | Path, world: World, device: str = "cpu") -> LearnedPolicy:
-    """Load a trained model (run folder or model file) as a policy for ``world``.
-
-    A run folder's recorded training world (``world.json``) sets the policy's scaling; a bare model
-    file without one is taken to have been trained in ``world``. Raises ``ValueError`` for a missing,
-    unreadable or corrupted model, or one whose observation layout differs from the world's.
-    """
+def _load(path: str | Path, device: str) -> tuple[Any, Path, World | Dealer | None, dict[str, Any] | None]:
+    """``(model, model file, recorded training world or None, normalization statistics or None)``."""
     model_file, run_folder = find_model(path)
     algorithm = "PPO"
     if run_folder is not None:
@@ -211,15 +206,9 @@ def load_learned(path: str | Path, world: World, device: str = "cpu") -> Learned
         model = cls.load(model_file, device=device)
     except Exception as error:  # SB3 raises many kinds for a truncated or foreign file
         raise ValueError(f"cannot load model {model_file}: {type(error).__name__}: {error}") from None
-    training_world = world
+    training_world = None
     if run_folder is not None and RunFolder(run_folder).world.is_file():
         training_world = load_world(RunFolder(run_folder).world)
-    expected = (len(training_world.observation_names),)
-    if model.observation_space.shape != expected:
-        raise ValueError(
-            f"model {model_file} observes shape {model.observation_space.shape}, but its world gives "
-            f"{expected} ({', '.join(training_world.observation_names)}); use the world it was trained on"
-        )
     normalization = None
     stats_file = model_file.parent / NORMALIZATION_FILE
     if stats_file.is_file():
@@ -227,4 +216,38 @@ def load_learned(path: str | Path, world: World, device: str = "cpu") -> Learned
             normalization = json.loads(stats_file.read_text())
         except (OSError, json.JSONDecodeError) as error:
             raise ValueError(f"cannot read normalization statistics {stats_file}: {error}") from None
+    return model, model_file, training_world, normalization
+
+
+def load_learned(path: str | Path, world: World, device: str = "cpu") -> LearnedPolicy:
+    """Load a trained model (run folder or model file) as a policy for ``world``.
+
+    A run folder's recorded training world (``world.json``) sets the policy's scaling; a bare model
+    file without one is taken to have been trained in ``world``. Raises ``ValueError`` for a missing,
+    unreadable or corrupted model, one trained on a dealer, or one whose observation layout differs from
+    the world's.
+    """
+    model, model_file, training_world, normalization = _load(path, device)
+    if isinstance(training_world, Dealer):
+        raise ValueError(
+            f"{path} was trained on a dealer of {training_world.n_assets} assets, not a single-asset world; "
+            "evaluate it with python -m eval --scenario two_assets|dealer --policy run:PATH"
+        )
+    training_world = training_world or world
+    expected = (len(training_world.observation_names),)
+    if model.observation_space.shape != expected:
+        raise ValueError(
+            f"model {model_file} observes shape {model.observation_space.shape}, but its world gives "
+            f"{expected} ({', '.join(training_world.observation_names)}); use the world it was trained on"
+        )
     return LearnedPolicy(model, world, normalization, training_world)
+
+
+def load_learned_dealer(path: str | Path, dealer: Dealer, device: str = "cpu") -> LearnedDealer:
+    """Load a model trained on ``dealer`` (run folder or model file) as a dealer policy. Raises ``ValueError``
+    as ``load_learned``, and for a run recorded on another dealer or on a single-asset world."""
+    model, _, training_world, normalization = _load(path, device)
+    if training_world is not None and training_world != dealer:
+        trained = "a single-asset world" if isinstance(training_world, World) else "another dealer"
+        raise ValueError(f"{path} was trained on {trained}; a learned dealer is evaluated on its own training dealer")
+    return LearnedDealer(model, dealer, normalization)

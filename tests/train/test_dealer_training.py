@@ -12,6 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from envs.dealer import Asset, Dealer, make_dealer
 from envs.dealer_spaces import action_to_quotes, observation_at
+from eval.cli import main as evaluate
 from eval.learned import LearnedDealer
 from eval.run_folder import RunFolder, load_world
 from train.cli import main
@@ -75,6 +76,34 @@ def test_training_on_a_dealer_compares_against_its_ladder_and_resumes(tmp_path, 
     assert main(["--resume", str(run_dir), "--set", "total_timesteps=2400"]) == 0
     assert "resuming" in capsys.readouterr().out
     assert json.loads(run.training.read_text())["num_timesteps"] == 2400
+
+    # eval: the run against its own dealer's ladder, and refused where it does not belong, with exit code 2
+    out = tmp_path / "eval"
+    assert (
+        evaluate(["--scenario", "two_assets", "--policy", f"run:{run_dir}", "--episodes", "20", "--out", str(out)]) == 2
+    )
+    assert "trained on another dealer" in capsys.readouterr().err  # its horizon is 0.1, the preset's 1
+    assert evaluate(["--world", "default", "--policy", f"run:{run_dir}", "--episodes", "20", "--out", str(out)]) == 2
+    assert "was trained on a dealer of 2 assets" in capsys.readouterr().err
+    assert evaluate(["--scenario", "dealer", "--policy", "symmetric", "--out", str(out)]) == 2
+    assert "a dealer scenario evaluates its own ladder and run:PATH" in capsys.readouterr().err
+
+
+def test_eval_scores_a_learned_dealer_on_its_preset(tmp_path, capsys):
+    from stable_baselines3 import PPO
+
+    from envs import DealerVecEnv
+
+    dealer = make_dealer("two_assets")
+    model_file = tmp_path / "model.zip"
+    PPO("MlpPolicy", DealerVecEnv(2, dealer), n_steps=8, batch_size=16, seed=0).save(model_file)
+    out = tmp_path / "eval"
+    assert (
+        evaluate(["--scenario", "two_assets", "--policy", f"run:{model_file}", "--episodes", "40", "--out", str(out)])
+        == 0
+    )
+    policies = json.loads((out / "metrics.json").read_text())["policies"]
+    assert list(policies)[0] == f"run:{model_file}" and "optimality_score" in policies[f"run:{model_file}"]
 
 
 def test_a_learned_dealer_quotes_what_its_network_asks_for(tmp_path):
