@@ -1,4 +1,5 @@
-"""The dealer's baselines: the multi-asset closed form and the naive per-asset comparators.
+"""The dealer's baselines: the multi-asset closed form and the naive per-asset comparators (symmetric, linear
+skew, Avellaneda–Stoikov and the closed form asset by asset, each ignoring correlation).
 
 The closed form is Bergault, Evangelista, Guéant & Vieira (2021), "Closed-form approximations in multi-asset
 market making" (Applied Mathematical Finance 28(2)), §3–4, following Guéant (2017), "Optimal market making"
@@ -76,6 +77,46 @@ class MyopicSymmetric(DealerPolicy):
         return pull_at_limits(self.dealer, inventory, quote, quote)
 
 
+class LinearSkew(DealerPolicy):
+    """Rung 1 asset by asset: ``δᵢ = δ̃ᵢ(0) ± cᵢ·qᵢ`` around the myopic quote, leaning on the asset's own
+    inventory only, with the hard limit. The slope cᵢ [price/lot] is the asset's natural skew per lot
+    (``Dealer.natural_scales``: the closed form's long-horizon marginal for the asset alone)."""
+
+    name = "linear_skew"
+
+    def quotes(self, inventory, time_to_close):
+        inventory = np.asarray(inventory, dtype=np.float64)
+        scales = self.dealer.natural_scales
+        lean = scales["skew_per_lot"] * inventory
+        return pull_at_limits(self.dealer, inventory, scales["myopic_offset"] + lean, scales["myopic_offset"] - lean)
+
+
+class AvellanedaStoikov(DealerPolicy):
+    """Avellaneda & Stoikov (2008, eq. 29–30) asset by asset, ignoring correlation: reservation price
+    ``rᵢ = sᵢ − qᵢ·γσᵢ²·τ`` and total spread ``γσᵢ²τ + (2/γ)·ln(1 + γ/kᵢ)`` (``2/kᵢ`` at γ = 0), with the
+    hard limit. Exponential fill curves only (the paper's intensity ``A·e^(−kδ)``)."""
+
+    name = "avellaneda_stoikov"
+
+    def __init__(self, dealer: Dealer) -> None:
+        super().__init__(dealer)
+        logistic = [i for i, asset in enumerate(dealer.assets) if asset.fill_curve != "exponential"]
+        if logistic:
+            raise ValueError(
+                f"avellaneda_stoikov needs exponential fill curves (A–S 2008's A·e^(−kδ)); assets {logistic} are not"
+            )
+        gamma, k = dealer.risk_aversion, dealer.column("fill_decay")
+        self._depth = np.log1p(gamma / k) / gamma if gamma > 0 else 1.0 / k  # half the spread's τ-free part
+        self._risk = gamma * dealer.column("sigma") ** 2  # γσᵢ² [price/(lot·time)]
+
+    def quotes(self, inventory, time_to_close):
+        inventory = np.asarray(inventory, dtype=np.float64)
+        tau = np.asarray(time_to_close, dtype=np.float64)[:, None]
+        half_spread = 0.5 * self._risk * tau + self._depth
+        lean = self._risk * tau * inventory
+        return pull_at_limits(self.dealer, inventory, half_spread + lean, half_spread - lean)
+
+
 class ClosedForm(DealerPolicy):
     """The multi-asset closed form of Bergault, Evangelista, Guéant & Vieira (2021) (module docstring)."""
 
@@ -134,5 +175,5 @@ class PerAsset(ClosedForm):
 
 
 DEALER_POLICIES: dict[str, type[DealerPolicy]] = {
-    policy.name: policy for policy in (MyopicSymmetric, PerAsset, ClosedForm)
+    policy.name: policy for policy in (MyopicSymmetric, LinearSkew, AvellanedaStoikov, PerAsset, ClosedForm)
 }

@@ -83,10 +83,10 @@ def ladder(episodes: int) -> None:
     for preset in ("two_assets", "dealer"):
         document = evaluate_dealer(plan_dealer(preset), episodes, 0)
         print(f"{preset}: {episodes} paired episodes")
-        print(f"  {'policy':<12} {'reward':>8} {'± 95 %':>7} {'score':>6} {'net risk':>8}")
+        print(f"  {'policy':<18} {'reward':>8} {'± 95 %':>7} {'score':>6} {'net risk':>8}")
         for name, entry in document["policies"].items():
             print(
-                f"  {name:<12} {entry['reward_mean']:8.3f} {entry['reward_ci95'][1] - entry['reward_mean']:7.3f} "
+                f"  {name:<18} {entry['reward_mean']:8.3f} {entry['reward_ci95'][1] - entry['reward_mean']:7.3f} "
                 f"{entry['optimality_score']:6.3f} {entry['net_risk_mean']:8.3f}"
             )
         print(f"  optimal's exact expected reward {document['optimal_expected_reward']:.3f}")

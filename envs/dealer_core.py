@@ -199,6 +199,7 @@ class DealerEpisodes:
     spread_captured: np.ndarray
     inventory_pnl: np.ndarray
     penalty: np.ndarray
+    spread_by_asset: np.ndarray  # spread captured per asset [price]
     fills: np.ndarray  # lots filled per asset, both sides
     mean_abs_inventory: np.ndarray  # per asset [lots]
     mean_net_risk: np.ndarray  # √(qᵀΣq) averaged over the session [price/√time]
@@ -210,7 +211,7 @@ def rollout(dealer: Dealer, policy: QuotingRule, keys: np.ndarray, episode: int 
     state = reset(dealer, keys, np.full(len(keys), episode, dtype=np.uint64))
     n, d = state.inventory.shape
     sums = {name: np.zeros(n) for name in ("reward", "spread_captured", "inventory_pnl", "penalty", "risk")}
-    fills, abs_inventory = np.zeros((n, d)), np.zeros((n, d))
+    fills, abs_inventory, spread_by_asset = np.zeros((n, d)), np.zeros((n, d)), np.zeros((n, d))
     max_abs = np.abs(state.inventory).astype(np.float64)
     for index in range(dealer.n_steps):
         time_to_close = np.full(n, dealer.horizon - index * dealer.dt)
@@ -220,6 +221,8 @@ def rollout(dealer: Dealer, policy: QuotingRule, keys: np.ndarray, episode: int 
             sums[name] += getattr(outcome, name)
         sums["risk"] += np.sqrt(np.einsum("ni,ij,nj->n", state.inventory, dealer.covariance, state.inventory))
         fills += outcome.bid_fills + outcome.ask_fills
+        for quote, lots in ((bid, outcome.bid_fills), (ask, outcome.ask_fills)):
+            spread_by_asset += lots * np.where(lots > 0, quote, 0.0)
         abs_inventory += np.abs(state.inventory)
         max_abs = np.maximum(max_abs, np.abs(state.inventory))
     return DealerEpisodes(
@@ -227,6 +230,7 @@ def rollout(dealer: Dealer, policy: QuotingRule, keys: np.ndarray, episode: int 
         spread_captured=sums["spread_captured"],
         inventory_pnl=sums["inventory_pnl"],
         penalty=sums["penalty"],
+        spread_by_asset=spread_by_asset,
         fills=fills,
         mean_abs_inventory=abs_inventory / dealer.n_steps,
         mean_net_risk=sums["risk"] / dealer.n_steps,

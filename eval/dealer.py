@@ -26,9 +26,9 @@ from eval.tensorboard_output import custom_scalars_layout, log_metrics, run_name
 
 DEALER_SCENARIOS = ("two_assets", "dealer")
 # The dealer's ladder, as training compares against it by default.
-DEALER_BASELINES = ("symmetric", "per_asset", "closed_form", "optimal")
+DEALER_BASELINES = ("symmetric", "linear_skew", "avellaneda_stoikov", "per_asset", "closed_form", "optimal")
 # Per-asset metrics, logged to TensorBoard one scalar per asset (``<name>_<asset>``).
-PER_ASSET = ("fills", "mean_abs_inventory", "max_abs_inventory")
+PER_ASSET = ("spread_captured_per_asset", "fills", "mean_abs_inventory", "max_abs_inventory")
 # The dealer's "learned vs baselines" TensorBoard tab.
 DEALER_LAYOUT = (
     "reward_mean",
@@ -55,19 +55,21 @@ def make_dealer_policy(name: str, dealer: Dealer) -> DealerPolicy:
 
 
 def dealer_baselines(dealer: Dealer, names: tuple[str, ...] | list[str], warn: bool = True):
-    """``(policies by name, note)``: an ``optimal`` that cannot be built is left out, with the reason as the
-    note (and a warning unless ``warn`` is false), worded as for a single-asset world (``unbuildable``)."""
-    policies, note = {}, None
+    """``(policies by name, note)``. A known baseline that cannot be built for this dealer (``optimal`` beyond
+    two assets, ``avellaneda_stoikov`` on a logistic curve) is left out, with the reason in the note (and a
+    warning unless ``warn`` is false), worded as for a single-asset world (``unbuildable``); an unknown name
+    raises ``ValueError``."""
+    policies, notes = {}, []
     for name in names:
+        if name not in dealer_policy_names():
+            raise ValueError(f"unknown dealer policy {name!r}; accepted: {dealer_policy_names()}")
         try:
             policies[name] = make_dealer_policy(name, dealer)
         except ValueError as error:
-            if name != "optimal":
-                raise
-            note = f"{unbuildable(name, error)}; scores are gaps to closed_form"
+            notes.append(unbuildable(name, error) + ("; scores are gaps to closed_form" if name == "optimal" else ""))
             if warn:
-                warnings.warn(note, stacklevel=2)
-    return policies, note
+                warnings.warn(notes[-1], stacklevel=2)
+    return policies, "\n\n".join(notes) or None
 
 
 @dataclasses.dataclass
@@ -89,8 +91,8 @@ def plan_dealer(preset: str) -> DealerPlan:
 
 
 def episode_metrics(episodes: DealerEpisodes) -> dict[str, Any]:
-    """Means over episodes: reward and its parts [price], and per asset fills, |inventory| and max |inventory|
-    [lots]; ``net_risk_mean`` is ``√(qᵀΣq)`` averaged over the session [price/√time]."""
+    """Means over episodes: reward and its parts [price], and per asset the spread captured [price], fills,
+    |inventory| and max |inventory| [lots]; ``net_risk_mean`` is ``√(qᵀΣq)`` averaged over the session [price/√time]."""
     return {
         "reward_mean": float(episodes.reward.mean()),
         "reward_std": float(episodes.reward.std()),
@@ -99,6 +101,7 @@ def episode_metrics(episodes: DealerEpisodes) -> dict[str, Any]:
         "inventory_pnl": float(episodes.inventory_pnl.mean()),
         "penalty": float(episodes.penalty.mean()),
         "net_risk_mean": float(episodes.mean_net_risk.mean()),
+        "spread_captured_per_asset": episodes.spread_by_asset.mean(axis=0).tolist(),
         "fills": episodes.fills.mean(axis=0).tolist(),
         "mean_abs_inventory": episodes.mean_abs_inventory.mean(axis=0).tolist(),
         "max_abs_inventory": episodes.max_abs_inventory.max(axis=0).tolist(),

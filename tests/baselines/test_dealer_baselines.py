@@ -91,7 +91,7 @@ def two_asset_ladder():
 
 def test_optimal_beats_every_policy_on_paired_episodes(two_asset_ladder):
     _, rewards = two_asset_ladder
-    for name in ("symmetric", "per_asset", "closed_form"):
+    for name in ("symmetric", "linear_skew", "avellaneda_stoikov", "per_asset", "closed_form"):
         gap = rewards["optimal"] - rewards[name]
         assert gap.mean() > 3 * gap.std() / np.sqrt(gap.size), name
     assert rewards["symmetric"].mean() < rewards["per_asset"].mean()
@@ -112,3 +112,32 @@ def test_optimal_refuses_what_it_cannot_tabulate():
         DealerOptimal(huge)
     with pytest.raises(ValueError, match="arrival_intensity > 0 on every asset"):
         ClosedForm(Dealer(assets=(Asset(), Asset(arrival_intensity=0.0))))
+
+
+def test_avellaneda_stoikov_asset_by_asset_is_the_papers_formula():
+    """q = 3, τ = 0.5, γ = 0.5, σ = 2, k = 1.5: γσ²τ = 1, half spread 0.5 + 2·ln(4/3), lean γσ²τ·q = 3."""
+    from baselines.dealer import AvellanedaStoikov
+
+    dealer = make_dealer("two_assets")
+    bid, ask = AvellanedaStoikov(dealer).quotes(np.array([[3, 0]]), np.array([0.5]))
+    half = 0.5 + 2.0 * np.log(4.0 / 3.0)
+    assert bid[0].tolist() == pytest.approx([half + 3.0, half], rel=1e-12)
+    assert ask[0].tolist() == pytest.approx([half - 3.0, half], rel=1e-12)
+    assert AvellanedaStoikov(dealer.replace(risk_aversion=0.0)).quotes(np.array([[9, 0]]), np.array([1.0]))[0][
+        0
+    ].tolist() == pytest.approx([1 / 1.5, 1 / 1.5])
+    with pytest.raises(ValueError, match=r"avellaneda_stoikov needs exponential fill curves .*assets \[0, 1\] are not"):
+        AvellanedaStoikov(make_dealer("dealer"))
+
+
+def test_linear_skew_leans_each_asset_on_its_own_inventory_with_the_natural_slope():
+    from baselines.dealer import LinearSkew, MyopicSymmetric
+
+    dealer = make_dealer("dealer")
+    inventory = np.array([[0, 0], [4, -10], [20, -20]])
+    bid, ask = LinearSkew(dealer).quotes(inventory, np.ones(3))
+    symmetric_bid, _ = MyopicSymmetric(dealer).quotes(inventory[:1], np.ones(1))
+    assert bid[0].tolist() == symmetric_bid[0].tolist()
+    slope = dealer.natural_scales["skew_per_lot"]
+    assert (bid[1] - ask[1]).tolist() == pytest.approx((2 * slope * inventory[1]).tolist(), rel=1e-12)
+    assert bid[2, 0] == np.inf and ask[2, 1] == np.inf  # at +Q no bid, at −Q no ask

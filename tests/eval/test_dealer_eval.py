@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from baselines.dealer import DEALER_POLICIES
 from envs.dealer import Asset, Dealer
@@ -15,7 +16,10 @@ def test_two_assets_scenario_writes_the_ladder_with_scores(tmp_path, capsys):
     assert main(["--scenario", "two_assets", "--episodes", "300", "--out", str(out)]) == 0
     document = json.loads((out / "metrics.json").read_text())
     policies = document["policies"]
-    assert list(policies) == ["symmetric", "per_asset", "closed_form", "optimal"]
+    assert list(policies) == ["symmetric", "linear_skew", "avellaneda_stoikov", "per_asset", "closed_form", "optimal"]
+    assert sum(policies["closed_form"]["spread_captured_per_asset"]) == pytest.approx(
+        policies["closed_form"]["spread_captured"], rel=1e-12
+    )
     assert policies["optimal"]["optimality_score"] == 1.0
     assert policies["symmetric"]["optimality_score"] == 0.0
     assert 0.9 < policies["closed_form"]["optimality_score"] < 1.0
@@ -38,3 +42,12 @@ def test_three_assets_are_scored_against_the_closed_form():
     assert "optimality_score" not in document["policies"]["symmetric"]
     text = report_text(document)
     assert "gap to closed_form" in text and "no optimum" in text
+
+
+def test_the_dealer_preset_leaves_out_what_cannot_be_built_and_says_why(tmp_path, capsys):
+    out = tmp_path / "dealer"
+    assert main(["--scenario", "dealer", "--episodes", "50", "--out", str(out)]) == 0
+    document = json.loads((out / "metrics.json").read_text())
+    assert "avellaneda_stoikov" not in document["policies"] and "linear_skew" in document["policies"]
+    assert "avellaneda_stoikov cannot be built for this world: avellaneda_stoikov needs exponential" in document["note"]
+    assert "avellaneda_stoikov cannot be built" in capsys.readouterr().err

@@ -13,6 +13,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from envs.dealer import Asset, Dealer, make_dealer
 from envs.dealer_spaces import action_to_quotes, observation_at
 from eval.cli import main as evaluate
+from eval.dealer import DEALER_BASELINES
 from eval.learned import LearnedDealer
 from eval.run_folder import RunFolder, load_world
 from train.cli import main
@@ -33,7 +34,7 @@ TINY_DEALER = {
 
 def test_a_dealer_config_gets_the_dealers_ladder_and_derived_hyperparameters():
     config = load_config(None, ["world.preset=two_assets"])
-    assert config.evaluation.baselines == ("symmetric", "per_asset", "closed_form", "optimal")
+    assert config.evaluation.baselines == DEALER_BASELINES
     assert config.algorithm.hyperparameters["n_steps"] == 200 and config.algorithm.hyperparameters["gamma"] == 0.999
     assert load_config(None, []).evaluation.baselines[1] == "linear_skew_calibrated"
 
@@ -41,7 +42,7 @@ def test_a_dealer_config_gets_the_dealers_ladder_and_derived_hyperparameters():
 @pytest.mark.parametrize(
     ("sets", "message"),
     [
-        (["world.preset=two_assets", "evaluation.baselines=[avellaneda_stoikov]"], "not a dealer policy; accepted"),
+        (["world.preset=two_assets", "evaluation.baselines=[linear_skew_calibrated]"], "not a dealer policy; accepted"),
         (["world.preset=dealer", "world.overrides.sigma=1"], "unknown key world.overrides.sigma; accepted"),
         (["world.preset=dealer", "world.overrides.dt=0.3"], "world.overrides: dt must divide horizon"),
         (["world.preset=bonds"], "world.preset must be one of .*two_assets"),
@@ -64,7 +65,7 @@ def test_training_on_a_dealer_compares_against_its_ladder_and_resumes(tmp_path, 
     dealer = load_world(run.world)
     assert dealer == make_dealer("two_assets", horizon=0.1)
     document = json.loads((run.report / "metrics.json").read_text())
-    assert list(document["policies"]) == ["learned", "symmetric", "per_asset", "closed_form", "optimal"]
+    assert list(document["policies"]) == ["learned", *DEALER_BASELINES]
     assert "optimality_score" in document["policies"]["optimal"]  # null here: 20 steps leave no gap to score
     assert "| learned |" in (run.report / "report.md").read_text()
     history = json.loads(run.evaluations.read_text())
