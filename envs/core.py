@@ -123,6 +123,7 @@ class StepOutcome:
     jump_pnl: np.ndarray
     penalty: np.ndarray
     fees: np.ndarray
+    fill_noise: np.ndarray  # the fills' cash (spread captured − fees) less its expectation given the quotes
     hedge_trade: np.ndarray | None = None
     hedge_cost: np.ndarray | None = None
     hedge_pnl: np.ndarray | None = None
@@ -130,11 +131,14 @@ class StepOutcome:
     @property
     def variance_reduced_reward(self) -> np.ndarray:
         """The reward with the diffusive revaluations (``q·σ·√dt·ε``, and the hedge position's) replaced
-        by their mean, zero.
+        by their mean, zero, and the fills' cash (spread captured less fees) by its expectation given the
+        quotes, ``Σ_sides p(δ)·(δ − fee)`` (``fill_noise`` removed).
 
-        Same expected objective (the mids are martingales given the fills), far less noise.
+        Same expected objective (the mids are martingales given the fills, and each step's expected fill
+        cash is known given the state and the quotes: a Rao–Blackwellized reward), far less noise; the
+        fills themselves, and so the inventory and every later reward, are the realized ones.
         """
-        reward = self.reward - self.inventory_pnl + self.jump_pnl
+        reward = self.reward - self.inventory_pnl + self.jump_pnl - self.fill_noise
         return reward if self.hedge_pnl is None else reward - self.hedge_pnl
 
 
@@ -275,12 +279,18 @@ def step(world: World, state: MarketState, quotes: Action) -> tuple[MarketState,
     bid_probability = quote_fill_probability(world, world.bid_intensity, bid_offset)
     ask_probability = quote_fill_probability(world, world.ask_intensity, ask_offset)
     # A bid fill buys a lot, an ask fill sells one; the side that would take |q| past Q never fills.
-    bid_fills = (quotes.quoted[:, 0] & (q < world.max_inventory) & (u[_BID] < bid_probability)).astype(np.int64)
-    ask_fills = (quotes.quoted[:, 1] & (q > -world.max_inventory) & (u[_ASK] < ask_probability)).astype(np.int64)
+    bid_open = quotes.quoted[:, 0] & (q < world.max_inventory)
+    ask_open = quotes.quoted[:, 1] & (q > -world.max_inventory)
+    bid_fills = (bid_open & (u[_BID] < bid_probability)).astype(np.int64)
+    ask_fills = (ask_open & (u[_ASK] < ask_probability)).astype(np.int64)
     net_sold = ask_fills - bid_fills
     inventory = q - net_sold
     fees = world.fee * (bid_fills + ask_fills)
     spread_captured = bid_fills * bid_offset + ask_fills * ask_offset
+    # The fills' cash less its expectation given the quotes (a pulled side, maybe at +inf, expects nothing).
+    expected = np.where(bid_open, bid_probability * (bid_offset - world.fee), 0.0)
+    expected += np.where(ask_open, ask_probability * (ask_offset - world.fee), 0.0)
+    fill_noise = spread_captured - fees - expected
     cash = state.cash + ask_fills * (state.mid + ask_offset) - bid_fills * (state.mid - bid_offset) - fees
 
     sigma = world.sigma_levels[state.regime] if world.n_regimes > 1 else world.sigma
@@ -353,6 +363,7 @@ def step(world: World, state: MarketState, quotes: Action) -> tuple[MarketState,
         jump_pnl=inventory * jump,
         penalty=penalty,
         fees=fees,
+        fill_noise=fill_noise,
         hedge_trade=hedge.trade,
         hedge_cost=hedge.cost,
         hedge_pnl=hedge.pnl,

@@ -64,7 +64,9 @@ class MarketMakingEnv(BatchEnv):
     ## Rewards
     Per step: the change in wealth marked to the mid, ``Δ(cash + q·s)``, minus ``φ·q²·dt``; at the
     close also minus ``α·q_T²``. Fees are part of cash. With ``reward="variance_reduced"`` the
-    revaluation term ``q·σ√dt·ε`` is replaced by its expectation, zero (the adverse-jump part stays).
+    revaluation term ``q·σ√dt·ε`` is replaced by its expectation, zero (the adverse-jump part stays), and
+    the fills' cash (spread captured less fees) by its expectation given the quotes, ``Σ p(δ)·(δ − fee)``
+    (``core.StepOutcome.variance_reduced_reward``).
     ``info`` carries the decomposition: ``spread_captured``, ``inventory_pnl``, ``penalty``, ``fees``,
     ``bid_fills``, ``ask_fills``, the quotes, ``inventory``, ``mid`` and ``wealth``. With a hedge
     instrument: the trade pays ``ψ·|u| + η·u²/dt`` (and a ticket fee) at the hedge's start-of-step mid, the
