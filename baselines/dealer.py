@@ -34,6 +34,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from baselines.avellaneda_stoikov import optimal_spread, reservation_shift
 from baselines.policy import pull_at_limit
 from envs.dealer import Dealer
 
@@ -92,9 +93,9 @@ class LinearSkew(DealerPolicy):
 
 
 class AvellanedaStoikov(DealerPolicy):
-    """Avellaneda & Stoikov (2008, eq. 29–30) asset by asset, ignoring correlation: reservation price
-    ``rᵢ = sᵢ − qᵢ·γσᵢ²·τ`` and total spread ``γσᵢ²τ + (2/γ)·ln(1 + γ/kᵢ)`` (``2/kᵢ`` at γ = 0), with the
-    hard limit. Exponential fill curves only (the paper's intensity ``A·e^(−kδ)``)."""
+    """Avellaneda & Stoikov (2008) asset by asset, ignoring correlation: ``baselines.avellaneda_stoikov``'s
+    reservation shift ``qᵢ·γσᵢ²·τ`` and total spread ``γσᵢ²τ + (2/γ)·ln(1 + γ/kᵢ)`` (``2/kᵢ`` at γ = 0), with
+    the hard limit. Exponential fill curves only (the paper's intensity ``A·e^(−kδ)``)."""
 
     name = "avellaneda_stoikov"
 
@@ -105,16 +106,14 @@ class AvellanedaStoikov(DealerPolicy):
             raise ValueError(
                 f"avellaneda_stoikov needs exponential fill curves (A–S 2008's A·e^(−kδ)); assets {logistic} are not"
             )
-        gamma, k = dealer.risk_aversion, dealer.column("fill_decay")
-        self._depth = np.log1p(gamma / k) / gamma if gamma > 0 else 1.0 / k  # half the spread's τ-free part
-        self._risk = gamma * dealer.column("sigma") ** 2  # γσᵢ² [price/(lot·time)]
 
     def quotes(self, inventory, time_to_close):
         inventory = np.asarray(inventory, dtype=np.float64)
         tau = np.asarray(time_to_close, dtype=np.float64)[:, None]
-        half_spread = 0.5 * self._risk * tau + self._depth
-        lean = self._risk * tau * inventory
-        return pull_at_limits(self.dealer, inventory, half_spread + lean, half_spread - lean)
+        gamma, sigma, k = self.dealer.risk_aversion, self.dealer.column("sigma"), self.dealer.column("fill_decay")
+        shift = reservation_shift(inventory, gamma, sigma, tau)
+        half_spread = 0.5 * optimal_spread(gamma, sigma, tau, k) if gamma > 0 else np.broadcast_to(1.0 / k, shift.shape)
+        return pull_at_limits(self.dealer, inventory, half_spread + shift, half_spread - shift)
 
 
 class ClosedForm(DealerPolicy):

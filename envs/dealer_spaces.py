@@ -68,7 +68,7 @@ def action_to_quotes(dealer: Dealer, action: np.ndarray) -> tuple[np.ndarray, np
             "action must be finite (no NaN or inf); accepted: values in [-1, 1], finite values outside are clipped"
         )
     action = np.clip(action, -1.0, 1.0)
-    low, high = np.tile(dealer.offset_range[:, 0], 2), np.tile(dealer.offset_range[:, 1], 2)
+    low, high = _column_ranges(dealer)
     offset = np.where(action < 1.0, low + 0.5 * (high - low) * (action + 1.0), np.inf)
     return offset[:, :d], offset[:, d:]
 
@@ -77,5 +77,10 @@ def quotes_to_action(dealer: Dealer, bid_offset: np.ndarray, ask_offset: np.ndar
     """Inverse of ``action_to_quotes``: offsets ``(n, d)`` [price] to float32 actions ``(n, 2·d)``; an offset
     at or beyond the range's top (``+inf`` included) pulls, one below its bottom is clipped to it."""
     offset = np.concatenate([np.asarray(bid_offset, np.float64), np.asarray(ask_offset, np.float64)], axis=-1)
-    low, high = np.tile(dealer.offset_range[:, 0], 2), np.tile(dealer.offset_range[:, 1], 2)
+    low, high = _column_ranges(dealer)
     return np.clip(2.0 * (np.minimum(offset, high) - low) / (high - low) - 1.0, -1.0, 1.0).astype(np.float32)
+
+
+def _column_ranges(dealer: Dealer) -> tuple[np.ndarray, np.ndarray]:
+    """Each action column's offset range [price], ``(2·d,)`` each: the bids' assets, then the asks'."""
+    return np.tile(dealer.offset_range[:, 0], 2), np.tile(dealer.offset_range[:, 1], 2)
