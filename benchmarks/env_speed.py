@@ -1,7 +1,8 @@
 """Env-steps per second: the single env through ``gymnasium.make``, and at 1, 1 000 and 10 000 markets both the
 batched core alone and ``MarketBatch`` (the runner under the vector adapters), each in the single-asset
 ``default`` world and the ``hedged`` one (a hedge trade every step), with the hedged/single-asset ratio
-measured in the same run.
+measured in the same run; then ``MarketBatch`` drawing its uniforms ahead in blocks (its default) against
+step by step (``DRAW_AHEAD_BYTES = 0``), interleaved in one run.
 
 Run: ``.venv/bin/python benchmarks/env_speed.py`` (prints one line per case; best of three repeats).
 """
@@ -14,6 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 import envs
+import envs.batch
 from envs import MarketBatch, core, make_world, market_keys
 
 
@@ -75,6 +77,18 @@ def main() -> None:
         core_ratio = rates["hedged"][0] / rates["default"][0]
         batch_ratio = rates["hedged"][1] / rates["default"][1]
         print(f"{n:>6,} markets, hedged / single-asset: core.step {core_ratio:.2f}, MarketBatch {batch_ratio:.2f}")
+    default_ahead = envs.batch.DRAW_AHEAD_BYTES
+    for n, steps in ((1, 20_000), (128, 2_000), (10_000, 300)):
+        rates = {default_ahead: 0.0, 0: 0.0}
+        for _ in range(3):
+            for ahead in rates:
+                envs.batch.DRAW_AHEAD_BYTES = ahead
+                rates[ahead] = max(rates[ahead], vector_rate(n, steps))
+        envs.batch.DRAW_AHEAD_BYTES = default_ahead
+        print(
+            f"{n:>6,} markets, MarketBatch drawing ahead {rates[default_ahead]:>12,.0f}, step by step "
+            f"{rates[0]:>12,.0f} env-steps/s: {rates[default_ahead] / rates[0]:.2f}×"
+        )
 
 
 if __name__ == "__main__":

@@ -260,18 +260,33 @@ def reset(world: World, key: np.ndarray, episode: np.ndarray) -> MarketState:
     )
 
 
-def _stream_count(world: World) -> int:
+def stream_count(world: World) -> int:
+    """Uniforms a step draws per market."""
     if world.hedged and world.mid_process == "binomial":
         return _HEDGE_MID + 1
     return _REGIME + 1 if world.n_regimes > 1 else _REGIME
 
 
-def step(world: World, state: MarketState, quotes: Action) -> tuple[MarketState, StepOutcome]:
+def step_uniforms(world: World, key: np.ndarray, episode: np.ndarray, first_step: int, steps: int) -> np.ndarray:
+    """The uniforms of ``steps`` consecutive steps from ``first_step`` for markets all at that step, shape
+    ``(stream_count, steps, n)``: entry ``[:, j]`` is exactly what ``step`` draws at ``first_step + j``.
+
+    Drawn ahead in one vectorized call, they spare a small batch the per-step cost of the hash."""
+    n = key.shape[0]
+    at = np.repeat(np.arange(first_step, first_step + steps, dtype=np.int64), n)
+    draws = uniforms(np.tile(key, steps), np.tile(episode, steps), at, stream_count(world))
+    return draws.reshape(-1, steps, n)
+
+
+def step(
+    world: World, state: MarketState, quotes: Action, draws: np.ndarray | None = None
+) -> tuple[MarketState, StepOutcome]:
     """Advance every market by one step of ``dt`` under the action; returns the new state and the outcome.
 
-    Markets already at the close must be reset first.
+    ``draws``: the step's uniforms ``(stream_count, n)`` when the caller drew them ahead (``step_uniforms``);
+    by default drawn here. Markets already at the close must be reset first.
     """
-    u = uniforms(state.key, state.episode, state.step, _stream_count(world))
+    u = uniforms(state.key, state.episode, state.step, stream_count(world)) if draws is None else draws
     q = state.inventory
     # Side by side on contiguous 1-D arrays (faster than the stacked (n, 2) layout at large n).
     bid_offset = np.ascontiguousarray(quotes.offset[:, 0])

@@ -30,8 +30,8 @@ class BatchEnv(gym.Env):
         if self.batch.state is None:
             raise RuntimeError("the session is not started; call reset()")
         result = self.batch.step(np.asarray(action).reshape(1, -1))
-        info = {name: column[0].item() for name, column in result.info.items()}
-        return result.observation[0], float(result.reward[0]), bool(result.terminated[0]), False, info
+        info = {name: column.item() for name, column in result.info.items()}  # one market: size-1 columns
+        return result.observation[0], result.reward.item(), result.terminated.item(), False, info
 
 
 class MarketMakingEnv(BatchEnv):

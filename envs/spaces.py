@@ -60,7 +60,7 @@ def action_quotes(world: World, action: np.ndarray) -> Action:
         raise ValueError(
             "action must be finite (no NaN or inf); accepted: values in [-1, 1], finite values outside are clipped"
         )
-    action = np.clip(action, -1.0, 1.0)
+    action = np.minimum(np.maximum(action, -1.0), 1.0)  # np.clip's dispatch costs twice as much at one market
     low, high = world.offset_range
     if not world.hedged:
         return Action(low + (0.5 * (high - low)) * (action + 1.0), action < 1.0)

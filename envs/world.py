@@ -295,7 +295,7 @@ class World:
         """The minimum-variance hedge per lot of inventory, ``−ρ·σ₁/σ₂`` [lots/lot] (0 without a hedge)."""
         return -self.hedge_correlation * self.sigma / self.hedge_sigma if self.hedged else 0.0
 
-    @property
+    @cached_property
     def max_sigma(self) -> float:
         """Largest regime volatility; the observation scales σ by it (1 when σ = 0)."""
         return float(self.sigma_levels.max()) or 1.0
@@ -354,12 +354,12 @@ class World:
         low, high = self.offset_range
         return dataclasses.replace(self, min_offset=low, max_offset=high, inventory_scale=self.inventory_unit)
 
-    @property
+    @cached_property
     def action_names(self) -> tuple[str, ...]:
         """The action's legs, in order; each is a normalized entry in [−1, 1] (the world owns the layout)."""
         return ("bid", "ask", "hedge") if self.hedged else ("bid", "ask")
 
-    @property
+    @cached_property
     def observation_names(self) -> tuple[str, ...]:
         """Names of the observation's entries, in order (``last_fills`` spans two)."""
         names = list(BASE_OBSERVATION) + (["hedge_position"] if self.hedged else [])

@@ -211,3 +211,33 @@ def test_observation_at_matches_the_env_observation():
     fresh = observation_at(world, state.inventory, world.n_steps - state.step, state.regime)
     np.testing.assert_array_equal(fresh[:, :3], observation[:, :3])
     assert not fresh[:, 3:].any()  # no history: the extra features read zero
+
+
+def test_uniforms_drawn_ahead_are_the_ones_each_step_draws():
+    world = make_world("regimes")
+    key = np.array([3, 2**63 + 5], dtype=np.uint64)
+    episode = np.array([0, 7], dtype=np.uint64)
+    block = core.step_uniforms(world, key, episode, 10, 5)
+    assert block.shape == (core.stream_count(world), 5, 2)
+    for j in range(5):
+        at = np.full(2, 10 + j)
+        np.testing.assert_array_equal(block[:, j], core.uniforms(key, episode, at, core.stream_count(world)))
+
+
+@pytest.mark.parametrize("preset", ["regimes", "hedged"])
+def test_drawing_ahead_leaves_every_trajectory_bit_identical(preset, monkeypatch):
+    import envs.batch
+
+    world = make_world(preset, horizon=0.2, dt=0.01)  # 20-step sessions: blocks end inside and across sessions
+    actions = np.random.default_rng(0).uniform(-1, 1, size=(50, 3, len(world.action_names)))
+
+    def run(ahead_bytes):
+        monkeypatch.setattr(envs.batch, "DRAW_AHEAD_BYTES", ahead_bytes)
+        batch = MarketBatch(world, 3)
+        batch.reset(seed=11)
+        steps = [batch.step(action) for action in actions]
+        return np.array([[s.reward, s.info["inventory"], s.info["mid"]] for s in steps])
+
+    step_by_step = run(0)
+    np.testing.assert_array_equal(run(8 * 4 * 3 * 7), step_by_step)  # blocks of 7 steps
+    np.testing.assert_array_equal(run(2**20), step_by_step)  # whole sessions
