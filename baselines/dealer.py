@@ -36,13 +36,15 @@ import numpy as np
 
 from baselines.avellaneda_stoikov import optimal_spread, reservation_shift
 from baselines.policy import pull_at_limit
+from envs import round_to_lot
 from envs.dealer import Dealer
 
 
 class DealerPolicy:
-    """A dealer's quoting rule: ``quotes(inventory (n, d) [lots], time_to_close (n,) [time])`` returns
-    ``(bid_offset, ask_offset)``, each ``(n, d)`` [price], ``+inf`` for a pulled side. Calling the policy
-    quotes (``envs.dealer_core.rollout`` takes it as is)."""
+    """A dealer's rule. ``quotes(inventory (n, d) [lots], time_to_close (n,) [time])`` returns
+    ``(bid_offset, ask_offset)``, each ``(n, d)`` [price], ``+inf`` for a pulled side; ``act`` adds the hedge
+    trades (``None``: no trade, the default). Calling the policy acts (``envs.dealer_core.rollout`` takes it as is).
+    """
 
     name: ClassVar[str]
 
@@ -54,8 +56,14 @@ class DealerPolicy:
     def quotes(self, inventory: np.ndarray, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
-    def __call__(self, inventory: np.ndarray, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.quotes(inventory, time_to_close)
+    def act(
+        self, inventory: np.ndarray, hedge_position: np.ndarray, time_to_close: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``(bid_offset, ask_offset, hedge_trade)``: the quotes, and the hedge trades ``(n, m)`` [lots] or ``None``."""
+        return (*self.quotes(inventory, time_to_close), None)
+
+    def __call__(self, inventory: np.ndarray, hedge_position: np.ndarray, time_to_close: np.ndarray):
+        return self.act(inventory, hedge_position, time_to_close)
 
 
 def pull_at_limits(dealer: Dealer, inventory: np.ndarray, bid: np.ndarray, ask: np.ndarray):
@@ -173,6 +181,28 @@ class PerAsset(ClosedForm):
         return np.diag(np.diag(self.dealer.covariance))
 
 
+class ClosedFormHedged(ClosedForm):
+    """The closed form for the risk the minimum-variance hedge leaves, plus that hedge: quotes as
+    ``ClosedForm`` with Σ replaced by ``Dealer.residual_covariance`` (``Σ_qq − Σ_qh·Σ_hh⁺·Σ_hq``), and each step
+    trades every hedge instrument toward ``H·q`` (``Dealer.min_variance_hedge``, rounded to its lot; the core
+    clips the trade to ``±U`` and ``±Q₂``), whatever the trading costs (the dealer's ``full_hedge``,
+    ``baselines.hedging``). The hedges' drift is ignored. With no hedge instruments it is ``ClosedForm``."""
+
+    name = "closed_form_hedged"
+
+    def _covariance(self) -> np.ndarray:
+        return self.dealer.residual_covariance
+
+    def act(self, inventory, hedge_position, time_to_close):
+        bid, ask = self.quotes(inventory, time_to_close)
+        if not self.dealer.n_hedges:
+            return bid, ask, None
+        target = np.asarray(inventory, dtype=np.float64) @ self.dealer.min_variance_hedge.T
+        lots = self.dealer.hedge_column("lot").astype(np.int64)
+        return bid, ask, round_to_lot(target, lots) - hedge_position
+
+
 DEALER_POLICIES: dict[str, type[DealerPolicy]] = {
-    policy.name: policy for policy in (MyopicSymmetric, LinearSkew, AvellanedaStoikov, PerAsset, ClosedForm)
+    policy.name: policy
+    for policy in (MyopicSymmetric, LinearSkew, AvellanedaStoikov, PerAsset, ClosedForm, ClosedFormHedged)
 }

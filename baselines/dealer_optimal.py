@@ -46,6 +46,11 @@ class DealerOptimal(DealerPolicy):
                 f"optimal tabulates exactly two quoted assets (its joint inventory grid grows as Π(2Qᵢ + 1)); this "
                 f"dealer has {dealer.n_assets}: score against closed_form instead"
             )
+        if dealer.n_hedges:
+            raise ValueError(
+                f"optimal tabulates quoted inventories only; this dealer has {dealer.n_hedges} hedge instrument(s), "
+                "whose positions would add a dimension each to its grid: score against closed_form instead"
+            )
         limits = [asset.max_inventory for asset in dealer.assets]
         states = dealer.n_steps * (2 * limits[0] + 1) * (2 * limits[1] + 1)
         if states > MAX_STATES:

@@ -1,6 +1,7 @@
 """The dealer in numbers: the two-asset core's speed against the single-asset core's (env-steps per second,
 measured in one run, interleaved), what the closed form and the exact optimum cost to build (seconds, peak
-memory), and the ladder in the ``two_assets`` and ``dealer`` presets on common random numbers.
+memory), the ladder in the ``two_assets`` and ``dealer`` presets on common random numbers, and in
+``two_assets_hedged`` (one hedge-only index: no optimum, gaps to the closed form) with its core's speed.
 
 Run: ``.venv/bin/python benchmarks/dealer.py [--markets N] [--episodes N]``.
 """
@@ -29,11 +30,12 @@ def dealer_core_rate(dealer: Dealer, n: int, steps: int) -> float:
     """``envs.dealer_core.step`` alone, as ``env_speed.core_rate`` times ``envs.core.step``: quotes in price units."""
     state = reset(dealer, market_keys(0, n), 0)
     quote = np.full((n, dealer.n_assets), 0.7)
+    trade = np.where(np.arange(n)[:, None] % 2, 1, -1) * np.ones((1, dealer.n_hedges), dtype=np.int64)
     start = time.perf_counter()
     for _ in range(steps):
         if state.step[0] >= dealer.n_steps:
             state = reset(dealer, state.key, state.episode + np.uint64(1))
-        state, _ = step(dealer, state, quote, quote)
+        state, _ = step(dealer, state, quote, quote, trade if dealer.n_hedges else None)
     return n * steps / (time.perf_counter() - start)
 
 
@@ -41,11 +43,14 @@ def speed(markets: int) -> None:
     """Best of ``_ROUNDS`` interleaved rounds for each core."""
     two = make_dealer("two_assets")
     one = Dealer(assets=two.assets[:1], risk_aversion=two.risk_aversion, dt=two.dt)
-    best = {"single-asset core": 0.0, "one-asset dealer core": 0.0, "two-asset dealer core": 0.0}
+    hedged = make_dealer("two_assets_hedged")
+    best = {name: 0.0 for name in ("single-asset core", "one-asset dealer core", "two-asset dealer core")}
+    best["two assets + a hedge"] = 0.0  # a one-lot hedge trade every step
     for _ in range(_ROUNDS):
         best["single-asset core"] = max(best["single-asset core"], core_rate(markets, _STEPS))
         best["one-asset dealer core"] = max(best["one-asset dealer core"], dealer_core_rate(one, markets, _STEPS))
         best["two-asset dealer core"] = max(best["two-asset dealer core"], dealer_core_rate(two, markets, _STEPS))
+        best["two assets + a hedge"] = max(best["two assets + a hedge"], dealer_core_rate(hedged, markets, _STEPS))
     reference = best["single-asset core"]
     for name, rate in best.items():
         print(
@@ -90,6 +95,15 @@ def ladder(episodes: int) -> None:
                 f"{entry['optimality_score']:6.3f} {entry['net_risk_mean']:8.3f}"
             )
         print(f"  optimal's exact expected reward {document['optimal_expected_reward']:.3f}")
+    document = evaluate_dealer(plan_dealer("two_assets_hedged"), episodes, 0)
+    print(f"two_assets_hedged: {episodes} paired episodes (no optimum with hedges: gaps to closed_form)")
+    print(f"  {'policy':<18} {'reward':>8} {'gap':>7} {'95 % CI':>17} {'hedge cost':>10} {'net risk':>8}")
+    for name, entry in document["policies"].items():
+        gap = entry["gap_to_closed_form"]
+        print(
+            f"  {name:<18} {entry['reward_mean']:8.3f} {gap['mean']:7.3f} "
+            f"[{gap['ci95'][0]:7.3f}, {gap['ci95'][1]:7.3f}] {entry['hedge_cost']:10.3f} {entry['net_risk_mean']:8.3f}"
+        )
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from envs.core import (
     inventory_penalty,
     quote_fill_probability,
     round_to_hedge_lot,
+    round_to_lot,
 )
 from envs.gym_env import MarketMakingEnv
 from envs.observation import ENTRIES, decode_observation, observation_at, observe, translate_observation
@@ -47,6 +48,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "ENTRIES",
+    "round_to_lot",
     "DEALER_ENV_ID",
     "DealerVecEnv",
     "ENV_ID",

@@ -207,25 +207,42 @@ def inventory_penalty(
     return (running * world.dt + world.terminal_penalty * at_close) * risk
 
 
+def round_to_lot(lots: np.ndarray, lot: np.ndarray | int) -> np.ndarray:
+    """A signed amount [lots] rounded to whole multiples of ``lot`` (int64); arguments broadcast."""
+    return np.rint(np.asarray(lots) / lot).astype(np.int64) * lot
+
+
+def clip_trade(
+    requested: np.ndarray, position: np.ndarray, max_trade: np.ndarray | int, max_position: np.ndarray | int
+) -> np.ndarray:
+    """The trade executed for a requested one [lots]: at most ``max_trade`` either way, and no further than
+    keeps ``|position + trade| ≤ max_position``; arguments broadcast."""
+    low = np.maximum(-max_position - position, -max_trade)
+    high = np.minimum(max_position - position, max_trade)
+    return np.minimum(np.maximum(requested, low), high).astype(np.int64, copy=False)
+
+
+def trade_cost(trade: np.ndarray, spread_cost: np.ndarray | float, impact: np.ndarray | float, dt: float) -> np.ndarray:
+    """``ψ·|u| + η·u²/dt`` [price] for a trade of u lots (a ticket fee aside): the per-step form of
+    ``L(v) = η·v² + ψ·|v|`` (Barzykin, Bergault & Guéant 2023); arguments broadcast."""
+    size = np.abs(trade).astype(np.float64)
+    return size * (spread_cost + (impact / dt) * size)
+
+
 def round_to_hedge_lot(world: World, lots: np.ndarray) -> np.ndarray:
     """A signed amount [lots] rounded to whole hedge lots (int64)."""
-    return np.rint(np.asarray(lots) / world.hedge_lot).astype(np.int64) * world.hedge_lot
+    return round_to_lot(lots, world.hedge_lot)
 
 
 def feasible_hedge_trade(world: World, requested: np.ndarray, hedge_position: np.ndarray) -> np.ndarray:
     """The trade the env executes for a requested one [lots, whole hedge lots]: at most ``U_max`` either way,
-    and no further than keeps ``|q₂ + u| ≤ Q₂``."""
-    limit, most = world.hedge_max_position, world.hedge_max_trade
-    low = np.maximum(-limit - hedge_position, -most)
-    high = np.minimum(limit - hedge_position, most)
-    return np.minimum(np.maximum(requested, low), high).astype(np.int64, copy=False)
+    and no further than keeps ``|q₂ + u| ≤ Q₂`` (``clip_trade``)."""
+    return clip_trade(requested, hedge_position, world.hedge_max_trade, world.hedge_max_position)
 
 
 def hedge_trade_cost(world: World, trade: np.ndarray) -> np.ndarray:
-    """``ψ·|u| + η·u²/dt`` [price] for a trade of u lots (the ticket fee aside): the per-step form of
-    ``L(v) = η·v² + ψ·|v|`` (Barzykin, Bergault & Guéant 2023)."""
-    size = np.abs(trade).astype(np.float64)
-    return size * (world.hedge_spread_cost + (world.hedge_impact / world.dt) * size)
+    """``ψ·|u| + η·u²/dt`` [price] for a trade of u lots in the world's hedge instrument (``trade_cost``)."""
+    return trade_cost(trade, world.hedge_spread_cost, world.hedge_impact, world.dt)
 
 
 def net_risk(world: World, inventory: np.ndarray, hedge_position: np.ndarray) -> np.ndarray:

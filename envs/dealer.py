@@ -13,7 +13,12 @@ request is for ``z`` lots with probability ``p_z`` (the size ladder) and is fill
 
 The quote rule: one offset per side per asset, in price per lot, for every size (a fill of z lots
 pays ``z·δ``); see ``envs.dealer_core`` for the step. The reward is wealth marked to all mids minus
-``dt·qᵀΦq`` with ``Φ = (γ/2)·Σ`` (γ the ``risk_aversion``).
+``dt·xᵀΦx`` with ``Φ = (γ/2)·Σ`` (γ the ``risk_aversion``), x every position held.
+
+Hedge-only instruments (``hedges``, the hedging issue's instrument, any number of them): mids the dealer
+never quotes but trades at, correlated with the quoted assets through the same correlation matrix (quoted
+assets first, then the hedges). A trade of u lots pays the mid plus ``ψ·|u| + η·u²/dt`` (and a ticket fee
+if ``u ≠ 0``), is at most ``U`` lots a step, and keeps the position within ``±Q₂``.
 """
 
 from __future__ import annotations
@@ -145,18 +150,69 @@ class Asset:
 
 
 @dataclasses.dataclass(frozen=True)
+class HedgeInstrument:
+    """An instrument the dealer trades but never quotes (as ``World``'s hedge instrument). Every field is
+    validated at construction (``ValueError`` names it).
+
+    - ``s0`` [price]: mid at the open; ``sigma`` [price / √time] > 0; ``drift`` [price / time].
+    - ``spread_cost`` [price / lot]: ψ, half the spread paid per lot traded.
+    - ``impact`` [price·time / lot²]: η, the temporary impact; a trade of u lots in one step pays ``η·u²/dt``.
+    - ``ticket_fee`` [price]: paid once per step with a trade.
+    - ``max_trade`` [lots / step]: U, the largest trade a step; ``lot`` [lots]: trades are whole multiples of it;
+      ``max_position`` [lots]: Q₂, trades are clipped so that ``|position| ≤ Q₂``. ``lot`` divides the other two.
+    """
+
+    s0: float = 100.0
+    sigma: float = 2.0
+    drift: float = 0.0
+    spread_cost: float = 0.0
+    impact: float = 0.0
+    ticket_fee: float = 0.0
+    max_trade: int = 10
+    lot: int = 1
+    max_position: int = 20
+
+    def __post_init__(self) -> None:
+        for name in ("s0", "sigma", "drift", "spread_cost", "impact", "ticket_fee"):
+            _set(self, name, _real(name, getattr(self, name)))
+        for name in ("max_trade", "lot", "max_position"):
+            _set(self, name, _integer(name, getattr(self, name)))
+        checks = [
+            ("sigma", self.sigma > 0, "must be > 0"),
+            ("spread_cost", self.spread_cost >= 0, "must be ≥ 0"),
+            ("impact", self.impact >= 0, "must be ≥ 0"),
+            ("ticket_fee", self.ticket_fee >= 0, "must be ≥ 0"),
+            ("lot", self.lot >= 1, "must be an integer ≥ 1"),
+            (
+                "max_trade",
+                self.max_trade >= 0 and self.max_trade % self.lot == 0,
+                f"must be a multiple of lot={self.lot}",
+            ),
+            (
+                "max_position",
+                self.max_position >= 1 and self.max_position % self.lot == 0,
+                f"must be a positive multiple of lot={self.lot}",
+            ),
+        ]
+        check_fields(self, checks)
+
+
+@dataclasses.dataclass(frozen=True)
 class Dealer:
     """A dealer's book over d quoted assets (``assets``), validated at construction.
 
     - ``assets``: the quoted assets, one ``Asset`` each (d ≥ 1).
-    - ``correlation``: d×d correlation matrix of the mids' shocks, symmetric positive semi-definite with
-      a unit diagonal (``None``: uncorrelated).
-    - ``risk_aversion`` [1/price]: γ; the reward pays ``dt·qᵀΦq`` each step with ``Φ = (γ/2)·Σ``.
+    - ``hedges``: hedge-only instruments, one ``HedgeInstrument`` each (m ≥ 0, none by default).
+    - ``correlation``: (d+m)×(d+m) correlation matrix of the mids' shocks, quoted assets first, then the
+      hedges; symmetric positive semi-definite with a unit diagonal (``None``: uncorrelated).
+    - ``risk_aversion`` [1/price]: γ; the reward pays ``dt·xᵀΦx`` each step with ``Φ = (γ/2)·Σ`` over every
+      position x (inventories, then hedge positions).
     - ``horizon`` [time], ``dt`` [time]: session length and step, ``horizon/dt`` a whole number.
     - ``fill_rule``: how an intensity becomes a per-step fill chance, as ``World.fill_rule``.
     """
 
     assets: tuple[Asset, ...] = (Asset(),)
+    hedges: tuple[HedgeInstrument, ...] = ()
     correlation: tuple[tuple[float, ...], ...] | None = None
     risk_aversion: float = 0.5
     horizon: float = 1.0
@@ -171,11 +227,19 @@ class Dealer:
         if not all(isinstance(asset, Asset) for asset in self.assets):
             raise ValueError(f"assets must all be envs.dealer.Asset; got {[type(a).__name__ for a in self.assets]}")
         _set(self, "assets", tuple(self.assets))
-        d = len(self.assets)
+        if isinstance(self.hedges, HedgeInstrument):
+            _set(self, "hedges", (self.hedges,))
+        if not isinstance(self.hedges, (tuple, list)) or not all(isinstance(h, HedgeInstrument) for h in self.hedges):
+            raise ValueError(f"hedges must be a list of envs.dealer.HedgeInstrument (or empty); got {self.hedges!r}")
+        _set(self, "hedges", tuple(self.hedges))
+        d = len(self.assets) + len(self.hedges)
         given = self.correlation.tolist() if isinstance(self.correlation, np.ndarray) else self.correlation
         correlation = np.eye(d) if given is None else np.asarray(_matrix("correlation", given))
         if correlation.shape != (d, d):
-            raise ValueError(f"correlation must be a {d}×{d} matrix (one row per asset); got shape {correlation.shape}")
+            raise ValueError(
+                f"correlation must be a {d}×{d} matrix (one row per quoted asset, then per hedge instrument); "
+                f"got shape {correlation.shape}"
+            )
         if not np.allclose(correlation, correlation.T, atol=_SPD_TOLERANCE, rtol=0.0):
             raise ValueError(f"correlation must be symmetric; got {self.correlation!r}")
         if not np.allclose(np.diag(correlation), 1.0, atol=_SPD_TOLERANCE, rtol=0.0):
@@ -201,6 +265,10 @@ class Dealer:
     def n_assets(self) -> int:
         return len(self.assets)
 
+    @property
+    def n_hedges(self) -> int:
+        return len(self.hedges)
+
     @cached_property
     def n_steps(self) -> int:
         """Steps in a session, ``horizon / dt``."""
@@ -210,16 +278,58 @@ class Dealer:
         """One asset field across the assets, shape ``(d,)``."""
         return np.array([getattr(asset, name) for asset in self.assets], dtype=np.float64)
 
+    def hedge_column(self, name: str) -> np.ndarray:
+        """One hedge-instrument field across the hedges, shape ``(m,)``."""
+        return np.array([getattr(hedge, name) for hedge in self.hedges], dtype=np.float64)
+
     @cached_property
-    def covariance(self) -> np.ndarray:
-        """``Σ = diag(σ)·C·diag(σ)`` [price²/time]."""
-        sigma = self.column("sigma")
+    def instrument_covariance(self) -> np.ndarray:
+        """``Σ = diag(σ)·C·diag(σ)`` [price²/time] over every instrument, ``(d+m, d+m)``: quoted assets first."""
+        sigma = np.concatenate([self.column("sigma"), self.hedge_column("sigma")])
         return sigma[:, None] * np.asarray(self.correlation) * sigma[None, :]
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """The quoted assets' block of ``instrument_covariance``, ``(d, d)`` [price²/time]."""
+        return self.instrument_covariance[: self.n_assets, : self.n_assets]
 
     @cached_property
     def penalty_matrix(self) -> np.ndarray:
-        """``Φ = (γ/2)·Σ`` [price/(lot²·time)]: the reward pays ``dt·qᵀΦq`` each step."""
-        return 0.5 * self.risk_aversion * self.covariance
+        """``Φ = (γ/2)·Σ`` [price/(lot²·time)] over every instrument: the reward pays ``dt·xᵀΦx`` each step."""
+        return 0.5 * self.risk_aversion * self.instrument_covariance
+
+    @cached_property
+    def min_variance_hedge(self) -> np.ndarray:
+        """``H = −Σ_hh⁺·Σ_hq``, ``(m, d)`` [lots of hedge per lot of inventory]: the hedge positions ``H·q`` that
+        minimize the book's variance ``xᵀΣx`` given the inventories q (a pseudo-inverse where hedges coincide)."""
+        d, sigma = self.n_assets, self.instrument_covariance
+        return -np.linalg.pinv(sigma[d:, d:]) @ sigma[d:, :d]
+
+    @cached_property
+    def residual_covariance(self) -> np.ndarray:
+        """``Σ_qq − Σ_qh·Σ_hh⁺·Σ_hq`` ``(d, d)``: the quoted inventories' risk left after the minimum-variance hedge."""
+        d, sigma = self.n_assets, self.instrument_covariance
+        return sigma[:d, :d] + sigma[:d, d:] @ self.min_variance_hedge
+
+    def without_hedges(self, residual: bool = False) -> Dealer:
+        """The quoted assets alone: the hedges removed, and with ``residual`` their covariance replaced by
+        ``residual_covariance`` (through each asset's σ and the correlation), the risk a dealer who holds the
+        minimum-variance hedge still carries."""
+        if not self.hedges:
+            return self
+        d = self.n_assets
+        if not residual:
+            correlation = np.asarray(self.correlation)[:d, :d]
+            return dataclasses.replace(self, hedges=(), correlation=correlation)
+        covariance = self.residual_covariance
+        sigma = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+        scale = np.where(sigma > 0, sigma, 1.0)
+        correlation = covariance / scale[:, None] / scale[None, :]
+        correlation = np.where(np.outer(sigma > 0, sigma > 0), correlation, 0.0)
+        np.fill_diagonal(correlation, 1.0)
+        correlation = np.clip(0.5 * (correlation + correlation.T), -1.0, 1.0)
+        assets = tuple(dataclasses.replace(asset, sigma=float(s)) for asset, s in zip(self.assets, sigma, strict=True))
+        return dataclasses.replace(self, assets=assets, hedges=(), correlation=correlation)
 
     @cached_property
     def shock_loading(self) -> np.ndarray:
@@ -254,6 +364,13 @@ class Dealer:
     def inventory_unit(self) -> np.ndarray:
         """``(d,)`` [lots]: lots per unit of each asset's observed inventory."""
         return self.natural_scales["inventory_scale"]
+
+    @cached_property
+    def hedge_unit(self) -> np.ndarray:
+        """``(m,)`` [lots]: lots per unit of each observed hedge position: the minimum-variance hedge of a book
+        holding every asset's inventory unit, ``Σᵢ |Hⱼᵢ|·unitᵢ``, between the hedge's lot and Q₂."""
+        reach = np.abs(self.min_variance_hedge) @ self.inventory_unit
+        return np.clip(reach, self.hedge_column("lot"), self.hedge_column("max_position"))
 
     def resolved(self) -> Dealer:
         """This dealer, as ``World.resolved``: it has no settable scales, every one is derived from its fields."""
@@ -320,10 +437,22 @@ _TWO_ASSETS_ASSET = Asset(s0=100.0, sigma=2.0, arrival_intensity=140.0, fill_dec
 _BOND_LADDER = {"sizes": (1, 2, 5), "size_probabilities": (0.5, 0.3, 0.2), "max_inventory": 20}
 _BOND = {"fill_curve": "logistic", "arrival_intensity": 30.0, "fill_shift": 0.7, "fill_slope": 15.0}
 
+# A liquid index the two_assets dealer can trade but not quote: correlated 0.8 with each asset, a fiftieth of
+# the quoted half-spread (1/k) as its own half-spread, a little impact (5 lots in one step cost 0.1 in impact).
+_INDEX = HedgeInstrument(sigma=2.0, spread_cost=0.013, impact=2e-5, max_trade=5, max_position=20)
+
 DEALER_PRESETS: dict[str, dict[str, Any]] = {
     "two_assets": {
         "assets": (_TWO_ASSETS_ASSET, _TWO_ASSETS_ASSET),
         "correlation": ((1.0, 0.5), (0.5, 1.0)),
+        "risk_aversion": 0.5,
+        "horizon": 1.0,
+        "dt": 0.005,
+    },
+    "two_assets_hedged": {
+        "assets": (_TWO_ASSETS_ASSET, _TWO_ASSETS_ASSET),
+        "hedges": (_INDEX,),
+        "correlation": ((1.0, 0.5, 0.8), (0.5, 1.0, 0.8), (0.8, 0.8, 1.0)),
         "risk_aversion": 0.5,
         "horizon": 1.0,
         "dt": 0.005,

@@ -11,13 +11,14 @@ import numpy as np
 from envs import dealer_core
 from envs.batch import Batch, RewardVariant
 from envs.dealer import Dealer
-from envs.dealer_spaces import action_names, action_to_quotes, observe
+from envs.dealer_spaces import action_names, action_to_hedge, action_to_quotes, observe
 
 
 def step_info(dealer: Dealer, state: dealer_core.DealerState, outcome: dealer_core.DealerOutcome) -> dict:
     """The per-step decomposition, one array entry per book: the reward's parts [price] (``spread_captured +
-    inventory_pnl − penalty`` is the ``pnl`` reward, exactly), ``wealth``, and per asset i ``inventory_i``,
-    ``bid_fills_i`` and ``ask_fills_i`` [lots]."""
+    inventory_pnl − penalty`` is the ``pnl`` reward, exactly; with hedge instruments ``+ hedge_pnl −
+    hedge_cost``), ``wealth``, per asset i ``inventory_i``, ``bid_fills_i`` and ``ask_fills_i`` [lots], and per
+    hedge j ``hedge_position_j`` and ``hedge_trade_j`` [lots]."""
     info = {
         "spread_captured": outcome.spread_captured,
         "inventory_pnl": outcome.inventory_pnl,
@@ -28,6 +29,11 @@ def step_info(dealer: Dealer, state: dealer_core.DealerState, outcome: dealer_co
         info[f"inventory_{i}"] = state.inventory[:, i]
         info[f"bid_fills_{i}"] = outcome.bid_fills[:, i]
         info[f"ask_fills_{i}"] = outcome.ask_fills[:, i]
+    if dealer.n_hedges:
+        info.update(hedge_pnl=outcome.hedge_pnl, hedge_cost=outcome.hedge_cost)
+    for j in range(dealer.n_hedges):
+        info[f"hedge_position_{j}"] = state.hedge_position[:, j]
+        info[f"hedge_trade_{j}"] = outcome.hedge_trade[:, j]
     return info
 
 
@@ -48,11 +54,12 @@ class DealerBatch(Batch):
         return observe(self.dealer, state)
 
     def _advance(self, action: np.ndarray) -> tuple:
-        width = 2 * self.dealer.n_assets
+        width = 2 * self.dealer.n_assets + self.dealer.n_hedges
         if action.shape != (self.n, width):
             raise ValueError(
                 f"action must have shape ({self.n}, {width}) {action_names(self.dealer)}; got {action.shape}"
             )
         bid, ask = action_to_quotes(self.dealer, action)
-        state, outcome = dealer_core.step(self.dealer, self.state, bid, ask)
+        trade = action_to_hedge(self.dealer, action) if self.dealer.n_hedges else None
+        state, outcome = dealer_core.step(self.dealer, self.state, bid, ask, trade)
         return state, outcome, step_info(self.dealer, state, outcome)

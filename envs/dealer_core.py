@@ -8,11 +8,16 @@ One step, for every book at once (``envs.core``'s step with an asset axis and a 
    fill that would take ``|q_i|`` past ``Q_i`` is refused;
 3. cash and inventory settle the fills at the quoted prices: a fill of z lots pays ``z·δ``;
 4. the mids move by ``μ·dt + σ·√dt·(L·ε)``, ε independent standard normals, ``L·Lᵀ`` the correlation;
-5. the reward is the change in wealth marked to the mids minus ``dt·qᵀΦq`` (q after the fills).
+5. the reward is the change in wealth marked to the mids minus ``dt·xᵀΦx`` (x every position, after the fills).
+
+With hedge instruments, at the start of the step the dealer also trades ``u_j`` lots of each (asked for,
+then clipped to ``±U_j`` and to ``|x_j + u_j| ≤ Q₂_j``) at its start-of-step mid, paying
+``ψ_j·|u_j| + η_j·u_j²/dt`` (plus the ticket fee if ``u_j ≠ 0``); their mids move with the quoted ones
+(the same L over all instruments), and the reward adds their revaluation and subtracts the trading cost.
 
 Randomness is ``envs.core``'s counter-based stream: per book and step, one uniform per side and asset (it
 decides the fill, and, rescaled below the fill chance, the size) and two per pair of mid shocks
-(Box–Muller), so a column of a batch equals a book seeded alike and policies run on the same keys face
+(Box–Muller, over every instrument), so a column of a batch equals a book seeded alike and policies run on the same keys face
 the same requests and mid shocks (common random numbers).
 """
 
@@ -24,15 +29,18 @@ from collections.abc import Callable
 
 import numpy as np
 
-from envs.core import MAX_STREAMS, fill_probability, uniforms
+from envs.core import MAX_STREAMS, clip_trade, fill_probability, trade_cost, uniforms
 from envs.dealer import Asset, Dealer
 
-QuotingRule = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+# A dealer's rule: (inventory (n, d), hedge_position (n, m), time_to_close (n,)) → (bid (n, d), ask (n, d), hedge
+# trade (n, m) or None); ``baselines.dealer.DealerPolicy.act`` is one.
+DealingRule = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray | None]]
 
 
 @dataclasses.dataclass
 class DealerState:
-    """State of ``n`` books: ``mid`` [price] and ``inventory`` [lots] are ``(n, d)``, the rest ``(n,)``."""
+    """State of ``n`` books: ``mid`` [price] and ``inventory`` [lots] are ``(n, d)``, ``hedge_mid`` [price] and
+    ``hedge_position`` [lots] ``(n, m)`` (m = 0 without hedge instruments), the rest ``(n,)``."""
 
     mid: np.ndarray
     cash: np.ndarray
@@ -40,11 +48,21 @@ class DealerState:
     step: np.ndarray
     key: np.ndarray
     episode: np.ndarray
+    hedge_mid: np.ndarray
+    hedge_position: np.ndarray
 
     @property
     def wealth(self) -> np.ndarray:
-        """Cash plus the inventories marked to their mids [price]."""
-        return self.cash + np.einsum("ni,ni->n", self.inventory, self.mid)
+        """Cash plus every position marked to its mid [price]."""
+        wealth = self.cash + np.einsum("ni,ni->n", self.inventory, self.mid)
+        if self.hedge_position.shape[1]:
+            wealth = wealth + np.einsum("nj,nj->n", self.hedge_position, self.hedge_mid)
+        return wealth
+
+    @property
+    def positions(self) -> np.ndarray:
+        """``(n, d+m)`` [lots]: the inventories, then the hedge positions."""
+        return np.concatenate([self.inventory, self.hedge_position], axis=1)
 
 
 @dataclasses.dataclass
@@ -57,12 +75,15 @@ class DealerOutcome:
     ask_fills: np.ndarray
     spread_captured: np.ndarray
     inventory_pnl: np.ndarray
-    diffusion_pnl: np.ndarray
+    diffusion_pnl: np.ndarray  # every position's diffusive revaluation, the hedges' included
     penalty: np.ndarray
+    hedge_trade: np.ndarray  # (n, m) [lots], as executed
+    hedge_cost: np.ndarray  # ψ·|u| + η·u²/dt and ticket fees, summed over the hedges
+    hedge_pnl: np.ndarray  # the hedge positions' revaluation
 
     @property
     def variance_reduced_reward(self) -> np.ndarray:
-        """The reward with the mids' diffusive revaluation ``qᵀσ√dt·Lε`` replaced by its mean, zero."""
+        """The reward with the mids' diffusive revaluation ``xᵀσ√dt·Lε`` replaced by its mean, zero."""
         return self.reward - self.diffusion_pnl
 
 
@@ -73,12 +94,12 @@ def _ladder(asset: Asset) -> tuple[np.ndarray, np.ndarray]:
 
 
 def stream_count(dealer: Dealer) -> int:
-    """Uniforms drawn per book and step: one per side and asset, two per pair of mid shocks."""
-    count = 2 * dealer.n_assets + 2 * ((dealer.n_assets + 1) // 2)
+    """Uniforms drawn per book and step: one per side and asset, two per pair of mid shocks (every instrument)."""
+    count = 2 * dealer.n_assets + 2 * ((dealer.n_assets + dealer.n_hedges + 1) // 2)
     if count > MAX_STREAMS:
         raise ValueError(
-            f"assets must number at most {(MAX_STREAMS - 1) // 3} (the core's {MAX_STREAMS} random streams a step); "
-            f"got {dealer.n_assets}"
+            f"assets and hedges are too many for the core's {MAX_STREAMS} random streams a step (3 per asset, about "
+            f"1 per hedge); got {dealer.n_assets} assets and {dealer.n_hedges} hedges"
         )
     return count
 
@@ -102,14 +123,21 @@ def reset(dealer: Dealer, key: np.ndarray, episode: np.ndarray) -> DealerState:
         step=np.zeros(n, dtype=np.int64),
         key=key.copy(),
         episode=np.broadcast_to(np.asarray(episode, dtype=np.uint64), (n,)).copy(),
+        hedge_mid=np.tile(dealer.hedge_column("s0"), (n, 1)),
+        hedge_position=np.zeros((n, dealer.n_hedges), dtype=np.int64),
     )
 
 
 def step(
-    dealer: Dealer, state: DealerState, bid_offset: np.ndarray, ask_offset: np.ndarray
+    dealer: Dealer,
+    state: DealerState,
+    bid_offset: np.ndarray,
+    ask_offset: np.ndarray,
+    hedge_trade: np.ndarray | None = None,
 ) -> tuple[DealerState, DealerOutcome]:
-    """Advance every book by one step under the quotes ``(n, d)`` [price, ``+inf`` pulled]."""
-    d = dealer.n_assets
+    """Advance every book by one step under the quotes ``(n, d)`` [price, ``+inf`` pulled] and the hedge trades
+    asked for, ``(n, m)`` [lots, whole lots; ``None``: none]."""
+    d, m = dealer.n_assets, dealer.n_hedges
     u = uniforms(state.key, state.episode, state.step, stream_count(dealer))
     quotes = (np.asarray(bid_offset, np.float64), np.asarray(ask_offset, np.float64))
     # Column by column on contiguous 1-D arrays over the books (faster than the stacked (n, 2d) layout).
@@ -137,43 +165,68 @@ def step(
     for i in range(d):  # the fills settle at the start-of-step mid, plus the offsets captured
         cash -= (inventory[i] - held[i]) * state.mid[:, i]
 
-    pairs = (d + 1) // 2
+    position = state.hedge_position
+    trade = np.zeros_like(position)
+    hedge_cost = np.zeros(state.cash.shape)
+    if m and hedge_trade is not None:
+        trade = clip_trade(
+            np.asarray(hedge_trade, dtype=np.int64),
+            position,
+            dealer.hedge_column("max_trade").astype(np.int64),
+            dealer.hedge_column("max_position").astype(np.int64),
+        )
+        costs = trade_cost(trade, dealer.hedge_column("spread_cost"), dealer.hedge_column("impact"), dealer.dt)
+        costs += dealer.hedge_column("ticket_fee") * (trade != 0)
+        hedge_cost = costs.sum(axis=1)
+        cash = cash - np.einsum("nj,nj->n", trade, state.hedge_mid) - hedge_cost
+        position = position + trade
+    positions = inventory + [np.ascontiguousarray(position[:, j]) for j in range(m)]
+
+    pairs = (d + m + 1) // 2
     normals = []
     for pair in range(pairs):
         radius = np.sqrt(-2.0 * np.log1p(-u[2 * d + pair]))
         # float32 cos and sin are vectorized by numpy and far faster; the shocks keep ~7 digits (as envs.core).
         angle = (2.0 * np.pi * u[2 * d + pairs + pair]).astype(np.float32)
         normals += [radius * np.cos(angle), radius * np.sin(angle)]
-    loading, drift, penalty_matrix = _loading(dealer), dealer.column("drift") * dealer.dt, dealer.penalty_matrix
-    diffusion, mid_change = [], []
+    loading, drift, penalty_matrix = _loading(dealer), _drift(dealer), dealer.penalty_matrix
+    mid_change = []
     inventory_pnl = np.zeros(state.cash.shape)
+    hedge_pnl = np.zeros(state.cash.shape)
     diffusion_pnl = np.zeros(state.cash.shape)
     penalty = np.zeros(state.cash.shape)
-    for i in range(d):
+    for i in range(d + m):  # every instrument: quoted assets, then hedges
         shock = loading[i, 0] * normals[0]
-        for k in range(1, d):
+        for k in range(1, d + m):
             shock += loading[i, k] * normals[k]
-        diffusion.append(shock)
         change = shock + drift[i]
         mid_change.append(change)
-        inventory_pnl += inventory[i] * change
-        diffusion_pnl += inventory[i] * shock
-        row = penalty_matrix[i, i] * inventory[i]
-        for j in range(i + 1, d):
-            row += (2.0 * penalty_matrix[i, j]) * inventory[j]
-        penalty += row * inventory[i]
+        if i < d:
+            inventory_pnl += positions[i] * change
+        else:
+            hedge_pnl += positions[i] * change
+        diffusion_pnl += positions[i] * shock
+        row = penalty_matrix[i, i] * positions[i]
+        for j in range(i + 1, d + m):
+            row += (2.0 * penalty_matrix[i, j]) * positions[j]
+        penalty += row * positions[i]
     penalty *= dealer.dt
     new_step = state.step + 1
     new_state = DealerState(
-        mid=state.mid + np.stack(mid_change, axis=1),
+        mid=state.mid + np.stack(mid_change[:d], axis=1),
         cash=cash,
         inventory=np.stack(inventory, axis=1),
         step=new_step,
         key=state.key,
         episode=state.episode,
+        hedge_mid=state.hedge_mid + np.stack(mid_change[d:], axis=1) if m else state.hedge_mid,
+        hedge_position=position,
     )
+    reward = spread_captured + inventory_pnl - penalty
+    if m:
+        reward += hedge_pnl - hedge_cost
     outcome = DealerOutcome(
-        reward=spread_captured + inventory_pnl - penalty,
+        reward=reward,
         terminated=new_step >= dealer.n_steps,
         bid_fills=np.stack(bid_fills, axis=1),
         ask_fills=np.stack(ask_fills, axis=1),
@@ -181,14 +234,24 @@ def step(
         inventory_pnl=inventory_pnl,
         diffusion_pnl=diffusion_pnl,
         penalty=penalty,
+        hedge_trade=trade,
+        hedge_cost=hedge_cost,
+        hedge_pnl=hedge_pnl,
     )
     return new_state, outcome
 
 
 @functools.lru_cache(maxsize=32)
 def _loading(dealer: Dealer) -> np.ndarray:
-    """``σ·√dt·L`` row by asset: the mids' diffusive moves from independent normals."""
-    return dealer.shock_loading * (dealer.column("sigma") * np.sqrt(dealer.dt))[:, None]
+    """``σ·√dt·L`` row by instrument: the mids' diffusive moves from independent normals."""
+    sigma = np.concatenate([dealer.column("sigma"), dealer.hedge_column("sigma")])
+    return dealer.shock_loading * (sigma * np.sqrt(dealer.dt))[:, None]
+
+
+@functools.lru_cache(maxsize=32)
+def _drift(dealer: Dealer) -> np.ndarray:
+    """``μ·dt`` by instrument [price]."""
+    return np.concatenate([dealer.column("drift"), dealer.hedge_column("drift")]) * dealer.dt
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,27 +262,36 @@ class DealerEpisodes:
     spread_captured: np.ndarray
     inventory_pnl: np.ndarray
     penalty: np.ndarray
+    hedge_pnl: np.ndarray
+    hedge_cost: np.ndarray
     spread_by_asset: np.ndarray  # spread captured per asset [price]
     fills: np.ndarray  # lots filled per asset, both sides
     mean_abs_inventory: np.ndarray  # per asset [lots]
-    mean_net_risk: np.ndarray  # √(qᵀΣq) averaged over the session [price/√time]
+    mean_net_risk: np.ndarray  # √(xᵀΣx) over every position, averaged over the session [price/√time]
     max_abs_inventory: np.ndarray  # per asset [lots]
+    mean_abs_hedge: np.ndarray  # per hedge instrument [lots], (n, m)
 
 
-def rollout(dealer: Dealer, policy: QuotingRule, keys: np.ndarray, episode: int = 0) -> DealerEpisodes:
-    """One session in each book (``keys``), quoting ``policy(inventory (n, d), time_to_close (n,))``."""
+FLOWS = ("reward", "spread_captured", "inventory_pnl", "penalty", "hedge_pnl", "hedge_cost")
+
+
+def rollout(dealer: Dealer, policy: DealingRule, keys: np.ndarray, episode: int = 0) -> DealerEpisodes:
+    """One session in each book (``keys``), dealing by ``policy(inventory, hedge_position, time_to_close)``."""
     state = reset(dealer, keys, np.full(len(keys), episode, dtype=np.uint64))
     n, d = state.inventory.shape
-    sums = {name: np.zeros(n) for name in ("reward", "spread_captured", "inventory_pnl", "penalty", "risk")}
+    sums = {name: np.zeros(n) for name in (*FLOWS, "risk")}
     fills, abs_inventory, spread_by_asset = np.zeros((n, d)), np.zeros((n, d)), np.zeros((n, d))
+    abs_hedge = np.zeros(state.hedge_position.shape)
     max_abs = np.abs(state.inventory).astype(np.float64)
     for index in range(dealer.n_steps):
         time_to_close = np.full(n, dealer.horizon - index * dealer.dt)
-        bid, ask = policy(state.inventory, time_to_close)
-        state, outcome = step(dealer, state, bid, ask)
-        for name in ("reward", "spread_captured", "inventory_pnl", "penalty"):
+        bid, ask, trade = policy(state.inventory, state.hedge_position, time_to_close)
+        state, outcome = step(dealer, state, bid, ask, trade)
+        for name in FLOWS:
             sums[name] += getattr(outcome, name)
-        sums["risk"] += np.sqrt(np.einsum("ni,ij,nj->n", state.inventory, dealer.covariance, state.inventory))
+        positions = state.positions
+        sums["risk"] += np.sqrt(np.einsum("ni,ij,nj->n", positions, dealer.instrument_covariance, positions))
+        abs_hedge += np.abs(state.hedge_position)
         fills += outcome.bid_fills + outcome.ask_fills
         for quote, lots in ((bid, outcome.bid_fills), (ask, outcome.ask_fills)):
             spread_by_asset += lots * np.where(lots > 0, quote, 0.0)
@@ -230,9 +302,12 @@ def rollout(dealer: Dealer, policy: QuotingRule, keys: np.ndarray, episode: int 
         spread_captured=sums["spread_captured"],
         inventory_pnl=sums["inventory_pnl"],
         penalty=sums["penalty"],
+        hedge_pnl=sums["hedge_pnl"],
+        hedge_cost=sums["hedge_cost"],
         spread_by_asset=spread_by_asset,
         fills=fills,
         mean_abs_inventory=abs_inventory / dealer.n_steps,
         mean_net_risk=sums["risk"] / dealer.n_steps,
         max_abs_inventory=max_abs,
+        mean_abs_hedge=abs_hedge / dealer.n_steps,
     )

@@ -27,22 +27,27 @@ class DealerEnv(BatchEnv):
     risk. Guéant (2017); Bergault, Evangelista, Guéant & Vieira (2021).
 
     ## Action Space
-    ``Box(−1, 1, (2·d,), float32)``: each asset's normalized bid, then each asset's ask, mapped linearly
+    ``Box(−1, 1, (2·d + m,), float32)``: each asset's normalized bid, then each asset's ask, mapped linearly
     onto the asset's ``Dealer.offset_range`` (from ``δ̃(0) − 1.5·reach`` to ``δ̃(0) + 2·reach``, see
-    ``envs.dealer.dealer_scales``); ``a = +1`` pulls the side. One offset per side serves every size.
+    ``envs.dealer.dealer_scales``); ``a = +1`` pulls the side. One offset per side serves every size. Then,
+    for each of the m hedge instruments (``Dealer.hedges``), a trade of ``round(a·U/lot)·lot`` lots, clipped
+    so that ``|position| ≤ Q₂``.
 
     ## Observation Space
-    ``(d + 1,)`` float32: each asset's inventory over its ``Dealer.inventory_unit`` (three times its natural
-    standard deviation, between 1 and Q), then the time to close as a fraction of the session.
+    ``(d + m + 1,)`` float32: each asset's inventory over its ``Dealer.inventory_unit`` (three times its natural
+    standard deviation, between 1 and Q), each hedge position over its ``Dealer.hedge_unit`` (the
+    minimum-variance hedge of the inventory units), then the time to close as a fraction of the session.
 
     ## Rewards
-    Per step: the change in wealth marked to all mids minus ``dt·qᵀΦq``, ``Φ = (γ/2)·Σ``. With
-    ``reward="variance_reduced"`` the mids' diffusive revaluation is replaced by its mean, zero. ``info``
-    carries ``spread_captured``, ``inventory_pnl``, ``penalty``, ``wealth`` and per asset ``inventory_i``,
-    ``bid_fills_i`` and ``ask_fills_i``.
+    Per step: the change in wealth marked to all mids minus ``dt·xᵀΦx``, ``Φ = (γ/2)·Σ`` over every position
+    (hedge trades pay ``ψ·|u| + η·u²/dt`` and a ticket fee). With ``reward="variance_reduced"`` the mids'
+    diffusive revaluation is replaced by its mean, zero. ``info`` carries ``spread_captured``,
+    ``inventory_pnl``, ``penalty``, ``wealth`` and per asset ``inventory_i``, ``bid_fills_i`` and
+    ``ask_fills_i``; with hedges also ``hedge_pnl``, ``hedge_cost`` and per hedge ``hedge_position_j`` and
+    ``hedge_trade_j``.
 
     ## Starting State
-    Each asset at its ``s0`` and ``initial_inventory``, zero cash.
+    Each asset at its ``s0`` and ``initial_inventory``, each hedge at its ``s0`` and flat, zero cash.
 
     ## Episode End
     Termination at the close after ``horizon / dt`` steps; no truncation.

@@ -1,13 +1,16 @@
 """The dealer's observation and action layouts, and the maps between normalized actions and quotes.
 
-Observation, float32 ``(d + 1,)``: each asset's inventory in units of its
+Observation, float32 ``(d + m + 1,)``: each asset's inventory in units of its
 ``Dealer.inventory_unit`` (three times its natural standard deviation, between 1 and Q; bounds ``±Q/unit``),
-then the time to close as a fraction of the session.
+each hedge instrument's position in units of its ``Dealer.hedge_unit`` (bounds ``±Q₂/unit``), then the time
+to close as a fraction of the session.
 
-Action, ``Box([−1, 1]^(2·d), float32)``, in the core's column order: each asset's bid, then each asset's ask.
-Entry a of asset i maps linearly onto the asset's offset range (``Dealer.offset_range``, derived from its
-scales, ``envs.dealer.dealer_scales``): ``δ = low + (a + 1)/2 · (high − low)`` [price per lot, every size];
-``a = +1`` (the far end, where finite actions beyond the box are clipped) pulls the side. NaN or inf is an error.
+Action, ``Box([−1, 1]^(2·d + m), float32)``, in the core's column order: each asset's bid, then each asset's
+ask, then each hedge's trade. Entry a of asset i maps linearly onto the asset's offset range
+(``Dealer.offset_range``, derived from its scales, ``envs.dealer.dealer_scales``): ``δ = low + (a + 1)/2 ·
+(high − low)`` [price per lot, every size]; ``a = +1`` (the far end, where finite actions beyond the box are
+clipped) pulls the side. Hedge entry a asks for ``round(a·U/lot)·lot`` lots (the core clips it to ``±Q₂``).
+NaN or inf is an error.
 """
 
 from __future__ import annotations
@@ -15,70 +18,114 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from envs.core import round_to_lot
 from envs.dealer import Dealer
 from envs.dealer_core import DealerState
 
 
 def observation_names(dealer: Dealer) -> tuple[str, ...]:
-    """``inventory_0 … inventory_{d−1}, time_to_close``."""
-    return (*(f"inventory_{i}" for i in range(dealer.n_assets)), "time_to_close")
+    """``inventory_0 … inventory_{d−1}, hedge_position_0 … hedge_position_{m−1}, time_to_close``."""
+    return (
+        *(f"inventory_{i}" for i in range(dealer.n_assets)),
+        *(f"hedge_position_{j}" for j in range(dealer.n_hedges)),
+        "time_to_close",
+    )
 
 
 def action_names(dealer: Dealer) -> tuple[str, ...]:
-    """``bid_0 … bid_{d−1}, ask_0 … ask_{d−1}`` (the core's columns)."""
+    """``bid_0 … bid_{d−1}, ask_0 … ask_{d−1}, hedge_0 … hedge_{m−1}`` (the core's columns)."""
     d = dealer.n_assets
-    return (*(f"bid_{i}" for i in range(d)), *(f"ask_{i}" for i in range(d)))
+    return (
+        *(f"bid_{i}" for i in range(d)),
+        *(f"ask_{i}" for i in range(d)),
+        *(f"hedge_{j}" for j in range(dealer.n_hedges)),
+    )
 
 
 def dealer_observation_space(dealer: Dealer) -> gym.spaces.Box:
     """Finite float32 box over ``observation_names``."""
-    reach = dealer.column("max_inventory") / dealer.inventory_unit
+    reach = np.concatenate(
+        [
+            dealer.column("max_inventory") / dealer.inventory_unit,
+            dealer.hedge_column("max_position") / dealer.hedge_unit,
+        ]
+    )
     low = np.append(-reach, 0.0).astype(np.float32)
     high = np.append(reach, 1.0).astype(np.float32)
     return gym.spaces.Box(low, high, dtype=np.float32)
 
 
 def dealer_action_space(dealer: Dealer) -> gym.spaces.Box:
-    """``Box(−1, 1, (2·d,), float32)``."""
-    return gym.spaces.Box(-1.0, 1.0, shape=(2 * dealer.n_assets,), dtype=np.float32)
+    """``Box(−1, 1, (2·d + m,), float32)``."""
+    return gym.spaces.Box(-1.0, 1.0, shape=(2 * dealer.n_assets + dealer.n_hedges,), dtype=np.float32)
 
 
-def observation_at(dealer: Dealer, inventory: np.ndarray, time_to_close: np.ndarray) -> np.ndarray:
-    """Observations ``(n, d + 1)`` of books at ``inventory`` ``(n, d)`` [lots] and ``time_to_close`` ``(n,)`` [time]."""
+def observation_at(
+    dealer: Dealer, inventory: np.ndarray, time_to_close: np.ndarray, hedge_position: np.ndarray | None = None
+) -> np.ndarray:
+    """Observations ``(n, d + m + 1)`` of books at ``inventory`` ``(n, d)`` [lots], ``time_to_close`` ``(n,)``
+    [time] and ``hedge_position`` ``(n, m)`` [lots] (``None``: flat)."""
     inventory = np.asarray(inventory, dtype=np.float64)
-    observation = np.empty((inventory.shape[0], dealer.n_assets + 1), dtype=np.float32)
-    observation[:, :-1] = inventory / dealer.inventory_unit
+    d, m = dealer.n_assets, dealer.n_hedges
+    observation = np.empty((inventory.shape[0], d + m + 1), dtype=np.float32)
+    observation[:, :d] = inventory / dealer.inventory_unit
+    if m:
+        position = np.zeros((inventory.shape[0], m)) if hedge_position is None else np.asarray(hedge_position)
+        observation[:, d:-1] = position / dealer.hedge_unit
     observation[:, -1] = np.asarray(time_to_close, dtype=np.float64) / dealer.horizon
     return observation
 
 
 def observe(dealer: Dealer, state: DealerState) -> np.ndarray:
-    """The books' observations, ``(n, d + 1)``."""
-    return observation_at(dealer, state.inventory, (dealer.n_steps - state.step) * dealer.dt)
+    """The books' observations, ``(n, d + m + 1)``."""
+    return observation_at(dealer, state.inventory, (dealer.n_steps - state.step) * dealer.dt, state.hedge_position)
 
 
 def action_to_quotes(dealer: Dealer, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(bid_offset, ask_offset)``, each ``(n, d)`` [price, ``+inf`` pulled], from actions ``(n, 2·d)``."""
-    action = np.asarray(action, dtype=np.float64)
+    """``(bid_offset, ask_offset)``, each ``(n, d)`` [price, ``+inf`` pulled], from actions ``(n, 2·d + m)``."""
+    action = _checked(dealer, action)
     d = dealer.n_assets
-    if action.ndim != 2 or action.shape[1] != 2 * d:
-        raise ValueError(f"action must have shape (n, {2 * d}) {action_names(dealer)}; got {action.shape}")
+    low, high = _column_ranges(dealer)
+    quote = action[:, : 2 * d]
+    offset = np.where(quote < 1.0, low + 0.5 * (high - low) * (quote + 1.0), np.inf)
+    return offset[:, :d], offset[:, d:]
+
+
+def action_to_hedge(dealer: Dealer, action: np.ndarray) -> np.ndarray:
+    """The hedge trades asked for, ``(n, m)`` [lots, int64, whole lots], from actions ``(n, 2·d + m)``."""
+    action = _checked(dealer, action)
+    requested = action[:, 2 * dealer.n_assets :] * dealer.hedge_column("max_trade")
+    return round_to_lot(requested, dealer.hedge_column("lot").astype(np.int64))
+
+
+def quotes_to_action(
+    dealer: Dealer, bid_offset: np.ndarray, ask_offset: np.ndarray, hedge_trade: np.ndarray | None = None
+) -> np.ndarray:
+    """Inverse of ``action_to_quotes`` and ``action_to_hedge``: offsets ``(n, d)`` [price] and hedge trades
+    ``(n, m)`` [lots] (``None``: none) to float32 actions ``(n, 2·d + m)``; an offset at or beyond the range's
+    top (``+inf`` included) pulls, one below its bottom is clipped to it; a trade is ``u/U``, clipped to ±1."""
+    offset = np.concatenate([np.asarray(bid_offset, np.float64), np.asarray(ask_offset, np.float64)], axis=-1)
+    low, high = _column_ranges(dealer)
+    action = np.clip(2.0 * (np.minimum(offset, high) - low) / (high - low) - 1.0, -1.0, 1.0)
+    if dealer.n_hedges:
+        most = dealer.hedge_column("max_trade")
+        trade = np.zeros((offset.shape[0], dealer.n_hedges)) if hedge_trade is None else np.asarray(hedge_trade)
+        hedge = np.clip(np.divide(trade, most, out=np.zeros(trade.shape), where=most > 0), -1.0, 1.0)
+        action = np.concatenate([action, hedge], axis=-1)
+    return action.astype(np.float32)
+
+
+def _checked(dealer: Dealer, action: np.ndarray) -> np.ndarray:
+    """Actions ``(n, 2·d + m)`` as float64, clipped to [−1, 1]; ``ValueError`` for a wrong shape or NaN/inf."""
+    action = np.asarray(action, dtype=np.float64)
+    width = 2 * dealer.n_assets + dealer.n_hedges
+    if action.ndim != 2 or action.shape[1] != width:
+        raise ValueError(f"action must have shape (n, {width}) {action_names(dealer)}; got {action.shape}")
     if not np.isfinite(action).all():
         raise ValueError(
             "action must be finite (no NaN or inf); accepted: values in [-1, 1], finite values outside are clipped"
         )
-    action = np.clip(action, -1.0, 1.0)
-    low, high = _column_ranges(dealer)
-    offset = np.where(action < 1.0, low + 0.5 * (high - low) * (action + 1.0), np.inf)
-    return offset[:, :d], offset[:, d:]
-
-
-def quotes_to_action(dealer: Dealer, bid_offset: np.ndarray, ask_offset: np.ndarray) -> np.ndarray:
-    """Inverse of ``action_to_quotes``: offsets ``(n, d)`` [price] to float32 actions ``(n, 2·d)``; an offset
-    at or beyond the range's top (``+inf`` included) pulls, one below its bottom is clipped to it."""
-    offset = np.concatenate([np.asarray(bid_offset, np.float64), np.asarray(ask_offset, np.float64)], axis=-1)
-    low, high = _column_ranges(dealer)
-    return np.clip(2.0 * (np.minimum(offset, high) - low) / (high - low) - 1.0, -1.0, 1.0).astype(np.float32)
+    return np.clip(action, -1.0, 1.0)
 
 
 def _column_ranges(dealer: Dealer) -> tuple[np.ndarray, np.ndarray]:

@@ -49,7 +49,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scenario",
         choices=SCENARIOS + DEALER_SCENARIOS,
-        help="a named reproduction instead of --world/--policy (two_assets, dealer: the multi-asset dealer's ladder, with --policy run:PATH for runs trained on that dealer)",
+        help="a named reproduction instead of --world/--policy (two_assets, two_assets_hedged, dealer: the multi-asset dealer's ladder, with --policy run:PATH for runs trained on that dealer)",
     )
     p.add_argument("--episodes", type=int, default=1000, help="episodes per policy (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of episode 0; episode i uses seed + i (default 0)")

@@ -16,7 +16,7 @@ from torch.utils.tensorboard import SummaryWriter
 from baselines.dealer import DEALER_POLICIES, DealerPolicy
 from baselines.dealer_optimal import DealerOptimal
 from envs import market_keys
-from envs.dealer import Dealer, make_dealer
+from envs.dealer import DEALER_PRESETS, Dealer, make_dealer
 from envs.dealer_core import DealerEpisodes, rollout
 from eval import plots
 from eval.evaluate import json_ready, unbuildable
@@ -24,11 +24,11 @@ from eval.files import atomic_write_bytes, atomic_write_json, atomic_write_text,
 from eval.metrics import bootstrap_indices, mean_ci95, optimality_score, paired_difference
 from eval.tensorboard_output import custom_scalars_layout, log_metrics, run_name, scalar_metrics
 
-DEALER_SCENARIOS = ("two_assets", "dealer")
+DEALER_SCENARIOS = tuple(DEALER_PRESETS)  # one scenario per dealer preset: its ladder on paired episodes
 # The dealer's ladder, as training compares against it by default.
 DEALER_BASELINES = ("symmetric", "linear_skew", "avellaneda_stoikov", "per_asset", "closed_form", "optimal")
 # Per-asset metrics, logged to TensorBoard one scalar per asset (``<name>_<asset>``).
-PER_ASSET = ("spread_captured_per_asset", "fills", "mean_abs_inventory", "max_abs_inventory")
+PER_ASSET = ("spread_captured_per_asset", "fills", "mean_abs_inventory", "max_abs_inventory", "mean_abs_hedge")
 # The dealer's "learned vs baselines" TensorBoard tab.
 DEALER_LAYOUT = (
     "reward_mean",
@@ -38,6 +38,11 @@ DEALER_LAYOUT = (
     "net_risk_mean",
     "mean_abs_inventory_0",
 )
+
+
+def dealer_ladder(dealer: Dealer) -> tuple[str, ...]:
+    """The dealer's baselines: ``DEALER_BASELINES``, and ``closed_form_hedged`` where it has hedge instruments."""
+    return (*DEALER_BASELINES, "closed_form_hedged") if dealer.n_hedges else DEALER_BASELINES
 
 
 def dealer_policy_names() -> list[str]:
@@ -83,16 +88,18 @@ class DealerPlan:
 
 
 def plan_dealer(preset: str) -> DealerPlan:
-    """The preset's dealer with the ladder (``DEALER_BASELINES``; the reason ``optimal`` cannot be built, if
+    """The preset's dealer with its ladder (``dealer_ladder``; the reason ``optimal`` cannot be built, if
     it cannot, is the plan's note)."""
     dealer = make_dealer(preset)
-    policies, note = dealer_baselines(dealer, DEALER_BASELINES, warn=False)
+    policies, note = dealer_baselines(dealer, dealer_ladder(dealer), warn=False)
     return DealerPlan(preset, dealer, policies, note)
 
 
 def episode_metrics(episodes: DealerEpisodes) -> dict[str, Any]:
     """Means over episodes: reward and its parts [price], and per asset the spread captured [price], fills,
-    |inventory| and max |inventory| [lots]; ``net_risk_mean`` is ``√(qᵀΣq)`` averaged over the session [price/√time]."""
+    |inventory| and max |inventory| [lots]; ``net_risk_mean`` is ``√(xᵀΣx)`` over every position averaged over
+    the session [price/√time]; with hedge instruments also ``hedge_pnl``, ``hedge_cost`` and per hedge
+    ``mean_abs_hedge`` [lots]."""
     return {
         "reward_mean": float(episodes.reward.mean()),
         "reward_std": float(episodes.reward.std()),
@@ -105,6 +112,15 @@ def episode_metrics(episodes: DealerEpisodes) -> dict[str, Any]:
         "fills": episodes.fills.mean(axis=0).tolist(),
         "mean_abs_inventory": episodes.mean_abs_inventory.mean(axis=0).tolist(),
         "max_abs_inventory": episodes.max_abs_inventory.max(axis=0).tolist(),
+        **(
+            {
+                "hedge_pnl": float(episodes.hedge_pnl.mean()),
+                "hedge_cost": float(episodes.hedge_cost.mean()),
+                "mean_abs_hedge": episodes.mean_abs_hedge.mean(axis=0).tolist(),
+            }
+            if episodes.mean_abs_hedge.shape[1]
+            else {}
+        ),
     }
 
 
@@ -162,6 +178,9 @@ def report_text(document: dict[str, Any]) -> str:
     reference = "optimal" if score else "closed_form"
     header = ["policy", "reward [95 % CI]", "score (95 % CI)" if score else f"gap to {reference} (95 % CI)"]
     header += ["spread", "penalty", "net risk", "mean |q| per asset", "fills per asset"]
+    hedged = "hedge_cost" in next(iter(policies.values()))
+    if hedged:
+        header += ["hedge P&L", "hedge cost", "mean |hedge| per hedge"]
     lines = [
         f"# Dealer scenario `{document['scenario']}`",
         "",
@@ -190,6 +209,13 @@ def report_text(document: dict[str, Any]) -> str:
             + " | "
             + ", ".join(f"{v:.1f}" for v in entry["fills"])
             + " |"
+            + (
+                f" {entry['hedge_pnl']:.4g} | {entry['hedge_cost']:.4g} | "
+                + ", ".join(f"{v:.2f}" for v in entry["mean_abs_hedge"])
+                + " |"
+                if hedged
+                else ""
+            )
         )
     if "optimal_expected_reward" in document:
         lines += [

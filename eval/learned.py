@@ -19,6 +19,7 @@ import yaml
 from baselines.dealer import DealerPolicy
 from envs import World, action_to_hedge, action_to_quotes, quotes_to_action, translate_observation
 from envs.dealer import Dealer
+from envs.dealer_spaces import action_to_hedge as dealer_action_to_hedge
 from envs.dealer_spaces import action_to_quotes as dealer_action_to_quotes
 from envs.dealer_spaces import observation_at
 from envs.dealer_spaces import observation_names as dealer_observation_names
@@ -82,7 +83,7 @@ class LearnedDealer(DealerPolicy):
 
     def __init__(self, model: Any, dealer: Dealer, normalization: dict[str, Any] | None) -> None:
         super().__init__(dealer)
-        expected = (dealer.n_assets + 1,)
+        expected = (dealer.n_assets + dealer.n_hedges + 1,)
         if model.observation_space.shape != expected:
             raise ValueError(
                 f"the model observes shape {model.observation_space.shape}, but this dealer gives {expected} "
@@ -91,10 +92,15 @@ class LearnedDealer(DealerPolicy):
         self.model = model
         self.normalization = normalization
 
+    def act(self, inventory, hedge_position, time_to_close):
+        observation = observation_at(self.dealer, inventory, time_to_close, hedge_position)
+        actions, _ = self.model.predict(normalize_observation(self.normalization, observation), deterministic=True)
+        trade = dealer_action_to_hedge(self.dealer, actions) if self.dealer.n_hedges else None
+        return (*dealer_action_to_quotes(self.dealer, actions), trade)
+
     def quotes(self, inventory: np.ndarray, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        observation = normalize_observation(self.normalization, observation_at(self.dealer, inventory, time_to_close))
-        actions, _ = self.model.predict(observation, deterministic=True)
-        return dealer_action_to_quotes(self.dealer, actions)
+        """The quotes with every hedge position flat."""
+        return self.act(inventory, None, time_to_close)[:2]
 
 
 class LearnedPolicy:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from envs import World
-from envs.dealer import Asset, Dealer
+from envs.dealer import Asset, Dealer, HedgeInstrument
 
 CONFIG_FILE = "config.yaml"
 WORLD_FILE = "world.json"
@@ -103,7 +103,11 @@ def world_document(world: World | Dealer, preset: str | None = None) -> dict[str
     """The record of a training world: every field resolved (derived scales written in), the preset it
     came from, and the code version. A dealer's record has ``kind: dealer`` and its derived ``scales``."""
     if isinstance(world, Dealer):
-        scales = {"offset_range": world.offset_range.tolist(), "inventory_unit": world.inventory_unit.tolist()}
+        scales = {
+            "offset_range": world.offset_range.tolist(),
+            "inventory_unit": world.inventory_unit.tolist(),
+            "hedge_unit": world.hedge_unit.tolist(),
+        }
         fields = dataclasses.asdict(world)
         return {"kind": "dealer", "preset": preset, "fields": fields, "scales": scales, "code_version": code_version()}
     fields = dataclasses.asdict(world.resolved())
@@ -130,9 +134,13 @@ def load_world(path: Path) -> World | Dealer:
 
 def _dealer(fields: dict[str, Any], scales: dict[str, Any], path: Path) -> Dealer:
     assets = tuple(Asset(**{**asset, "sizes": tuple(asset["sizes"])}) for asset in fields.pop("assets"))
-    dealer = Dealer(assets=assets, **fields)
-    same = np.allclose(dealer.offset_range, scales["offset_range"], rtol=1e-12, atol=0.0) and np.allclose(
-        dealer.inventory_unit, scales["inventory_unit"], rtol=1e-12, atol=0.0
+    hedges = tuple(HedgeInstrument(**hedge) for hedge in fields.pop("hedges", ()))
+    dealer = Dealer(assets=assets, hedges=hedges, **fields)
+    recorded = (scales["offset_range"], scales["inventory_unit"], scales.get("hedge_unit", []))
+    derived = (dealer.offset_range, dealer.inventory_unit, dealer.hedge_unit)
+    same = all(
+        np.shape(ours) == np.shape(theirs) and np.allclose(ours, theirs, rtol=1e-12, atol=0.0)
+        for ours, theirs in zip(derived, recorded, strict=True)
     )
     if not same:
         raise ValueError(

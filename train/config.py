@@ -19,7 +19,7 @@ import yaml
 from baselines import list_policies, make_policy
 from envs import REWARD_VARIANTS, World, field_names, list_presets, make_world
 from envs.dealer import DEALER_PRESETS, Dealer, make_dealer
-from eval.dealer import DEALER_BASELINES, dealer_policy_names
+from eval.dealer import dealer_ladder, dealer_policy_names
 from eval.learned import ALGORITHMS, algorithm_class
 from eval.metrics import DEFAULT_RISK_AVERSION
 from eval.specs import parse_set, parse_spec
@@ -94,7 +94,7 @@ class EvaluationConfig:
     episodes: int = 500  # episodes per policy per evaluation (common random numbers)
     seed: int = 1_000_000  # seed of evaluation episode 0, disjoint from training seeds
     risk_aversion: float = DEFAULT_RISK_AVERSION  # CARA γ of the certainty-equivalent metric [1/price]
-    baselines: tuple | None = None  # None: the world kind's ladder (MARKET_BASELINES or eval.dealer's DEALER_BASELINES)
+    baselines: tuple | None = None  # None: the world kind's ladder (MARKET_BASELINES or eval.dealer.dealer_ladder)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,7 +143,8 @@ def config_from_dict(data: dict[str, Any]) -> Config:
     """Build, fill in the recipe, the world kind's baselines and the world-derived hyperparameters, and validate."""
     config = _build(Config, data, "")
     if config.evaluation.baselines is None:
-        ladder = DEALER_BASELINES if config.world.preset in DEALER_PRESETS else MARKET_BASELINES
+        is_dealer = config.world.preset in DEALER_PRESETS
+        ladder = dealer_ladder(make_dealer(config.world.preset)) if is_dealer else MARKET_BASELINES
         config = dataclasses.replace(config, evaluation=dataclasses.replace(config.evaluation, baselines=ladder))
     _check(config)
     return resolve_recipe(config)

@@ -14,7 +14,7 @@ from envs.dealer import Asset, Dealer, make_dealer
 from envs.dealer_spaces import action_to_quotes, observation_at
 from eval.cli import main as evaluate
 from eval.dealer import DEALER_BASELINES
-from eval.learned import LearnedDealer
+from eval.learned import LearnedDealer, load_learned_dealer
 from eval.run_folder import RunFolder, load_world
 from train.cli import main
 from train.config import load_config
@@ -132,3 +132,21 @@ def test_a_recorded_dealer_whose_scales_this_code_derives_differently_is_refused
     path.write_text(json.dumps(document))
     with pytest.raises(ValueError, match="derives other scales for the dealer"):
         load_world(path)
+
+
+def test_training_on_a_hedged_dealer_records_its_hedges_and_trades_them(tmp_path):
+    config = tmp_path / "hedged.yaml"
+    tiny = {**TINY_DEALER, "world": {"preset": "two_assets_hedged", "overrides": {"horizon": 0.1}}}
+    config.write_text(yaml.safe_dump({**tiny, "total_timesteps": 800}))
+    run_dir = tmp_path / "run"
+    with pytest.warns(UserWarning, match="optimal cannot be built .* 1 hedge instrument"):
+        assert main(["--config", str(config), "--run-dir", str(run_dir)]) == 0
+    run = RunFolder(run_dir)
+    dealer = load_world(run.world)
+    assert dealer == make_dealer("two_assets_hedged", horizon=0.1) and dealer.n_hedges == 1
+    policies = json.loads((run.report / "metrics.json").read_text())["policies"]
+    assert list(policies) == ["learned", *DEALER_BASELINES[:-1], "closed_form_hedged"]  # no optimum with hedges
+    assert policies["closed_form_hedged"]["hedge_cost"] > 0 and "mean_abs_hedge" in policies["learned"]
+    learned = load_learned_dealer(run_dir, dealer)
+    _, _, trade = learned.act(np.array([[3, -1]]), np.array([[2]]), np.array([0.05]))
+    assert trade.shape == (1, 1) and trade.dtype == np.int64
