@@ -222,13 +222,16 @@ class Dealer:
     def __post_init__(self) -> None:
         if isinstance(self.assets, Asset):
             _set(self, "assets", (self.assets,))
+        if isinstance(self.hedges, HedgeInstrument):
+            _set(self, "hedges", (self.hedges,))
+        for name, kind in (("assets", Asset), ("hedges", HedgeInstrument)):  # YAML gives mappings of fields
+            if isinstance(getattr(self, name), (tuple, list)):
+                _set(self, name, tuple(_build(kind, name, entry) for entry in getattr(self, name)))
         if not isinstance(self.assets, (tuple, list)) or not self.assets:
             raise ValueError(f"assets must be a non-empty list of envs.dealer.Asset; got {self.assets!r}")
         if not all(isinstance(asset, Asset) for asset in self.assets):
             raise ValueError(f"assets must all be envs.dealer.Asset; got {[type(a).__name__ for a in self.assets]}")
         _set(self, "assets", tuple(self.assets))
-        if isinstance(self.hedges, HedgeInstrument):
-            _set(self, "hedges", (self.hedges,))
         if not isinstance(self.hedges, (tuple, list)) or not all(isinstance(h, HedgeInstrument) for h in self.hedges):
             raise ValueError(f"hedges must be a list of envs.dealer.HedgeInstrument (or empty); got {self.hedges!r}")
         _set(self, "hedges", tuple(self.hedges))
@@ -384,6 +387,17 @@ class Dealer:
                 f"unknown dealer field(s) {unknown}; accepted: {[f.name for f in dataclasses.fields(Dealer)]}"
             )
         return dataclasses.replace(self, **overrides)
+
+
+def _build(kind: type, name: str, entry: Any) -> Any:
+    """An ``Asset`` or ``HedgeInstrument`` from a mapping of its fields (as YAML gives it); other entries pass."""
+    if not isinstance(entry, dict):
+        return entry
+    accepted = [f.name for f in dataclasses.fields(kind)]
+    unknown = sorted(set(entry) - set(accepted))
+    if unknown:
+        raise ValueError(f"{name}: unknown {kind.__name__} field(s) {unknown}; accepted: {accepted}")
+    return kind(**entry)
 
 
 def dealer_scales(dealer: Dealer) -> dict[str, np.ndarray]:

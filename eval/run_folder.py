@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from envs import World
-from envs.dealer import Asset, Dealer, HedgeInstrument
+from envs.dealer import Dealer
 
 CONFIG_FILE = "config.yaml"
 WORLD_FILE = "world.json"
@@ -133,9 +133,7 @@ def load_world(path: Path) -> World | Dealer:
 
 
 def _dealer(fields: dict[str, Any], scales: dict[str, Any], path: Path) -> Dealer:
-    assets = tuple(Asset(**{**asset, "sizes": tuple(asset["sizes"])}) for asset in fields.pop("assets"))
-    hedges = tuple(HedgeInstrument(**hedge) for hedge in fields.pop("hedges", ()))
-    dealer = Dealer(assets=assets, hedges=hedges, **fields)
+    dealer = Dealer(**fields)  # its assets and hedges as mappings of their fields
     recorded = (scales["offset_range"], scales["inventory_unit"], scales.get("hedge_unit", []))
     derived = (dealer.offset_range, dealer.inventory_unit, dealer.hedge_unit)
     same = all(

@@ -143,8 +143,12 @@ def config_from_dict(data: dict[str, Any]) -> Config:
     """Build, fill in the recipe, the world kind's baselines and the world-derived hyperparameters, and validate."""
     config = _build(Config, data, "")
     if config.evaluation.baselines is None:
-        is_dealer = config.world.preset in DEALER_PRESETS
-        ladder = dealer_ladder(make_dealer(config.world.preset)) if is_dealer else MARKET_BASELINES
+        ladder = MARKET_BASELINES
+        if config.world.preset in DEALER_PRESETS:
+            try:
+                ladder = dealer_ladder(world_of(config))
+            except ValueError:  # a bad override: _check names it
+                ladder = dealer_ladder(make_dealer(config.world.preset))
         config = dataclasses.replace(config, evaluation=dataclasses.replace(config.evaluation, baselines=ladder))
     _check(config)
     return resolve_recipe(config)

@@ -172,3 +172,21 @@ def test_closed_form_hedged_quotes_the_residual_risk_and_beats_the_unhedged_clos
 def test_optimal_refuses_a_dealer_with_hedges():
     with pytest.raises(ValueError, match=r"optimal tabulates quoted inventories only; this dealer has 1 hedge"):
         DealerOptimal(make_dealer("two_assets_hedged"))
+
+
+def test_assets_and_hedges_may_come_as_mappings_of_their_fields():
+    from train.config import load_config, world_of
+
+    config = load_config(
+        None,
+        [
+            "world.preset=two_assets",
+            "world.overrides.hedges=[{sigma: 2.0, spread_cost: 0.013, impact: 0.00002, max_trade: 5}]",
+            "world.overrides.correlation=[[1, 0.5, 0.8], [0.5, 1, 0.8], [0.8, 0.8, 1]]",
+        ],
+    )
+    assert world_of(config) == make_dealer("two_assets_hedged")
+    assert config.evaluation.baselines[-2:] == ("optimal", "closed_form_hedged")  # the ladder of the dealer built
+    with pytest.raises(ValueError, match=r"hedges: unknown HedgeInstrument field\(s\) \['vol'\]; accepted: \['s0'"):
+        Dealer(assets=({"sigma": 1.0},), hedges=({"vol": 1.0},))
+    assert Dealer(assets=({"sigma": 1.0, "sizes": [1, 2], "size_probabilities": [0.5, 0.5], "max_inventory": 4},))
