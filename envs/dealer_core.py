@@ -16,9 +16,9 @@ then clipped to ``±U_j`` and to ``|x_j + u_j| ≤ Q₂_j``) at its start-of-ste
 (the same L over all instruments), and the reward adds their revaluation and subtracts the trading cost.
 
 Randomness is ``envs.core``'s counter-based stream: per book and step, one uniform per side and asset (it
-decides the fill, and, rescaled below the fill chance, the size) and two per pair of mid shocks
-(Box–Muller, over every instrument), so a column of a batch equals a book seeded alike and policies run on the same keys face
-the same requests and mid shocks (common random numbers).
+decides the fill, and, rescaled below the fill chance, the size) and two per pair of mid shocks (Box–Muller,
+over every instrument), so a column of a batch equals a book seeded alike and policies run on the same keys
+face the same requests and mid shocks (common random numbers).
 """
 
 from __future__ import annotations
