@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 
-from envs import dealer_core
+from envs import dealer_core, market_keys
 from envs.dealer import Asset, Dealer, make_dealer
 
 
@@ -142,3 +142,21 @@ def test_logistic_best_response_and_myopic_half_spread_match_brute_force():
     assert asset.hamiltonian_curvature() == pytest.approx(second, rel=1e-4)
     exponential = Asset(fill_decay=1.5)
     assert exponential.hamiltonian_curvature() == pytest.approx(1.5 / np.e)
+
+
+def test_the_fills_expected_cash_counts_only_the_sizes_the_limit_lets_fill():
+    dealer = make_dealer("dealer")  # sizes 1/2/5 at 0.5/0.3/0.2, Q = 20
+    n = 200_000
+    state = dealer_core.reset(dealer, market_keys(4, n), np.zeros(n, dtype=np.uint64))
+    state.inventory[:] = [18, -20]  # asset 0: a bid of 5 would pass +20; asset 1: at −20, no ask fills
+    bid = np.full((n, 2), 0.05)
+    ask = np.full((n, 2), 0.05)
+    _, outcome = dealer_core.step(dealer, state, bid, ask)
+    chance = dealer_core.fill_chance(dealer, np.full(1, 0.05), 0)[0]
+    # Per book: bids of asset 0 (sizes 1, 2 only) and 1 (all), asks of asset 0 (all); asset 1's asks none.
+    expected = chance * 0.05 * ((0.5 + 0.6) + (0.5 + 0.6 + 1.0) + (0.5 + 0.6 + 1.0))
+    standard_error = outcome.spread_captured.std() / np.sqrt(n)
+    assert abs(outcome.spread_captured.mean() - expected) < 4 * standard_error
+    assert abs(outcome.fill_noise.mean()) < 4 * standard_error
+    np.testing.assert_allclose(outcome.spread_captured - outcome.fill_noise, expected, rtol=1e-12)
+    assert outcome.variance_reduced_reward.std() < 0.02 * outcome.reward.std()  # the penalty still varies
