@@ -22,14 +22,16 @@ def test_single_env_passes_gymnasiums_checker_and_has_the_documented_layout():
     assert observation.tolist() == [0.0, 0.0, 1.0]
 
 
-def test_a_vector_column_equals_the_single_env_seeded_alike():
-    dealer = make_dealer("dealer")
+@pytest.mark.parametrize("preset", ["dealer", "two_assets_hedged"])
+def test_a_vector_column_equals_the_single_env_seeded_alike(preset):
+    dealer = make_dealer(preset)
     vector = DealerVecEnv(3, dealer, reward="pnl")
     vector.seed(5)
     vector.reset()
     single = gym.make(DEALER_ENV_ID, dealer=dealer).unwrapped
     single.reset(seed=7)  # market 2 of a vector seeded 5
-    actions = np.random.default_rng(0).uniform(-1, 0.9, (dealer.n_steps, 3, 4)).astype(np.float32)
+    width = vector.action_space.shape[0]
+    actions = np.random.default_rng(0).uniform(-1, 0.9, (dealer.n_steps, 3, width)).astype(np.float32)
     for t, action in enumerate(actions):
         observation, reward, done, infos = vector.step(action)
         own, own_reward, terminated, truncated, info = single.step(action[2])
@@ -38,7 +40,9 @@ def test_a_vector_column_equals_the_single_env_seeded_alike():
         else:
             assert np.array_equal(infos[2]["terminal_observation"], own)
         assert reward[2] == np.float32(own_reward) and done[2] == terminated and not truncated
-        assert info["spread_captured"] + info["inventory_pnl"] - info["penalty"] == pytest.approx(own_reward, abs=1e-12)
+        hedge = info.get("hedge_pnl", 0.0) - info.get("hedge_cost", 0.0)
+        parts = info["spread_captured"] + info["inventory_pnl"] + hedge - info["penalty"]
+        assert parts == pytest.approx(own_reward, abs=1e-12)
     assert infos[2]["episode"]["l"] == dealer.n_steps
 
 
