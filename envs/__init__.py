@@ -48,7 +48,6 @@ def __getattr__(name: str):
 
 __all__ = [
     "ENTRIES",
-    "round_to_lot",
     "DEALER_ENV_ID",
     "DealerVecEnv",
     "ENV_ID",
@@ -83,4 +82,5 @@ __all__ = [
     "quotes_to_action",
     "resolve_world",
     "round_to_hedge_lot",
+    "round_to_lot",
 ]

@@ -31,7 +31,17 @@ from typing import Any
 import numpy as np
 import scipy.special
 
-from envs.world import FILL_RULES, _integer, _matrix, _real, _real_tuple, _set, check_fields, check_whole_steps
+from envs.world import (
+    FILL_RULES,
+    _integer,
+    _matrix,
+    _real,
+    _real_tuple,
+    _set,
+    check_fields,
+    check_whole_steps,
+    trading_term_checks,
+)
 
 FILL_CURVES = ("exponential", "logistic")
 _PROBABILITY_TOLERANCE = 1e-9
@@ -177,24 +187,7 @@ class HedgeInstrument:
             _set(self, name, _real(name, getattr(self, name)))
         for name in ("max_trade", "lot", "max_position"):
             _set(self, name, _integer(name, getattr(self, name)))
-        checks = [
-            ("sigma", self.sigma > 0, "must be > 0"),
-            ("spread_cost", self.spread_cost >= 0, "must be ≥ 0"),
-            ("impact", self.impact >= 0, "must be ≥ 0"),
-            ("ticket_fee", self.ticket_fee >= 0, "must be ≥ 0"),
-            ("lot", self.lot >= 1, "must be an integer ≥ 1"),
-            (
-                "max_trade",
-                self.max_trade >= 0 and self.max_trade % self.lot == 0,
-                f"must be a multiple of lot={self.lot}",
-            ),
-            (
-                "max_position",
-                self.max_position >= 1 and self.max_position % self.lot == 0,
-                f"must be a positive multiple of lot={self.lot}",
-            ),
-        ]
-        check_fields(self, checks)
+        check_fields(self, [("sigma", self.sigma > 0, "must be > 0"), *trading_term_checks(self)])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,10 +224,8 @@ class Dealer:
             raise ValueError(f"assets must be a non-empty list of envs.dealer.Asset; got {self.assets!r}")
         if not all(isinstance(asset, Asset) for asset in self.assets):
             raise ValueError(f"assets must all be envs.dealer.Asset; got {[type(a).__name__ for a in self.assets]}")
-        _set(self, "assets", tuple(self.assets))
         if not isinstance(self.hedges, (tuple, list)) or not all(isinstance(h, HedgeInstrument) for h in self.hedges):
             raise ValueError(f"hedges must be a list of envs.dealer.HedgeInstrument (or empty); got {self.hedges!r}")
-        _set(self, "hedges", tuple(self.hedges))
         d = len(self.assets) + len(self.hedges)
         given = self.correlation.tolist() if isinstance(self.correlation, np.ndarray) else self.correlation
         correlation = np.eye(d) if given is None else np.asarray(_matrix("correlation", given))
@@ -313,26 +304,6 @@ class Dealer:
         """``Σ_qq − Σ_qh·Σ_hh⁺·Σ_hq`` ``(d, d)``: the quoted inventories' risk left after the minimum-variance hedge."""
         d, sigma = self.n_assets, self.instrument_covariance
         return sigma[:d, :d] + sigma[:d, d:] @ self.min_variance_hedge
-
-    def without_hedges(self, residual: bool = False) -> Dealer:
-        """The quoted assets alone: the hedges removed, and with ``residual`` their covariance replaced by
-        ``residual_covariance`` (through each asset's σ and the correlation), the risk a dealer who holds the
-        minimum-variance hedge still carries."""
-        if not self.hedges:
-            return self
-        d = self.n_assets
-        if not residual:
-            correlation = np.asarray(self.correlation)[:d, :d]
-            return dataclasses.replace(self, hedges=(), correlation=correlation)
-        covariance = self.residual_covariance
-        sigma = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
-        scale = np.where(sigma > 0, sigma, 1.0)
-        correlation = covariance / scale[:, None] / scale[None, :]
-        correlation = np.where(np.outer(sigma > 0, sigma > 0), correlation, 0.0)
-        np.fill_diagonal(correlation, 1.0)
-        correlation = np.clip(0.5 * (correlation + correlation.T), -1.0, 1.0)
-        assets = tuple(dataclasses.replace(asset, sigma=float(s)) for asset, s in zip(self.assets, sigma, strict=True))
-        return dataclasses.replace(self, assets=assets, hedges=(), correlation=correlation)
 
     @cached_property
     def shock_loading(self) -> np.ndarray:

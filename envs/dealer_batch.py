@@ -11,7 +11,7 @@ import numpy as np
 from envs import dealer_core
 from envs.batch import Batch, RewardVariant
 from envs.dealer import Dealer
-from envs.dealer_spaces import action_names, action_to_hedge, action_to_quotes, observe
+from envs.dealer_spaces import action_names, action_to_deal, observe
 
 
 def step_info(dealer: Dealer, state: dealer_core.DealerState, outcome: dealer_core.DealerOutcome) -> dict:
@@ -59,7 +59,6 @@ class DealerBatch(Batch):
             raise ValueError(
                 f"action must have shape ({self.n}, {width}) {action_names(self.dealer)}; got {action.shape}"
             )
-        bid, ask = action_to_quotes(self.dealer, action)
-        trade = action_to_hedge(self.dealer, action) if self.dealer.n_hedges else None
+        bid, ask, trade = action_to_deal(self.dealer, action)
         state, outcome = dealer_core.step(self.dealer, self.state, bid, ask, trade)
         return state, outcome, step_info(self.dealer, state, outcome)

@@ -92,24 +92,19 @@ class DealerOutcome:
 
 
 @functools.lru_cache(maxsize=64)
-def _ladder(asset: Asset) -> tuple[np.ndarray, np.ndarray]:
-    """The asset's sizes [lots] (int64) and its ladder's cumulative probabilities, last entry dropped."""
-    return np.array(asset.sizes, dtype=np.int64), np.cumsum(asset.size_probabilities)[:-1]
-
-
-def _size_weight(asset: Asset, room: np.ndarray) -> np.ndarray:
-    """``Σ_z p_z·z`` over the ladder's sizes with ``z ≤ room`` [lots per fill], for each book's room to its limit."""
-    sizes, weights = _weighted_ladder(asset)
-    if sizes.size == 1:
-        return np.where(room >= sizes[0], weights[0], 0.0)
-    return (room[:, None] >= sizes[None, :]) @ weights
-
-
-@functools.lru_cache(maxsize=64)
-def _weighted_ladder(asset: Asset) -> tuple[np.ndarray, np.ndarray]:
-    """The asset's sizes [lots] and ``p_z·z`` for each."""
+def _ladder(asset: Asset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The asset's sizes z [lots] (int64), its ladder's cumulative probabilities (last entry dropped), and
+    ``p_z·z`` for each size."""
     sizes = np.array(asset.sizes, dtype=np.int64)
-    return sizes, sizes * np.array(asset.size_probabilities)
+    return sizes, np.cumsum(asset.size_probabilities)[:-1], sizes * np.array(asset.size_probabilities)
+
+
+@functools.lru_cache(maxsize=32)
+def _hedge_terms(dealer: Dealer) -> tuple[np.ndarray, ...]:
+    """The hedges' ``max_trade`` and ``max_position`` [lots, int64], then ``spread_cost``, ``impact`` and
+    ``ticket_fee``, each ``(m,)``."""
+    limits = tuple(dealer.hedge_column(name).astype(np.int64) for name in ("max_trade", "max_position"))
+    return limits + tuple(dealer.hedge_column(name) for name in ("spread_cost", "impact", "ticket_fee"))
 
 
 def stream_count(dealer: Dealer) -> int:
@@ -163,26 +158,31 @@ def step(
     held = [np.ascontiguousarray(state.inventory[:, i]) for i in range(d)]
     filled = []
     spread_captured = np.zeros(state.cash.shape)
-    expected_spread = np.zeros(state.cash.shape)
+    fill_noise = np.zeros(state.cash.shape)
     for column in range(2 * d):
         side, i = divmod(column, d)
         offset = np.ascontiguousarray(quotes[side][:, i])
         chance = fill_chance(dealer, offset, column)
         hit = u[column] < chance
-        sizes, cumulative = _ladder(dealer.assets[i])
+        sizes, cumulative, weights = _ladder(dealer.assets[i])
         if cumulative.size == 0:
             size = sizes[0]
         else:  # below the fill chance, u / chance is uniform on [0, 1): it picks the size
             size = sizes[np.searchsorted(cumulative, u[column] / np.where(hit, chance, 1.0), side="right")]
         limit = dealer.assets[i].max_inventory
-        hit &= held[i] <= limit - size if side == 0 else held[i] >= size - limit
+        room = limit - held[i] if side == 0 else limit + held[i]  # lots the side may fill before ±Q
+        fits = room >= size
+        hit &= fits
         lots = hit * size
         filled.append(lots)
-        spread_captured += lots * np.where(hit, offset, 0.0)
-        # E[lots·δ | quotes] = chance·δ·Σ_z p_z·z over the sizes the limit lets fill (a pulled side expects none).
-        room = limit - held[i] if side == 0 else limit + held[i]
-        expected_lots = chance * _size_weight(dealer.assets[i], room)
-        expected_spread += expected_lots * np.where(np.isinf(offset), 0.0, offset)
+        price = np.where(chance > 0.0, offset, 0.0)  # a pulled side (+inf, no chance) pays and expects nothing
+        spread_captured += lots * price
+        # E[lots | quotes] = chance·Σ_z p_z·z over the sizes the limit lets fill (one size: where it fits).
+        if cumulative.size == 0:
+            expected = chance * (weights[0] * fits)
+        else:
+            expected = chance * ((room[:, None] >= sizes[None, :]) @ weights)
+        fill_noise += (lots - expected) * price
     bid_fills, ask_fills = filled[:d], filled[d:]
     inventory = [held[i] + bid_fills[i] - ask_fills[i] for i in range(d)]
     cash = state.cash + spread_captured
@@ -193,14 +193,10 @@ def step(
     trade = np.zeros_like(position)
     hedge_cost = np.zeros(state.cash.shape)
     if m and hedge_trade is not None:
-        trade = clip_trade(
-            np.asarray(hedge_trade, dtype=np.int64),
-            position,
-            dealer.hedge_column("max_trade").astype(np.int64),
-            dealer.hedge_column("max_position").astype(np.int64),
-        )
-        costs = trade_cost(trade, dealer.hedge_column("spread_cost"), dealer.hedge_column("impact"), dealer.dt)
-        costs += dealer.hedge_column("ticket_fee") * (trade != 0)
+        max_trade, max_position, spread_cost, impact, ticket_fee = _hedge_terms(dealer)
+        trade = clip_trade(np.asarray(hedge_trade, dtype=np.int64), position, max_trade, max_position)
+        costs = trade_cost(trade, spread_cost, impact, dealer.dt)
+        costs += ticket_fee * (trade != 0)
         hedge_cost = costs.sum(axis=1)
         cash = cash - np.einsum("nj,nj->n", trade, state.hedge_mid) - hedge_cost
         position = position + trade
@@ -251,7 +247,7 @@ def step(
         reward += hedge_pnl - hedge_cost
     outcome = DealerOutcome(
         reward=reward,
-        fill_noise=spread_captured - expected_spread,
+        fill_noise=fill_noise,
         terminated=new_step >= dealer.n_steps,
         bid_fills=np.stack(bid_fills, axis=1),
         ask_fills=np.stack(ask_fills, axis=1),

@@ -81,27 +81,37 @@ def observe(dealer: Dealer, state: DealerState) -> np.ndarray:
     return observation_at(dealer, state.inventory, (dealer.n_steps - state.step) * dealer.dt, state.hedge_position)
 
 
-def action_to_quotes(dealer: Dealer, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(bid_offset, ask_offset)``, each ``(n, d)`` [price, ``+inf`` pulled], from actions ``(n, 2·d + m)``."""
-    action = _checked(dealer, action)
-    d = dealer.n_assets
+def action_to_deal(dealer: Dealer, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(bid_offset, ask_offset, hedge_trade)`` from actions ``(n, 2·d + m)``: offsets ``(n, d)`` [price, ``+inf``
+    pulled], and the hedge trades asked for ``(n, m)`` [lots, int64, whole lots] (``None`` without hedges)."""
+    action = np.asarray(action, dtype=np.float64)
+    d, width = dealer.n_assets, 2 * dealer.n_assets + dealer.n_hedges
+    if action.ndim != 2 or action.shape[1] != width:
+        raise ValueError(f"action must have shape (n, {width}) {action_names(dealer)}; got {action.shape}")
+    if not np.isfinite(action).all():
+        raise ValueError(
+            "action must be finite (no NaN or inf); accepted: values in [-1, 1], finite values outside are clipped"
+        )
+    action = np.clip(action, -1.0, 1.0)
     low, high = _column_ranges(dealer)
     quote = action[:, : 2 * d]
     offset = np.where(quote < 1.0, low + 0.5 * (high - low) * (quote + 1.0), np.inf)
-    return offset[:, :d], offset[:, d:]
+    trade = None
+    if dealer.n_hedges:
+        requested = action[:, 2 * d :] * dealer.hedge_column("max_trade")
+        trade = round_to_lot(requested, dealer.hedge_column("lot").astype(np.int64))
+    return offset[:, :d], offset[:, d:], trade
 
 
-def action_to_hedge(dealer: Dealer, action: np.ndarray) -> np.ndarray:
-    """The hedge trades asked for, ``(n, m)`` [lots, int64, whole lots], from actions ``(n, 2·d + m)``."""
-    action = _checked(dealer, action)
-    requested = action[:, 2 * dealer.n_assets :] * dealer.hedge_column("max_trade")
-    return round_to_lot(requested, dealer.hedge_column("lot").astype(np.int64))
+def action_to_quotes(dealer: Dealer, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(bid_offset, ask_offset)`` of ``action_to_deal``."""
+    return action_to_deal(dealer, action)[:2]
 
 
 def quotes_to_action(
     dealer: Dealer, bid_offset: np.ndarray, ask_offset: np.ndarray, hedge_trade: np.ndarray | None = None
 ) -> np.ndarray:
-    """Inverse of ``action_to_quotes`` and ``action_to_hedge``: offsets ``(n, d)`` [price] and hedge trades
+    """Inverse of ``action_to_deal``: offsets ``(n, d)`` [price] and hedge trades
     ``(n, m)`` [lots] (``None``: none) to float32 actions ``(n, 2·d + m)``; an offset at or beyond the range's
     top (``+inf`` included) pulls, one below its bottom is clipped to it; a trade is ``u/U``, clipped to ±1."""
     offset = np.concatenate([np.asarray(bid_offset, np.float64), np.asarray(ask_offset, np.float64)], axis=-1)
@@ -113,19 +123,6 @@ def quotes_to_action(
         hedge = np.clip(np.divide(trade, most, out=np.zeros(trade.shape), where=most > 0), -1.0, 1.0)
         action = np.concatenate([action, hedge], axis=-1)
     return action.astype(np.float32)
-
-
-def _checked(dealer: Dealer, action: np.ndarray) -> np.ndarray:
-    """Actions ``(n, 2·d + m)`` as float64, clipped to [−1, 1]; ``ValueError`` for a wrong shape or NaN/inf."""
-    action = np.asarray(action, dtype=np.float64)
-    width = 2 * dealer.n_assets + dealer.n_hedges
-    if action.ndim != 2 or action.shape[1] != width:
-        raise ValueError(f"action must have shape (n, {width}) {action_names(dealer)}; got {action.shape}")
-    if not np.isfinite(action).all():
-        raise ValueError(
-            "action must be finite (no NaN or inf); accepted: values in [-1, 1], finite values outside are clipped"
-        )
-    return np.clip(action, -1.0, 1.0)
 
 
 def _column_ranges(dealer: Dealer) -> tuple[np.ndarray, np.ndarray]:

@@ -222,19 +222,8 @@ class World:
             ("hedge_sigma", self.hedge_sigma > 0, "must be > 0 (or null: no hedge instrument)"),
             ("sigma", self.sigma > 0, "must be > 0 in a world with a hedge instrument (its risk is relative to σ)"),
             ("hedge_correlation", -1 <= self.hedge_correlation <= 1, "must be in [-1, 1]"),
-            ("hedge_lot", self.hedge_lot >= 1, "must be an integer ≥ 1"),
-            ("hedge_max_position", self.hedge_max_position >= 1, "must be an integer ≥ 1"),
-            ("hedge_max_trade", self.hedge_max_trade >= 0, "must be an integer ≥ 0"),
-            ("hedge_spread_cost", self.hedge_spread_cost >= 0, "must be ≥ 0"),
-            ("hedge_impact", self.hedge_impact >= 0, "must be ≥ 0"),
-            ("hedge_ticket_fee", self.hedge_ticket_fee >= 0, "must be ≥ 0"),
         ]
-        check_fields(self, checks)
-        for name in ("hedge_max_position", "hedge_max_trade"):
-            if getattr(self, name) % self.hedge_lot:
-                raise ValueError(
-                    f"{name} must be a multiple of hedge_lot={self.hedge_lot}; got {getattr(self, name)!r}"
-                )
+        check_fields(self, checks + trading_term_checks(self, "hedge_"))
 
     # Derived quantities: properties, so they cannot drift from the fields.
     @cached_property
@@ -435,6 +424,24 @@ def check_field_names(names: Any) -> None:
     unknown = sorted(set(names) - set(field_names()))
     if unknown:
         raise ValueError(f"unknown world field(s) {unknown}; accepted: {field_names()}")
+
+
+def trading_term_checks(obj: Any, prefix: str = "") -> list[tuple[str, bool, str]]:
+    """The checks a traded instrument's terms pass, for ``check_fields``: ``lot`` ≥ 1, ``max_position`` ≥ 1,
+    ``max_trade`` ≥ 0, both whole multiples of the lot, and ``spread_cost``, ``impact``, ``ticket_fee`` ≥ 0.
+    ``prefix`` names the fields (``"hedge_"`` for ``World``'s hedge instrument, none for a dealer's)."""
+    lot, position, trade = (getattr(obj, prefix + name) for name in ("lot", "max_position", "max_trade"))
+    multiple = f"must be a multiple of {prefix}lot={lot}"
+    return [
+        (prefix + "lot", lot >= 1, "must be an integer ≥ 1"),
+        (prefix + "max_position", position >= 1, "must be an integer ≥ 1"),
+        (prefix + "max_trade", trade >= 0, "must be an integer ≥ 0"),
+        (prefix + "spread_cost", getattr(obj, prefix + "spread_cost") >= 0, "must be ≥ 0"),
+        (prefix + "impact", getattr(obj, prefix + "impact") >= 0, "must be ≥ 0"),
+        (prefix + "ticket_fee", getattr(obj, prefix + "ticket_fee") >= 0, "must be ≥ 0"),
+        (prefix + "max_position", lot < 1 or position % lot == 0, multiple),
+        (prefix + "max_trade", lot < 1 or trade % lot == 0, multiple),
+    ]
 
 
 def check_fields(obj: Any, checks: list[tuple[str, bool, str]]) -> None:

@@ -19,8 +19,7 @@ import yaml
 from baselines.dealer import DealerPolicy
 from envs import World, action_to_hedge, action_to_quotes, quotes_to_action, translate_observation
 from envs.dealer import Dealer
-from envs.dealer_spaces import action_to_hedge as dealer_action_to_hedge
-from envs.dealer_spaces import action_to_quotes as dealer_action_to_quotes
+from envs.dealer_spaces import action_to_deal as dealer_action_to_deal
 from envs.dealer_spaces import observation_at
 from envs.dealer_spaces import observation_names as dealer_observation_names
 from eval.run_folder import (
@@ -95,8 +94,7 @@ class LearnedDealer(DealerPolicy):
     def act(self, inventory, hedge_position, time_to_close):
         observation = observation_at(self.dealer, inventory, time_to_close, hedge_position)
         actions, _ = self.model.predict(normalize_observation(self.normalization, observation), deterministic=True)
-        trade = dealer_action_to_hedge(self.dealer, actions) if self.dealer.n_hedges else None
-        return (*dealer_action_to_quotes(self.dealer, actions), trade)
+        return dealer_action_to_deal(self.dealer, actions)
 
     def quotes(self, inventory: np.ndarray, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The quotes with every hedge position flat."""

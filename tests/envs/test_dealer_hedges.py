@@ -1,6 +1,8 @@
 """The dealer's hedge-only instruments: validation, the trade's execution and cost by hand, accounting and
 limits under adversarial actions, the mids' correlation, the adapters' layouts, and the hedged closed form."""
 
+import dataclasses
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ from baselines.dealer import ClosedForm, ClosedFormHedged
 from baselines.dealer_optimal import DealerOptimal
 from envs import DEALER_ENV_ID, DealerVecEnv, dealer_core, market_keys
 from envs.dealer import Asset, Dealer, HedgeInstrument, make_dealer
-from envs.dealer_spaces import action_to_hedge, action_to_quotes, observation_at, quotes_to_action
+from envs.dealer_spaces import action_to_deal, action_to_quotes, observation_at, quotes_to_action
 from eval.dealer import dealer_ladder, evaluate_dealer_policies
 
 ASSET = Asset(sigma=1.0, arrival_intensity=50.0, fill_decay=2.0, max_inventory=6)
@@ -32,7 +34,7 @@ def one_asset_one_hedge(rho=0.6, **hedge) -> Dealer:
     "build, message",
     [
         (lambda: one_asset_one_hedge(max_trade=3), r"max_trade must be a multiple of lot=2; got 3"),
-        (lambda: one_asset_one_hedge(max_position=5), r"max_position must be a positive multiple of lot=2; got 5"),
+        (lambda: one_asset_one_hedge(max_position=5), r"max_position must be a multiple of lot=2; got 5"),
         (lambda: one_asset_one_hedge(sigma=0.0), r"sigma must be > 0; got 0.0"),
         (lambda: one_asset_one_hedge(impact=-1.0), r"impact must be ≥ 0"),
         (lambda: Dealer(assets=(ASSET,), hedges=(HedgeInstrument(),)), None),
@@ -56,9 +58,6 @@ def test_minimum_variance_hedge_and_residual_risk_by_hand():
     # One asset (σ₁ = 1) and one hedge (σ₂ = 2): H = −ρσ₁/σ₂, residual variance σ₁²(1 − ρ²).
     assert dealer.min_variance_hedge == pytest.approx(np.array([[-0.3]]))
     assert dealer.residual_covariance == pytest.approx(np.array([[0.64]]))
-    alone = dealer.without_hedges(residual=True)
-    assert alone.n_hedges == 0 and alone.assets[0].sigma == pytest.approx(0.8)
-    assert dealer.without_hedges().covariance == pytest.approx(np.array([[1.0]]))
     assert dealer.penalty_matrix == pytest.approx(0.2 * np.array([[1.0, 1.2], [1.2, 4.0]]))
 
 
@@ -133,8 +132,9 @@ def test_adapters_lay_out_the_hedges_after_the_quotes():
     assert observation.tolist() == [0.0, 0.0, 0.0, 1.0]
     assert env.observation_space.high[2] == pytest.approx(20 / dealer.hedge_unit[0])
     action = np.array([[0.0, 0.0, 0.0, 0.0, 0.5], [0.0, 0.0, 0.0, 0.0, -1.0]])
-    assert action_to_hedge(dealer, action)[:, 0].tolist() == [2, -5]  # round(0.5·5) = 2 (to even), −U
-    bid, ask = action_to_quotes(dealer, action)
+    bid, ask, trade = action_to_deal(dealer, action)
+    assert trade[:, 0].tolist() == [2, -5]  # round(0.5·5) = 2 (to even), −U
+    assert action_to_deal(make_dealer("two_assets"), action[:, :4])[2] is None
     assert np.array_equal(bid[0], bid[1]) and np.array_equal(ask[0], ask[1])  # the hedge entry moves no quote
     back = quotes_to_action(dealer, *action_to_quotes(dealer, action), np.array([[2], [-5]]))
     assert np.allclose(back[:, 4], [0.4, -1.0])
@@ -151,8 +151,12 @@ def test_closed_form_hedged_quotes_the_residual_risk_and_beats_the_unhedged_clos
     )
     hedged, plain = ClosedFormHedged(dealer), ClosedForm(dealer)
     inventory, tau = np.array([[3, 0], [2, -2]]), np.full(2, 0.5)
-    # Its quotes are the closed form's for the dealer without hedges whose risk is the residual one.
-    residual = ClosedForm(dealer.without_hedges(residual=True))
+    # Its quotes are the closed form's for the dealer without hedges whose risk is the residual one: by hand,
+    # Σ_qq − Σ_qh·Σ_hh⁻¹·Σ_hq = [[4, 2], [2, 4]] − [3.2, 3.2]ᵀ[3.2, 3.2]/4 = [[1.44, −0.56], [−0.56, 1.44]].
+    rho = -0.56 / 1.44
+    asset = dataclasses.replace(dealer.assets[0], sigma=1.2)
+    residual = ClosedForm(Dealer(assets=(asset, asset), correlation=((1, rho), (rho, 1)), risk_aversion=0.5, dt=0.005))
+    assert dealer.residual_covariance == pytest.approx(np.array([[1.44, -0.56], [-0.56, 1.44]]))
     assert np.allclose(hedged.quotes(inventory, tau), residual.quotes(inventory, tau))
     assert not np.allclose(hedged.quotes(inventory, tau), plain.quotes(inventory, tau))
     _, _, trade = hedged.act(inventory, np.array([[1], [0]]), tau)
