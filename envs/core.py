@@ -295,57 +295,87 @@ def step_uniforms(world: World, key: np.ndarray, episode: np.ndarray, first_step
     return draws.reshape(-1, steps, n)
 
 
-def step(
-    world: World, state: MarketState, quotes: Action, draws: np.ndarray | None = None
-) -> tuple[MarketState, StepOutcome]:
-    """Advance every market by one step of ``dt`` under the action; returns the new state and the outcome.
+@dataclasses.dataclass(slots=True)
+class StepNoise:
+    """A step's randomness, from its uniforms (``step_noise``); arrays over markets, ``(n,)``, or over steps
+    and markets, ``(steps, n)``, when drawn ahead (``at`` picks one step).
 
-    ``draws``: the step's uniforms ``(stream_count, n)`` when the caller drew them ahead (``step_uniforms``);
-    by default drawn here. Markets already at the close must be reset first.
+    ``arrival`` ``(2, ...)``: the uniforms the bid's and the ask's fills are drawn against; ``shock``: the
+    quoted mid's standard shock (N(0, 1), or ±1 under the binomial mid); ``orthogonal``: the hedge mid's own
+    shock (hedged worlds only); ``switch``: the regime switch's uniform (worlds with regimes only).
     """
-    u = uniforms(state.key, state.episode, state.step, stream_count(world)) if draws is None else draws
-    q = state.inventory
-    # Side by side on contiguous 1-D arrays (faster than the stacked (n, 2) layout at large n).
-    bid_offset = np.ascontiguousarray(quotes.offset[:, 0])
-    ask_offset = np.ascontiguousarray(quotes.offset[:, 1])
-    bid_probability = quote_fill_probability(world, world.bid_intensity, bid_offset)
-    ask_probability = quote_fill_probability(world, world.ask_intensity, ask_offset)
-    # A bid fill buys a lot, an ask fill sells one; the side that would take |q| past Q never fills.
-    bid_open = quotes.quoted[:, 0] & (q < world.max_inventory)
-    ask_open = quotes.quoted[:, 1] & (q > -world.max_inventory)
-    bid_fills = (bid_open & (u[_BID] < bid_probability)).astype(np.int64)
-    ask_fills = (ask_open & (u[_ASK] < ask_probability)).astype(np.int64)
-    net_sold = ask_fills - bid_fills
-    inventory = q - net_sold
-    fees = world.fee * (bid_fills + ask_fills)
-    spread_captured = bid_fills * bid_offset + ask_fills * ask_offset
-    # The fills' cash less its expectation given the quotes (a pulled side, maybe at +inf, expects nothing).
-    expected = np.where(bid_open, bid_probability * (bid_offset - world.fee), 0.0)
-    expected += np.where(ask_open, ask_probability * (ask_offset - world.fee), 0.0)
-    fill_noise = spread_captured - fees - expected
-    cash = state.cash + ask_fills * (state.mid + ask_offset) - bid_fills * (state.mid - bid_offset) - fees
 
-    sigma = world.sigma_levels[state.regime] if world.n_regimes > 1 else world.sigma
+    arrival: np.ndarray
+    shock: np.ndarray
+    orthogonal: np.ndarray | None
+    switch: np.ndarray | None
+
+    def at(self, j: int) -> StepNoise:
+        """Step ``j`` of noise drawn ahead over steps."""
+        return StepNoise(
+            self.arrival[:, j],
+            self.shock[j],
+            None if self.orthogonal is None else self.orthogonal[j],
+            None if self.switch is None else self.switch[j],
+        )
+
+
+def step_noise(world: World, u: np.ndarray) -> StepNoise:
+    """The noise of steps from their uniforms, ``(stream_count, ...)`` (``uniforms`` or ``step_uniforms``)."""
     if world.mid_process == "binomial":
         shock = np.where(u[_MID] < 0.5, 1.0, -1.0)
+        orthogonal = np.where(u[_HEDGE_MID] < 0.5, 1.0, -1.0) if world.hedged else None
     else:  # Box–Muller on two of the market's own uniforms
         # float32 cos is vectorized by numpy and ten times faster; the shock keeps ~7 digits.
         angle = (2.0 * np.pi * u[_MID2]).astype(np.float32)
         radius = np.sqrt(-2.0 * np.log1p(-u[_MID]))
         shock = radius * np.cos(angle)
+        orthogonal = radius * np.sin(angle) if world.hedged else None
+    return StepNoise(u[_BID : _ASK + 1], shock, orthogonal, u[_REGIME] if world.n_regimes > 1 else None)
+
+
+# The sign of the inventory a fill on each side moves toward the limit: a bid fill buys, an ask fill sells.
+_SIDE_SIGN = np.array([1, -1])
+
+
+def step(
+    world: World, state: MarketState, quotes: Action, noise: StepNoise | None = None
+) -> tuple[MarketState, StepOutcome]:
+    """Advance every market by one step of ``dt`` under the action; returns the new state and the outcome.
+
+    ``noise``: the step's noise when the caller drew it ahead (``step_noise`` of ``step_uniforms``, ``.at``);
+    by default drawn here. Markets already at the close must be reset first.
+    """
+    if noise is None:
+        noise = step_noise(world, uniforms(state.key, state.episode, state.step, stream_count(world)))
+    q = state.inventory
+    # Both sides at once on the (n, 2) quotes: column 0 the bid, column 1 the ask.
+    offset = quotes.offset
+    probability = quote_fill_probability(world, world.side_intensity, offset)
+    # The side that would take |q| past Q never fills.
+    open_ = quotes.quoted & (q[:, None] * _SIDE_SIGN < world.max_inventory)
+    fills = (open_ & (noise.arrival.T < probability)).astype(np.int64)
+    bid_fills, ask_fills = fills[:, 0], fills[:, 1]
+    net_sold = ask_fills - bid_fills
+    inventory = q - net_sold
+    fees = world.fee * (bid_fills + ask_fills)
+    captured = fills * offset
+    spread_captured = captured[:, 0] + captured[:, 1]
+    # The fills' cash less its expectation given the quotes (a pulled side, maybe at +inf, expects nothing).
+    expected = np.where(open_, probability * (offset - world.fee), 0.0)
+    fill_noise = spread_captured - fees - (expected[:, 0] + expected[:, 1])
+    cash = state.cash + ask_fills * (state.mid + offset[:, 1]) - bid_fills * (state.mid - offset[:, 0]) - fees
+
+    sigma = world.sigma_levels[state.regime] if world.n_regimes > 1 else world.sigma
     jump = world.adverse_jump * net_sold
-    mid_change = sigma * np.sqrt(world.dt) * shock + jump
+    mid_change = sigma * world.sqrt_dt * noise.shock + jump
     mid = state.mid + mid_change
 
     new_step = state.step + 1
     terminated = new_step >= world.n_steps
     inventory_pnl = inventory * mid_change
     if world.hedged:
-        # The orthogonal shock: Box–Muller's second normal, or a fair coin of its own under the binomial mid.
-        orthogonal = (
-            radius * np.sin(angle) if world.mid_process == "gaussian" else np.where(u[_HEDGE_MID] < 0.5, 1.0, -1.0)
-        )
-        hedge = _hedge_leg(world, state, quotes.hedge, sigma, shock, orthogonal)
+        hedge = _hedge_leg(world, state, quotes.hedge, sigma, noise)
         outlay = hedge.trade * state.hedge_mid
         outlay += hedge.cost
         if world.hedge_ticket_fee:
@@ -366,7 +396,7 @@ def step(
 
     regime = state.regime
     if world.n_regimes > 1:
-        regime = _draw_regime(np.cumsum(world.regime_step_transition, axis=1)[regime], u[_REGIME])
+        regime = _draw_regime(np.cumsum(world.regime_step_transition, axis=1)[regime], noise.switch)
     fill_imbalance = state.fill_imbalance
     if "fill_imbalance" in world.observation_features:
         fill_imbalance = (1 - IMBALANCE_WEIGHT) * fill_imbalance - IMBALANCE_WEIGHT * net_sold
@@ -422,8 +452,7 @@ def _hedge_leg(
     state: MarketState,
     requested: np.ndarray | None,
     sigma: np.ndarray | float,
-    shock: np.ndarray,
-    orthogonal: np.ndarray,
+    noise: StepNoise,
 ) -> _HedgeLeg:
     """The hedge trade (``feasible_hedge_trade``), its cost and the hedge position's revaluation."""
     if requested is None:
@@ -433,12 +462,12 @@ def _hedge_leg(
     position = state.hedge_position + trade
     cost = hedge_trade_cost(world, trade)
     rho = world.hedge_correlation
-    scale = sigma * (world.hedge_sigma / world.sigma * np.sqrt(world.dt))
+    scale = sigma * (world.hedge_sigma / world.sigma * world.sqrt_dt)
     if world.n_regimes > 1:
-        mid_change = scale * (rho * shock + np.sqrt(1.0 - rho * rho) * orthogonal)
+        mid_change = scale * (rho * noise.shock + np.sqrt(1.0 - rho * rho) * noise.orthogonal)
     else:  # scalar coefficients: two multiplies and an add over the markets
-        mid_change = (scale * rho) * shock
-        mid_change += (scale * np.sqrt(1.0 - rho * rho)) * orthogonal
+        mid_change = (scale * rho) * noise.shock
+        mid_change += (scale * np.sqrt(1.0 - rho * rho)) * noise.orthogonal
     return _HedgeLeg(position, state.hedge_mid + mid_change, trade, cost, position * mid_change)
 
 

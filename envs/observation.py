@@ -61,7 +61,7 @@ ENTRIES: dict[str, Entry] = {
         Entry(
             "volatility",
             "σ of the current regime / largest regime σ",
-            lambda w, s: w.sigma_levels[s.regime],
+            lambda w, s: w.sigma_levels[s.regime] if w.n_regimes > 1 else w.sigma,
             lambda w: w.max_sigma,
             lambda w: (0.0, 1.0),
         ),

@@ -56,7 +56,7 @@ def action_quotes(world: World, action: np.ndarray) -> Action:
     legs = world.action_names
     if action.ndim != 2 or action.shape[1] != len(legs):
         raise ValueError(f"action must have a last dimension of {len(legs)} {legs}; got shape {action.shape}")
-    if not np.isfinite(action).all():
+    if np.count_nonzero(np.isfinite(action)) != action.size:  # .all() costs twice as much at one market
         raise ValueError(
             "action must be finite (no NaN or inf); accepted: values in [-1, 1], finite values outside are clipped"
         )

@@ -248,7 +248,17 @@ class World:
         """Arrival rate of buys reaching an ask at zero offset, ``2A·(1 − sell_share)`` [1/time]."""
         return 2.0 * self.arrival_intensity * (1.0 - self.sell_share)
 
-    @property
+    @cached_property
+    def side_intensity(self) -> np.ndarray:
+        """``(bid_intensity, ask_intensity)`` [1/time], the two sides side by side."""
+        return np.array([self.bid_intensity, self.ask_intensity])
+
+    @cached_property
+    def sqrt_dt(self) -> float:
+        """``√dt`` [√time], the scale of one step's mid shock."""
+        return math.sqrt(self.dt)
+
+    @cached_property
     def n_regimes(self) -> int:
         return len(self.regime_scales)
 
