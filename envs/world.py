@@ -273,7 +273,7 @@ class World:
         scales = np.asarray(self.regime_scales, dtype=np.float64)
         return self.running_penalty * (scales**2 if self.volatility_scaled_penalty else np.ones_like(scales))
 
-    @property
+    @cached_property
     def hedged(self) -> bool:
         """Whether the world has a hedge instrument (``hedge_sigma`` set)."""
         return self.hedge_sigma is not None
@@ -327,7 +327,7 @@ class World:
         """The world's own scales, from which unset ranges are derived (see ``derived_scales``)."""
         return derived_scales(self)
 
-    @property
+    @cached_property
     def offset_range(self) -> tuple[float, float]:
         """``(min_offset, max_offset)`` [price]: as set, or derived (``derived_scales``)."""
         if self.min_offset is not None:
@@ -335,12 +335,12 @@ class World:
         scales = self.natural_scales
         return scales["min_offset"], scales["max_offset"]
 
-    @property
+    @cached_property
     def inventory_unit(self) -> float:
         """Lots per unit of the observed inventory: ``inventory_scale`` as set, or derived."""
         return self.inventory_scale if self.inventory_scale is not None else self.natural_scales["inventory_scale"]
 
-    @property
+    @cached_property
     def hedge_unit(self) -> float:
         """Lots per unit of the observed hedge position: the minimum-variance hedge of ``inventory_unit``,
         ``|ρ|·σ₁/σ₂·inventory_unit``, between ``hedge_lot`` and Q₂ (1 without a hedge instrument)."""
