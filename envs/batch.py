@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 
 from envs import core
-from envs.observation import observe
+from envs.observation import observer
 from envs.spaces import action_quotes
 from envs.world import World
 
@@ -225,6 +225,7 @@ class MarketBatch(Batch):
         super().__init__(n, reward, autoreset)
         self.world = world
         self.n_steps = world.n_steps
+        self._observer = observer(world)
         self._ahead = max(1, DRAW_AHEAD_BYTES // (8 * core.stream_count(world) * self.n))
         self._noise: core.StepNoise | None = None  # over (steps, n) from self._drawn_from
         self._drawn_from = 0
@@ -246,7 +247,7 @@ class MarketBatch(Batch):
         return self._noise.at(at - self._drawn_from)
 
     def _observe(self, state: core.MarketState) -> np.ndarray:
-        return observe(self.world, state)
+        return self._observer(state)
 
     def _advance(self, action: np.ndarray) -> tuple:
         legs = len(self.world.action_names)
