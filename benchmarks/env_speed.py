@@ -1,7 +1,7 @@
 """Env-steps per second: the single env through ``gymnasium.make``, and at 1, 1 000 and 10 000 markets both the
 batched core alone and ``MarketBatch`` (the runner under the vector adapters), each in the single-asset
 ``default`` world and the ``hedged`` one (a hedge trade every step), with the hedged/single-asset ratio
-measured in the same run; then ``MarketBatch`` drawing its uniforms ahead in blocks (its default) against
+measured in the same run; then ``MarketBatch`` drawing its noise ahead in blocks (its default) against
 step by step (``DRAW_AHEAD_BYTES = 0``), interleaved in one run.
 
 Run: ``.venv/bin/python benchmarks/env_speed.py`` (prints one line per case; best of three repeats).

@@ -208,7 +208,8 @@ class Batch:
 
 
 # Uniforms a batch draws ahead at once [bytes]: a small batch draws whole blocks of steps (the single env its
-# whole session), which spares it the hash's per-step cost; a large one draws step by step, as the core would.
+# whole session) and turns them into the steps' noise at once, which spares it the hash's and the mid shock's
+# per-step cost; a large one draws step by step, as the core would.
 DRAW_AHEAD_BYTES = 256 * 1024
 
 

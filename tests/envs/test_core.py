@@ -224,11 +224,14 @@ def test_uniforms_drawn_ahead_are_the_ones_each_step_draws():
         np.testing.assert_array_equal(block[:, j], core.uniforms(key, episode, at, core.stream_count(world)))
 
 
-@pytest.mark.parametrize("preset", ["regimes", "hedged"])
-def test_drawing_ahead_leaves_every_trajectory_bit_identical(preset, monkeypatch):
+@pytest.mark.parametrize(
+    "preset, overrides", [("regimes", {}), ("hedged", {}), ("hedged", {"mid_process": "binomial"}), ("as2008", {})]
+)
+def test_drawing_ahead_leaves_every_trajectory_bit_identical(preset, overrides, monkeypatch):
     import envs.batch
 
-    world = make_world(preset, horizon=0.2, dt=0.01)  # 20-step sessions: blocks end inside and across sessions
+    # 20-step sessions: blocks end inside and across sessions
+    world = make_world(preset, horizon=0.2, dt=0.01, **overrides)
     actions = np.random.default_rng(0).uniform(-1, 1, size=(50, 3, len(world.action_names)))
 
     def run(ahead_bytes):
