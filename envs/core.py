@@ -334,8 +334,9 @@ def step_noise(world: World, u: np.ndarray) -> StepNoise:
     return StepNoise(u[_BID : _ASK + 1], shock, orthogonal, u[_REGIME] if world.n_regimes > 1 else None)
 
 
-# The sign of the inventory a fill on each side moves toward the limit: a bid fill buys, an ask fill sells.
-_SIDE_SIGN = np.array([1, -1])
+# The sign of the inventory a fill on each side moves toward the limit (a bid fill buys, an ask fill sells), as
+# a column over the (2, n) sides.
+_SIDE_SIGN = np.array([[1], [-1]])
 
 
 def step(
@@ -349,22 +350,23 @@ def step(
     if noise is None:
         noise = step_noise(world, uniforms(state.key, state.episode, state.step, stream_count(world)))
     q = state.inventory
-    # Both sides at once on the (n, 2) quotes: column 0 the bid, column 1 the ask.
-    offset = quotes.offset
+    # Both sides at once, as (2, n) rows (row 0 the bid, row 1 the ask): few calls at one market, and
+    # contiguous rows at many.
+    offset = np.ascontiguousarray(quotes.offset.T)
     probability = quote_fill_probability(world, world.side_intensity, offset)
     # The side that would take |q| past Q never fills.
-    open_ = quotes.quoted & (q[:, None] * _SIDE_SIGN < world.max_inventory)
-    fills = (open_ & (noise.arrival.T < probability)).astype(np.int64)
-    bid_fills, ask_fills = fills[:, 0], fills[:, 1]
+    open_ = quotes.quoted.T & (_SIDE_SIGN * q < world.max_inventory)
+    fills = (open_ & (noise.arrival < probability)).astype(np.int64)
+    bid_fills, ask_fills = fills
     net_sold = ask_fills - bid_fills
     inventory = q - net_sold
     fees = world.fee * (bid_fills + ask_fills)
     captured = fills * offset
-    spread_captured = captured[:, 0] + captured[:, 1]
+    spread_captured = captured[0] + captured[1]
     # The fills' cash less its expectation given the quotes (a pulled side, maybe at +inf, expects nothing).
     expected = np.where(open_, probability * (offset - world.fee), 0.0)
-    fill_noise = spread_captured - fees - (expected[:, 0] + expected[:, 1])
-    cash = state.cash + ask_fills * (state.mid + offset[:, 1]) - bid_fills * (state.mid - offset[:, 0]) - fees
+    fill_noise = spread_captured - fees - (expected[0] + expected[1])
+    cash = state.cash + ask_fills * (state.mid + offset[1]) - bid_fills * (state.mid - offset[0]) - fees
 
     sigma = world.sigma_levels[state.regime] if world.n_regimes > 1 else world.sigma
     jump = world.adverse_jump * net_sold

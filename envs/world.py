@@ -250,8 +250,8 @@ class World:
 
     @cached_property
     def side_intensity(self) -> np.ndarray:
-        """``(bid_intensity, ask_intensity)`` [1/time], the two sides side by side."""
-        return np.array([self.bid_intensity, self.ask_intensity])
+        """``(bid_intensity, ask_intensity)`` [1/time] as a ``(2, 1)`` column, to broadcast over markets."""
+        return np.array([[self.bid_intensity], [self.ask_intensity]])
 
     @cached_property
     def sqrt_dt(self) -> float:
