@@ -1,0 +1,71 @@
+"""How much of a learned policy's gap to the optimum is the close: the run's policy scored as trained, and again
+with the exact optimum's quotes substituted in the last K steps of each session (K = 1, 2, 5, 10, 20 by default),
+on the same paired episodes of the run's own recorded world.
+
+A score that jumps to near 1 within a few steps says the policy quotes well through the session and loses its
+gap at the close, where the optimum flattens the book (crossing quotes, the far side pulled); a score that
+barely moves says the gap is spread over the session.
+
+Run: ``.venv/bin/python benchmarks/endgame_gap.py RUN_DIR [--steps 1 2 5] [--episodes 2000]`` (RUN_DIR a
+training run folder, e.g. ``sweeps/recipe_robustness/runs/w5-seed0`` after ``make bench-robustness``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from baselines import make_policy
+from envs import World, decode_observation
+from eval.evaluate import evaluate_policies
+from eval.learned import load_learned
+from eval.run_folder import load_world
+from eval.specs import PolicySpec
+
+
+class OptimalAtTheClose:
+    """``policy``'s quotes, except in the last ``steps`` steps of a session, where ``optimal`` quotes."""
+
+    def __init__(self, world: World, policy, optimal, steps: int) -> None:
+        self.world, self.policy, self.optimal, self.steps = world, policy, optimal, steps
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=True):
+        observation = np.atleast_2d(observation)
+        own, _ = self.policy.predict(observation)
+        best, _ = self.optimal.predict(observation)
+        steps_left = np.rint(decode_observation(self.world, observation)["time_to_close"] / self.world.dt)
+        return np.where((steps_left <= self.steps)[:, None], best, own), state
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--steps", type=int, nargs="+", default=[1, 2, 5, 10, 20])
+    parser.add_argument("--episodes", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    world = load_world(args.run_dir / "world.json")
+    if not isinstance(world, World):
+        parser.error("the run's world is a dealer; this benchmark scores single-asset worlds")
+    learned = load_learned(args.run_dir, world)
+    optimal = make_policy("optimal", world)
+    policies = {name: make_policy(name, world) for name in ("symmetric",)}
+    policies.update(optimal=optimal, learned=learned)
+    for steps in args.steps:
+        policies[f"optimal_last_{steps}"] = OptimalAtTheClose(world, learned, optimal, steps)
+    results = evaluate_policies(
+        world, {name: (PolicySpec(name, name, {}), p) for name, p in policies.items()}, args.episodes, args.seed
+    )
+    print(f"{args.run_dir}: optimality score over {args.episodes:,} paired episodes (seed {args.seed})")
+    for name, result in results.items():
+        if name in ("symmetric", "optimal"):
+            continue
+        score = result.metrics.get("optimality_score", float("nan"))
+        label = "learned, as trained" if name == "learned" else f"learned, optimum in the last {name.split('_')[-1]}"
+        print(f"  {label:<36} {score:.3f}")
+
+
+if __name__ == "__main__":
+    main()
