@@ -55,8 +55,9 @@ def riccati_coefficients(world: World, running_penalty: float, steps: np.ndarray
     hedge can trade, else 1 (the quoted asset alone)."""
     m = 2 if world.hedged and world.hedge_max_trade > 0 else 1
     k = world.fill_decay
-    alpha2 = np.array([world.bid_intensity, world.ask_intensity]) * k / math.e
-    alpha1 = -np.array([world.bid_intensity, world.ask_intensity]) / math.e
+    sides = world.side_intensity[:, 0]  # (bid, ask)
+    alpha2 = sides * k / math.e
+    alpha1 = -sides / math.e
     weights = np.zeros(m)
     weights[0] = 2.0 * alpha2.sum()
     if m == 2:

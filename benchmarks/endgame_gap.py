@@ -1,6 +1,7 @@
 """How much of a learned policy's gap to the optimum is the close: the run's policy scored as trained, and again
 with the exact optimum's quotes substituted in the last K steps of each session (K = 1, 2, 5, 10, 20 by default),
-on the same paired episodes of the run's own recorded world.
+on the same paired episodes of the run's own recorded world; then both policies' quotes at inventories −1, 0 and
++1 over the last steps and further from the close.
 
 A score that jumps to near 1 within a few steps says the policy quotes well through the session and loses its
 gap at the close, where the optimum flattens the book (crossing quotes, the far side pulled); a score that
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from baselines import make_policy
-from envs import World, decode_observation
+from envs import World, action_to_quotes, decode_observation, observation_at
 from eval.evaluate import evaluate_policies
 from eval.learned import load_learned
 from eval.run_folder import load_world
@@ -37,6 +38,28 @@ class OptimalAtTheClose:
         best, _ = self.optimal.predict(observation)
         steps_left = np.rint(decode_observation(self.world, observation)["time_to_close"] / self.world.dt)
         return np.where((steps_left <= self.steps)[:, None], best, own), state
+
+
+def quote_table(world: World, policies: dict, steps_left: tuple[int, ...] = (1, 2, 3, 5, 20, 100)) -> list[str]:
+    """Each policy's bid/ask offsets [price] ("pull" for a pulled side) at inventories −1, 0, +1 by steps left."""
+    lines = []
+    for left in steps_left:
+        if left > world.n_steps:
+            continue
+        cells = []
+        for inventory in (-1, 0, 1):
+            observation = observation_at(world, np.array([inventory]), np.array([left]))
+            quotes = []
+            for policy in policies.values():
+                bid, ask, bid_quoted, ask_quoted = action_to_quotes(world, policy.predict(observation)[0])
+                sides = (
+                    f"{offset[0]:+.2f}" if quoted[0] else "pull"
+                    for offset, quoted in ((bid, bid_quoted), (ask, ask_quoted))
+                )
+                quotes.append("/".join(sides))
+            cells.append(f"q {inventory:+d}: " + "  ".join(quotes))
+        lines.append(f"  {left:>4} left | " + " | ".join(cells))
+    return lines
 
 
 def main() -> None:
@@ -65,6 +88,8 @@ def main() -> None:
         score = result.metrics.get("optimality_score", float("nan"))
         label = "learned, as trained" if name == "learned" else f"learned, optimum in the last {name.split('_')[-1]}"
         print(f"  {label:<36} {score:.3f}")
+    print("bid/ask offsets [price], learned then optimal, by steps left to the close:")
+    print("\n".join(quote_table(world, {"learned": learned, "optimal": optimal})))
 
 
 if __name__ == "__main__":

@@ -190,6 +190,11 @@ def quote_fill_probability(world: World, side_intensity: np.ndarray | float, off
     return fill_probability(world, side_intensity * np.exp(-world.fill_decay * offset))
 
 
+def regime_sigma(world: World, regime: np.ndarray) -> np.ndarray | float:
+    """σ of each market's current regime [price/√time] (the scalar σ in a world with one regime)."""
+    return world.sigma_levels[regime] if world.n_regimes > 1 else world.sigma
+
+
 def inventory_penalty(
     world: World,
     inventory: np.ndarray,
@@ -320,15 +325,21 @@ class StepNoise:
         )
 
 
+def box_muller(u_radius: np.ndarray, u_angle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The polar form of two independent standard normals from two uniforms: ``(radius, angle)``, the normals
+    being ``radius·cos(angle)`` and ``radius·sin(angle)`` (Box & Muller 1958).
+
+    The angle is float32: numpy vectorizes float32 cos and sin, ten times faster, and the normals keep ~7 digits."""
+    return np.sqrt(-2.0 * np.log1p(-u_radius)), (2.0 * np.pi * u_angle).astype(np.float32)
+
+
 def step_noise(world: World, u: np.ndarray) -> StepNoise:
     """The noise of steps from their uniforms, ``(stream_count, ...)`` (``uniforms`` or ``step_uniforms``)."""
     if world.mid_process == "binomial":
         shock = np.where(u[_MID] < 0.5, 1.0, -1.0)
         orthogonal = np.where(u[_HEDGE_MID] < 0.5, 1.0, -1.0) if world.hedged else None
     else:  # Box–Muller on two of the market's own uniforms
-        # float32 cos is vectorized by numpy and ten times faster; the shock keeps ~7 digits.
-        angle = (2.0 * np.pi * u[_MID2]).astype(np.float32)
-        radius = np.sqrt(-2.0 * np.log1p(-u[_MID]))
+        radius, angle = box_muller(u[_MID], u[_MID2])
         shock = radius * np.cos(angle)
         orthogonal = radius * np.sin(angle) if world.hedged else None
     return StepNoise(u[_BID : _ASK + 1], shock, orthogonal, u[_REGIME] if world.n_regimes > 1 else None)
@@ -368,7 +379,7 @@ def step(
     fill_noise = spread_captured - fees - (expected[0] + expected[1])
     cash = state.cash + ask_fills * (state.mid + offset[1]) - bid_fills * (state.mid - offset[0]) - fees
 
-    sigma = world.sigma_levels[state.regime] if world.n_regimes > 1 else world.sigma
+    sigma = regime_sigma(world, state.regime)
     jump = world.adverse_jump * net_sold
     mid_change = sigma * world.sqrt_dt * noise.shock + jump
     mid = state.mid + mid_change

@@ -272,6 +272,11 @@ class Dealer:
         """One asset field across the assets, shape ``(d,)``."""
         return np.array([getattr(asset, name) for asset in self.assets], dtype=np.float64)
 
+    def instrument_column(self, name: str) -> np.ndarray:
+        """A field both assets and hedges have (``sigma``, ``drift``, ``s0``) across every instrument, ``(d+m,)``:
+        the quoted assets first."""
+        return np.concatenate([self.column(name), self.hedge_column(name)])
+
     def hedge_column(self, name: str) -> np.ndarray:
         """One hedge-instrument field across the hedges, shape ``(m,)``."""
         return np.array([getattr(hedge, name) for hedge in self.hedges], dtype=np.float64)
@@ -279,7 +284,7 @@ class Dealer:
     @cached_property
     def instrument_covariance(self) -> np.ndarray:
         """``Σ = diag(σ)·C·diag(σ)`` [price²/time] over every instrument, ``(d+m, d+m)``: quoted assets first."""
-        sigma = np.concatenate([self.column("sigma"), self.hedge_column("sigma")])
+        sigma = self.instrument_column("sigma")
         return sigma[:, None] * np.asarray(self.correlation) * sigma[None, :]
 
     @property

@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from envs.core import MAX_STREAMS, clip_trade, fill_probability, trade_cost, uniforms
+from envs.core import MAX_STREAMS, box_muller, clip_trade, fill_probability, trade_cost, uniforms
 from envs.dealer import Asset, Dealer
 
 # A dealer's rule: (inventory (n, d), hedge_position (n, m), time_to_close (n,)) → (bid (n, d), ask (n, d), hedge
@@ -205,9 +205,7 @@ def step(
     pairs = (d + m + 1) // 2
     normals = []
     for pair in range(pairs):
-        radius = np.sqrt(-2.0 * np.log1p(-u[2 * d + pair]))
-        # float32 cos and sin are vectorized by numpy and far faster; the shocks keep ~7 digits (as envs.core).
-        angle = (2.0 * np.pi * u[2 * d + pairs + pair]).astype(np.float32)
+        radius, angle = box_muller(u[2 * d + pair], u[2 * d + pairs + pair])
         normals += [radius * np.cos(angle), radius * np.sin(angle)]
     loading, drift, penalty_matrix = _loading(dealer), _drift(dealer), dealer.penalty_matrix
     mid_change = []
@@ -265,14 +263,13 @@ def step(
 @functools.lru_cache(maxsize=32)
 def _loading(dealer: Dealer) -> np.ndarray:
     """``σ·√dt·L`` row by instrument: the mids' diffusive moves from independent normals."""
-    sigma = np.concatenate([dealer.column("sigma"), dealer.hedge_column("sigma")])
-    return dealer.shock_loading * (sigma * np.sqrt(dealer.dt))[:, None]
+    return dealer.shock_loading * (dealer.instrument_column("sigma") * np.sqrt(dealer.dt))[:, None]
 
 
 @functools.lru_cache(maxsize=32)
 def _drift(dealer: Dealer) -> np.ndarray:
     """``μ·dt`` by instrument [price]."""
-    return np.concatenate([dealer.column("drift"), dealer.hedge_column("drift")]) * dealer.dt
+    return dealer.instrument_column("drift") * dealer.dt
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from envs.core import MarketState
+from envs.core import MarketState, regime_sigma
 from envs.world import World
 
 # Bound on the observed last mid return, in units of the largest regime's σ√dt.
@@ -61,7 +61,7 @@ ENTRIES: dict[str, Entry] = {
         Entry(
             "volatility",
             "σ of the current regime / largest regime σ",
-            lambda w, s: w.sigma_levels[s.regime] if w.n_regimes > 1 else w.sigma,
+            lambda w, s: regime_sigma(w, s.regime),
             lambda w: w.max_sigma,
             lambda w: (0.0, 1.0),
         ),
