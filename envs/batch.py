@@ -61,10 +61,10 @@ def step_info(state: core.MarketState, outcome: core.StepOutcome, quotes: core.A
         "fees": outcome.fees,
         "bid_fills": outcome.bid_fills,
         "ask_fills": outcome.ask_fills,
-        "bid_offset": quotes.offset[:, 0],
-        "ask_offset": quotes.offset[:, 1],
-        "bid_quoted": quotes.quoted[:, 0],
-        "ask_quoted": quotes.quoted[:, 1],
+        "bid_offset": quotes.offset.T[0],  # (.T: a scalar, not a 0-d array, for one unbatched market)
+        "ask_offset": quotes.offset.T[1],
+        "bid_quoted": quotes.quoted.T[0],
+        "ask_quoted": quotes.quoted.T[1],
         "inventory": state.inventory,
         "mid": state.mid,
         "wealth": state.wealth,
@@ -116,6 +116,10 @@ class Batch:
     ``envs.dealer_batch.DealerBatch``). With ``autoreset`` (the vector adapters), sessions reaching the
     close reset within the same step; without it (the single env), stepping a closed session is an error.
 
+    ``n=None`` runs one unbatched session (``MarketBatch`` only, without autoreset): per-market values are numpy
+    scalars, observations ``(obs_dim,)`` and actions ``(legs,)``, the single env's layout, and the core runs on
+    scalars rather than one-element arrays. ``shape`` is ``(n,)``, or ``()`` unbatched.
+
     Rewards follow ``reward``: ``"pnl"`` (the env's objective) or ``"variance_reduced"`` (the same
     objective in expectation: the outcome's ``variance_reduced_reward``). A subclass supplies the core:
     ``_open`` (a fresh state for keys and episode numbers), ``_observe``, ``_advance`` (one step from
@@ -124,16 +128,23 @@ class Batch:
 
     n_steps: int
 
-    def __init__(self, n: int, reward: RewardVariant = "pnl", autoreset: bool = True) -> None:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+    def __init__(self, n: int | None, reward: RewardVariant = "pnl", autoreset: bool = True) -> None:
+        if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
             raise ValueError(f"num_envs must be an integer ≥ 1; got {n!r}")
-        self.n = int(n)
+        if n is None and autoreset:
+            raise ValueError("an unbatched session (n=None) runs without autoreset")
+        self.n = 1 if n is None else int(n)
+        self.shape = () if n is None else (self.n,)
         self.reward = check_reward_variant(reward)
         self.autoreset = autoreset
         self.state = None
         self._start_time = time.perf_counter()
-        self._returns = np.zeros(self.n)
-        self._objective = np.zeros(self.n)
+        self._returns = self._zeros()
+        self._objective = self._zeros()
+
+    def _zeros(self) -> np.ndarray:
+        """Zeros over the markets (float64): an array of ``shape``, or a numpy scalar unbatched."""
+        return np.zeros(self.shape)[()]
 
     def _open(self, keys: np.ndarray, episode: np.ndarray):
         raise NotImplementedError
@@ -147,29 +158,29 @@ class Batch:
     def reset(self, seed: int | None = None, keys: np.ndarray | None = None) -> np.ndarray:
         """Open a new session in every market; a seed restarts the streams (market i ↔ seed + i).
 
-        ``keys`` (uint64, one per market) sets the streams directly instead, e.g. repeated blocks so
-        several policies share common random numbers within one batch, or the key a single env drew
-        from its own generator. Without either, a new session on the same streams.
+        ``keys`` (uint64, one per market: of ``shape``) sets the streams directly instead, e.g. repeated
+        blocks so several policies share common random numbers within one batch, or the key a single env
+        drew from its own generator. Without either, a new session on the same streams.
         """
-        episode = np.zeros(self.n, dtype=np.uint64)
+        episode = np.zeros(self.shape, dtype=np.uint64)[()]
         if keys is not None:
             keys = np.asarray(keys, dtype=np.uint64)
-            if keys.shape != (self.n,):
-                raise ValueError(f"keys must have shape ({self.n},); got {keys.shape}")
+            if keys.shape != self.shape:
+                raise ValueError(f"keys must have shape {self.shape}; got {keys.shape}")
         elif seed is not None or self.state is None:
-            keys = market_keys(seed, self.n)
+            keys = market_keys(seed, self.n).reshape(self.shape)
         else:  # a new session on the same streams
             keys, episode = self.state.key, self.state.episode + np.uint64(1)
         self.state = self._open(keys, episode)
-        self._returns[:] = 0.0
-        self._objective[:] = 0.0
+        self._returns = self._zeros()
+        self._objective = self._zeros()
         return self._observe(self.state)
 
     def step(self, action: np.ndarray) -> BatchStep:
-        """Step every market with actions of shape ``(n, legs)``."""
+        """Step every market with actions of shape ``(n, legs)`` (``(legs,)`` unbatched)."""
         if self.state is None:
             raise RuntimeError("call reset() before step()")
-        if not self.autoreset and self.state.step[0] >= self.n_steps:
+        if not self.autoreset and self.state.step.flat[0] >= self.n_steps:
             raise RuntimeError("the session is closed; call reset()")
         self.state, outcome, info = self._advance(np.asarray(action))
         reward = outcome.reward if self.reward == "pnl" else outcome.variance_reduced_reward
@@ -185,7 +196,7 @@ class Batch:
                 episode={
                     "r": self._returns.copy(),
                     "l": self.state.step.copy(),
-                    "t": np.full(self.n, round(time.perf_counter() - self._start_time, 6)),
+                    "t": np.full(self.shape, round(time.perf_counter() - self._start_time, 6))[()],
                     "objective": self._objective.copy(),
                 },
             )
@@ -214,7 +225,8 @@ DRAW_AHEAD_BYTES = 256 * 1024
 
 
 class MarketBatch(Batch):
-    """``n`` markets of one ``World`` over ``envs.core``; actions ``(n, legs)`` over ``World.action_names``.
+    """``n`` markets of one ``World`` over ``envs.core``; actions ``(n, legs)`` over ``World.action_names``
+    (``n=None``: one unbatched market, actions ``(legs,)``, see ``Batch``).
 
     Its markets always share the step (they open together and sessions have one length), so it draws the
     core's noise for blocks of steps ahead (``core.step_noise`` of ``core.step_uniforms``, up to
@@ -222,11 +234,12 @@ class MarketBatch(Batch):
     bit-identical either way.
     """
 
-    def __init__(self, world: World, n: int, reward: RewardVariant = "pnl", autoreset: bool = True) -> None:
+    def __init__(self, world: World, n: int | None, reward: RewardVariant = "pnl", autoreset: bool = True) -> None:
         super().__init__(n, reward, autoreset)
         self.world = world
         self.n_steps = world.n_steps
         self._observer = observer(world)
+        self._action_shape = self.shape + (len(world.action_names),)
         self._ahead = max(1, DRAW_AHEAD_BYTES // (8 * core.stream_count(world) * self.n))
         self._noise: core.StepNoise | None = None  # over (steps, n) from self._drawn_from
         self._drawn_from = 0
@@ -239,7 +252,7 @@ class MarketBatch(Batch):
         """The current step's noise from the block drawn ahead (``None``: let the core draw it)."""
         if self._ahead == 1:
             return None
-        at = int(self.state.step[0])
+        at = int(self.state.step.flat[0])
         if self._noise is None or not 0 <= at - self._drawn_from < self._noise.shock.shape[0]:
             steps = min(self._ahead, self.n_steps - at)
             uniforms = core.step_uniforms(self.world, self.state.key, self.state.episode, at, steps)
@@ -251,9 +264,10 @@ class MarketBatch(Batch):
         return self._observer(state)
 
     def _advance(self, action: np.ndarray) -> tuple:
-        legs = len(self.world.action_names)
-        if action.shape != (self.n, legs):
-            raise ValueError(f"action must have shape ({self.n}, {legs}) {self.world.action_names}; got {action.shape}")
+        if action.shape != self._action_shape:
+            raise ValueError(
+                f"action must have shape {self._action_shape} {self.world.action_names}; got {action.shape}"
+            )
         quotes = action_quotes(self.world, action)
         state, outcome = core.step(self.world, self.state, quotes, self._step_noise())
         return state, outcome, step_info(state, outcome, quotes)

@@ -19,6 +19,10 @@ paying ``ψ·|u| + η·u²/dt`` (plus the ticket fee if ``u ≠ 0``); its mid th
 asset's own); the reward adds the hedge position's revaluation, subtracts the hedge cost, and the
 penalties charge the net risk ``qᵀRq`` of ``q = (q₁, q₂)`` (``World.risk_matrix``) instead of ``q₁²``.
 
+Markets have a shape: ``(n,)`` for a batch, or ``()`` for one unbatched market (every per-market value a
+numpy scalar, and the two quote sides a ``(2,)`` row), which the single env steps at a fraction of a
+one-market batch's per-call cost; the code is the same, by broadcasting.
+
 Randomness is counter-based: each market owns a 64-bit key, and the uniform for (episode, step,
 stream) is the splitmix64 output at that counter. A market's draws depend only on its own key, so
 one column of a batch equals a single market seeded alike, and two policies run on the same keys
@@ -49,11 +53,11 @@ _INVENTORY, _INITIAL_REGIME = range(2)
 IMBALANCE_WEIGHT = 0.1
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class MarketState:
-    """State of ``n`` markets; every field is an array of shape ``(n,)``. ``hedge_mid`` [price] and
-    ``hedge_position`` [lots] are the hedge instrument's (``None`` in a world without one);
-    ``positions`` is the ``(n, assets)`` view of the positions."""
+    """State of ``n`` markets; every field is an array of shape ``(n,)``, or a numpy scalar for one unbatched
+    market (see the module's note). ``hedge_mid`` [price] and ``hedge_position`` [lots] are the hedge
+    instrument's (``None`` in a world without one); ``positions`` is the ``(n, assets)`` view of the positions."""
 
     mid: np.ndarray
     cash: np.ndarray
@@ -70,8 +74,9 @@ class MarketState:
     hedge_position: np.ndarray | None = None
 
     @property
-    def n(self) -> int:
-        return self.mid.shape[0]
+    def shape(self) -> tuple[int, ...]:
+        """The markets' shape: ``(n,)``, or ``()`` for one unbatched market."""
+        return self.mid.shape
 
     @property
     def wealth(self) -> np.ndarray:
@@ -86,14 +91,15 @@ class MarketState:
         return np.stack(columns, axis=1)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class Action:
     """The maker's action in one step: the quote legs, both sides stacked (column 0 the bid, column 1
     the ask), and the hedge leg.
 
     ``offset`` (float64, ``(n, 2)``) is each quote's distance from the mid [price]; ``quoted`` (bool,
     ``(n, 2)``) is false where the side is pulled (a pulled side never fills); ``hedge`` (int64,
-    ``(n,)``, lots, positive buys) the trade asked for in the hedge instrument, or ``None`` for no trade."""
+    ``(n,)``, lots, positive buys) the trade asked for in the hedge instrument, or ``None`` for no trade.
+    For one unbatched market, ``offset`` and ``quoted`` are ``(2,)`` and ``hedge`` a scalar."""
 
     offset: np.ndarray
     quoted: np.ndarray
@@ -110,7 +116,7 @@ class Action:
         return cls(offset, np.atleast_2d(quoted).astype(bool), hedge)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class StepOutcome:
     """What one step produced, per market (arrays of shape ``(n,)``), in price units unless noted."""
 
@@ -143,8 +149,10 @@ class StepOutcome:
 
 
 def uniforms(key: np.ndarray, episode: np.ndarray, step: np.ndarray, n_streams: int) -> np.ndarray:
-    """Uniforms in [0, 1) of shape ``(n_streams, n)``: splitmix64 at counter (episode, step, stream),
+    """Uniforms in [0, 1) of shape ``(n_streams, *markets)``: splitmix64 at counter (episode, step, stream),
     ``n_streams`` ≤ ``MAX_STREAMS``."""
+    if np.ndim(key) == 0:  # one unbatched market: hashed as a batch of one (numpy scalars warn on wrap-around)
+        return uniforms(np.reshape(key, 1), np.reshape(episode, 1), np.reshape(step, 1), n_streams)[:, 0]
     counter = (episode << np.uint64(32)) | (step.astype(np.uint64) << np.uint64(8))
     base = key + counter * _GOLDEN
     n = base.shape[0]
@@ -178,10 +186,9 @@ def fill_probability(world: World, intensity: np.ndarray | float) -> np.ndarray:
 
     ``"poisson"``: ``1 − e^(−λ·dt)``; ``"as2008"``: ``clip(λ·dt, 0, 1)`` (A–S 2008 §4).
     """
-    rate = intensity * world.dt
     if world.fill_rule == "poisson":
-        return -np.expm1(-rate)
-    return np.minimum(rate, 1.0)
+        return -np.expm1(intensity * -world.dt)  # λ·(−dt) is exactly −(λ·dt), one array operation fewer
+    return np.minimum(intensity * world.dt, 1.0)
 
 
 def quote_fill_probability(world: World, side_intensity: np.ndarray | float, offset: np.ndarray) -> np.ndarray:
@@ -209,7 +216,7 @@ def inventory_penalty(
     """
     running = world.running_penalty_levels[regime] if world.n_regimes > 1 else world.running_penalty_levels[0]
     risk = inventory * inventory if hedge_position is None else net_risk(world, inventory, hedge_position)
-    return (running * world.dt + world.terminal_penalty * at_close) * risk
+    return (running * world.dt + np.float64(world.terminal_penalty) * at_close) * risk
 
 
 def round_to_lot(lots: np.ndarray, lot: np.ndarray | int) -> np.ndarray:
@@ -257,28 +264,34 @@ def net_risk(world: World, inventory: np.ndarray, hedge_position: np.ndarray) ->
 
 
 def reset(world: World, key: np.ndarray, episode: np.ndarray) -> MarketState:
-    """Open a session in every market, drawing the opening inventory and regime from the market's key."""
-    key = np.asarray(key, dtype=np.uint64)
-    episode = np.asarray(episode, dtype=np.uint64)
-    n = key.shape[0]
-    u = uniforms(key, episode, np.full(n, world.n_steps), 2)
+    """Open a session in every market, drawing the opening inventory and regime from the market's key.
+
+    ``key`` and ``episode`` (uint64) of the markets' shape: ``(n,)``, or scalars for one unbatched market."""
+    key = np.array(key, dtype=np.uint64)[()]  # a copy; a numpy scalar for one unbatched market
+    episode = np.array(episode, dtype=np.uint64)[()]
+    shape = np.shape(key)
+    u = uniforms(key, episode, np.full(shape, world.n_steps)[()], 2)
     low, high = world.inventory_bounds
     inventory = low + np.minimum((u[_INVENTORY] * (high - low + 1)).astype(np.int64), high - low)
-    regime = _draw_regime(np.cumsum(world.stationary_regime_distribution)[None, :], u[_INITIAL_REGIME])
+    regime = _draw_regime(np.cumsum(world.stationary_regime_distribution), u[_INITIAL_REGIME])
+
+    def full(value: float, dtype: type = np.float64) -> np.ndarray:
+        return np.full(shape, value, dtype=dtype)[()]
+
     return MarketState(
-        mid=np.full(n, world.s0),
-        cash=np.zeros(n),
+        mid=full(world.s0),
+        cash=full(0.0),
         inventory=inventory,
-        step=np.zeros(n, dtype=np.int64),
+        step=full(0, np.int64),
         regime=regime,
-        key=key.copy(),
-        episode=episode.copy(),
-        mid_return=np.zeros(n),
-        bid_filled=np.zeros(n, dtype=np.int64),
-        ask_filled=np.zeros(n, dtype=np.int64),
-        fill_imbalance=np.zeros(n),
-        hedge_mid=np.full(n, world.s0) if world.hedged else None,
-        hedge_position=np.zeros(n, dtype=np.int64) if world.hedged else None,
+        key=key,
+        episode=episode,
+        mid_return=full(0.0),
+        bid_filled=full(0, np.int64),
+        ask_filled=full(0, np.int64),
+        fill_imbalance=full(0.0),
+        hedge_mid=full(world.s0) if world.hedged else None,
+        hedge_position=full(0, np.int64) if world.hedged else None,
     )
 
 
@@ -291,13 +304,13 @@ def stream_count(world: World) -> int:
 
 def step_uniforms(world: World, key: np.ndarray, episode: np.ndarray, first_step: int, steps: int) -> np.ndarray:
     """The uniforms of ``steps`` consecutive steps from ``first_step`` for markets all at that step, shape
-    ``(stream_count, steps, n)``: entry ``[:, j]`` is exactly what ``step`` draws at ``first_step + j``.
+    ``(stream_count, steps, *markets)``: entry ``[:, j]`` is exactly what ``step`` draws at ``first_step + j``.
 
     Drawn ahead in one vectorized call, they spare a small batch the per-step cost of the hash."""
-    n = key.shape[0]
+    n = np.size(key)
     at = np.repeat(np.arange(first_step, first_step + steps, dtype=np.int64), n)
     draws = uniforms(np.tile(key, steps), np.tile(episode, steps), at, stream_count(world))
-    return draws.reshape(-1, steps, n)
+    return draws.reshape((-1, steps) + np.shape(key))
 
 
 @dataclasses.dataclass(slots=True)
@@ -348,6 +361,7 @@ def step_noise(world: World, u: np.ndarray) -> StepNoise:
 # The sign of the inventory a fill on each side moves toward the limit (a bid fill buys, an ask fill sells), as
 # a column over the (2, n) sides.
 _SIDE_SIGN = np.array([[1], [-1]])
+_SIDE_SIGN_ROW = _SIDE_SIGN[:, 0]  # over the (2,) sides of one unbatched market
 
 
 def step(
@@ -363,15 +377,22 @@ def step(
     q = state.inventory
     # Both sides at once, as (2, n) rows (row 0 the bid, row 1 the ask): few calls at one market, and
     # contiguous rows at many.
-    offset = np.ascontiguousarray(quotes.offset.T)
-    probability = quote_fill_probability(world, world.side_intensity, offset)
+    if q.ndim:
+        offset, quoted = np.ascontiguousarray(quotes.offset.T), quotes.quoted.T
+        side_intensity, side_sign = world.side_intensity, _SIDE_SIGN
+    else:  # one unbatched market: the sides are a (2,) row
+        offset, quoted = quotes.offset, quotes.quoted
+        side_intensity, side_sign = world.side_intensity[:, 0], _SIDE_SIGN_ROW
+    probability = quote_fill_probability(world, side_intensity, offset)
     # The side that would take |q| past Q never fills.
-    open_ = quotes.quoted.T & (_SIDE_SIGN * q < world.max_inventory)
+    open_ = quoted & (side_sign * q < world.max_inventory)
     fills = (open_ & (noise.arrival < probability)).astype(np.int64)
-    bid_fills, ask_fills = fills
+    bid_fills, ask_fills = fills[0], fills[1]
     net_sold = ask_fills - bid_fills
     inventory = q - net_sold
-    fees = world.fee * (bid_fills + ask_fills)
+    # World constants meet integer counts as numpy floats: a Python float times a numpy integer scalar (one
+    # unbatched market) takes numpy's generic path, ten times slower; the values are the same.
+    fees = np.float64(world.fee) * (bid_fills + ask_fills)
     captured = fills * offset
     spread_captured = captured[0] + captured[1]
     # The fills' cash less its expectation given the quotes (a pulled side, maybe at +inf, expects nothing).
@@ -380,7 +401,7 @@ def step(
     cash = state.cash + ask_fills * (state.mid + offset[1]) - bid_fills * (state.mid - offset[0]) - fees
 
     sigma = regime_sigma(world, state.regime)
-    jump = world.adverse_jump * net_sold
+    jump = np.float64(world.adverse_jump) * net_sold
     mid_change = sigma * world.sqrt_dt * noise.shock + jump
     mid = state.mid + mid_change
 
@@ -413,35 +434,36 @@ def step(
     fill_imbalance = state.fill_imbalance
     if "fill_imbalance" in world.observation_features:
         fill_imbalance = (1 - IMBALANCE_WEIGHT) * fill_imbalance - IMBALANCE_WEIGHT * net_sold
+    # Positional, in field order (the names match the fields): keywords cost three times as much at one market.
     new_state = MarketState(
-        mid=mid,
-        cash=cash,
-        inventory=inventory,
-        step=new_step,
-        regime=regime,
-        key=state.key,
-        episode=state.episode,
-        mid_return=mid_change,
-        bid_filled=bid_fills,
-        ask_filled=ask_fills,
-        fill_imbalance=fill_imbalance,
-        hedge_mid=hedge.mid,
-        hedge_position=hedge.position,
+        mid,
+        cash,
+        inventory,
+        new_step,
+        regime,
+        state.key,
+        state.episode,
+        mid_change,  # mid_return
+        bid_fills,  # bid_filled
+        ask_fills,  # ask_filled
+        fill_imbalance,
+        hedge.mid,
+        hedge.position,
     )
     outcome = StepOutcome(
-        reward=reward,
-        terminated=terminated,
-        bid_fills=bid_fills,
-        ask_fills=ask_fills,
-        spread_captured=spread_captured,
-        inventory_pnl=inventory_pnl,
-        jump_pnl=inventory * jump,
-        penalty=penalty,
-        fees=fees,
-        fill_noise=fill_noise,
-        hedge_trade=hedge.trade,
-        hedge_cost=hedge.cost,
-        hedge_pnl=hedge.pnl,
+        reward,
+        terminated,
+        bid_fills,
+        ask_fills,
+        spread_captured,
+        inventory_pnl,
+        inventory * jump,  # jump_pnl
+        penalty,
+        fees,
+        fill_noise,
+        hedge.trade,
+        hedge.cost,
+        hedge.pnl,
     )
     return new_state, outcome
 
@@ -469,7 +491,7 @@ def _hedge_leg(
 ) -> _HedgeLeg:
     """The hedge trade (``feasible_hedge_trade``), its cost and the hedge position's revaluation."""
     if requested is None:
-        trade = np.zeros(state.n, dtype=np.int64)
+        trade = np.zeros_like(state.hedge_position)[()]
     else:
         trade = feasible_hedge_trade(world, requested, state.hedge_position)
     position = state.hedge_position + trade
@@ -485,5 +507,6 @@ def _hedge_leg(
 
 
 def _draw_regime(cumulative: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Categorical draw per market from rows of cumulative probabilities (one row, or one per market)."""
-    return np.minimum((u[:, None] >= cumulative).sum(axis=1), cumulative.shape[1] - 1)
+    """Categorical draw per market from cumulative probabilities: one row ``(k,)``, or one per market
+    ``(*markets, k)``; ``u`` of the markets' shape."""
+    return np.minimum((u[..., None] >= cumulative).sum(axis=-1), cumulative.shape[-1] - 1)

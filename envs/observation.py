@@ -54,7 +54,7 @@ ENTRIES: dict[str, Entry] = {
         Entry(
             "time_to_close",
             "T − t, as a fraction of the session",
-            lambda w, s: (w.n_steps - s.step) * w.dt,
+            lambda w, s: (w.n_steps - s.step) * np.float64(w.dt),
             lambda w: w.horizon,
             lambda w: (0.0, 1.0),
         ),
@@ -102,22 +102,24 @@ def observer(world: World) -> Callable[[MarketState], np.ndarray]:
     columns = []
     for name in world.observation_names:
         entry = ENTRIES[name]
-        columns.append((entry.raw, entry.scale(world), entry.bounds(world) if entry.clip else None))
+        # A numpy scale: a Python float meeting a numpy integer scalar (one unbatched market) is ten times slower.
+        columns.append((entry.raw, np.float64(entry.scale(world)), entry.bounds(world) if entry.clip else None))
 
     def observe_state(state: MarketState) -> np.ndarray:
-        observation = np.empty((state.n, len(columns)), dtype=np.float32)
+        observation = np.empty(state.shape + (len(columns),), dtype=np.float32)
         for column, (raw, scale, bounds) in enumerate(columns):
             value = raw(world, state) / scale
             if bounds is not None:
                 value = np.clip(value, *bounds)
-            observation[:, column] = value
+            observation[..., column] = value
         return observation
 
     return observe_state
 
 
 def observe(world: World, state: MarketState) -> np.ndarray:
-    """Observations, float32 of shape ``(n, len(world.observation_names))``; see ``ENTRIES``."""
+    """Observations, float32 of shape ``(n, len(world.observation_names))`` (``(len(...),)`` for one unbatched
+    market); see ``ENTRIES``."""
     return observer(world)(state)
 
 

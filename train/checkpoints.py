@@ -2,18 +2,22 @@
 
 A checkpoint is a folder ``checkpoints/step_<N>`` built under a temporary name and renamed into place, so
 a run killed mid-write (even by ``kill -9``) leaves the previous checkpoints intact and never a partial
-one; a write that fails (a full disk, an unwritable folder) removes its staging folder and raises.
+one; a write that fails (a full disk, an unwritable folder) removes its staging folder and raises. A Ctrl-C
+(SIGINT) during a write waits for the write to finish, then interrupts as usual.
 Resuming takes the newest checkpoint that loads, warning about each newer one that does not.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +31,37 @@ KEEP = 3
 STAGING_PREFIX = ".staging-"
 
 
+@contextlib.contextmanager
+def sigint_deferred() -> Iterator[None]:
+    """Hold a SIGINT that arrives inside the block and raise it as ``KeyboardInterrupt`` when the block ends.
+
+    An interrupt in the middle of torch's zip writer turns into a ``RuntimeError`` from the writer, which
+    would read as a crash. Outside the main thread (signals go to the main thread only) it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
 def save_checkpoint(run_dir: Path, model: Any, vec_normalize: Any, state: dict[str, Any]) -> Path:
     """Write ``checkpoints/step_<num_timesteps>`` whole; keep the newest ``KEEP`` checkpoints.
 
-    ``OSError`` if it cannot be written; the checkpoints already there are left as they were.
+    ``OSError`` if it cannot be written; the checkpoints already there are left as they were. A SIGINT
+    during the write is held until the checkpoint is in place (``sigint_deferred``).
     """
+    with sigint_deferred():
+        return _write_checkpoint(run_dir, model, vec_normalize, state)
+
+
+def _write_checkpoint(run_dir: Path, model: Any, vec_normalize: Any, state: dict[str, Any]) -> Path:
     run = RunFolder(run_dir)
     run.checkpoints.mkdir(parents=True, exist_ok=True)
     target = run.checkpoint(model.num_timesteps)

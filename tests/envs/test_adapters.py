@@ -64,30 +64,62 @@ def test_nan_and_inf_actions_raise_and_large_actions_clip():
     assert not info["bid_quoted"] and info["bid_fills"] == 0
 
 
-def test_single_env_equals_a_column_of_the_vector_env():
-    world = make_world("regimes", initial_inventory=(-2, 2), fee=0.01)
+PARITY_WORLDS = {
+    "regimes": ("regimes", {"initial_inventory": (-2, 2), "fee": 0.01}),
+    "hedged_binomial": ("hedged", {"mid_process": "binomial", "hedge_ticket_fee": 0.01, "initial_inventory": (-3, 3)}),
+    "as2008_features": (
+        "as2008",
+        {"horizon": 0.2, "adverse_jump": 0.1, "observation_features": ("mid_return", "last_fills", "fill_imbalance")},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PARITY_WORLDS))
+def test_single_env_equals_a_column_of_the_vector_env(name):
+    # The single env runs one unbatched market (numpy scalars), the vector env a batch: same numbers, bit for bit.
+    preset, overrides = PARITY_WORLDS[name]
+    world = make_world(preset, **overrides)
     n, seed = 4, 10
     rng = np.random.default_rng(0)
-    actions = rng.uniform(-1, 1, size=(2 * world.n_steps + 3, n, 2)).astype(np.float32)
+    actions = rng.uniform(-1.2, 1.05, size=(2 * world.n_steps + 3, n, len(world.action_names))).astype(np.float32)
     vector = MarketMakingVectorEnv(n, world=world)
     vector_obs = [vector.reset(seed=seed)[0]]
-    vector_rewards = []
+    vector_rewards, vector_infos = [], []
     for a in actions:
-        obs, reward, *_ = vector.step(a)
+        obs, reward, _, _, info = vector.step(a)
         vector_obs.append(obs)
         vector_rewards.append(reward)
+        vector_infos.append(info)
     for column in (0, 3):
         env = MarketMakingEnv(world=world)
         obs, _ = env.reset(seed=seed + column)
         observations, rewards = [obs], []
-        for a in actions:
-            obs, reward, terminated, _, _ = env.step(a[column])
+        for a, vector_info in zip(actions, vector_infos, strict=True):
+            obs, reward, terminated, _, info = env.step(a[column])
+            assert type(reward) is float and type(terminated) is bool
+            assert info.keys() <= vector_info.keys()
+            for key, value in info.items():
+                assert type(value) in (float, int, bool), key
+                assert value == vector_info[key][column], key
             if terminated:
                 obs, _ = env.reset()
             observations.append(obs)
             rewards.append(reward)
         np.testing.assert_array_equal(np.array(observations), np.array(vector_obs)[:, column])
         np.testing.assert_array_equal(np.array(rewards), np.array(vector_rewards)[:, column])
+
+
+def test_an_unbatched_market_batch_holds_numpy_scalars_and_refuses_autoreset():
+    world = make_world("default")
+    batch = envs.MarketBatch(world, None, autoreset=False)
+    observation = batch.reset(seed=3)
+    assert observation.shape == (len(world.observation_names),) and batch.shape == ()
+    result = batch.step(np.zeros(2))
+    assert isinstance(batch.state.inventory, np.int64) and isinstance(result.reward, np.float64)
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        batch.step(np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="autoreset"):
+        envs.MarketBatch(world, None)
 
 
 def tiny_world():

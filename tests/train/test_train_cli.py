@@ -354,6 +354,36 @@ def test_a_checkpoint_that_cannot_be_written_leaves_the_previous_one(finished_ru
         callback._on_step()
 
 
+def test_a_ctrl_c_during_a_checkpoint_write_lands_after_the_checkpoint(tmp_path):
+    # SIGINT inside torch's zip writer surfaced as a RuntimeError (a "crash", exit 1); it is held until the
+    # checkpoint is in place, then raised as the interrupt it is.
+    import os
+    import signal
+
+    from train.checkpoints import list_checkpoints, save_checkpoint
+
+    class Model:
+        num_timesteps = 4_096
+
+        def save(self, path):
+            os.kill(os.getpid(), signal.SIGINT)
+            Path(path).write_bytes(b"whole")
+
+    statistics = type("Running", (), {"mean": 0.0, "var": 1.0, "count": 1.0})()
+    normalization = type(
+        "VecNormalize",
+        (),
+        {"norm_obs": False, "norm_reward": True, "ret_rms": statistics, "clip_obs": 10.0, "clip_reward": 10.0}
+        | {"gamma": 0.99, "epsilon": 1e-8},
+    )()
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(tmp_path, Model(), normalization, {})
+    (saved,) = list_checkpoints(tmp_path)
+    assert (saved / "model.zip").read_bytes() == b"whole"
+    assert json.loads((saved / "state.json").read_text())["num_timesteps"] == 4_096
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_resume_trains_on_the_recorded_world(finished_run, tmp_path, monkeypatch, capsys):
     import shutil
 
