@@ -55,7 +55,7 @@ def riccati_coefficients(world: World, running_penalty: float, steps: np.ndarray
     hedge can trade, else 1 (the quoted asset alone)."""
     m = 2 if world.hedged and world.hedge_max_trade > 0 else 1
     k = world.fill_decay
-    sides = world.side_intensity[:, 0]  # (bid, ask)
+    sides = world.side_intensities  # (bid, ask)
     alpha2 = sides * k / math.e
     alpha1 = -sides / math.e
     weights = np.zeros(m)

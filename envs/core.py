@@ -362,6 +362,7 @@ def step_noise(world: World, u: np.ndarray) -> StepNoise:
 # a column over the (2, n) sides.
 _SIDE_SIGN = np.array([[1], [-1]])
 _SIDE_SIGN_ROW = _SIDE_SIGN[:, 0]  # over the (2,) sides of one unbatched market
+_ZERO = np.array(0.0)  # an array operand: numpy converts a Python float on every call
 
 
 def step(
@@ -382,7 +383,7 @@ def step(
         side_intensity, side_sign = world.side_intensity, _SIDE_SIGN
     else:  # one unbatched market: the sides are a (2,) row
         offset, quoted = quotes.offset, quotes.quoted
-        side_intensity, side_sign = world.side_intensity[:, 0], _SIDE_SIGN_ROW
+        side_intensity, side_sign = world.side_intensities, _SIDE_SIGN_ROW
     probability = quote_fill_probability(world, side_intensity, offset)
     # The side that would take |q| past Q never fills.
     open_ = quoted & (side_sign * q < world.max_inventory)
@@ -396,7 +397,7 @@ def step(
     captured = fills * offset
     spread_captured = captured[0] + captured[1]
     # The fills' cash less its expectation given the quotes (a pulled side, maybe at +inf, expects nothing).
-    expected = np.where(open_, probability * (offset - world.fee), 0.0)
+    expected = np.where(open_, probability * (offset - world.fee), _ZERO)
     fill_noise = spread_captured - fees - (expected[0] + expected[1])
     cash = state.cash + ask_fills * (state.mid + offset[1]) - bid_fills * (state.mid - offset[0]) - fees
 

@@ -251,7 +251,12 @@ class World:
     @cached_property
     def side_intensity(self) -> np.ndarray:
         """``(bid_intensity, ask_intensity)`` [1/time] as a ``(2, 1)`` column, to broadcast over markets."""
-        return np.array([[self.bid_intensity], [self.ask_intensity]])
+        return self.side_intensities[:, None]
+
+    @cached_property
+    def side_intensities(self) -> np.ndarray:
+        """``(bid_intensity, ask_intensity)`` [1/time], a ``(2,)`` row (the sides of one unbatched market)."""
+        return np.array([self.bid_intensity, self.ask_intensity])
 
     @cached_property
     def sqrt_dt(self) -> float:
