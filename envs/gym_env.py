@@ -1,4 +1,5 @@
-"""The single-market Gymnasium environment, a thin adapter over the batched core (n = 1)."""
+"""The single-market Gymnasium environment, a thin adapter over one unbatched market of the core
+(``MarketBatch(world, None)``)."""
 
 from __future__ import annotations
 
