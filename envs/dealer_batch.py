@@ -43,6 +43,8 @@ class DealerBatch(Batch):
     def __init__(self, dealer: Dealer, n: int, reward: RewardVariant = "pnl", autoreset: bool = True) -> None:
         if not isinstance(dealer, Dealer):
             raise ValueError(f"dealer must be an envs.dealer.Dealer (see make_dealer); got {type(dealer).__name__}")
+        if n is None:
+            raise ValueError("num_envs must be an integer ≥ 1 (the dealer's books are always batched); got None")
         super().__init__(n, reward, autoreset)
         self.dealer = dealer
         self.n_steps = dealer.n_steps

@@ -66,6 +66,8 @@ def test_actions_map_to_each_assets_range_and_back():
 def test_bad_input_names_what_is_accepted():
     with pytest.raises(ValueError, match="dealer must be an envs.dealer.Dealer"):
         DealerBatch(make_world("default"), 2)
+    with pytest.raises(ValueError, match="always batched"):
+        DealerBatch(make_dealer("two_assets"), None, autoreset=False)
     with pytest.raises(ValueError, match="unknown dealer preset"):
         gym.make(DEALER_ENV_ID, dealer="bonds")
     with pytest.raises(ValueError, match="reward must be one of"):
