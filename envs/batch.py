@@ -2,7 +2,8 @@
 core-independent part, also runs the dealer's books: ``envs.dealer_batch``).
 
 It owns the seeding, the episode bookkeeping, the reward variant and the ``info`` assembly; the
-vector adapters use it with same-step autoreset, the single env as one market without autoreset.
+vector adapters use it with same-step autoreset, the single env as one unbatched market (``n=None``)
+without autoreset.
 """
 
 from __future__ import annotations
