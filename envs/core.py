@@ -259,7 +259,8 @@ def hedge_trade_cost(world: World, trade: np.ndarray) -> np.ndarray:
 
 def net_risk(world: World, inventory: np.ndarray, hedge_position: np.ndarray) -> np.ndarray:
     """``qᵀRq = q₁² + 2ρr·q₁·q₂ + r²·q₂²`` [lots² of the quoted asset], ``R = Σ/σ₁²`` (``World.risk_matrix``)."""
-    (_, cross), (_, square) = world.risk_matrix
+    risk = world.risk_matrix
+    cross, square = risk[0, 1], risk[1, 1]
     return inventory * inventory + (2.0 * cross * inventory + square * hedge_position) * hedge_position
 
 
@@ -469,7 +470,7 @@ def step(
     return new_state, outcome
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class _HedgeLeg:
     """The hedge leg's part of a step; only ``position`` and ``mid`` (both ``None``) without a hedge instrument."""
 
