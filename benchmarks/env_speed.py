@@ -1,14 +1,17 @@
-"""Env-steps per second: the single env through ``gymnasium.make``, and at 1, 1 000 and 10 000 markets both the
+"""Env-steps per second: the single env through ``gymnasium.make`` (and unwrapped) in the ``default`` world and
+the ``hedged`` one, and at 1, 1 000 and 10 000 markets both the
 batched core alone and ``MarketBatch`` (the runner under the vector adapters), each in the single-asset
 ``default`` world and the ``hedged`` one (a hedge trade every step), with the hedged/single-asset ratio
 measured in the same run; then ``MarketBatch`` drawing its noise ahead in blocks (its default) against
 step by step (``DRAW_AHEAD_BYTES = 0``), interleaved in one run.
 
-Run: ``.venv/bin/python benchmarks/env_speed.py`` (prints one line per case; best of three repeats).
+Run: ``.venv/bin/python benchmarks/env_speed.py`` (prints one line per case; best of three repeats);
+``--single``: the single env's lines only.
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import gymnasium as gym
@@ -19,12 +22,14 @@ import envs.batch
 from envs import MarketBatch, core, make_world, market_keys
 
 
-def single_env_rate(steps: int = 20_000, unwrapped: bool = False) -> float:
-    """The single env, through ``gymnasium.make`` with its default wrappers, or the bare env under them."""
-    env = gym.make(envs.ENV_ID, world="default")
+def single_env_rate(steps: int = 20_000, unwrapped: bool = False, preset: str = "default") -> float:
+    """The single env, through ``gymnasium.make`` with its default wrappers, or the bare env under them; in a
+    hedged world the action asks for a hedge trade every step."""
+    env = gym.make(envs.ENV_ID, world=preset)
     env = env.unwrapped if unwrapped else env
     env.reset(seed=0)
-    action = np.zeros(2, dtype=np.float32)
+    action = np.zeros(len(env.unwrapped.world.action_names), dtype=np.float32)
+    action[2:] = 0.5
     start = time.perf_counter()
     for _ in range(steps):
         _, _, terminated, _, _ = env.step(action)
@@ -61,8 +66,15 @@ def core_rate(n: int, steps: int, preset: str = "default") -> float:
 
 
 def main() -> None:
-    print(f"single env via gymnasium.make: {max(single_env_rate() for _ in range(3)):,.0f} env-steps/s")
-    print(f"single env unwrapped: {max(single_env_rate(unwrapped=True) for _ in range(3)):,.0f} env-steps/s")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--single", action="store_true", help="the single env's lines only")
+    single = parser.parse_args().single
+    for preset in ("default", "hedged"):
+        wrapped = max(single_env_rate(preset=preset) for _ in range(3))
+        bare = max(single_env_rate(unwrapped=True, preset=preset) for _ in range(3))
+        print(f"single env, {preset:<7}: {wrapped:,.0f} env-steps/s via gymnasium.make, {bare:,.0f} unwrapped")
+    if single:
+        return
     for n, steps in ((1, 20_000), (1_000, 2_000), (10_000, 1_000)):
         rates = {preset: [0.0, 0.0] for preset in ("default", "hedged")}
         for _ in range(3):  # interleaved repeats, so both see the same machine load

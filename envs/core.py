@@ -415,7 +415,7 @@ def step(
         outlay = hedge.trade * state.hedge_mid
         outlay += hedge.cost
         if world.hedge_ticket_fee:
-            ticket = world.hedge_ticket_fee * (hedge.trade != 0)
+            ticket = np.float64(world.hedge_ticket_fee) * (hedge.trade != 0)
             outlay += ticket
             fees = fees + ticket
         cash = cash - outlay

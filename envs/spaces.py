@@ -17,9 +17,9 @@ from envs.core import Action, round_to_hedge_lot
 from envs.observation import observation_bounds
 from envs.world import World
 
-# The action box's bounds as 0-d arrays: an array operand spares numpy converting a Python float on each call
-# (a third of the call's cost at one market); the values are the same.
-_LOW, _HIGH = np.array(-1.0), np.array(1.0)
+# ±1 as 0-d arrays: an array operand spares numpy converting a Python float on each call (a third of the
+# call's cost at one market); the values are the same.
+_MINUS_ONE, _ONE = np.array(-1.0), np.array(1.0)
 
 
 def action_space(world: World) -> gym.spaces.Box:
@@ -65,13 +65,11 @@ def action_quotes(world: World, action: np.ndarray) -> Action:
         raise ValueError(
             "action must be finite (no NaN or inf); accepted: values in [-1, 1], finite values outside are clipped"
         )
-    action = np.minimum(np.maximum(action, _LOW), _HIGH)  # np.clip's dispatch costs twice as much at one market
+    action = np.minimum(np.maximum(action, _MINUS_ONE), _ONE)  # np.clip's dispatch costs twice as much at one market
     low, high = world.offset_range
-    if not world.hedged:
-        return Action(low + (0.5 * (high - low)) * (action + _HIGH), action < _HIGH)
     quote_legs = action[..., :2]
-    trade = round_to_hedge_lot(world, action[..., 2] * world.hedge_max_trade)
-    return Action(low + (0.5 * (high - low)) * (quote_legs + _HIGH), quote_legs < _HIGH, trade)
+    trade = round_to_hedge_lot(world, action[..., 2] * world.hedge_max_trade) if world.hedged else None
+    return Action(low + (0.5 * (high - low)) * (quote_legs + _ONE), quote_legs < _ONE, trade)
 
 
 def quotes_to_action(
