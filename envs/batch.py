@@ -173,6 +173,7 @@ class Batch:
         else:  # a new session on the same streams
             keys, episode = self.state.key, self.state.episode + np.uint64(1)
         self.state = self._open(keys, episode)
+        self._opened_at = self.state.step.copy()  # a session may open after step 0 (close_starts)
         self._returns = self._zeros()
         self._objective = self._zeros()
         return self._observe(self.state)
@@ -196,7 +197,7 @@ class Batch:
                 final_observation=observation.copy(),
                 episode={
                     "r": self._returns.copy(),
-                    "l": self.state.step.copy(),
+                    "l": self.state.step - self._opened_at,
                     "t": np.full(self.shape, round(time.perf_counter() - self._start_time, 6))[()],
                     "objective": self._objective.copy(),
                 },
@@ -215,6 +216,7 @@ class Batch:
             column = column.copy()
             column[done] = getattr(fresh, field)
             setattr(self.state, field, column)
+        self._opened_at[done] = fresh.step
         self._returns[done] = 0.0
         self._objective[done] = 0.0
 
@@ -229,14 +231,31 @@ class MarketBatch(Batch):
     """``n`` markets of one ``World`` over ``envs.core``; actions ``(n, legs)`` over ``World.action_names``
     (``n=None``: one unbatched market, actions ``(legs,)``, see ``Batch``).
 
+    ``close_starts`` (training only): the share of sessions that open near the close, within the last
+    ``close_window`` steps at a random inventory (``core.open_near_close``); 0, the default, opens every session
+    at step 0 as the world says.
+
     Its markets always share the step (they open together and sessions have one length), so it draws the
     core's noise for blocks of steps ahead (``core.step_noise`` of ``core.step_uniforms``, up to
     ``DRAW_AHEAD_BYTES`` of uniforms): the same numbers the core would draw step by step, so results are
     bit-identical either way.
     """
 
-    def __init__(self, world: World, n: int | None, reward: RewardVariant = "pnl", autoreset: bool = True) -> None:
+    def __init__(
+        self,
+        world: World,
+        n: int | None,
+        reward: RewardVariant = "pnl",
+        autoreset: bool = True,
+        close_starts: float = 0.0,
+        close_window: int = 20,
+    ) -> None:
         super().__init__(n, reward, autoreset)
+        if not 0.0 <= close_starts <= 1.0:
+            raise ValueError(f"close_starts must be a share in [0, 1]; got {close_starts!r}")
+        if isinstance(close_window, bool) or not isinstance(close_window, int) or close_window < 1:
+            raise ValueError(f"close_window must be a whole number of steps ≥ 1; got {close_window!r}")
+        self.close_starts, self.close_window = float(close_starts), close_window
         self.world = world
         self.n_steps = world.n_steps
         self._observer = observer(world)
@@ -247,7 +266,10 @@ class MarketBatch(Batch):
 
     def _open(self, keys: np.ndarray, episode: np.ndarray) -> core.MarketState:
         self._noise = None  # new sessions, new draws
-        return core.reset(self.world, keys, episode)
+        state = core.reset(self.world, keys, episode)
+        if self.close_starts:
+            state = core.open_near_close(self.world, state, self.close_starts, self.close_window)
+        return state
 
     def _step_noise(self) -> core.StepNoise | None:
         """The current step's noise from the block drawn ahead (``None``: let the core draw it)."""

@@ -32,6 +32,7 @@ face the same order arrivals and mid shocks (common random numbers).
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -294,6 +295,26 @@ def reset(world: World, key: np.ndarray, episode: np.ndarray) -> MarketState:
         hedge_mid=full(world.s0) if world.hedged else None,
         hedge_position=full(0, np.int64) if world.hedged else None,
     )
+
+
+def open_near_close(world: World, state: MarketState, share: float, window: int) -> MarketState:
+    """Exploring starts near the close, for training: with probability ``share`` the freshly opened sessions
+    (all at step 0) open instead ``1 … window`` steps before the close, drawn uniformly, each market at a
+    uniformly drawn inventory within ±min(Q, ⌈3·inventory_unit⌉) lots; otherwise ``state`` unchanged.
+
+    The markets share one draw of the step (the first market's stream), since a batch's markets share the
+    step. In a long session the close's last steps are a sliver of the samples (one in a thousand steps of a
+    1,000-step session) and their quotes, which flatten the book, go unlearned; short sessions that start
+    there put them back in the batch at little cost in samples. Drawn at a counter ``reset`` never uses.
+    """
+    u = uniforms(state.key, state.episode, np.full(state.shape, world.n_steps + 1)[()], 3)
+    if not np.ravel(u[0])[0] < share:
+        return state
+    remaining = 1 + min(int(np.ravel(u[1])[0] * min(window, world.n_steps)), min(window, world.n_steps) - 1)
+    reach = int(min(world.max_inventory, math.ceil(3 * world.inventory_unit)))
+    inventory = -reach + np.minimum((u[2] * (2 * reach + 1)).astype(np.int64), 2 * reach)
+    step = np.full(state.shape, world.n_steps - remaining, dtype=np.int64)[()]
+    return dataclasses.replace(state, inventory=inventory, step=step)
 
 
 def stream_count(world: World) -> int:

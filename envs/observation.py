@@ -81,6 +81,13 @@ ENTRIES: dict[str, Entry] = {
             clip=True,
         ),
         Entry(
+            "close_proximity",
+            "1 / steps left to the close (1 in the session's last step, ½ in the one before)",
+            lambda w, s: 1.0 / np.maximum(w.n_steps - s.step, 1),
+            lambda w: 1.0,
+            lambda w: (0.0, 1.0),
+        ),
+        Entry(
             "bid_filled", "bid filled last step (0 or 1)", lambda w, s: s.bid_filled, lambda w: 1.0, lambda w: (0, 1)
         ),
         Entry(

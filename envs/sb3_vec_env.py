@@ -87,12 +87,17 @@ class MarketMakingVecEnv(BatchVecEnv):
     """``num_envs`` markets of one world (``MarketBatch``) as an SB3 ``VecEnv``; see ``BatchVecEnv``."""
 
     def __init__(
-        self, num_envs: int = 1, world: str | World | None = "default", reward: RewardVariant = "pnl", **overrides: Any
+        self,
+        num_envs: int = 1,
+        world: str | World | None = "default",
+        reward: RewardVariant = "pnl",
+        close_starts: float = 0.0,
+        close_window: int = 20,
+        **overrides: Any,
     ) -> None:
         self.world = resolve_world(world, **overrides)
-        super().__init__(
-            MarketBatch(self.world, num_envs, reward), observation_space(self.world), action_space(self.world)
-        )
+        batch = MarketBatch(self.world, num_envs, reward, close_starts=close_starts, close_window=close_window)
+        super().__init__(batch, observation_space(self.world), action_space(self.world))
 
 
 class DealerVecEnv(BatchVecEnv):

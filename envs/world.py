@@ -23,7 +23,7 @@ import scipy.linalg
 
 FILL_RULES = ("poisson", "as2008")
 MID_PROCESSES = ("gaussian", "binomial")
-OBSERVATION_FEATURES = ("mid_return", "last_fills", "fill_imbalance")
+OBSERVATION_FEATURES = ("mid_return", "last_fills", "fill_imbalance", "close_proximity")
 BASE_OBSERVATION = ("inventory", "time_to_close", "volatility")
 
 
@@ -63,7 +63,8 @@ class World:
       (the default): derived, three times the inventory's natural standard deviation, capped at Q;
       see ``World.inventory_unit``.
     - ``observation_features``: extra observations after the base three (and the hedge position), from
-      ``"mid_return"``, ``"last_fills"``, ``"fill_imbalance"``.
+      ``"mid_return"``, ``"last_fills"``, ``"fill_imbalance"``, ``"close_proximity"`` (1 / steps left: the
+      time input that resolves the close's last steps in a long session, where ``time_to_close`` is ~0).
 
     The hedge instrument (rung 3), absent unless ``hedge_sigma`` is set: a second, correlated mid the
     maker never quotes but trades (the source documents' "offset the residual inventory in a

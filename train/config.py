@@ -75,6 +75,8 @@ class EnvConfig:
     reward: str = "variance_reduced"  # "pnl" or "variance_reduced" (same objective in expectation)
     normalize_observation: bool = False  # VecNormalize on observations
     normalize_reward: bool = True  # VecNormalize on rewards (scales by the running return std)
+    close_starts: float = 0.0  # share of training sessions opened within close_window steps of the close [0, 1]
+    close_window: int = 20  # steps before the close those sessions open at (each at a random inventory)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -262,6 +264,10 @@ def _check(config: Config) -> None:
         raise ConfigError(f"experiment must be a plain folder name; got {config.experiment!r}")
     if config.device not in DEVICES:
         raise ConfigError(f"device must be one of {list(DEVICES)}; got {config.device!r}")
+    if not 0.0 <= config.env.close_starts <= 1.0:
+        raise ConfigError(f"env.close_starts must be a share in [0, 1]; got {config.env.close_starts!r}")
+    if config.env.close_window < 1:
+        raise ConfigError(f"env.close_window must be ≥ 1 step; got {config.env.close_window}")
     if config.env.reward not in REWARD_VARIANTS:
         raise ConfigError(f"env.reward must be one of {list(REWARD_VARIANTS)}; got {config.env.reward!r}")
     presets = list_presets() + sorted(DEALER_PRESETS)
@@ -278,6 +284,8 @@ def _check(config: Config) -> None:
         raise ConfigError(f"world.overrides: {error}") from None
     _check_algorithm(config.algorithm)
     if dealer:
+        if config.env.close_starts:
+            raise ConfigError("env.close_starts applies to single-asset worlds; a dealer's books always open at step 0")
         accepted = dealer_policy_names()
         wrong = next((entry for entry in config.evaluation.baselines if entry not in accepted), None)
         if wrong is not None:

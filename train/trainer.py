@@ -127,7 +127,13 @@ def build_env(config: Config, world: World | Dealer) -> VecNormalize:
     if isinstance(world, Dealer):
         venv = DealerVecEnv(config.env.num_envs, dealer=world, reward=config.env.reward)
     else:
-        venv = MarketMakingVecEnv(config.env.num_envs, world=world, reward=config.env.reward)
+        venv = MarketMakingVecEnv(
+            config.env.num_envs,
+            world=world,
+            reward=config.env.reward,
+            close_starts=config.env.close_starts,
+            close_window=config.env.close_window,
+        )
     venv.seed(config.seed)
     gamma = config.algorithm.hyperparameters.get("gamma", 0.99)
     return VecNormalize(

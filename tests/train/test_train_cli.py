@@ -201,6 +201,12 @@ def test_sigint_leaves_a_usable_checkpoint(tmp_path):
         ({"total_timesteps": 0}, "total_timesteps must be ≥ 1"),
         ({"env": {"num_envs": 8, "reward": "sharpe"}}, "env.reward must be one of"),
         ({"env": {"num_env": 8}}, "unknown key env.num_env"),
+        ({"env": {"num_envs": 8, "close_starts": 2}}, "env.close_starts must be a share in [0, 1]"),
+        ({"env": {"num_envs": 8, "close_window": 0}}, "env.close_window must be ≥ 1 step"),
+        (
+            {"world": {"preset": "two_assets"}, "env": {"num_envs": 8, "close_starts": 0.5}},
+            "env.close_starts applies to single-asset worlds",
+        ),
         ({"world": {"preset": "nyse"}}, "world.preset must be one of"),
         ({"world": {"preset": "default", "overrides": {"sigma": -1}}}, "sigma"),
         ({"world": {"preset": "default", "overrides": {"volatility": 1}}}, "world.overrides.volatility"),
@@ -495,3 +501,19 @@ def test_a_hedged_run_trains_evaluates_and_carries_its_hedge_leg(tmp_path):
     np.testing.assert_array_equal(home_trades, [-2, -2, -1, -1, -1, 0, 0, 0, 1, 1, 1, 2, 2])  # rint(2a)
     # In the away world a = ±1 means 6 lots, yet the policy trades what it trades at home.
     np.testing.assert_array_equal(away_trades, home_trades)
+
+
+def test_a_run_with_close_starts_trains_on_them_and_records_them(tmp_path):
+    """``env.close_starts`` reaches the training markets (their sessions open near the close: episodes shorter
+    than the session in the training log) and the resolved config; the evaluation's sessions stay whole."""
+    run_dir = tmp_path / "close"
+    world = {"preset": "default", "overrides": {"horizon": 0.16, "observation_features": ["close_proximity"]}}
+    env = {**TINY["env"], "close_starts": 0.75, "close_window": 4}
+    done = run_cli("--config", str(write_config(tmp_path, world=world, env=env)), "--run-dir", str(run_dir))
+    assert done.returncode == 0, done.stderr[-3000:]
+    resolved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert resolved["env"]["close_starts"] == 0.75 and resolved["env"]["close_window"] == 4
+    accumulator = EventAccumulator(str(run_dir / "tb" / "learned"), size_guidance={"scalars": 0}).Reload()
+    lengths = [event.value for event in accumulator.Scalars("rollout/ep_len_mean")]
+    assert lengths and max(lengths) < 32  # short sessions from near the close pull the mean below 32 steps
+    assert json.loads((run_dir / "report" / "metrics.json").read_text())["episodes"] == TINY["evaluation"]["episodes"]

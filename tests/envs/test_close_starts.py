@@ -1,0 +1,79 @@
+"""Exploring starts near the close (``MarketBatch(close_starts=…)``) and the ``close_proximity`` observation."""
+
+import numpy as np
+import pytest
+
+from envs import MarketBatch, decode_observation, make_world, observation_at
+
+
+def sessions(batch: MarketBatch, count: int) -> list:
+    """The opening states of ``count`` consecutive sessions (the batch closed and reopened each time)."""
+    opened = []
+    batch.reset(seed=5)
+    for _ in range(count):
+        opened.append(batch.state)
+        while True:
+            step = batch.step(np.zeros(batch.shape + (2,)))
+            if step.finished is not None:
+                break
+    return opened
+
+
+def test_sessions_open_near_the_close_at_the_share_asked_for():
+    world = make_world("default", horizon=0.1)  # 20 steps a session, Q = 10
+    batch = MarketBatch(world, 64, close_starts=0.4, close_window=5)
+    opened = sessions(batch, 400)
+    near = np.array([state.step[0] > 0 for state in opened])
+    # 400 Bernoulli(0.4) draws: the share within 4.5 standard deviations (0.11) of 0.4.
+    assert abs(near.mean() - 0.4) < 0.11
+    reach = min(world.max_inventory, int(np.ceil(3 * world.inventory_unit)))
+    left = []
+    for state in opened:
+        assert np.all(state.step == state.step[0])  # the markets share the step
+        if state.step[0] == 0:
+            assert not state.inventory.any()  # the world's own opening: flat
+        else:
+            left.append(world.n_steps - state.step[0])
+            assert np.abs(state.inventory).max() <= reach
+    assert sorted(set(left)) == [1, 2, 3, 4, 5]
+    inventories = np.concatenate([state.inventory for state in opened if state.step[0] > 0])
+    assert inventories.min() == -reach and inventories.max() == reach
+    assert abs(inventories.mean()) < 0.5
+
+
+def test_close_starts_are_reproducible_and_off_by_default():
+    world = make_world("default", horizon=0.1)
+    first = [s.step[0] for s in sessions(MarketBatch(world, 8, close_starts=0.5, close_window=3), 30)]
+    again = [s.step[0] for s in sessions(MarketBatch(world, 8, close_starts=0.5, close_window=3), 30)]
+    assert first == again and 0 < sum(step > 0 for step in first) < 30
+    assert all(s.step[0] == 0 for s in sessions(MarketBatch(world, 8), 30))
+    assert all(
+        s.step[0] == world.n_steps - 1 for s in sessions(MarketBatch(world, 8, close_starts=1.0, close_window=1), 5)
+    )
+
+
+@pytest.mark.parametrize(
+    ("keywords", "message"),
+    [
+        ({"close_starts": 1.5}, "close_starts must be a share in [0, 1]"),
+        ({"close_starts": float("nan")}, "close_starts must be a share in [0, 1]"),
+        ({"close_window": 0}, "close_window must be a whole number of steps ≥ 1"),
+        ({"close_window": 2.5}, "close_window must be a whole number of steps ≥ 1"),
+    ],
+)
+def test_bad_close_starts_are_refused(keywords, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        MarketBatch(make_world("default"), 4, **keywords)
+
+
+def test_close_proximity_is_one_over_the_steps_left():
+    world = make_world("default", horizon=0.05, observation_features=("close_proximity",))  # 10 steps
+    assert world.observation_names[-1] == "close_proximity"
+    batch = MarketBatch(world, 3, autoreset=False)
+    seen = [batch.reset(seed=2)[:, -1]]
+    for _ in range(world.n_steps - 1):
+        seen.append(batch.step(np.zeros((3, 2))).observation[:, -1])
+    np.testing.assert_allclose(np.array(seen)[:, 0], 1.0 / np.arange(10, 0, -1), rtol=1e-6)
+    fresh = observation_at(world, np.zeros(4, dtype=np.int64), np.array([1, 2, 4, 10]))
+    np.testing.assert_allclose(fresh[:, -1], [1.0, 0.5, 0.25, 0.1], rtol=1e-6)
+    np.testing.assert_allclose(decode_observation(world, fresh)["close_proximity"], [1.0, 0.5, 0.25, 0.1], rtol=1e-6)
