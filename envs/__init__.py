@@ -9,6 +9,8 @@ from gymnasium.envs.registration import register, registry
 from envs import core
 from envs.batch import REWARD_VARIANTS, BatchStep, Finished, MarketBatch, market_keys
 from envs.core import (
+    CLOSE_WINDOW,
+    check_close_starts,
     feasible_hedge_trade,
     fill_probability,
     hedge_trade_cost,
@@ -47,6 +49,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "CLOSE_WINDOW",
     "ENTRIES",
     "DEALER_ENV_ID",
     "DealerVecEnv",
@@ -66,6 +69,7 @@ __all__ = [
     "action_space",
     "action_to_hedge",
     "action_to_quotes",
+    "check_close_starts",
     "core",
     "decode_observation",
     "feasible_hedge_trade",

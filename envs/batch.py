@@ -140,6 +140,7 @@ class Batch:
         self.autoreset = autoreset
         self.state = None
         self._start_time = time.perf_counter()
+        self._opened_at = None  # the step each market's session opened at (reset sets it)
         self._returns = self._zeros()
         self._objective = self._zeros()
 
@@ -248,13 +249,10 @@ class MarketBatch(Batch):
         reward: RewardVariant = "pnl",
         autoreset: bool = True,
         close_starts: float = 0.0,
-        close_window: int = 20,
+        close_window: int = core.CLOSE_WINDOW,
     ) -> None:
         super().__init__(n, reward, autoreset)
-        if not 0.0 <= close_starts <= 1.0:
-            raise ValueError(f"close_starts must be a share in [0, 1]; got {close_starts!r}")
-        if isinstance(close_window, bool) or not isinstance(close_window, int) or close_window < 1:
-            raise ValueError(f"close_window must be a whole number of steps ≥ 1; got {close_window!r}")
+        core.check_close_starts(close_starts, close_window)
         self.close_starts, self.close_window = float(close_starts), close_window
         self.world = world
         self.n_steps = world.n_steps

@@ -273,8 +273,7 @@ def reset(world: World, key: np.ndarray, episode: np.ndarray) -> MarketState:
     episode = np.array(episode, dtype=np.uint64)[()]
     shape = np.shape(key)
     u = uniforms(key, episode, np.full(shape, world.n_steps)[()], 2)
-    low, high = world.inventory_bounds
-    inventory = low + np.minimum((u[_INVENTORY] * (high - low + 1)).astype(np.int64), high - low)
+    inventory = _uniform_integers(u[_INVENTORY], *world.inventory_bounds)
     regime = _draw_regime(np.cumsum(world.stationary_regime_distribution), u[_INITIAL_REGIME])
 
     def full(value: float, dtype: type = np.float64) -> np.ndarray:
@@ -297,6 +296,19 @@ def reset(world: World, key: np.ndarray, episode: np.ndarray) -> MarketState:
     )
 
 
+# Steps before the close within which ``open_near_close`` opens a session, unless told otherwise.
+CLOSE_WINDOW = 20
+
+
+def check_close_starts(share: float, window: int) -> None:
+    """``ValueError`` naming ``close_starts`` or ``close_window`` unless ``share`` ∈ [0, 1] and ``window`` is a
+    whole number of steps ≥ 1 (``open_near_close``'s arguments)."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"close_starts must be a share in [0, 1]; got {share!r}")
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
+        raise ValueError(f"close_window must be a whole number of steps ≥ 1; got {window!r}")
+
+
 def open_near_close(world: World, state: MarketState, share: float, window: int) -> MarketState:
     """Exploring starts near the close, for training: with probability ``share`` the freshly opened sessions
     (all at step 0) open instead ``1 … window`` steps before the close, drawn uniformly, each market at a
@@ -310,11 +322,15 @@ def open_near_close(world: World, state: MarketState, share: float, window: int)
     u = uniforms(state.key, state.episode, np.full(state.shape, world.n_steps + 1)[()], 3)
     if not np.ravel(u[0])[0] < share:
         return state
-    remaining = 1 + min(int(np.ravel(u[1])[0] * min(window, world.n_steps)), min(window, world.n_steps) - 1)
+    remaining = _uniform_integers(np.ravel(u[1])[0], 1, min(window, world.n_steps))
     reach = int(min(world.max_inventory, math.ceil(3 * world.inventory_unit)))
-    inventory = -reach + np.minimum((u[2] * (2 * reach + 1)).astype(np.int64), 2 * reach)
     step = np.full(state.shape, world.n_steps - remaining, dtype=np.int64)[()]
-    return dataclasses.replace(state, inventory=inventory, step=step)
+    return dataclasses.replace(state, inventory=_uniform_integers(u[2], -reach, reach), step=step)
+
+
+def _uniform_integers(u: np.ndarray, low: int, high: int) -> np.ndarray:
+    """Integers drawn uniformly from ``low … high`` (inclusive) by uniforms ``u`` in [0, 1) (int64)."""
+    return low + np.minimum((u * (high - low + 1)).astype(np.int64), high - low)
 
 
 def stream_count(world: World) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from baselines import list_policies, make_policy
-from envs import REWARD_VARIANTS, World, field_names, list_presets, make_world
+from envs import CLOSE_WINDOW, REWARD_VARIANTS, World, check_close_starts, field_names, list_presets, make_world
 from envs.dealer import DEALER_PRESETS, Dealer, make_dealer
 from eval.dealer import dealer_ladder, dealer_policy_names
 from eval.learned import ALGORITHMS, algorithm_class
@@ -76,7 +76,7 @@ class EnvConfig:
     normalize_observation: bool = False  # VecNormalize on observations
     normalize_reward: bool = True  # VecNormalize on rewards (scales by the running return std)
     close_starts: float = 0.0  # share of training sessions opened within close_window steps of the close [0, 1]
-    close_window: int = 20  # steps before the close those sessions open at (each at a random inventory)
+    close_window: int = CLOSE_WINDOW  # steps before the close those sessions open within (at a random inventory)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -264,10 +264,10 @@ def _check(config: Config) -> None:
         raise ConfigError(f"experiment must be a plain folder name; got {config.experiment!r}")
     if config.device not in DEVICES:
         raise ConfigError(f"device must be one of {list(DEVICES)}; got {config.device!r}")
-    if not 0.0 <= config.env.close_starts <= 1.0:
-        raise ConfigError(f"env.close_starts must be a share in [0, 1]; got {config.env.close_starts!r}")
-    if config.env.close_window < 1:
-        raise ConfigError(f"env.close_window must be ≥ 1 step; got {config.env.close_window}")
+    try:
+        check_close_starts(config.env.close_starts, config.env.close_window)
+    except ValueError as error:
+        raise ConfigError(f"env.{error}") from None
     if config.env.reward not in REWARD_VARIANTS:
         raise ConfigError(f"env.reward must be one of {list(REWARD_VARIANTS)}; got {config.env.reward!r}")
     presets = list_presets() + sorted(DEALER_PRESETS)

@@ -202,7 +202,7 @@ def test_sigint_leaves_a_usable_checkpoint(tmp_path):
         ({"env": {"num_envs": 8, "reward": "sharpe"}}, "env.reward must be one of"),
         ({"env": {"num_env": 8}}, "unknown key env.num_env"),
         ({"env": {"num_envs": 8, "close_starts": 2}}, "env.close_starts must be a share in [0, 1]"),
-        ({"env": {"num_envs": 8, "close_window": 0}}, "env.close_window must be ≥ 1 step"),
+        ({"env": {"num_envs": 8, "close_window": 0}}, "env.close_window must be a whole number of steps ≥ 1"),
         (
             {"world": {"preset": "two_assets"}, "env": {"num_envs": 8, "close_starts": 0.5}},
             "env.close_starts applies to single-asset worlds",
