@@ -11,6 +11,7 @@ from envs.batch import REWARD_VARIANTS, BatchStep, Finished, MarketBatch, market
 from envs.core import (
     CLOSE_WINDOW,
     check_close_starts,
+    close_start_probability,
     feasible_hedge_trade,
     fill_probability,
     hedge_trade_cost,
@@ -70,6 +71,7 @@ __all__ = [
     "action_to_hedge",
     "action_to_quotes",
     "check_close_starts",
+    "close_start_probability",
     "core",
     "decode_observation",
     "feasible_hedge_trade",

@@ -232,9 +232,10 @@ class MarketBatch(Batch):
     """``n`` markets of one ``World`` over ``envs.core``; actions ``(n, legs)`` over ``World.action_names``
     (``n=None``: one unbatched market, actions ``(legs,)``, see ``Batch``).
 
-    ``close_starts`` (training only): the share of sessions that open near the close, within the last
-    ``close_window`` steps at a random inventory (``core.open_near_close``); 0, the default, opens every session
-    at step 0 as the world says.
+    ``close_starts`` (training only): the share of steps spent in sessions that open near the close, within
+    the last ``close_window`` steps at a random inventory (``core.open_near_close``, each session with
+    ``close_probability = core.close_start_probability(...)``); 0, the default, opens every session at step 0
+    as the world says.
 
     Its markets always share the step (they open together and sessions have one length), so it draws the
     core's noise for blocks of steps ahead (``core.step_noise`` of ``core.step_uniforms``, up to
@@ -254,6 +255,7 @@ class MarketBatch(Batch):
         super().__init__(n, reward, autoreset)
         core.check_close_starts(close_starts, close_window)
         self.close_starts, self.close_window = float(close_starts), close_window
+        self.close_probability = core.close_start_probability(world, self.close_starts, close_window)
         self.world = world
         self.n_steps = world.n_steps
         self._observer = observer(world)
@@ -266,7 +268,7 @@ class MarketBatch(Batch):
         self._noise = None  # new sessions, new draws
         state = core.reset(self.world, keys, episode)
         if self.close_starts:
-            state = core.open_near_close(self.world, state, self.close_starts, self.close_window)
+            state = core.open_near_close(self.world, state, self.close_probability, self.close_window)
         return state
 
     def _step_noise(self) -> core.StepNoise | None:

@@ -25,8 +25,10 @@ class BatchVecEnv(VecEnv):
     """A ``Batch`` (``envs.batch``) as an SB3 ``VecEnv``, with ``DummyVecEnv``'s same-step autoreset.
 
     At the close a market's info gets ``terminal_observation``, ``TimeLimit.truncated = False`` (the
-    close is a termination) and Monitor-style ``episode`` (``r``, ``l``, ``t`` and ``objective``, the
-    env's own reward summed, which differs from ``r`` under ``reward="variance_reduced"``). Every
+    close is a termination) and, for a whole session, Monitor-style ``episode`` (``r``, ``l``, ``t`` and
+    ``objective``, the env's own reward summed, which differs from ``r`` under
+    ``reward="variance_reduced"``); a training session opened near the close (``close_starts``) gets none,
+    so that SB3's ``rollout/ep_rew_mean`` stays the mean of whole sessions. Every
     step's info carries the reward decomposition. ``seed(s)`` takes effect at the next ``reset()``
     and seeds market ``i`` like a single env seeded ``s + i``. The markets share one core, so
     ``get_attr``/``env_method`` answer from the batch, one list entry per requested index.
@@ -62,7 +64,8 @@ class BatchVecEnv(VecEnv):
             for i in np.flatnonzero(finished.mask):
                 infos[i]["terminal_observation"] = finished.final_observation[i]
                 infos[i]["TimeLimit.truncated"] = False
-                infos[i]["episode"] = {name: value[i].item() for name, value in finished.episode.items()}
+                if finished.episode["l"][i] == self.batch.n_steps:
+                    infos[i]["episode"] = {name: value[i].item() for name, value in finished.episode.items()}
         return result.observation, result.reward.astype(np.float32), result.terminated, infos
 
     def close(self) -> None:

@@ -65,6 +65,7 @@ class World:
     - ``observation_features``: extra observations after the base three (and the hedge position), from
       ``"mid_return"``, ``"last_fills"``, ``"fill_imbalance"``, ``"close_proximity"`` (1 / steps left: the
       time input that resolves the close's last steps in a long session, where ``time_to_close`` is ~0).
+      Default ``("close_proximity",)``; a list given replaces it (``[]``: the base entries alone).
 
     The hedge instrument (rung 3), absent unless ``hedge_sigma`` is set: a second, correlated mid the
     maker never quotes but trades (the source documents' "offset the residual inventory in a
@@ -108,7 +109,7 @@ class World:
     min_offset: float | None = None
     max_offset: float | None = None
     inventory_scale: float | None = None
-    observation_features: tuple[str, ...] = ()
+    observation_features: tuple[str, ...] = ("close_proximity",)
     hedge_sigma: float | None = None
     hedge_correlation: float = 0.0
     hedge_max_trade: int = 0

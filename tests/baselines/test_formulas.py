@@ -143,7 +143,13 @@ def test_predict_and_quotes_agree(preset):
     steps_left = rng.integers(1, world.n_steps + 1, n)
     regime = rng.integers(0, world.n_regimes, n)
     observation = np.stack(
-        [q / world.inventory_unit, steps_left / world.n_steps, world.sigma_levels[regime] / world.max_sigma], axis=1
+        [
+            q / world.inventory_unit,
+            steps_left / world.n_steps,
+            world.sigma_levels[regime] / world.max_sigma,
+            1.0 / steps_left,  # close_proximity
+        ],
+        axis=1,
     ).astype(np.float32)
     for name in list_policies():
         policy = make_policy(name, world)

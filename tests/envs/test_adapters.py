@@ -123,7 +123,8 @@ def test_an_unbatched_market_batch_holds_numpy_scalars_and_refuses_autoreset():
 
 
 def tiny_world():
-    # Three steps, no fills and a still mid: every observation is known by hand.
+    # Three steps, no fills and a still mid: every observation is known by hand (the last, close_proximity,
+    # is 1 / steps left, and 1 at the close).
     return make_world(
         "default", horizon=0.015, arrival_intensity=0.0, sigma=0.0, initial_inventory=2, inventory_scale=10
     )
@@ -132,7 +133,7 @@ def tiny_world():
 def test_vector_env_same_step_autoreset_by_hand():
     env = MarketMakingVectorEnv(2, world=tiny_world())
     obs, _ = env.reset(seed=0)
-    np.testing.assert_allclose(obs, [[0.2, 1.0, 0.0]] * 2)
+    np.testing.assert_allclose(obs, [[0.2, 1.0, 0.0, 1 / 3]] * 2)
     expected_time = [2 / 3, 1 / 3]
     for t in expected_time:
         obs, reward, terminated, truncated, info = env.step(np.zeros((2, 2)))
@@ -141,8 +142,8 @@ def test_vector_env_same_step_autoreset_by_hand():
     obs, reward, terminated, truncated, info = env.step(np.zeros((2, 2)))
     np.testing.assert_array_equal(terminated, [True, True])
     np.testing.assert_array_equal(truncated, [False, False])
-    np.testing.assert_allclose(info["final_obs"], [[0.2, 0.0, 0.0]] * 2)
-    np.testing.assert_allclose(obs, [[0.2, 1.0, 0.0]] * 2)
+    np.testing.assert_allclose(info["final_obs"], [[0.2, 0.0, 0.0, 1.0]] * 2)
+    np.testing.assert_allclose(obs, [[0.2, 1.0, 0.0, 1 / 3]] * 2)
     world = tiny_world()
     per_step = world.running_penalty * world.dt * 4
     np.testing.assert_allclose(reward, -(per_step + world.terminal_penalty * 4))
@@ -155,15 +156,15 @@ def test_sb3_vec_env_same_step_autoreset_by_hand():
 
     env = MarketMakingVecEnv(2, world=tiny_world())
     env.seed(0)
-    np.testing.assert_allclose(env.reset(), [[0.2, 1.0, 0.0]] * 2)
+    np.testing.assert_allclose(env.reset(), [[0.2, 1.0, 0.0, 1 / 3]] * 2)
     for _ in range(2):
         _, _, dones, infos = env.step(np.zeros((2, 2)))
         assert not dones.any() and "terminal_observation" not in infos[0]
     obs, rewards, dones, infos = env.step(np.zeros((2, 2)))
     assert dones.tolist() == [True, True] and rewards.dtype == np.float32
-    np.testing.assert_allclose(infos[1]["terminal_observation"], [0.2, 0.0, 0.0])
+    np.testing.assert_allclose(infos[1]["terminal_observation"], [0.2, 0.0, 0.0, 1.0])
     assert infos[0]["TimeLimit.truncated"] is False and infos[0]["episode"]["l"] == 3
-    np.testing.assert_allclose(obs, [[0.2, 1.0, 0.0]] * 2)
+    np.testing.assert_allclose(obs, [[0.2, 1.0, 0.0, 1 / 3]] * 2)
     assert set(infos[0]) >= {"spread_captured", "inventory_pnl", "penalty", "fees", "bid_fills", "ask_fills"}
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from envs import MarketBatch, decode_observation, make_world, observation_at
+from envs import MarketBatch, close_start_probability, decode_observation, make_world, observation_at
 
 
 def sessions(batch: MarketBatch, count: int) -> list:
@@ -19,13 +19,17 @@ def sessions(batch: MarketBatch, count: int) -> list:
     return opened
 
 
-def test_sessions_open_near_the_close_at_the_share_asked_for():
+def test_sessions_open_near_the_close_at_the_share_of_steps_asked_for():
     world = make_world("default", horizon=0.1)  # 20 steps a session, Q = 10
     batch = MarketBatch(world, 64, close_starts=0.4, close_window=5)
     opened = sessions(batch, 400)
     near = np.array([state.step[0] > 0 for state in opened])
-    # 400 Bernoulli(0.4) draws: the share within 4.5 standard deviations (0.11) of 0.4.
-    assert abs(near.mean() - 0.4) < 0.11
+    # 40 % of the steps: near sessions last 3 steps on average, so p·3 / (p·3 + (1 − p)·20) = 0.4, p = 8/9.8.
+    assert close_start_probability(world, 0.4, 5) == pytest.approx(8 / 9.8)
+    # 400 Bernoulli(p) draws: within 4.5 standard deviations (0.087) of p.
+    assert abs(near.mean() - 8 / 9.8) < 0.087
+    lengths = np.array([world.n_steps - state.step[0] for state in opened])
+    assert abs(lengths[near].sum() / lengths.sum() - 0.4) < 0.15  # the share of steps (sd ≈ 0.04)
     reach = min(world.max_inventory, int(np.ceil(3 * world.inventory_unit)))
     left = []
     for state in opened:

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -120,6 +122,24 @@ def test_quotes_settle_at_quoted_prices():
     assert state.cash[0] == pytest.approx(-(100.0 - 0.25))
     assert state.inventory[0] == 1
     assert outcome.reward[0] == pytest.approx(0.25 - world.running_penalty * world.dt)
+
+
+def test_variance_reduced_reward_prices_the_close_by_its_expectation():
+    """At the last step, from q = 1: the reward is E[fill cash] − (φ·dt + α)·(E[q']² + Σ p·(1 − p)), by hand,
+    the same in every market whatever filled; the realized penalty averages to it."""
+    world = make_world("as2008", running_penalty=0.5, terminal_penalty=2.0)
+    n = 20000
+    keys = np.arange(n, dtype=np.uint64)
+    state = core.reset(world, keys, np.zeros(n, dtype=np.uint64))
+    state = dataclasses.replace(state, inventory=np.ones(n, dtype=np.int64), step=np.full(n, world.n_steps - 1))
+    bid, ask = 0.8, 0.5
+    _, outcome = core.step(world, state, core.Action.of(np.full(n, bid), np.full(n, ask)))
+    p_bid = world.bid_intensity * np.exp(-world.fill_decay * bid) * world.dt  # the A–S rule: λ·dt, here < 1
+    p_ask = world.ask_intensity * np.exp(-world.fill_decay * ask) * world.dt
+    rate = 0.5 * world.dt + 2.0
+    expected_penalty = rate * ((1 + p_bid - p_ask) ** 2 + p_bid * (1 - p_bid) + p_ask * (1 - p_ask))
+    np.testing.assert_allclose(outcome.variance_reduced_reward, p_bid * bid + p_ask * ask - expected_penalty)
+    assert abs(outcome.penalty.mean() - expected_penalty) < 4.5 * outcome.penalty.std() / np.sqrt(n)
 
 
 def test_adverse_jump_moves_mid_against_the_maker():

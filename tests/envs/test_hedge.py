@@ -101,7 +101,7 @@ def test_the_hedge_mid_is_correlated_as_set():
     assert second.std() == pytest.approx(3.0 * np.sqrt(world.dt), rel=0.02)
 
 
-def test_variance_reduced_reward_drops_both_revaluations():
+def test_variance_reduced_reward_drops_both_revaluations_and_the_fills_noise():
     world = make_world("hedged")
     n = 32
     rng = np.random.default_rng(9)
@@ -109,21 +109,26 @@ def test_variance_reduced_reward_drops_both_revaluations():
     *_, pnl, infos, _ = run(world, lambda t, o: actions[t], n=n)
     *_, reduced, _, _ = run(world, lambda t, o: actions[t], n=n, reward="variance_reduced")
     revaluation = np.array([info["inventory_pnl"] + info["hedge_pnl"] for info in infos])
-    fill_noise = []
-    for info in infos:  # the fills' cash less p(δ)·(δ − fee) on each side that could fill
+    noise = []
+    for t, info in enumerate(infos):
+        # The fills' cash less p(δ)·(δ − fee) on each side that could fill, and the penalty less its
+        # expectation: rate·(net risk at E[q'] + Σ p·(1 − p)), E[q'] = q + p_bid − p_ask.
         before = info["inventory"] - info["bid_fills"] + info["ask_fills"]
-        expected = 0.0
+        expected, chances = 0.0, {}
         for side, intensity, room in (
             ("bid", world.bid_intensity, before < world.max_inventory),
             ("ask", world.ask_intensity, before > -world.max_inventory),
         ):
             chance = quote_fill_probability(world, intensity, info[f"{side}_offset"])
-            expected = expected + np.where(
-                info[f"{side}_quoted"] & room, chance * (info[f"{side}_offset"] - world.fee), 0.0
-            )
+            chances[side] = np.where(info[f"{side}_quoted"] & room, chance, 0.0)
+            expected = expected + chances[side] * (info[f"{side}_offset"] - world.fee)
         fills = info["bid_fills"] + info["ask_fills"]
-        fill_noise.append(info["spread_captured"] - world.fee * fills - expected)
-    np.testing.assert_allclose(reduced, pnl - revaluation - np.array(fill_noise), atol=1e-10)
+        rate = world.running_penalty * world.dt + world.terminal_penalty * (t == world.n_steps - 1)
+        mean_inventory = before + chances["bid"] - chances["ask"]
+        spread = sum(p * (1 - p) for p in chances.values())
+        expected_penalty = rate * (core.net_risk(world, mean_inventory, info["hedge_position"]) + spread)
+        noise.append(info["spread_captured"] - world.fee * fills - expected - (info["penalty"] - expected_penalty))
+    np.testing.assert_allclose(reduced, pnl - revaluation - np.array(noise), atol=1e-10)
 
 
 def test_hedged_spaces_observation_and_action_round_trip():

@@ -12,6 +12,8 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from train.cli import main
+from train.config import load_config, world_of
+from train.trainer import build_env
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {
@@ -467,7 +469,9 @@ def test_a_policy_refuses_a_world_with_another_observation_layout(finished_run, 
         ]
     )
     assert code == 2
-    assert "trained observing ['inventory', 'time_to_close', 'volatility']" in capsys.readouterr().err
+    assert (
+        "trained observing ['inventory', 'time_to_close', 'volatility', 'close_proximity']" in capsys.readouterr().err
+    )
 
 
 def test_a_hedged_run_trains_evaluates_and_carries_its_hedge_leg(tmp_path):
@@ -504,8 +508,8 @@ def test_a_hedged_run_trains_evaluates_and_carries_its_hedge_leg(tmp_path):
 
 
 def test_a_run_with_close_starts_trains_on_them_and_records_them(tmp_path):
-    """``env.close_starts`` reaches the training markets (their sessions open near the close: episodes shorter
-    than the session in the training log) and the resolved config; the evaluation's sessions stay whole."""
+    """``env.close_starts`` reaches the training markets and the resolved config; the training log's episodes
+    are whole sessions only, and the evaluation's sessions stay whole."""
     run_dir = tmp_path / "close"
     world = {"preset": "default", "overrides": {"horizon": 0.16, "observation_features": ["close_proximity"]}}
     env = {**TINY["env"], "close_starts": 0.75, "close_window": 4}
@@ -514,6 +518,13 @@ def test_a_run_with_close_starts_trains_on_them_and_records_them(tmp_path):
     resolved = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert resolved["env"]["close_starts"] == 0.75 and resolved["env"]["close_window"] == 4
     accumulator = EventAccumulator(str(run_dir / "tb" / "learned"), size_guidance={"scalars": 0}).Reload()
-    lengths = [event.value for event in accumulator.Scalars("rollout/ep_len_mean")]
-    assert lengths and max(lengths) < 32  # short sessions from near the close pull the mean below 32 steps
+    tags = accumulator.Tags()["scalars"]
+    lengths = (
+        [event.value for event in accumulator.Scalars("rollout/ep_len_mean")] if "rollout/ep_len_mean" in tags else []
+    )
+    assert all(length == 32 for length in lengths)  # sessions opened near the close are not logged as episodes
+    config = load_config(run_dir / "config.yaml")
+    batch = build_env(config, world_of(config)).venv.batch
+    assert batch.close_starts == 0.75 and batch.close_window == 4
+    assert batch.close_probability == pytest.approx(0.75 * 32 / (0.75 * 32 + 0.25 * 2.5))
     assert json.loads((run_dir / "report" / "metrics.json").read_text())["episodes"] == TINY["evaluation"]["episodes"]
