@@ -76,9 +76,8 @@ class EnvConfig:
     normalize_observation: bool = False  # VecNormalize on observations
     normalize_reward: bool = True  # VecNormalize on rewards (scales by the running return std)
     # Share of training steps spent in sessions opened within close_window steps of the close, at a random
-    # inventory [0, 1]: the close's few steps, a sliver of whole sessions, get a fifth of the samples (single-asset
-    # worlds; a dealer's default is 0).
-    close_starts: float = 0.2
+    # inventory [0, 1] (single-asset worlds; off by default, see the README's robustness section).
+    close_starts: float = 0.0
     close_window: int = CLOSE_WINDOW  # steps before the close those sessions open within
 
 
@@ -147,8 +146,6 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
 def config_from_dict(data: dict[str, Any]) -> Config:
     """Build, fill in the recipe, the world kind's baselines and the world-derived hyperparameters, and validate."""
     config = _build(Config, data, "")
-    if config.world.preset in DEALER_PRESETS and "close_starts" not in data.get("env", {}):
-        config = dataclasses.replace(config, env=dataclasses.replace(config.env, close_starts=0.0))
     if config.evaluation.baselines is None:
         ladder = MARKET_BASELINES
         if config.world.preset in DEALER_PRESETS:
