@@ -18,6 +18,9 @@ Worlds where the score is undefined (symmetric quoting optimal) are skipped and 
 
 Run: ``.venv/bin/python benchmarks/recipe_robustness.py`` (about an hour on 2 cores), or ``--quick``
 (3 worlds, 1 seed, 1M steps). Results: printed, and ``benchmarks/results/recipe_robustness[-quick].md``.
+``--set KEY=VALUE`` (repeatable) measures a change to the recipe on every run (e.g.
+``--set env.close_starts=0.2``); its table goes to ``<dir>/robustness.md`` instead, so that the shipped
+recipe's stays.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import numpy as np
 from baselines import make_policy
 from envs import make_world
 from eval.evaluate import evaluate_policies
-from eval.specs import PolicySpec
+from eval.specs import PolicySpec, parse_set
 from train.sweep import launcher
 from train.sweep.aggregate import summarize_sweep
 from train.sweep.cli import record
@@ -112,7 +115,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4_000_000)
     parser.add_argument("--dir", type=Path, default=ROOT / "sweeps" / "recipe_robustness")
     parser.add_argument("--address", help="Ray cluster address (default: a private Ray on this machine)")
+    parser.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="a config change for every run"
+    )
     args = parser.parse_args()
+    try:
+        recipe = parse_set(args.sets)
+    except ValueError as error:
+        parser.error(str(error))
     if args.quick:
         args.worlds, args.seeds, args.steps = 3, 1, 1_000_000
         args.dir = args.dir.with_name(args.dir.name + "-quick")
@@ -121,16 +131,19 @@ def main() -> None:
     kept = {name: overrides for name, overrides in worlds.items() if name not in skipped}
     sweep_dir = args.dir.absolute()
     seeds = list(range(args.seeds))
-    spec = spec_from_dict(
-        {
-            "name": sweep_dir.name,
-            "base": str(ROOT / "configs" / "default.yaml"),
-            "seeds": seeds,
-            "overrides": {"total_timesteps": args.steps, "experiment": "robustness"},
-        },
-        ROOT,
-        json.dumps({"worlds": kept, "seeds": seeds, "steps": args.steps}, sort_keys=True),
-    )
+    try:
+        spec = spec_from_dict(
+            {
+                "name": sweep_dir.name,
+                "base": str(ROOT / "configs" / "default.yaml"),
+                "seeds": seeds,
+                "overrides": {**recipe, "total_timesteps": args.steps, "experiment": "robustness"},
+            },
+            ROOT,
+            json.dumps({"worlds": kept, "seeds": seeds, "steps": args.steps, "recipe": recipe}, sort_keys=True),
+        )
+    except ValueError as error:
+        parser.error(f"--set: {error}")
     runs = []
     for name, overrides in kept.items():
         assignments = {**spec.overrides, **{f"world.overrides.{k}": v for k, v in overrides.items()}}
@@ -146,21 +159,27 @@ def main() -> None:
     import ray
 
     ray.shutdown()
-    table = report(sweep_dir, kept, skipped, runs, wall, args)
+    table = report(sweep_dir, kept, skipped, runs, wall, args, recipe)
     print(table)
     out = ROOT / "benchmarks" / "results" / f"recipe_robustness{'-quick' if args.quick else ''}.md"
+    if recipe:
+        out = sweep_dir / "robustness.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text(table + "\n")
     print(f"written: {out}")
 
 
-def report(sweep_dir: Path, worlds: dict, skipped: list[str], runs: list[Run], wall: float, args) -> str:
+def report(
+    sweep_dir: Path, worlds: dict, skipped: list[str], runs: list[Run], wall: float, args, recipe: dict[str, Any]
+) -> str:
     from train.sweep.aggregate import collect
 
     summary = summarize_sweep(collect(sweep_dir))
+    changed = "".join(f" --set {key}={value}" for key, value in recipe.items())
     lines = [
         f"Recipe robustness: {len(worlds)} worlds × {args.seeds} seeds × {args.steps:,} env steps, default config "
-        f"unchanged (`python benchmarks/recipe_robustness.py{' --quick' if args.quick else ''}`); "
+        f"{'with' + changed.replace(' --set', '') if recipe else 'unchanged'} "
+        f"(`python benchmarks/recipe_robustness.py{' --quick' if args.quick else ''}{changed}`); "
         f"{wall / 60:.0f} min wall on this machine.",
         "",
         "| world | σ | A | k | Q | steps | T | rule | mid | q₀ | φ | α | extra | score mean | worst seed | 95 % CI | "

@@ -9,6 +9,7 @@ from gymnasium.envs.registration import register, registry
 from envs import core
 from envs.batch import REWARD_VARIANTS, BatchStep, Finished, MarketBatch, market_keys
 from envs.core import (
+    CLOSE_INVENTORIES,
     CLOSE_WINDOW,
     check_close_starts,
     close_start_probability,
@@ -50,6 +51,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "CLOSE_INVENTORIES",
     "CLOSE_WINDOW",
     "ENTRIES",
     "DEALER_ENV_ID",

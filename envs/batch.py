@@ -233,9 +233,13 @@ class MarketBatch(Batch):
     (``n=None``: one unbatched market, actions ``(legs,)``, see ``Batch``).
 
     ``close_starts`` (training only): the share of steps spent in sessions that open near the close, within
-    the last ``close_window`` steps at a random inventory (``core.open_near_close``, each session with
+    the last ``close_window`` steps (``core.open_near_close``, each session with
     ``close_probability = core.close_start_probability(...)``); 0, the default, opens every session at step 0
-    as the world says.
+    as the world says. ``close_inventory`` says at which inventory they open (``core.CLOSE_INVENTORIES``):
+    ``"uniform"``, drawn uniformly within ±min(Q, ⌈3·inventory_unit⌉) lots; ``"visited"``, the one each market
+    held ``close_window`` steps before the close of its last whole session, i.e. where the policy being trained
+    takes its books into the close (the world's opening inventory until a session has passed that step, and
+    again after a ``reset`` with a seed or keys).
 
     Its markets always share the step (they open together and sessions have one length), so it draws the
     core's noise for blocks of steps ahead (``core.step_noise`` of ``core.step_uniforms``, up to
@@ -251,10 +255,13 @@ class MarketBatch(Batch):
         autoreset: bool = True,
         close_starts: float = 0.0,
         close_window: int = core.CLOSE_WINDOW,
+        close_inventory: str = "uniform",
     ) -> None:
         super().__init__(n, reward, autoreset)
-        core.check_close_starts(close_starts, close_window)
-        self.close_starts, self.close_window = float(close_starts), close_window
+        core.check_close_starts(close_starts, close_window, close_inventory)
+        self.close_starts, self.close_window, self.close_inventory = float(close_starts), close_window, close_inventory
+        self._visited: np.ndarray | None = None  # inventories held close_window steps before the last close
+        self._visit_step = world.n_steps - min(close_window, world.n_steps)
         self.close_probability = core.close_start_probability(world, self.close_starts, close_window)
         self.world = world
         self.n_steps = world.n_steps
@@ -264,11 +271,19 @@ class MarketBatch(Batch):
         self._noise: core.StepNoise | None = None  # over (steps, n) from self._drawn_from
         self._drawn_from = 0
 
+    def reset(self, seed: int | None = None, keys: np.ndarray | None = None) -> np.ndarray:
+        if seed is not None or keys is not None:
+            self._visited = None  # restarted streams start afresh
+        return super().reset(seed, keys)
+
     def _open(self, keys: np.ndarray, episode: np.ndarray) -> core.MarketState:
         self._noise = None  # new sessions, new draws
         state = core.reset(self.world, keys, episode)
         if self.close_starts:
-            state = core.open_near_close(self.world, state, self.close_probability, self.close_window)
+            inventory = None
+            if self.close_inventory == "visited":
+                inventory = state.inventory if self._visited is None else self._visited
+            state = core.open_near_close(self.world, state, self.close_probability, self.close_window, inventory)
         return state
 
     def _step_noise(self) -> core.StepNoise | None:
@@ -293,4 +308,6 @@ class MarketBatch(Batch):
             )
         quotes = action_quotes(self.world, action)
         state, outcome = core.step(self.world, self.state, quotes, self._step_noise())
+        if self.close_inventory == "visited" and state.step.flat[0] == self._visit_step:
+            self._visited = state.inventory.copy()
         return state, outcome, step_info(state, outcome, quotes)

@@ -315,14 +315,20 @@ def reset(world: World, key: np.ndarray, episode: np.ndarray) -> MarketState:
 # Steps before the close within which ``open_near_close`` opens a session, unless told otherwise.
 CLOSE_WINDOW = 10
 
+# The inventories sessions opened near the close start at: "uniform", drawn within ±min(Q, ⌈3·inventory_unit⌉)
+# lots; "visited", those the markets held ``close_window`` steps before an earlier close (``MarketBatch``).
+CLOSE_INVENTORIES = ("uniform", "visited")
 
-def check_close_starts(share: float, window: int) -> None:
-    """``ValueError`` naming ``close_starts`` or ``close_window`` unless ``share`` ∈ [0, 1] and ``window`` is a
-    whole number of steps ≥ 1 (``close_start_probability``'s arguments)."""
+
+def check_close_starts(share: float, window: int, inventory: str = "uniform") -> None:
+    """``ValueError`` naming ``close_starts``, ``close_window`` or ``close_inventory`` unless ``share`` ∈ [0, 1],
+    ``window`` is a whole number of steps ≥ 1 and ``inventory`` one of ``CLOSE_INVENTORIES``."""
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"close_starts must be a share in [0, 1]; got {share!r}")
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
         raise ValueError(f"close_window must be a whole number of steps ≥ 1; got {window!r}")
+    if inventory not in CLOSE_INVENTORIES:
+        raise ValueError(f"close_inventory must be one of {list(CLOSE_INVENTORIES)}; got {inventory!r}")
 
 
 def close_start_probability(world: World, share: float, window: int) -> float:
@@ -339,10 +345,13 @@ def close_start_probability(world: World, share: float, window: int) -> float:
     return whole / (whole + (1.0 - share) * (min(window, world.n_steps) + 1) / 2)
 
 
-def open_near_close(world: World, state: MarketState, probability: float, window: int) -> MarketState:
+def open_near_close(
+    world: World, state: MarketState, probability: float, window: int, inventory: np.ndarray | None = None
+) -> MarketState:
     """Exploring starts near the close, for training: with ``probability`` the freshly opened sessions
-    (all at step 0) open instead ``1 … window`` steps before the close, drawn uniformly, each market at a
-    uniformly drawn inventory within ±min(Q, ⌈3·inventory_unit⌉) lots; otherwise ``state`` unchanged.
+    (all at step 0) open instead ``1 … window`` steps before the close, drawn uniformly, each market at
+    ``inventory`` [lots, one per market] or, without it, at a uniformly drawn inventory within
+    ±min(Q, ⌈3·inventory_unit⌉) lots; otherwise ``state`` unchanged.
 
     The markets share one draw of the step (the first market's stream), since a batch's markets share the
     step. In a long session the close's last steps are a sliver of the samples (one in a thousand steps of a
@@ -353,9 +362,11 @@ def open_near_close(world: World, state: MarketState, probability: float, window
     if not np.ravel(u[0])[0] < probability:
         return state
     remaining = _uniform_integers(np.ravel(u[1])[0], 1, min(window, world.n_steps))
-    reach = int(min(world.max_inventory, math.ceil(3 * world.inventory_unit)))
+    if inventory is None:
+        reach = int(min(world.max_inventory, math.ceil(3 * world.inventory_unit)))
+        inventory = _uniform_integers(u[2], -reach, reach)
     step = np.full(state.shape, world.n_steps - remaining, dtype=np.int64)[()]
-    return dataclasses.replace(state, inventory=_uniform_integers(u[2], -reach, reach), step=step)
+    return dataclasses.replace(state, inventory=np.asarray(inventory, dtype=np.int64).reshape(state.shape), step=step)
 
 
 def _uniform_integers(u: np.ndarray, low: int, high: int) -> np.ndarray:

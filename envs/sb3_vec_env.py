@@ -97,10 +97,18 @@ class MarketMakingVecEnv(BatchVecEnv):
         reward: RewardVariant = "pnl",
         close_starts: float = 0.0,
         close_window: int = CLOSE_WINDOW,
+        close_inventory: str = "uniform",
         **overrides: Any,
     ) -> None:
         self.world = resolve_world(world, **overrides)
-        batch = MarketBatch(self.world, num_envs, reward, close_starts=close_starts, close_window=close_window)
+        batch = MarketBatch(
+            self.world,
+            num_envs,
+            reward,
+            close_starts=close_starts,
+            close_window=close_window,
+            close_inventory=close_inventory,
+        )
         super().__init__(batch, observation_space(self.world), action_space(self.world))
 
 

@@ -75,10 +75,11 @@ class EnvConfig:
     reward: str = "variance_reduced"  # "pnl" or "variance_reduced" (same objective in expectation)
     normalize_observation: bool = False  # VecNormalize on observations
     normalize_reward: bool = True  # VecNormalize on rewards (scales by the running return std)
-    # Share of training steps spent in sessions opened within close_window steps of the close, at a random
-    # inventory [0, 1] (single-asset worlds; off by default, see the README's robustness section).
+    # Share of training steps spent in sessions opened within close_window steps of the close [0, 1]
+    # (single-asset worlds; off by default, see the README's robustness section).
     close_starts: float = 0.0
     close_window: int = CLOSE_WINDOW  # steps before the close those sessions open within
+    close_inventory: str = "uniform"  # where they open: "uniform" or "visited" (envs.MarketBatch)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -267,7 +268,7 @@ def _check(config: Config) -> None:
     if config.device not in DEVICES:
         raise ConfigError(f"device must be one of {list(DEVICES)}; got {config.device!r}")
     try:
-        check_close_starts(config.env.close_starts, config.env.close_window)
+        check_close_starts(config.env.close_starts, config.env.close_window, config.env.close_inventory)
     except ValueError as error:
         raise ConfigError(f"env.{error}") from None
     if config.env.reward not in REWARD_VARIANTS:

@@ -133,6 +133,7 @@ def build_env(config: Config, world: World | Dealer) -> VecNormalize:
             reward=config.env.reward,
             close_starts=config.env.close_starts,
             close_window=config.env.close_window,
+            close_inventory=config.env.close_inventory,
         )
     venv.seed(config.seed)
     gamma = config.algorithm.hyperparameters.get("gamma", 0.99)

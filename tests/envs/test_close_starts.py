@@ -56,6 +56,36 @@ def test_close_starts_are_reproducible_and_off_by_default():
     )
 
 
+def test_visited_close_starts_open_where_the_markets_were_window_steps_before_the_close():
+    """``close_inventory="visited"``: a session opened near the close starts each market at the inventory it
+    held ``close_window`` steps before the close of its last whole session (flat, the world's opening, before
+    one has passed there); a seeded reset forgets them."""
+    world = make_world("default", horizon=0.1)  # 20 steps a session, flat opening
+    batch = MarketBatch(world, 16, close_starts=0.5, close_window=5, close_inventory="visited")
+    quotes = np.tile([-1.0, 1.0], (16, 1))  # the bid at its nearest, the ask pulled: the books go long
+    batch.reset(seed=3)
+    expected, near, whole = np.zeros(16, dtype=np.int64), 0, 0
+    for _ in range(60):
+        opened = batch.state.step[0]
+        if opened > 0:
+            near += 1
+            np.testing.assert_array_equal(batch.state.inventory, expected)
+        else:
+            whole += 1
+        while True:
+            step = batch.step(quotes)
+            if step.finished is not None:
+                break
+            if opened == 0 and batch.state.step[0] == world.n_steps - 5:
+                expected = batch.state.inventory.copy()
+    assert near > 5 and whole > 5 and expected.min() > 0  # the check above saw long books open near the close
+    batch.reset(seed=3)
+    while batch.state.step[0] == 0:  # until a session opens near the close again: flat once more
+        while batch.step(quotes).finished is None:
+            pass
+    assert not batch.state.inventory.any()
+
+
 @pytest.mark.parametrize(
     ("keywords", "message"),
     [
@@ -63,6 +93,7 @@ def test_close_starts_are_reproducible_and_off_by_default():
         ({"close_starts": float("nan")}, "close_starts must be a share in [0, 1]"),
         ({"close_window": 0}, "close_window must be a whole number of steps ≥ 1"),
         ({"close_window": 2.5}, "close_window must be a whole number of steps ≥ 1"),
+        ({"close_inventory": "flat"}, "close_inventory must be one of ['uniform', 'visited']"),
     ],
 )
 def test_bad_close_starts_are_refused(keywords, message):

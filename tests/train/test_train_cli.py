@@ -205,6 +205,7 @@ def test_sigint_leaves_a_usable_checkpoint(tmp_path):
         ({"env": {"num_env": 8}}, "unknown key env.num_env"),
         ({"env": {"num_envs": 8, "close_starts": 2}}, "env.close_starts must be a share in [0, 1]"),
         ({"env": {"num_envs": 8, "close_window": 0}}, "env.close_window must be a whole number of steps ≥ 1"),
+        ({"env": {"num_envs": 8, "close_inventory": "flat"}}, "env.close_inventory must be one of"),
         (
             {"world": {"preset": "two_assets"}, "env": {"num_envs": 8, "close_starts": 0.5}},
             "env.close_starts applies to single-asset worlds",
@@ -512,11 +513,12 @@ def test_a_run_with_close_starts_trains_on_them_and_records_them(tmp_path):
     are whole sessions only, and the evaluation's sessions stay whole."""
     run_dir = tmp_path / "close"
     world = {"preset": "default", "overrides": {"horizon": 0.16, "observation_features": ["close_proximity"]}}
-    env = {**TINY["env"], "close_starts": 0.75, "close_window": 4}
+    env = {**TINY["env"], "close_starts": 0.75, "close_window": 4, "close_inventory": "visited"}
     done = run_cli("--config", str(write_config(tmp_path, world=world, env=env)), "--run-dir", str(run_dir))
     assert done.returncode == 0, done.stderr[-3000:]
     resolved = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert resolved["env"]["close_starts"] == 0.75 and resolved["env"]["close_window"] == 4
+    assert resolved["env"]["close_inventory"] == "visited"
     accumulator = EventAccumulator(str(run_dir / "tb" / "learned"), size_guidance={"scalars": 0}).Reload()
     tags = accumulator.Tags()["scalars"]
     lengths = (
@@ -525,6 +527,6 @@ def test_a_run_with_close_starts_trains_on_them_and_records_them(tmp_path):
     assert all(length == 32 for length in lengths)  # sessions opened near the close are not logged as episodes
     config = load_config(run_dir / "config.yaml")
     batch = build_env(config, world_of(config)).venv.batch
-    assert batch.close_starts == 0.75 and batch.close_window == 4
+    assert batch.close_starts == 0.75 and batch.close_window == 4 and batch.close_inventory == "visited"
     assert batch.close_probability == pytest.approx(0.75 * 32 / (0.75 * 32 + 0.25 * 2.5))
     assert json.loads((run_dir / "report" / "metrics.json").read_text())["episodes"] == TINY["evaluation"]["episodes"]
