@@ -123,7 +123,7 @@ class Batch:
 
     Rewards follow ``reward``: ``"pnl"`` (the env's objective) or ``"variance_reduced"`` (the same
     objective in expectation: the outcome's ``variance_reduced_reward``). A subclass supplies the core:
-    ``_open`` (a fresh state for keys and episode numbers), ``_observe``, ``_advance`` (one step from
+    ``_open`` (a fresh state for keys and episode numbers, of the markets a mask picks, or all), ``_observe``, ``_advance`` (one step from
     actions: the new state, the outcome and the step's ``info``) and ``n_steps``.
     """
 
@@ -148,7 +148,7 @@ class Batch:
         """Zeros over the markets (float64): an array of ``shape``, or a numpy scalar unbatched."""
         return np.zeros(self.shape)[()]
 
-    def _open(self, keys: np.ndarray, episode: np.ndarray):
+    def _open(self, keys: np.ndarray, episode: np.ndarray, markets: np.ndarray | None):
         raise NotImplementedError
 
     def _observe(self, state) -> np.ndarray:
@@ -173,7 +173,7 @@ class Batch:
             keys = market_keys(seed, self.n).reshape(self.shape)
         else:  # a new session on the same streams
             keys, episode = self.state.key, self.state.episode + np.uint64(1)
-        self.state = self._open(keys, episode)
+        self.state = self._open(keys, episode, None)
         self._opened_at = self.state.step.copy()  # a session may open after step 0 (close_starts)
         self._returns = self._zeros()
         self._objective = self._zeros()
@@ -209,7 +209,7 @@ class Batch:
         return BatchStep(observation, reward, done.copy(), info, finished)
 
     def _restart(self, done: np.ndarray) -> None:
-        fresh = self._open(self.state.key[done], self.state.episode[done] + np.uint64(1))
+        fresh = self._open(self.state.key[done], self.state.episode[done] + np.uint64(1), done)
         for field in type(self.state).__dataclass_fields__:
             column = getattr(self.state, field)
             if column is None:  # the hedge leg's fields in a world without one
@@ -239,12 +239,13 @@ class MarketBatch(Batch):
     ``"uniform"``, drawn uniformly within ±min(Q, ⌈3·inventory_unit⌉) lots; ``"visited"``, the one each market
     held ``close_window`` steps before the close of its last whole session, i.e. where the policy being trained
     takes its books into the close (the world's opening inventory until a session has passed that step, and
-    again after a ``reset`` with a seed or keys).
+    again after a ``reset`` with a seed or keys). Each market opens near the close on its own draw, so every
+    step's batch mixes both kinds of session; close starts need ``autoreset``.
 
-    Its markets always share the step (they open together and sessions have one length), so it draws the
-    core's noise for blocks of steps ahead (``core.step_noise`` of ``core.step_uniforms``, up to
+    Without close starts its markets share the step (they open together and sessions have one length), so it
+    draws the core's noise for blocks of steps ahead (``core.step_noise`` of ``core.step_uniforms``, up to
     ``DRAW_AHEAD_BYTES`` of uniforms): the same numbers the core would draw step by step, so results are
-    bit-identical either way.
+    bit-identical either way. With them the core draws each market's noise at its own step.
     """
 
     def __init__(
@@ -259,6 +260,8 @@ class MarketBatch(Batch):
     ) -> None:
         super().__init__(n, reward, autoreset)
         core.check_close_starts(close_starts, close_window, close_inventory)
+        if close_starts and not autoreset:
+            raise ValueError("close_starts opens training sessions, each market on its own clock: it needs autoreset")
         self.close_starts, self.close_window, self.close_inventory = float(close_starts), close_window, close_inventory
         self._visited: np.ndarray | None = None  # inventories held close_window steps before the last close
         self._visit_step = world.n_steps - min(close_window, world.n_steps)
@@ -267,7 +270,7 @@ class MarketBatch(Batch):
         self.n_steps = world.n_steps
         self._observer = observer(world)
         self._action_shape = self.shape + (len(world.action_names),)
-        self._ahead = max(1, DRAW_AHEAD_BYTES // (8 * core.stream_count(world) * self.n))
+        self._ahead = 1 if self.close_starts else max(1, DRAW_AHEAD_BYTES // (8 * core.stream_count(world) * self.n))
         self._noise: core.StepNoise | None = None  # over (steps, n) from self._drawn_from
         self._drawn_from = 0
 
@@ -276,13 +279,15 @@ class MarketBatch(Batch):
             self._visited = None  # restarted streams start afresh
         return super().reset(seed, keys)
 
-    def _open(self, keys: np.ndarray, episode: np.ndarray) -> core.MarketState:
+    def _open(self, keys: np.ndarray, episode: np.ndarray, markets: np.ndarray | None) -> core.MarketState:
         self._noise = None  # new sessions, new draws
         state = core.reset(self.world, keys, episode)
         if self.close_starts:
             inventory = None
             if self.close_inventory == "visited":
-                inventory = state.inventory if self._visited is None else self._visited
+                if self._visited is None:
+                    self._visited = state.inventory.copy()
+                inventory = self._visited if markets is None else self._visited[markets]
             state = core.open_near_close(self.world, state, self.close_probability, self.close_window, inventory)
         return state
 
@@ -308,6 +313,7 @@ class MarketBatch(Batch):
             )
         quotes = action_quotes(self.world, action)
         state, outcome = core.step(self.world, self.state, quotes, self._step_noise())
-        if self.close_inventory == "visited" and state.step.flat[0] == self._visit_step:
-            self._visited = state.inventory.copy()
+        if self.close_inventory == "visited":
+            passing = state.step == self._visit_step  # a session opened near the close starts past it
+            self._visited[passing] = state.inventory[passing]
         return state, outcome, step_info(state, outcome, quotes)

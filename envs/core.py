@@ -348,25 +348,28 @@ def close_start_probability(world: World, share: float, window: int) -> float:
 def open_near_close(
     world: World, state: MarketState, probability: float, window: int, inventory: np.ndarray | None = None
 ) -> MarketState:
-    """Exploring starts near the close, for training: with ``probability`` the freshly opened sessions
-    (all at step 0) open instead ``1 … window`` steps before the close, drawn uniformly, each market at
-    ``inventory`` [lots, one per market] or, without it, at a uniformly drawn inventory within
-    ±min(Q, ⌈3·inventory_unit⌉) lots; otherwise ``state`` unchanged.
+    """Exploring starts near the close, for training: each freshly opened session (at step 0) opens instead,
+    with ``probability``, ``1 … window`` steps before the close, drawn uniformly, at ``inventory`` [lots, one per
+    market] or, without it, at an inventory drawn uniformly within ±min(Q, ⌈3·inventory_unit⌉) lots; the other
+    markets keep ``state``'s opening.
 
-    The markets share one draw of the step (the first market's stream), since a batch's markets share the
-    step. In a long session the close's last steps are a sliver of the samples (one in a thousand steps of a
-    1,000-step session) and their quotes, which flatten the book, go unlearned; short sessions that start
-    there put them back in the batch at little cost in samples. Drawn at a counter ``reset`` never uses.
+    Each market draws on its own stream, so a batch's markets no longer share the step: every batch of
+    samples mixes sessions near the close with whole ones. In a long session the close's last steps are a
+    sliver of the samples (one in a thousand steps of a 1,000-step session) and their quotes, which flatten
+    the book, go unlearned; short sessions that start there put them back in the batch at little cost in
+    samples. Drawn at a counter ``reset`` never uses.
     """
     u = uniforms(state.key, state.episode, np.full(state.shape, world.n_steps + 1)[()], 3)
-    if not np.ravel(u[0])[0] < probability:
-        return state
-    remaining = _uniform_integers(np.ravel(u[1])[0], 1, min(window, world.n_steps))
+    near = u[0] < probability
+    remaining = _uniform_integers(u[1], 1, min(window, world.n_steps))
     if inventory is None:
         reach = int(min(world.max_inventory, math.ceil(3 * world.inventory_unit)))
         inventory = _uniform_integers(u[2], -reach, reach)
-    step = np.full(state.shape, world.n_steps - remaining, dtype=np.int64)[()]
-    return dataclasses.replace(state, inventory=np.asarray(inventory, dtype=np.int64).reshape(state.shape), step=step)
+    return dataclasses.replace(
+        state,
+        inventory=np.where(near, inventory, state.inventory),
+        step=np.where(near, world.n_steps - remaining, state.step),
+    )
 
 
 def _uniform_integers(u: np.ndarray, low: int, high: int) -> np.ndarray:

@@ -49,7 +49,7 @@ class DealerBatch(Batch):
         self.dealer = dealer
         self.n_steps = dealer.n_steps
 
-    def _open(self, keys: np.ndarray, episode: np.ndarray) -> dealer_core.DealerState:
+    def _open(self, keys: np.ndarray, episode: np.ndarray, markets: np.ndarray | None) -> dealer_core.DealerState:
         return dealer_core.reset(self.dealer, keys, episode)
 
     def _observe(self, state: dealer_core.DealerState) -> np.ndarray:
