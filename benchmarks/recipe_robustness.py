@@ -19,8 +19,8 @@ Worlds where the score is undefined (symmetric quoting optimal) are skipped and 
 Run: ``.venv/bin/python benchmarks/recipe_robustness.py`` (about an hour on 2 cores), or ``--quick``
 (3 worlds, 1 seed, 1M steps). Results: printed, and ``benchmarks/results/recipe_robustness[-quick].md``.
 ``--set KEY=VALUE`` (repeatable) measures a change to the recipe on every run (e.g.
-``--set env.close_starts=0.2``); its table goes to ``<dir>/robustness.md`` instead, so that the shipped
-recipe's stays.
+``--set env.close_starts=0.2``), ``--only w3 w5`` trains only those worlds; with either, the table goes to
+``<dir>/robustness.md`` instead, so that the shipped recipe's whole suite stays.
 """
 
 from __future__ import annotations
@@ -115,6 +115,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4_000_000)
     parser.add_argument("--dir", type=Path, default=ROOT / "sweeps" / "recipe_robustness")
     parser.add_argument("--address", help="Ray cluster address (default: a private Ray on this machine)")
+    parser.add_argument("--only", nargs="+", metavar="WORLD", help="train only these of the sampled worlds (w1 …)")
     parser.add_argument(
         "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="a config change for every run"
     )
@@ -127,6 +128,11 @@ def main() -> None:
         args.worlds, args.seeds, args.steps = 3, 1, 1_000_000
         args.dir = args.dir.with_name(args.dir.name + "-quick")
     worlds = sample_worlds(args.worlds)
+    if args.only:
+        unknown = sorted(set(args.only) - set(worlds))
+        if unknown:
+            parser.error(f"--only: {unknown[0]} is not a sampled world; accepted: {list(worlds)}")
+        worlds = {name: overrides for name, overrides in worlds.items() if name in args.only}
     skipped = [name for name, overrides in worlds.items() if not score_defined(overrides)]
     kept = {name: overrides for name, overrides in worlds.items() if name not in skipped}
     sweep_dir = args.dir.absolute()
@@ -162,7 +168,7 @@ def main() -> None:
     table = report(sweep_dir, kept, skipped, runs, wall, args, recipe)
     print(table)
     out = ROOT / "benchmarks" / "results" / f"recipe_robustness{'-quick' if args.quick else ''}.md"
-    if recipe:
+    if recipe or args.only:
         out = sweep_dir / "robustness.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text(table + "\n")
@@ -176,10 +182,11 @@ def report(
 
     summary = summarize_sweep(collect(sweep_dir))
     changed = "".join(f" --set {key}={value}" for key, value in recipe.items())
+    only = f" --only {' '.join(args.only)}" if args.only else ""
     lines = [
         f"Recipe robustness: {len(worlds)} worlds × {args.seeds} seeds × {args.steps:,} env steps, default config "
         f"{'with' + changed.replace(' --set', '') if recipe else 'unchanged'} "
-        f"(`python benchmarks/recipe_robustness.py{' --quick' if args.quick else ''}{changed}`); "
+        f"(`python benchmarks/recipe_robustness.py{' --quick' if args.quick else ''}{only}{changed}`); "
         f"{wall / 60:.0f} min wall on this machine.",
         "",
         "| world | σ | A | k | Q | steps | T | rule | mid | q₀ | φ | α | extra | score mean | worst seed | 95 % CI | "
