@@ -3,10 +3,11 @@ the ``hedged`` one, and at 1, 1 000 and 10 000 markets both the
 batched core alone and ``MarketBatch`` (the runner under the vector adapters), each in the single-asset
 ``default`` world and the ``hedged`` one (a hedge trade every step), with the hedged/single-asset ratio
 measured in the same run; then ``MarketBatch`` drawing its noise ahead in blocks (its default) against
-step by step (``DRAW_AHEAD_BYTES = 0``), interleaved in one run.
+step by step (``DRAW_AHEAD_BYTES = 0``), interleaved in one run; then ``MarketBatch`` with close starts
+(``close_starts=0.2``, each market on its own clock, so the core draws its noise step by step) against without.
 
 Run: ``.venv/bin/python benchmarks/env_speed.py`` (prints one line per case; best of three repeats);
-``--single``: the single env's lines only.
+``--single``: the single env's lines only; ``--close-starts``: the close starts' lines only.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ def single_env_rate(steps: int = 20_000, unwrapped: bool = False, preset: str = 
     return steps / (time.perf_counter() - start)
 
 
-def vector_rate(n: int, steps: int, preset: str = "default") -> float:
+def vector_rate(n: int, steps: int, preset: str = "default", close_starts: float = 0.0) -> float:
     world = make_world(preset)
-    batch = MarketBatch(world, n)
+    batch = MarketBatch(world, n, close_starts=close_starts)
     batch.reset(seed=0)
     action = np.zeros((n, len(world.action_names)), dtype=np.float32)
     if world.hedged:
@@ -68,7 +69,24 @@ def core_rate(n: int, steps: int, preset: str = "default") -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--single", action="store_true", help="the single env's lines only")
-    single = parser.parse_args().single
+    parser.add_argument("--close-starts", action="store_true", help="the close starts' lines only")
+    args = parser.parse_args()
+    if not args.close_starts:
+        others(args.single)
+    if not args.single:
+        for n, steps in ((128, 4_000), (10_000, 300)):
+            rates = {0.0: 0.0, 0.2: 0.0}
+            for _ in range(3):
+                for share in rates:
+                    rates[share] = max(rates[share], vector_rate(n, steps, close_starts=share))
+            print(
+                f"{n:>6,} markets, MarketBatch without close starts {rates[0.0]:>12,.0f}, with close_starts=0.2 "
+                f"{rates[0.2]:>12,.0f} env-steps/s: {rates[0.2] / rates[0.0]:.2f}×"
+            )
+
+
+def others(single: bool) -> None:
+    """Every line but the close starts'."""
     for preset in ("default", "hedged"):
         wrapped = max(single_env_rate(preset=preset) for _ in range(3))
         bare = max(single_env_rate(unwrapped=True, preset=preset) for _ in range(3))
