@@ -184,7 +184,7 @@ def report(
     changed = "".join(f" --set {key}={value}" for key, value in recipe.items())
     only = f" --only {' '.join(args.only)}" if args.only else ""
     lines = [
-        f"Recipe robustness: {len(worlds)} worlds × {args.seeds} seeds × {args.steps:,} env steps, default config "
+        f"Recipe robustness: {len(worlds)} world{'s' * (len(worlds) != 1)} × {args.seeds} seeds × {args.steps:,} env steps, default config "
         f"{'with' + changed.replace(' --set', '') if recipe else 'unchanged'} "
         f"(`python benchmarks/recipe_robustness.py{' --quick' if args.quick else ''}{only}{changed}`); "
         f"{wall / 60:.0f} min wall on this machine.",
