@@ -71,28 +71,24 @@ def main() -> None:
     parser.add_argument("--single", action="store_true", help="the single env's lines only")
     parser.add_argument("--close-starts", action="store_true", help="the close starts' lines only")
     args = parser.parse_args()
-    if not args.close_starts:
-        others(args.single)
+    if args.close_starts:
+        close_start_lines()
+        return
+    single_env_lines()
     if not args.single:
-        for n, steps in ((128, 4_000), (10_000, 300)):
-            rates = {0.0: 0.0, 0.2: 0.0}
-            for _ in range(3):
-                for share in rates:
-                    rates[share] = max(rates[share], vector_rate(n, steps, close_starts=share))
-            print(
-                f"{n:>6,} markets, MarketBatch without close starts {rates[0.0]:>12,.0f}, with close_starts=0.2 "
-                f"{rates[0.2]:>12,.0f} env-steps/s: {rates[0.2] / rates[0.0]:.2f}×"
-            )
+        batch_lines()
+        close_start_lines()
 
 
-def others(single: bool) -> None:
-    """Every line but the close starts'."""
+def single_env_lines() -> None:
     for preset in ("default", "hedged"):
         wrapped = max(single_env_rate(preset=preset) for _ in range(3))
         bare = max(single_env_rate(unwrapped=True, preset=preset) for _ in range(3))
         print(f"single env, {preset:<7}: {wrapped:,.0f} env-steps/s via gymnasium.make, {bare:,.0f} unwrapped")
-    if single:
-        return
+
+
+def batch_lines() -> None:
+    """The core and ``MarketBatch`` in both worlds, then ``MarketBatch`` drawing ahead against step by step."""
     for n, steps in ((1, 20_000), (1_000, 2_000), (10_000, 1_000)):
         rates = {preset: [0.0, 0.0] for preset in ("default", "hedged")}
         for _ in range(3):  # interleaved repeats, so both see the same machine load
@@ -118,6 +114,19 @@ def others(single: bool) -> None:
         print(
             f"{n:>6,} markets, MarketBatch drawing ahead {rates[default_ahead]:>12,.0f}, step by step "
             f"{rates[0]:>12,.0f} env-steps/s: {rates[default_ahead] / rates[0]:.2f}×"
+        )
+
+
+def close_start_lines() -> None:
+    """``MarketBatch`` with close starts at a share of 0.2 against without, interleaved."""
+    for n, steps in ((128, 4_000), (10_000, 300)):
+        rates = {0.0: 0.0, 0.2: 0.0}
+        for _ in range(3):
+            for share in rates:
+                rates[share] = max(rates[share], vector_rate(n, steps, close_starts=share))
+        print(
+            f"{n:>6,} markets, MarketBatch without close starts {rates[0.0]:>12,.0f}, with close_starts=0.2 "
+            f"{rates[0.2]:>12,.0f} env-steps/s: {rates[0.2] / rates[0.0]:.2f}×"
         )
 
 

@@ -168,8 +168,7 @@ def main() -> None:
     table = report(sweep_dir, kept, skipped, runs, wall, args, recipe)
     print(table)
     out = ROOT / "benchmarks" / "results" / f"recipe_robustness{'-quick' if args.quick else ''}.md"
-    if recipe or args.only:
-        out = sweep_dir / "robustness.md"
+    out = sweep_dir / "robustness.md" if recipe or args.only else out
     out.parent.mkdir(exist_ok=True)
     out.write_text(table + "\n")
     print(f"written: {out}")
@@ -181,13 +180,14 @@ def report(
     from train.sweep.aggregate import collect
 
     summary = summarize_sweep(collect(sweep_dir))
-    changed = "".join(f" --set {key}={value}" for key, value in recipe.items())
-    only = f" --only {' '.join(args.only)}" if args.only else ""
+    changes = [f"{key}={value}" for key, value in recipe.items()]
+    command = "python benchmarks/recipe_robustness.py" + " --quick" * args.quick
+    command += f" --only {' '.join(args.only)}" if args.only else ""
+    command += "".join(f" --set {change}" for change in changes)
     lines = [
-        f"Recipe robustness: {len(worlds)} world{'s' * (len(worlds) != 1)} × {args.seeds} seeds × {args.steps:,} env steps, default config "
-        f"{'with' + changed.replace(' --set', '') if recipe else 'unchanged'} "
-        f"(`python benchmarks/recipe_robustness.py{' --quick' if args.quick else ''}{only}{changed}`); "
-        f"{wall / 60:.0f} min wall on this machine.",
+        f"Recipe robustness: {len(worlds)} world{'s' * (len(worlds) != 1)} × {args.seeds} seeds × "
+        f"{args.steps:,} env steps, default config {'with ' + ', '.join(changes) if changes else 'unchanged'} "
+        f"(`{command}`); {wall / 60:.0f} min wall on this machine.",
         "",
         "| world | σ | A | k | Q | steps | T | rule | mid | q₀ | φ | α | extra | score mean | worst seed | 95 % CI | "
         "gap to A–S | gap to linear_skew_calibrated | wall per run |",

@@ -10,6 +10,7 @@ from envs import core
 from envs.batch import REWARD_VARIANTS, BatchStep, Finished, MarketBatch, market_keys
 from envs.core import (
     CLOSE_INVENTORIES,
+    CLOSE_INVENTORY,
     CLOSE_WINDOW,
     check_close_starts,
     close_start_probability,
@@ -52,6 +53,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "CLOSE_INVENTORIES",
+    "CLOSE_INVENTORY",
     "CLOSE_WINDOW",
     "ENTRIES",
     "DEALER_ENV_ID",

@@ -123,8 +123,9 @@ class Batch:
 
     Rewards follow ``reward``: ``"pnl"`` (the env's objective) or ``"variance_reduced"`` (the same
     objective in expectation: the outcome's ``variance_reduced_reward``). A subclass supplies the core:
-    ``_open`` (a fresh state for keys and episode numbers, of the markets a mask picks, or all), ``_observe``, ``_advance`` (one step from
-    actions: the new state, the outcome and the step's ``info``) and ``n_steps``.
+    ``_open`` (a fresh state for keys and episode numbers, of the markets a mask picks, or of all),
+    ``_observe``, ``_advance`` (one step from actions: the new state, the outcome and the step's ``info``) and
+    ``n_steps``.
     """
 
     n_steps: int
@@ -256,13 +257,14 @@ class MarketBatch(Batch):
         autoreset: bool = True,
         close_starts: float = 0.0,
         close_window: int = core.CLOSE_WINDOW,
-        close_inventory: str = "uniform",
+        close_inventory: str = core.CLOSE_INVENTORY,
     ) -> None:
         super().__init__(n, reward, autoreset)
         core.check_close_starts(close_starts, close_window, close_inventory)
         if close_starts and not autoreset:
             raise ValueError("close_starts opens training sessions, each market on its own clock: it needs autoreset")
-        self.close_starts, self.close_window, self.close_inventory = float(close_starts), close_window, close_inventory
+        self.close_starts, self.close_window = float(close_starts), close_window
+        self.close_inventory = close_inventory
         self._visited: np.ndarray | None = None  # inventories held close_window steps before the last close
         self._visit_step = world.n_steps - min(close_window, world.n_steps)
         self.close_probability = core.close_start_probability(world, self.close_starts, close_window)
@@ -270,7 +272,8 @@ class MarketBatch(Batch):
         self.n_steps = world.n_steps
         self._observer = observer(world)
         self._action_shape = self.shape + (len(world.action_names),)
-        self._ahead = 1 if self.close_starts else max(1, DRAW_AHEAD_BYTES // (8 * core.stream_count(world) * self.n))
+        ahead = max(1, DRAW_AHEAD_BYTES // (8 * core.stream_count(world) * self.n))
+        self._ahead = 1 if self.close_starts else ahead  # close starts: the markets' steps differ
         self._noise: core.StepNoise | None = None  # over (steps, n) from self._drawn_from
         self._drawn_from = 0
 

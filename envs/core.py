@@ -317,10 +317,12 @@ CLOSE_WINDOW = 10
 
 # The inventories sessions opened near the close start at: "uniform", drawn within ±min(Q, ⌈3·inventory_unit⌉)
 # lots; "visited", those the markets held ``close_window`` steps before an earlier close (``MarketBatch``).
+# ``CLOSE_INVENTORY`` unless told otherwise.
 CLOSE_INVENTORIES = ("uniform", "visited")
+CLOSE_INVENTORY = "uniform"
 
 
-def check_close_starts(share: float, window: int, inventory: str = "uniform") -> None:
+def check_close_starts(share: float, window: int, inventory: str) -> None:
     """``ValueError`` naming ``close_starts``, ``close_window`` or ``close_inventory`` unless ``share`` ∈ [0, 1],
     ``window`` is a whole number of steps ≥ 1 and ``inventory`` one of ``CLOSE_INVENTORIES``."""
     if not 0.0 <= share <= 1.0:

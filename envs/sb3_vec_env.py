@@ -11,7 +11,7 @@ import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
 
 from envs.batch import Batch, MarketBatch, RewardVariant
-from envs.core import CLOSE_WINDOW
+from envs.core import CLOSE_INVENTORY, CLOSE_WINDOW
 from envs.dealer import Dealer
 from envs.dealer_batch import DealerBatch
 from envs.dealer_env import resolve_dealer
@@ -97,7 +97,7 @@ class MarketMakingVecEnv(BatchVecEnv):
         reward: RewardVariant = "pnl",
         close_starts: float = 0.0,
         close_window: int = CLOSE_WINDOW,
-        close_inventory: str = "uniform",
+        close_inventory: str = CLOSE_INVENTORY,
         **overrides: Any,
     ) -> None:
         self.world = resolve_world(world, **overrides)

@@ -17,7 +17,16 @@ from typing import Any
 import yaml
 
 from baselines import list_policies, make_policy
-from envs import CLOSE_WINDOW, REWARD_VARIANTS, World, check_close_starts, field_names, list_presets, make_world
+from envs import (
+    CLOSE_INVENTORY,
+    CLOSE_WINDOW,
+    REWARD_VARIANTS,
+    World,
+    check_close_starts,
+    field_names,
+    list_presets,
+    make_world,
+)
 from envs.dealer import DEALER_PRESETS, Dealer, make_dealer
 from eval.dealer import dealer_ladder, dealer_policy_names
 from eval.learned import ALGORITHMS, algorithm_class
@@ -79,7 +88,7 @@ class EnvConfig:
     # (single-asset worlds; off by default, see the README's robustness section).
     close_starts: float = 0.0
     close_window: int = CLOSE_WINDOW  # steps before the close those sessions open within
-    close_inventory: str = "uniform"  # where they open: "uniform" or "visited" (envs.MarketBatch)
+    close_inventory: str = CLOSE_INVENTORY  # where they open: "uniform" or "visited" (envs.MarketBatch)
 
 
 @dataclasses.dataclass(frozen=True)
