@@ -98,6 +98,11 @@ class AlgorithmConfig:
     name: str = "PPO"  # one of PPO, A2C, SAC, TD3, DDPG
     hyperparameters: dict = dataclasses.field(default_factory=dict)  # keyword arguments of the algorithm
     policy_kwargs: dict = dataclasses.field(default_factory=dict)  # net_arch, activation_fn (a name), ...
+    # Ceiling on the quote legs' exploration std at the end of training, in units of 1/k (train.exploration):
+    # bounds the deterministic quotes' bias from training under noise at final_quote_std² of 1/k. 0 (the
+    # default, for now): no ceiling. Applies to policies with a state-independent std (PPO, A2C) on
+    # single-asset worlds.
+    final_quote_std: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -331,6 +336,10 @@ def world_of(config: Config) -> World | Dealer:
 def _check_algorithm(algorithm: AlgorithmConfig) -> None:
     if algorithm.name not in ALGORITHMS:
         raise ConfigError(f"algorithm.name must be one of {list(ALGORITHMS)}; got {algorithm.name!r}")
+    if not (math.isfinite(algorithm.final_quote_std) and algorithm.final_quote_std >= 0):
+        raise ConfigError(
+            f"algorithm.final_quote_std must be a finite number ≥ 0 (0: no ceiling); got {algorithm.final_quote_std!r}"
+        )
     accepted = [
         p
         for p in inspect.signature(algorithm_class(algorithm.name).__init__).parameters

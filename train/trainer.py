@@ -41,6 +41,7 @@ from train.comparison import (
     learned_view,
 )
 from train.config import Config, ConfigError, load_config, schedule, world_of
+from train.exploration import QuoteStdCeiling, final_action_std
 
 ACTIVATION_CLASSES = {
     "tanh": torch.nn.Tanh,
@@ -191,13 +192,12 @@ def train(
     baselines = arena.baselines(config.evaluation.baselines)
     comparison = ComparisonCallback(config, arena, run_dir, env, baselines, history, on_evaluation)
     guard = FiniteGuard()
+    callbacks = [guard, comparison] + exploration_ceiling(config, world, model)
     remaining = config.total_timesteps - model.num_timesteps
     started, start_step = time.perf_counter(), model.num_timesteps
     try:
         if remaining > 0:
-            model.learn(
-                total_timesteps=remaining, callback=CallbackList([guard, comparison]), reset_num_timesteps=not resume
-            )
+            model.learn(total_timesteps=remaining, callback=CallbackList(callbacks), reset_num_timesteps=not resume)
     except KeyboardInterrupt:
         comparison.close()
         saved = comparison.checkpoint()
@@ -211,6 +211,18 @@ def train(
         return _finish(config, arena, run, model, env, baselines, comparison, _timing(started, start_step, model))
     except Exception as error:
         raise _failure(error, comparison, run_dir, model) from error
+
+
+def exploration_ceiling(config: Config, world: World | Dealer, model: Any) -> list[QuoteStdCeiling]:
+    """The quote legs' std ceiling (``train.exploration``) where it applies: a single-asset world, a policy with
+    a state-independent ``log_std``, and ``algorithm.final_quote_std`` > 0."""
+    policy = model.policy
+    state_independent = isinstance(getattr(policy, "log_std", None), torch.nn.Parameter) and not policy.use_sde
+    if not isinstance(world, World) or config.algorithm.final_quote_std == 0 or not state_independent:
+        return []
+    initial = float(torch.exp(torch.tensor(config.algorithm.policy_kwargs.get("log_std_init", 0.0))))
+    final = final_action_std(world, config.algorithm.final_quote_std)
+    return [QuoteStdCeiling(initial, final, config.total_timesteps)]
 
 
 def _failure(error: Exception, comparison: ComparisonCallback, run_dir: Path, model: Any) -> TrainingFailed:

@@ -214,6 +214,7 @@ def test_sigint_leaves_a_usable_checkpoint(tmp_path):
         ({"world": {"preset": "default", "overrides": {"sigma": -1}}}, "sigma"),
         ({"world": {"preset": "default", "overrides": {"volatility": 1}}}, "world.overrides.volatility"),
         ({"algorithm": {"name": "DQN"}}, "algorithm.name must be one of"),
+        ({"algorithm": {"name": "PPO", "final_quote_std": -0.1}}, "algorithm.final_quote_std must be a finite number"),
         ({"algorithm": {"name": "PPO", "hyperparameters": {"n_step": 32}}}, "algorithm.hyperparameters.n_step"),
         ({"algorithm": {"name": "PPO", "policy_kwargs": {"activation_fn": "nn.Tanh()"}}}, "activation_fn"),
         ({"evaluation": {"baselines": ["greedy"]}}, "evaluation.baselines: unknown policy 'greedy'"),
@@ -530,3 +531,22 @@ def test_a_run_with_close_starts_trains_on_them_and_records_them(tmp_path):
     assert batch.close_starts == 0.75 and batch.close_window == 4 and batch.close_inventory == "visited"
     assert batch.close_probability == pytest.approx(0.75 * 32 / (0.75 * 32 + 0.25 * 2.5))
     assert json.loads((run_dir / "report" / "metrics.json").read_text())["episodes"] == TINY["evaluation"]["episodes"]
+
+
+def test_a_run_with_a_quote_std_ceiling_ends_below_it(tmp_path):
+    """``algorithm.final_quote_std`` reaches training: the last rollout of 4 (progress 0.75) is collected with the
+    quote legs' std at the ceiling, which one small update cannot undo (SB3's own std stays at 0.22)."""
+    from stable_baselines3 import PPO
+
+    from train.exploration import ceiling, final_action_std
+
+    run_dir = tmp_path / "ceiling"
+    config = write_config(tmp_path)
+    done = run_cli("--config", str(config), "--set", "algorithm.final_quote_std=0.1", "--run-dir", str(run_dir))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["algorithm"]["final_quote_std"] == 0.1
+    world = world_of(load_config(run_dir / "config.yaml"))
+    cap = ceiling(np.exp(-1.5), final_action_std(world, 0.1), 0.75)
+    assert cap < 0.5 * np.exp(-1.5)
+    std = PPO.load(run_dir / "final" / "model.zip").policy.log_std.exp().detach().numpy()
+    np.testing.assert_allclose(std, cap, rtol=0.02)
