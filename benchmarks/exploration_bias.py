@@ -1,6 +1,6 @@
 """How much of a learned policy's gap to the optimum is its exploration noise: PPO maximizes the return averaged
 over the noise, and with fills at rate A·e^(−kδ), noise of std s [price] on an offset moves that average's best
-quote out by k·s² (``train.exploration``). For each run folder: the policy's final std on the quote legs (in
+quote out by k·s² (``World.noise_widening``). For each run folder: the policy's final std on the quote legs (in
 action units and as s·k), the spread it quotes against the optimum's, and its optimality score as trained and
 with every quoted offset moved in by k·s², on the same paired episodes of the run's own recorded world.
 
@@ -24,6 +24,7 @@ from eval.evaluate import evaluate_policies
 from eval.learned import load_learned
 from eval.run_folder import load_world
 from eval.specs import PolicySpec
+from train.exploration import QUOTE_LEGS
 
 
 class OffsetsMovedIn:
@@ -40,13 +41,6 @@ class OffsetsMovedIn:
         return quotes_to_action(self.world, bid, ask), state
 
 
-def quote_noise(world: World, action_std: np.ndarray) -> np.ndarray:
-    """The price std [price] of quote-leg action noise ``action_std`` (the action map is linear, ``envs.spaces``)."""
-    zero, _, _, _ = action_to_quotes(world, np.zeros((1, 2)))
-    moved, _, _, _ = action_to_quotes(world, np.array([[1.0, 1.0]]))
-    return action_std * (moved[0] - zero[0])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dirs", type=Path, nargs="+")
@@ -60,13 +54,14 @@ def main() -> None:
         if not isinstance(world, World):
             parser.error(f"{run_dir}: the run's world is a dealer; this benchmark scores single-asset worlds")
         learned = load_learned(run_dir, world)
-        action_std = np.exp(learned.model.policy.log_std.detach().numpy()[:2])
-        noise = quote_noise(world, action_std) * world.fill_decay
+        action_std = np.exp(learned.model.policy.log_std.detach().numpy()[:QUOTE_LEGS])
+        quote_std = action_std * world.offset_per_action
+        noise = quote_std * world.fill_decay
         policies = {
             "symmetric": make_policy("symmetric", world),
             "optimal": make_policy("optimal", world),
             "learned": learned,
-            "moved_in": OffsetsMovedIn(world, learned, noise**2 / world.fill_decay),
+            "moved_in": OffsetsMovedIn(world, learned, world.noise_widening(quote_std)),
         }
         results = evaluate_policies(
             world, {name: (PolicySpec(name, name, {}), p) for name, p in policies.items()}, args.episodes, args.seed

@@ -167,8 +167,8 @@ def main() -> None:
     ray.shutdown()
     table = report(sweep_dir, kept, skipped, runs, wall, args, recipe)
     print(table)
-    out = ROOT / "benchmarks" / "results" / f"recipe_robustness{'-quick' if args.quick else ''}.md"
-    out = sweep_dir / "robustness.md" if recipe or args.only else out
+    shipped = ROOT / "benchmarks" / "results" / f"recipe_robustness{'-quick' if args.quick else ''}.md"
+    out = sweep_dir / "robustness.md" if recipe or args.only else shipped
     out.parent.mkdir(exist_ok=True)
     out.write_text(table + "\n")
     print(f"written: {out}")

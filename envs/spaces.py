@@ -66,10 +66,10 @@ def action_quotes(world: World, action: np.ndarray) -> Action:
             "action must be finite (no NaN or inf); accepted: values in [-1, 1], finite values outside are clipped"
         )
     action = np.minimum(np.maximum(action, _MINUS_ONE), _ONE)  # np.clip's dispatch costs twice as much at one market
-    low, high = world.offset_range
+    low = world.offset_range[0]
     quote_legs = action[..., :2]
     trade = round_to_hedge_lot(world, action[..., 2] * world.hedge_max_trade) if world.hedged else None
-    return Action(low + (0.5 * (high - low)) * (quote_legs + _ONE), quote_legs < _ONE, trade)
+    return Action(low + world.offset_per_action * (quote_legs + _ONE), quote_legs < _ONE, trade)
 
 
 def quotes_to_action(

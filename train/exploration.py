@@ -1,13 +1,11 @@
 """A ceiling on a Gaussian policy's exploration noise on the quote legs, falling over training.
 
-PPO maximizes the return averaged over its own exploration noise. With fills at rate ``A·e^(−kδ)``,
-Gaussian noise of std ``s`` [price] on an offset ``δ`` gives ``E[(δ+ε)·e^(−k(δ+ε))] = e^(−kδ + k²s²/2)·(δ − k·s²)``:
-the averaged objective's best quote lies ``k·s²`` further out than the deterministic one, in the body as at
-the close (the same shift moves every optimal offset of the HJB's per-side problem, ``max_δ e^(−kδ)(δ − Δv)``).
-The deterministic policy that is evaluated then quotes too wide by ``(k·s)²`` in units of ``1/k``. With SB3's
-learned std left alone, ``(k·s)²`` ended at 4 to 23 % in four of the robustness suite's worlds, and the learned
-spreads were 2 to 25 % wider than the optimum's (README). Capping the noise at ``final_quote_std/k`` [price]
-by the end of training bounds that bias at ``final_quote_std²``.
+PPO maximizes the return averaged over its own exploration noise, and noise of std ``s`` [price] on a quote
+moves the best quote of that average out by ``k·s²`` (``World.noise_widening``). The deterministic policy that
+is evaluated then quotes too wide by ``(k·s)²`` in units of ``1/k``. With SB3's learned std left alone,
+``(k·s)²`` ended at 3.8 to 23 % in four of the robustness suite's worlds, and the learned spreads were 2 to 25 %
+wider than the optimum's (README; ``benchmarks/exploration_bias.py``). Capping the noise at
+``final_quote_std/k`` [price] by the end of training bounds that bias at ``final_quote_std²``.
 """
 
 from __future__ import annotations
@@ -25,10 +23,8 @@ FALL_START = 0.5
 
 
 def final_action_std(world: World, final_quote_std: float) -> float:
-    """The normalized action std whose quote noise is ``final_quote_std/k`` [price] in ``world``: offsets are
-    ``(max_offset − min_offset)/2`` price per unit of action (``envs.spaces``)."""
-    low, high = world.offset_range
-    return final_quote_std / (world.fill_decay * 0.5 * (high - low))
+    """The normalized action std whose quote noise is ``final_quote_std/k`` [price] in ``world``."""
+    return final_quote_std / (world.fill_decay * world.offset_per_action)
 
 
 def ceiling(initial: float, final: float, progress: float) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -220,7 +221,7 @@ def exploration_ceiling(config: Config, world: World | Dealer, model: Any) -> li
     state_independent = isinstance(getattr(policy, "log_std", None), torch.nn.Parameter) and not policy.use_sde
     if not isinstance(world, World) or config.algorithm.final_quote_std == 0 or not state_independent:
         return []
-    initial = float(torch.exp(torch.tensor(config.algorithm.policy_kwargs.get("log_std_init", 0.0))))
+    initial = math.exp(config.algorithm.policy_kwargs.get("log_std_init", 0.0))  # 0.0: SB3's default
     final = final_action_std(world, config.algorithm.final_quote_std)
     return [QuoteStdCeiling(initial, final, config.total_timesteps)]
 

@@ -11,8 +11,6 @@ from train.config import load_config, world_of
 from train.exploration import FALL_START, QuoteStdCeiling, ceiling, final_action_std
 from train.trainer import build_env, exploration_ceiling
 
-K = 2.0
-
 
 def noise_averaged_best_offset(k: float, noise: float) -> float:
     """argmax over δ of E[(δ+ε)·e^(−k(δ+ε))], ε ~ N(0, noise²), by Gauss–Hermite quadrature."""
@@ -26,10 +24,15 @@ def noise_averaged_best_offset(k: float, noise: float) -> float:
     return optimize.minimize_scalar(averaged, bounds=(0.0, 10.0 / k), method="bounded", options={"xatol": 1e-10}).x
 
 
-@pytest.mark.parametrize("noise", [0.05, 0.2, 0.4])
-def test_training_under_noise_moves_the_best_quote_out_by_k_s_squared(noise):
-    """The bias the ceiling bounds (train.exploration's docstring): 1/k + k·s²."""
-    assert noise_averaged_best_offset(K, noise) == pytest.approx(1 / K + K * noise**2, abs=1e-6)
+@pytest.mark.parametrize("fill_decay", [0.3, 2.0, 30.0])
+@pytest.mark.parametrize("share", [0.05, 0.2, 0.4])
+def test_training_under_noise_moves_the_best_quote_out_by_the_noise_widening(fill_decay, share):
+    """The bias the ceiling bounds: the noise-averaged best quote is 1/k + World.noise_widening(s) = 1/k + k·s²."""
+    world = make_world("default", fill_decay=fill_decay)
+    noise = share / fill_decay
+    best = noise_averaged_best_offset(fill_decay, noise)
+    assert best == pytest.approx(1 / fill_decay + world.noise_widening(noise), abs=1e-6 / fill_decay)
+    assert world.noise_widening(noise) == pytest.approx(share**2 / fill_decay)
 
 
 def test_the_ceiling_holds_then_falls_log_linearly_and_never_rises():
@@ -49,24 +52,14 @@ def test_the_final_action_std_is_final_quote_std_over_k_in_price(changes):
     assert (bid[1] - bid[0]) * world.fill_decay == pytest.approx(0.1)
 
 
-def tiny_model(preset="default", **changes):
-    overrides = [f"{key}={value}" for key, value in changes.items()]
-    config = load_config(
-        None,
-        [
-            f"world.preset={preset}",
-            "env.num_envs=4",
-            "algorithm.hyperparameters.n_steps=16",
-            "algorithm.hyperparameters.batch_size=32",
-            "algorithm.policy_kwargs.net_arch=[8]",
-            "algorithm.final_quote_std=0.1",
-            *overrides,
-        ],
-    )
+def tiny_model(**changes):
+    """A PPO model on 4 default-world markets, with the config (``final_quote_std`` 0.1 unless changed) and world."""
+    overrides = ["env.num_envs=4", "algorithm.final_quote_std=0.1", *(f"{k}={v}" for k, v in changes.items())]
+    config = load_config(None, overrides)
     from stable_baselines3 import PPO
 
     world = world_of(config)
-    kwargs = dict(config.algorithm.policy_kwargs, activation_fn=torch.nn.Tanh)
+    kwargs = dict(config.algorithm.policy_kwargs, net_arch=[8], activation_fn=torch.nn.Tanh)
     model = PPO("MlpPolicy", build_env(config, world), n_steps=16, batch_size=32, seed=0, policy_kwargs=kwargs)
     return config, world, model
 
@@ -98,8 +91,8 @@ def test_the_ceiling_is_off_by_default_at_zero_and_for_dealers():
 
 
 def test_a_policy_without_a_state_independent_std_gets_no_ceiling():
-    config, world, _ = tiny_model()
-    assert isinstance(exploration_ceiling(config, world, _)[0], QuoteStdCeiling)
+    config, world, ppo = tiny_model()
+    assert isinstance(exploration_ceiling(config, world, ppo)[0], QuoteStdCeiling)
     from stable_baselines3 import TD3
 
     td3 = TD3("MlpPolicy", build_env(config, world), learning_starts=0, seed=0)

@@ -535,7 +535,7 @@ def test_a_run_with_close_starts_trains_on_them_and_records_them(tmp_path):
 
 def test_a_run_with_a_quote_std_ceiling_ends_below_it(tmp_path):
     """``algorithm.final_quote_std`` reaches training: the last rollout of 4 (progress 0.75) is collected with the
-    quote legs' std at the ceiling, which one small update cannot undo (SB3's own std stays at 0.22)."""
+    quote legs' std at the ceiling, which one small update cannot undo (below half the initial 0.22)."""
     from stable_baselines3 import PPO
 
     from train.exploration import ceiling, final_action_std
