@@ -316,7 +316,7 @@ class MarketBatch(Batch):
             )
         quotes = action_quotes(self.world, action)
         state, outcome = core.step(self.world, self.state, quotes, self._step_noise())
-        if self.close_inventory == "visited":
+        if self._visited is not None:  # close starts at visited inventories
             passing = state.step == self._visit_step  # a session opened near the close starts past it
             self._visited[passing] = state.inventory[passing]
         return state, outcome, step_info(state, outcome, quotes)

@@ -319,7 +319,7 @@ CLOSE_WINDOW = 10
 # lots; "visited", those the markets held ``close_window`` steps before an earlier close (``MarketBatch``).
 # ``CLOSE_INVENTORY`` unless told otherwise.
 CLOSE_INVENTORIES = ("uniform", "visited")
-CLOSE_INVENTORY = "uniform"
+CLOSE_INVENTORY = "visited"
 
 
 def check_close_starts(share: float, window: int, inventory: str) -> None:

@@ -85,8 +85,9 @@ class EnvConfig:
     normalize_observation: bool = False  # VecNormalize on observations
     normalize_reward: bool = True  # VecNormalize on rewards (scales by the running return std)
     # Share of training steps spent in sessions opened within close_window steps of the close [0, 1]
-    # (single-asset worlds; off by default, see the README's robustness section).
-    close_starts: float = 0.0
+    # (single-asset worlds; a dealer's default is 0, its books always open at step 0; see the README's
+    # robustness section).
+    close_starts: float = 0.05
     close_window: int = CLOSE_WINDOW  # steps before the close those sessions open within
     close_inventory: str = CLOSE_INVENTORY  # where they open: "uniform" or "visited" (envs.MarketBatch)
 
@@ -99,10 +100,9 @@ class AlgorithmConfig:
     hyperparameters: dict = dataclasses.field(default_factory=dict)  # keyword arguments of the algorithm
     policy_kwargs: dict = dataclasses.field(default_factory=dict)  # net_arch, activation_fn (a name), ...
     # Ceiling on the quote legs' exploration std at the end of training, in units of 1/k (train.exploration):
-    # bounds the deterministic quotes' bias from training under noise at final_quote_std² of 1/k. 0 (the
-    # default, for now): no ceiling. Applies to policies with a state-independent std (PPO, A2C) on
-    # single-asset worlds.
-    final_quote_std: float = 0.0
+    # bounds the deterministic quotes' bias from training under noise at final_quote_std² of 1/k. 0: no
+    # ceiling. Applies to policies with a state-independent std (PPO, A2C) on single-asset worlds.
+    final_quote_std: float = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,7 +159,8 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
 
 
 def config_from_dict(data: dict[str, Any]) -> Config:
-    """Build, fill in the recipe, the world kind's baselines and the world-derived hyperparameters, and validate."""
+    """Build, fill in the recipe, the world kind's baselines and close starts and the world-derived
+    hyperparameters, and validate."""
     config = _build(Config, data, "")
     if config.evaluation.baselines is None:
         ladder = MARKET_BASELINES
@@ -169,6 +170,8 @@ def config_from_dict(data: dict[str, Any]) -> Config:
             except ValueError:  # a bad override: _check names it
                 ladder = dealer_ladder(make_dealer(config.world.preset))
         config = dataclasses.replace(config, evaluation=dataclasses.replace(config.evaluation, baselines=ladder))
+    if config.world.preset in DEALER_PRESETS and "close_starts" not in (data.get("env") or {}):
+        config = dataclasses.replace(config, env=dataclasses.replace(config.env, close_starts=0.0))
     _check(config)
     return resolve_recipe(config)
 

@@ -22,7 +22,7 @@ def openings(batch: MarketBatch, steps: int, quotes: np.ndarray | None = None) -
 
 def test_sessions_open_near_the_close_at_the_share_of_steps_asked_for():
     world = make_world("default", horizon=0.1)  # 20 steps a session, Q = 10
-    batch = MarketBatch(world, 64, close_starts=0.4, close_window=5)
+    batch = MarketBatch(world, 64, close_starts=0.4, close_window=5, close_inventory="uniform")
     opened_at, inventory = openings(batch, 400)
     near = opened_at > 0
     # 40 % of the steps: near sessions last 3 steps on average, so p·3 / (p·3 + (1 − p)·20) = 0.4, p = 8/9.8.
@@ -59,7 +59,7 @@ def test_visited_close_starts_open_where_the_markets_were_window_steps_before_th
     held ``close_window`` steps before the close of its last whole session (flat, the world's opening, before
     one has passed there); a seeded reset forgets them."""
     world = make_world("default", horizon=0.1)  # 20 steps a session, flat opening
-    batch = MarketBatch(world, 16, close_starts=0.5, close_window=5, close_inventory="visited")
+    batch = MarketBatch(world, 16, close_starts=0.5, close_window=5)  # "visited": the default
     quotes = np.tile([-1.0, 1.0], (16, 1))  # the bid at its nearest, the ask pulled: the books go long
     batch.reset(seed=3)
     whole = np.ones(16, dtype=bool)  # each market's session opened at step 0

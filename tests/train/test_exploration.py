@@ -53,8 +53,9 @@ def test_the_final_action_std_is_final_quote_std_over_k_in_price(changes):
 
 
 def tiny_model(**changes):
-    """A PPO model on 4 default-world markets, with the config (``final_quote_std`` 0.1 unless changed) and world."""
-    overrides = ["env.num_envs=4", "algorithm.final_quote_std=0.1", *(f"{k}={v}" for k, v in changes.items())]
+    """A PPO model on 4 default-world markets, with the config (the recipe's ``final_quote_std`` 0.1 unless
+    changed) and world."""
+    overrides = ["env.num_envs=4", *(f"{k}={v}" for k, v in changes.items())]
     config = load_config(None, overrides)
     from stable_baselines3 import PPO
 
@@ -82,8 +83,9 @@ def test_the_callback_caps_the_quote_legs_and_leaves_a_lower_std_alone():
     np.testing.assert_allclose(model.policy.log_std.exp().detach().numpy(), final, rtol=1e-6)
 
 
-def test_the_ceiling_is_off_by_default_at_zero_and_for_dealers():
-    assert load_config(None).algorithm.final_quote_std == 0
+def test_the_ceiling_is_on_by_default_and_off_at_zero_and_for_dealers():
+    assert load_config(None).algorithm.final_quote_std == 0.1
+    assert isinstance(exploration_ceiling(*tiny_model())[0], QuoteStdCeiling)
     config, world, model = tiny_model(**{"algorithm.final_quote_std": 0})
     assert exploration_ceiling(config, world, model) == []
     config, world, model = tiny_model()

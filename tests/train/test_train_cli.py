@@ -509,6 +509,15 @@ def test_a_hedged_run_trains_evaluates_and_carries_its_hedge_leg(tmp_path):
     np.testing.assert_array_equal(away_trades, home_trades)
 
 
+def test_the_recipe_opens_close_starts_in_single_asset_worlds_only():
+    """The recipe spends 5 % of training steps in sessions opened near the close, at visited inventories; a
+    dealer's books always open at step 0, so its default is none (an explicit share is refused, above)."""
+    recipe = load_config(None)
+    assert (recipe.env.close_starts, recipe.env.close_inventory) == (0.05, "visited")
+    assert load_config(None, ["world.preset=hedged"]).env.close_starts == 0.05
+    assert load_config(None, ["world.preset=two_assets"]).env.close_starts == 0.0
+
+
 def test_a_run_with_close_starts_trains_on_them_and_records_them(tmp_path):
     """``env.close_starts`` reaches the training markets and the resolved config; the training log's episodes
     are whole sessions only, and the evaluation's sessions stay whole."""
