@@ -6,8 +6,9 @@ bootstrap CI), the mean paired reward gaps (learned − baseline, per episode: t
 the report's common episodes) to avellaneda_stoikov and to the calibrated linear skew (for a dealer: to the
 closed form and to the per-asset ladder), and the wall time and env-steps per second of one run.
 
-Run: ``.venv/bin/python benchmarks/train_quality.py [--configs default as2008 toxic regimes two_assets]
-[--seeds 0-2]``.
+Run: ``.venv/bin/python benchmarks/train_quality.py [--configs default toxic regimes demo hedged two_assets]
+[--seeds 0-2]`` (the default list: the shipped single-asset configs with a defined score, and the dealer's
+``two_assets``; ``as2008``'s score is undefined, symmetric quoting being its optimum, and it says so when named).
 Runs go to ``sweeps/train_quality/runs/<config>-seed<k>`` (re-running resumes); run it alone on the machine
 for honest timings.
 """
@@ -28,17 +29,18 @@ from train.sweep.spec import Run, spec_from_dict
 from train.sweep.statistics import iqm, stratified_bootstrap_ci
 
 ROOT = Path(__file__).resolve().parents[1]
-# The comparators of the gap columns: a single-asset world's, else a dealer's.
+# The comparators of the gap columns: a dealer's, a hedged world's, else a single-asset world's.
 COMPARED = (  # the first group whose baselines a run has
     ("closed_form_hedged", "closed_form", "per_asset"),
     ("closed_form", "per_asset"),
+    ("riccati", "no_hedge"),
     ("avellaneda_stoikov", "linear_skew_calibrated"),
 )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", nargs="+", default=["default", "as2008", "toxic", "regimes", "two_assets"])
+    parser.add_argument("--configs", nargs="+", default=["default", "toxic", "regimes", "demo", "hedged", "two_assets"])
     parser.add_argument("--seeds", default="0-2")
     parser.add_argument("--dir", type=Path, default=ROOT / "sweeps" / "train_quality")
     args = parser.parse_args()
@@ -63,9 +65,12 @@ def main() -> None:
     for name in args.configs:
         results = [(Path(r.run_dir), stored_result(Path(r.run_dir))) for r in runs if r.config_id == name]
         scores = np.array([r["metrics"].get("optimality_score") or np.nan for _, r in results], dtype=float)
-        compared = next(group for group in COMPARED if set(group) <= set(results[0][1]["baselines"]))
-        gaps = ", ".join(
-            f"{baseline} {np.mean([_gap(result, baseline) for _, result in results]):+.3g}" for baseline in compared
+        compared = next((group for group in COMPARED if set(group) <= set(results[0][1]["baselines"])), ())
+        gaps = (
+            ", ".join(
+                f"{baseline} {np.mean([_gap(result, baseline) for _, result in results]):+.3g}" for baseline in compared
+            )
+            or "—"
         )
         wall = np.mean([r["timing"]["wall_seconds"] for _, r in results])
         rate = np.mean([r["timing"]["env_steps_per_second"] for _, r in results])
@@ -74,9 +79,11 @@ def main() -> None:
             score_text = f"{scores.mean():.3f} | {scores.min():.3f} | {iqm(scores):.3f} [{low:.3f}, {high:.3f}]"
         elif "optimal" in results[0][1]["baselines"]:
             score_text = "— | — | — (undefined: symmetric quoting is optimal)"
-        else:
+        elif compared:
             worst = min(_gap(result, compared[0]) for _, result in results)
             score_text = f"— | learned − {compared[0]} {worst:+.3g} | — (no optimum for this world: see the gaps)"
+        else:
+            score_text = "— | — | — (no optimum and no comparator)"
         print(f"| {name} | {len(results)} | {score_text} | {gaps} | {wall:.0f} s | {rate:,.0f} |")
 
 
