@@ -237,9 +237,9 @@ class MarketBatch(Batch):
     the last ``close_window`` steps (``core.open_near_close``, each session with
     ``close_probability = core.close_start_probability(...)``); 0, the default, opens every session at step 0
     as the world says. ``close_inventory`` says at which inventory they open (``core.CLOSE_INVENTORIES``):
-    ``"uniform"``, drawn uniformly within ±min(Q, ⌈3·inventory_unit⌉) lots; ``"visited"`` (the default), the one each market
-    held ``close_window`` steps before the close of its last whole session, i.e. where the policy being trained
-    takes its books into the close (the world's opening inventory until a session has passed that step, and
+    ``"uniform"``, drawn uniformly within ±min(Q, ⌈3·inventory_unit⌉) lots; ``"visited"`` (the default), the
+    one each market held ``close_window`` steps before the close of its last whole session, i.e. where the policy
+    being trained takes its books into the close (the world's opening inventory until a session has passed that step, and
     again after a ``reset`` with a seed or keys). Each market opens near the close on its own draw, so every
     step's batch mixes both kinds of session; close starts need ``autoreset``.
 

@@ -85,11 +85,11 @@ def test_the_callback_caps_the_quote_legs_and_leaves_a_lower_std_alone():
 
 def test_the_ceiling_is_on_by_default_and_off_at_zero_and_for_dealers():
     assert load_config(None).algorithm.final_quote_std == 0.1
-    assert isinstance(exploration_ceiling(*tiny_model())[0], QuoteStdCeiling)
+    config, world, model = tiny_model()
+    assert isinstance(exploration_ceiling(config, world, model)[0], QuoteStdCeiling)
+    assert exploration_ceiling(config, make_dealer("two_assets"), model) == []
     config, world, model = tiny_model(**{"algorithm.final_quote_std": 0})
     assert exploration_ceiling(config, world, model) == []
-    config, world, model = tiny_model()
-    assert exploration_ceiling(config, make_dealer("two_assets"), model) == []
 
 
 def test_a_policy_without_a_state_independent_std_gets_no_ceiling():
