@@ -6,8 +6,9 @@ market orders reach a quote at offset ``δ`` with Poisson intensity ``λ(δ) = A
 (Avellaneda & Stoikov 2008, eq. 2.12).
 
 Scales the world derives from its own physics when a field leaves them unset (``None``), so that a
-world nobody tuned for is still learnable: the offset range actions map onto, and the inventory unit
-of the observation (``World.offset_range``, ``World.inventory_unit``; see ``derived_scales``).
+world nobody tuned for is still learnable: the offset range actions map onto, and the inventory and time
+units of the observation (``World.offset_range``, ``World.inventory_unit``, ``World.time_unit``; see
+``derived_scales``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ FILL_RULES = ("poisson", "as2008")
 MID_PROCESSES = ("gaussian", "binomial")
 OBSERVATION_FEATURES = ("mid_return", "last_fills", "fill_imbalance", "close_proximity")
 BASE_OBSERVATION = ("inventory", "time_to_close", "volatility")
+# Relaxation times of the optimal skew after which the close no longer moves the quotes (``derived_scales``).
+CLOSE_RELAXATIONS = 20.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +65,9 @@ class World:
     - ``inventory_scale`` [lots]: the observation reports ``inventory / inventory_scale``. ``None``
       (the default): derived, three times the inventory's natural standard deviation, capped at Q;
       see ``World.inventory_unit``.
+    - ``time_scale`` [time]: the observation reports ``time_to_close / time_scale``. ``None`` (the
+      default): derived, the time over which the close still moves the optimal quotes, capped at the
+      session; see ``World.time_unit``.
     - ``observation_features``: extra observations after the base three (and the hedge position), from
       ``"mid_return"``, ``"last_fills"``, ``"fill_imbalance"``, ``"close_proximity"`` (1 / steps left: the
       time input that resolves the close's last steps in a long session, where ``time_to_close`` is ~0).
@@ -109,6 +115,7 @@ class World:
     min_offset: float | None = None
     max_offset: float | None = None
     inventory_scale: float | None = None
+    time_scale: float | None = None
     observation_features: tuple[str, ...] = ("close_proximity",)
     hedge_sigma: float | None = None
     hedge_correlation: float = 0.0
@@ -135,7 +142,7 @@ class World:
             *_HEDGE_REALS,
         ):
             _set(self, name, _real(name, getattr(self, name)))
-        for name in ("min_offset", "max_offset", "inventory_scale", "hedge_sigma"):
+        for name in ("min_offset", "max_offset", "inventory_scale", "time_scale", "hedge_sigma"):
             if getattr(self, name) is not None:
                 _set(self, name, _real(name, getattr(self, name)))
         for name in ("max_inventory", *_HEDGE_INTEGERS):
@@ -168,6 +175,7 @@ class World:
             ("terminal_penalty", self.terminal_penalty >= 0, "must be ≥ 0"),
             ("adverse_jump", self.adverse_jump >= 0, "must be ≥ 0"),
             ("inventory_scale", self.inventory_scale is None or self.inventory_scale > 0, "must be > 0 (or null)"),
+            ("time_scale", self.time_scale is None or self.time_scale > 0, "must be > 0 (or null)"),
         ]
         check_fields(self, checks)
         check_whole_steps(self.horizon, self.dt)
@@ -361,6 +369,11 @@ class World:
         return self.inventory_scale if self.inventory_scale is not None else self.natural_scales["inventory_scale"]
 
     @cached_property
+    def time_unit(self) -> float:
+        """Time per unit of the observed time to close: ``time_scale`` as set, or derived."""
+        return self.time_scale if self.time_scale is not None else self.natural_scales["time_scale"]
+
+    @cached_property
     def hedge_unit(self) -> float:
         """Lots per unit of the observed hedge position: the minimum-variance hedge of ``inventory_unit``,
         ``|ρ|·σ₁/σ₂·inventory_unit``, between ``hedge_lot`` and Q₂ (1 without a hedge instrument)."""
@@ -371,7 +384,9 @@ class World:
     def resolved(self) -> World:
         """This world with every derived scale written in, so that it survives a change of defaults."""
         low, high = self.offset_range
-        return dataclasses.replace(self, min_offset=low, max_offset=high, inventory_scale=self.inventory_unit)
+        return dataclasses.replace(
+            self, min_offset=low, max_offset=high, inventory_scale=self.inventory_unit, time_scale=self.time_unit
+        )
 
     @cached_property
     def action_names(self) -> tuple[str, ...]:
@@ -416,6 +431,14 @@ def derived_scales(world: World) -> dict[str, float]:
       order one wherever the optimum keeps it, whatever Q is.
     - ``reach`` [price]: 1/k + c·inventory_scale + ξ + |fee|, the distance from the mid that the
       quotes of visited states span; the offset range is ``1/k − 1.5·reach`` to ``1/k + 2·reach``.
+    - ``close_time`` τ = 1/(2√(φ_min·k·λ)) [time]: the relaxation time of the optimal skew, the GLFT/CJP
+      Riccati's ``1/(2kc)`` with the smallest regime's penalty φ_min = max(smallest regime φ, α/T) (the
+      calmest regime's close lasts longest); ∞ without a penalty. ``inventory_std``'s drift −2λkc·q
+      relaxes on the same time.
+    - ``time_scale`` [time]: ``min(T, CLOSE_RELAXATIONS·τ)``: the span of time in which the close moves
+      the optimal quotes (they have relaxed by ``e^(−CLOSE_RELAXATIONS)`` beyond it). A long session
+      observes its close at a resolution the network can tell from the body, instead of as the last
+      hundredth of the session; a session no longer than that span observes the fraction left, as before.
     """
     k = world.fill_decay
     fill_rate = world.arrival_intensity * math.exp(-1.0)
@@ -426,6 +449,8 @@ def derived_scales(world: World) -> dict[str, float]:
     inventory_std = min(stationary, random_walk)
     inventory_scale = min(max(3.0 * inventory_std, 1.0), float(world.max_inventory))
     reach = 1.0 / k + skew * inventory_scale + world.adverse_jump + abs(world.fee)
+    calmest = max(float(world.running_penalty_levels.min()), world.terminal_penalty / world.horizon)
+    close_time = 0.5 / math.sqrt(calmest * k * fill_rate) if calmest > 0 and fill_rate > 0 else math.inf
     return {
         "fill_rate": fill_rate,
         "skew_per_lot": skew,
@@ -434,6 +459,8 @@ def derived_scales(world: World) -> dict[str, float]:
         "reach": reach,
         "min_offset": 1.0 / k - 1.5 * reach,
         "max_offset": 1.0 / k + 2.0 * reach,
+        "close_time": close_time,
+        "time_scale": min(world.horizon, CLOSE_RELAXATIONS * close_time),
     }
 
 

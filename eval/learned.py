@@ -157,7 +157,7 @@ def _scaling(world: World) -> tuple:
     return (
         world.offset_range,
         world.inventory_unit,
-        world.horizon,
+        world.time_unit,
         world.n_steps,
         world.max_sigma,
         tuple(world.sigma_levels),

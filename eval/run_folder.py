@@ -122,6 +122,7 @@ def load_world(path: Path) -> World | Dealer:
         fields = document["fields"]
         if document.get("kind") == "dealer":
             return _dealer(fields, document["scales"], path)
+        fields.setdefault("time_scale", fields["horizon"])  # recorded before time_scale: the session's fraction
         for key in ("regime_scales", "observation_features"):
             fields[key] = tuple(fields[key])
         fields["regime_switch_rates"] = tuple(tuple(row) for row in fields["regime_switch_rates"])

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from envs import World, derived_scales, list_presets, make_world, observation_space
+from envs import World, decode_observation, derived_scales, list_presets, make_world, observation_at, observation_space
 
 
 def test_presets_are_listed_and_build():
@@ -114,6 +114,41 @@ def test_derived_scales_follow_the_physics():
     assert resolved.inventory_scale == world.inventory_unit and resolved.resolved() == resolved
 
 
+def test_the_time_unit_is_the_span_of_the_close_capped_at_the_session():
+    """τ = 1/(2√(φ·k·λ)), the optimal skew's relaxation time; the unit is min(T, 20·τ)."""
+    # α/T = 4/30 exceeds φ = 0.08, so the terminal penalty sets τ.
+    long = make_world(
+        "default",
+        sigma=0.05,
+        arrival_intensity=10.0,
+        fill_decay=9.5,
+        max_inventory=3,
+        running_penalty=0.08,
+        terminal_penalty=4.0,
+        horizon=30.0,
+        dt=0.03,
+    )
+    tau = 0.5 / np.sqrt((4.0 / 30.0) * 9.5 * 10.0 * np.exp(-1))
+    assert derived_scales(long)["close_time"] == pytest.approx(tau)
+    assert long.time_unit == pytest.approx(20 * tau) and long.time_unit < long.horizon / 5
+    # The close's last step and the session's first are far apart in the observation, and decode exactly.
+    observation = observation_at(long, np.zeros(3, dtype=np.int64), np.array([1, 100, long.n_steps]))
+    np.testing.assert_allclose(observation[:, 1], np.array([1, 100, 1000]) * long.dt / long.time_unit, rtol=1e-6)
+    assert observation_space(long).high[1] == pytest.approx(long.horizon / long.time_unit)
+    np.testing.assert_array_equal(decode_observation(long, observation)["time_to_close"] / long.dt, [1, 100, 1000])
+    # The calmest regime's penalty sets τ: its close lasts longest.
+    calm = make_world("regimes", volatility_scaled_penalty=True)
+    phi = calm.running_penalty_levels.min()
+    assert derived_scales(calm)["close_time"] == pytest.approx(
+        0.5 / np.sqrt(max(phi, calm.terminal_penalty / calm.horizon) * calm.fill_decay * calm.arrival_intensity / np.e)
+    )
+    # Shorter sessions, and worlds without a penalty, observe the fraction of the session left.
+    assert make_world("default").time_unit == make_world("default").horizon
+    assert make_world("as2008").time_unit == make_world("as2008").horizon
+    assert make_world("default", time_scale=0.25).time_unit == 0.25
+    assert long.resolved().time_scale == long.time_unit
+
+
 def test_a_wide_limit_does_not_flatten_the_observed_inventory():
     """Q = 100 where the optimum keeps a few lots: the observation's unit follows the physics, not Q."""
     world = make_world("default", max_inventory=100, fill_decay=1.0, running_penalty=0.1, terminal_penalty=0.1)
@@ -128,6 +163,7 @@ def test_a_wide_limit_does_not_flatten_the_observed_inventory():
         ({"min_offset": 1.0, "max_offset": 0.5}, "max_offset must be > min_offset"),
         ({"inventory_scale": 0.0}, "inventory_scale must be > 0"),
         ({"inventory_scale": "big"}, "inventory_scale must be a finite number"),
+        ({"time_scale": -1.0}, "time_scale must be > 0"),
     ],
 )
 def test_scale_fields_are_validated(fields, message):

@@ -423,7 +423,22 @@ def test_the_run_folder_records_the_resolved_world_and_code_version(finished_run
     assert document["preset"] == "default" and document["code_version"]
     assert document["fields"]["min_offset"] == pytest.approx(world.offset_range[0])
     assert document["fields"]["inventory_scale"] == pytest.approx(world.inventory_unit)
+    assert document["fields"]["time_scale"] == pytest.approx(world.time_unit)
     assert document["fields"]["horizon"] == 0.16
+
+
+def test_a_world_recorded_before_the_time_unit_keeps_the_session_as_its_unit(finished_run, tmp_path):
+    """Runs recorded before ``time_scale`` existed observed the fraction of the session left."""
+    from eval.run_folder import load_world
+
+    document = json.loads((finished_run[0] / "world.json").read_text())
+    long = {"horizon": 30.0, "dt": 0.03, "arrival_intensity": 10.0, "fill_decay": 9.5, "terminal_penalty": 4.0}
+    document["fields"].update(long, time_scale=None)
+    (tmp_path / "now.json").write_text(json.dumps(document))
+    del document["fields"]["time_scale"]
+    (tmp_path / "before.json").write_text(json.dumps(document))
+    assert load_world(tmp_path / "now.json").time_unit < 5.0
+    assert load_world(tmp_path / "before.json").time_unit == 30.0
 
 
 def test_shipped_configs_validate_and_accept_overrides():
