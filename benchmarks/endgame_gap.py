@@ -7,8 +7,9 @@ A score that jumps to near 1 within a few steps says the policy quotes well thro
 gap at the close, where the optimum flattens the book (crossing quotes, the far side pulled); a score that
 barely moves says the gap is spread over the session.
 
-Run: ``.venv/bin/python benchmarks/endgame_gap.py RUN_DIR [--steps 1 2 5] [--episodes 2000]`` (RUN_DIR a
-training run folder, e.g. ``sweeps/recipe_robustness/runs/w5-seed0`` after ``make bench-robustness``).
+Run: ``.venv/bin/python benchmarks/endgame_gap.py RUN_DIR [--steps 1 2 5] [--episodes 2000] [--quote-steps 1 100
+300]`` (RUN_DIR a training run folder, e.g. ``sweeps/recipe_robustness/runs/w5-seed0`` after ``make
+bench-robustness``).
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[1, 2, 5, 10, 20])
     parser.add_argument("--episodes", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--quote-steps", type=int, nargs="+", default=[1, 2, 3, 5, 20, 100], help="steps left of the quote table"
+    )
     args = parser.parse_args()
     world = load_world(args.run_dir / "world.json")
     if not isinstance(world, World):
@@ -89,7 +93,7 @@ def main() -> None:
         label = "learned, as trained" if name == "learned" else f"learned, optimum in the last {name.split('_')[-1]}"
         print(f"  {label:<36} {score:.3f}")
     print("bid/ask offsets [price], learned then optimal, by steps left to the close:")
-    print("\n".join(quote_table(world, {"learned": learned, "optimal": optimal})))
+    print("\n".join(quote_table(world, {"learned": learned, "optimal": optimal}, tuple(args.quote_steps))))
 
 
 if __name__ == "__main__":
