@@ -528,7 +528,7 @@ def step(
     if world.n_regimes > 1:
         regime = _draw_regime(np.cumsum(world.regime_step_transition, axis=1)[regime], noise.switch)
     fill_imbalance = state.fill_imbalance
-    if "fill_imbalance" in world.observation_features:
+    if "fill_imbalance" in world.observed_features:
         fill_imbalance = (1 - IMBALANCE_WEIGHT) * fill_imbalance - IMBALANCE_WEIGHT * net_sold
     # Positional, in field order (the names match the fields): keywords cost three times as much at one market.
     new_state = MarketState(

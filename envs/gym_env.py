@@ -64,7 +64,7 @@ class MarketMakingEnv(BatchEnv):
     {table}
 
     ``hedge_position`` follows the base three in a hedged world only; the features follow when
-    ``world.observation_features`` names them. The inventory's unit is the
+    ``world.observed_features`` names them. The inventory's unit is the
     world's ``inventory_unit``: ``inventory_scale`` as set, or three times the inventory's natural
     standard deviation (between 1 and Q), so that the observation is of order one wherever the optimum
     keeps inventory, whatever Q is. Its bounds are ``±Q / inventory_unit``.

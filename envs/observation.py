@@ -88,6 +88,13 @@ ENTRIES: dict[str, Entry] = {
             lambda w: (0.0, 1.0),
         ),
         Entry(
+            "close_relaxation",
+            "e^(−(T − t)/τ), τ the optimal skew's relaxation time (World.natural_scales['close_time']; 1 without one)",
+            lambda w, s: np.exp(-(w.n_steps - s.step) * np.float64(w.dt) / w.natural_scales["close_time"]),
+            lambda w: 1.0,
+            lambda w: (0.0, 1.0),
+        ),
+        Entry(
             "bid_filled", "bid filled last step (0 or 1)", lambda w, s: s.bid_filled, lambda w: 1.0, lambda w: (0, 1)
         ),
         Entry(

@@ -24,7 +24,7 @@ import scipy.linalg
 
 FILL_RULES = ("poisson", "as2008")
 MID_PROCESSES = ("gaussian", "binomial")
-OBSERVATION_FEATURES = ("mid_return", "last_fills", "fill_imbalance", "close_proximity")
+OBSERVATION_FEATURES = ("mid_return", "last_fills", "fill_imbalance", "close_proximity", "close_relaxation")
 BASE_OBSERVATION = ("inventory", "time_to_close", "volatility")
 # Relaxation times of the optimal skew after which the close no longer moves the quotes (``derived_scales``).
 CLOSE_RELAXATIONS = 20.0
@@ -70,8 +70,11 @@ class World:
       session; see ``World.time_unit``.
     - ``observation_features``: extra observations after the base three (and the hedge position), from
       ``"mid_return"``, ``"last_fills"``, ``"fill_imbalance"``, ``"close_proximity"`` (1 / steps left: the
-      time input that resolves the close's last steps in a long session, where ``time_to_close`` is ~0).
-      Default ``("close_proximity",)``; a list given replaces it (``[]``: the base entries alone).
+      time input that tells the close's last steps apart, where ``time_to_close`` moves by ``dt/time_unit``),
+      ``"close_relaxation"`` (``e^(−(T−t)/τ)``, τ the optimal skew's relaxation time: the shape in time of the
+      close's pull on the optimal quotes). ``None`` (the default): derived, ``("close_proximity",)``, with
+      ``"close_relaxation"`` after it where the session outlasts its close (see ``World.observed_features``);
+      a list given replaces it (``[]``: the base entries alone).
 
     The hedge instrument (rung 3), absent unless ``hedge_sigma`` is set: a second, correlated mid the
     maker never quotes but trades (the source documents' "offset the residual inventory in a
@@ -116,7 +119,7 @@ class World:
     max_offset: float | None = None
     inventory_scale: float | None = None
     time_scale: float | None = None
-    observation_features: tuple[str, ...] = ("close_proximity",)
+    observation_features: tuple[str, ...] | None = None
     hedge_sigma: float | None = None
     hedge_correlation: float = 0.0
     hedge_max_trade: int = 0
@@ -153,11 +156,12 @@ class World:
         _set(self, "regime_scales", _real_tuple("regime_scales", self.regime_scales))
         _set(self, "regime_switch_rates", _matrix("regime_switch_rates", self.regime_switch_rates))
         features = self.observation_features
-        if isinstance(features, str) or not isinstance(features, (tuple, list)):
-            raise ValueError(
-                f"observation_features must be a list of names from {OBSERVATION_FEATURES}; got {features!r}"
-            )
-        _set(self, "observation_features", tuple(features))
+        if features is not None:
+            if isinstance(features, str) or not isinstance(features, (tuple, list)):
+                raise ValueError(
+                    f"observation_features must be a list of names from {OBSERVATION_FEATURES}; got {features!r}"
+                )
+            _set(self, "observation_features", tuple(features))
         self._validate()
 
     def _validate(self) -> None:
@@ -212,8 +216,9 @@ class World:
             if self.max_offset <= 0:
                 raise ValueError(f"max_offset must be > 0; got {self.max_offset!r}")
         self._validate_hedge()
-        unknown = [f for f in self.observation_features if f not in OBSERVATION_FEATURES]
-        if unknown or len(set(self.observation_features)) != len(self.observation_features):
+        features = self.observation_features or ()
+        unknown = [f for f in features if f not in OBSERVATION_FEATURES]
+        if unknown or len(set(features)) != len(features):
             raise ValueError(
                 f"observation_features must be distinct names from {OBSERVATION_FEATURES}; "
                 f"got {self.observation_features!r}"
@@ -385,7 +390,12 @@ class World:
         """This world with every derived scale written in, so that it survives a change of defaults."""
         low, high = self.offset_range
         return dataclasses.replace(
-            self, min_offset=low, max_offset=high, inventory_scale=self.inventory_unit, time_scale=self.time_unit
+            self,
+            min_offset=low,
+            max_offset=high,
+            inventory_scale=self.inventory_unit,
+            time_scale=self.time_unit,
+            observation_features=self.observed_features,
         )
 
     @cached_property
@@ -394,10 +404,20 @@ class World:
         return ("bid", "ask", "hedge") if self.hedged else ("bid", "ask")
 
     @cached_property
+    def observed_features(self) -> tuple[str, ...]:
+        """The extra observations: ``observation_features`` as set, or derived: ``close_proximity``, and
+        ``close_relaxation`` where the session outlasts its close (``derived_scales``' time scale is shorter than
+        the session), so that the close is an event in time the policy can tell from the body."""
+        if self.observation_features is not None:
+            return self.observation_features
+        long_session = self.natural_scales["time_scale"] < self.horizon
+        return ("close_proximity", "close_relaxation") if long_session else ("close_proximity",)
+
+    @cached_property
     def observation_names(self) -> tuple[str, ...]:
         """Names of the observation's entries, in order (``last_fills`` spans two)."""
         names = list(BASE_OBSERVATION) + (["hedge_position"] if self.hedged else [])
-        for feature in self.observation_features:
+        for feature in self.observed_features:
             names += ["bid_filled", "ask_filled"] if feature == "last_fills" else [feature]
         return tuple(names)
 

@@ -124,7 +124,7 @@ def load_world(path: Path) -> World | Dealer:
             return _dealer(fields, document["scales"], path)
         fields.setdefault("time_scale", fields["horizon"])  # recorded before time_scale: the session's fraction
         for key in ("regime_scales", "observation_features"):
-            fields[key] = tuple(fields[key])
+            fields[key] = tuple(fields[key]) if fields[key] is not None else None
         fields["regime_switch_rates"] = tuple(tuple(row) for row in fields["regime_switch_rates"])
         if isinstance(fields["initial_inventory"], list):
             fields["initial_inventory"] = tuple(fields["initial_inventory"])

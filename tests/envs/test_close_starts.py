@@ -106,3 +106,12 @@ def test_close_proximity_is_one_over_the_steps_left():
     fresh = observation_at(world, np.zeros(4, dtype=np.int64), np.array([1, 2, 4, 10]))
     np.testing.assert_allclose(fresh[:, -1], [1.0, 0.5, 0.25, 0.1], rtol=1e-6)
     np.testing.assert_allclose(decode_observation(world, fresh)["close_proximity"], [1.0, 0.5, 0.25, 0.1], rtol=1e-6)
+
+
+def test_close_relaxation_decays_with_the_optimal_skews_relaxation_time():
+    world = make_world("default", observation_features=("close_relaxation",))
+    tau = 0.5 / np.sqrt(world.running_penalty * world.fill_decay * world.arrival_intensity / np.e)  # φ = 1 > α/T
+    observation = observation_at(world, np.zeros(3, dtype=np.int64), np.array([1, 20, 200]))
+    np.testing.assert_allclose(observation[:, -1], np.exp(-np.array([1, 20, 200]) * world.dt / tau), rtol=1e-5)
+    free = make_world("default", running_penalty=0.0, terminal_penalty=0.0, observation_features=("close_relaxation",))
+    np.testing.assert_array_equal(observation_at(free, np.zeros(2, dtype=np.int64), np.array([1, 200]))[:, -1], 1.0)

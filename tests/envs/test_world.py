@@ -147,6 +147,11 @@ def test_the_time_unit_is_the_span_of_the_close_capped_at_the_session():
     assert make_world("as2008").time_unit == make_world("as2008").horizon
     assert make_world("default", time_scale=0.25).time_unit == 0.25
     assert long.resolved().time_scale == long.time_unit
+    # A session that outlasts its close also observes the close's relaxation; an explicit list wins.
+    assert long.observation_names[3:] == ("close_proximity", "close_relaxation")
+    assert make_world("default").observation_names[3:] == ("close_proximity",)
+    assert long.replace(observation_features=()).observation_names == ("inventory", "time_to_close", "volatility")
+    assert long.resolved().observation_features == ("close_proximity", "close_relaxation")
 
 
 def test_a_wide_limit_does_not_flatten_the_observed_inventory():
