@@ -53,7 +53,7 @@ ENTRIES: dict[str, Entry] = {
         ),
         Entry(
             "time_to_close",
-            "T − t / World.time_unit (the session, or the span of the close in a longer one)",
+            "(T − t) / World.time_unit (the session, or the span of the close in a longer one)",
             lambda w, s: (w.n_steps - s.step) * np.float64(w.dt),
             lambda w: w.time_unit,
             lambda w: (0.0, w.horizon / w.time_unit),
