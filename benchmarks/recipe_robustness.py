@@ -119,6 +119,7 @@ def main() -> None:
     parser.add_argument(
         "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="a config change for every run"
     )
+    parser.add_argument("--list", action="store_true", help="print each world's time unit and features; train nothing")
     args = parser.parse_args()
     try:
         recipe = parse_set(args.sets)
@@ -133,6 +134,12 @@ def main() -> None:
         if unknown:
             parser.error(f"--only: {unknown[0]} is not a sampled world; accepted: {list(worlds)}")
         worlds = {name: overrides for name, overrides in worlds.items() if name in args.only}
+    if args.list:
+        for name, overrides in worlds.items():
+            world = make_world("default", **overrides)
+            unit = "the session" if world.time_unit == world.horizon else f"{world.time_unit / world.dt:.0f} steps"
+            print(f"{name}: {world.n_steps} steps, time unit {unit}, features {list(world.observed_features)}")
+        return
     skipped = [name for name, overrides in worlds.items() if not score_defined(overrides)]
     kept = {name: overrides for name, overrides in worlds.items() if name not in skipped}
     sweep_dir = args.dir.absolute()

@@ -441,6 +441,15 @@ def test_a_world_recorded_before_the_time_unit_keeps_the_session_as_its_unit(fin
     assert load_world(tmp_path / "before.json").time_unit == 30.0
 
 
+def test_shipped_single_asset_configs_observe_the_session_fraction_and_close_proximity():
+    """Their sessions are shorter than the close's span: the time unit and features predate time_scale."""
+    from train.config import load_config, world_of
+
+    for name in ("default", "as2008", "toxic", "regimes", "demo", "hedged"):
+        world = world_of(load_config(ROOT / "configs" / f"{name}.yaml"))
+        assert world.time_unit == world.horizon and world.observed_features == ("close_proximity",), name
+
+
 def test_shipped_configs_validate_and_accept_overrides():
     from train.config import load_config
 
