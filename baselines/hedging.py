@@ -90,7 +90,7 @@ class BandHedge(_Hedger):
         "band": Parameter(
             float,
             lambda world: round(world.natural_scales["inventory_std"], 1),
-            "the inventory's natural standard deviation (envs.derived_scales)",
+            "the inventory's natural standard deviation (envs.natural_scales)",
             "inventory left unhedged [lots]",
             bound=NON_NEGATIVE,
         ),

@@ -23,11 +23,13 @@ from envs.core import (
     round_to_lot,
 )
 from envs.gym_env import MarketMakingEnv
+from envs.interface import natural_scales
+from envs.market import Asset, HedgeInstrument, Market, Penalty, Regimes
 from envs.observation import ENTRIES, decode_observation, observation_at, observe, translate_observation
 from envs.presets import PRESETS, list_presets, make_world, resolve_world
 from envs.spaces import action_space, action_to_hedge, action_to_quotes, observation_space, quotes_to_action
 from envs.vector_env import MarketMakingVectorEnv
-from envs.world import World, derived_scales, field_names
+from envs.world import World, field_names
 
 ENV_ID = "mm_inventory/MarketMaking-v0"
 DEALER_ENV_ID = "mm_inventory/Dealer-v0"
@@ -61,7 +63,12 @@ __all__ = [
     "ENV_ID",
     "BatchStep",
     "Finished",
-    "derived_scales",
+    "natural_scales",
+    "Asset",
+    "HedgeInstrument",
+    "Market",
+    "Penalty",
+    "Regimes",
     "observe",
     "translate_observation",
     "PRESETS",

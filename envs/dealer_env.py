@@ -29,7 +29,7 @@ class DealerEnv(BatchEnv):
     ## Action Space
     ``Box(−1, 1, (2·d + m,), float32)``: each asset's normalized bid, then each asset's ask, mapped linearly
     onto the asset's ``Dealer.offset_range`` (from ``δ̃(0) − 1.5·reach`` to ``δ̃(0) + 2·reach``, see
-    ``envs.dealer.dealer_scales``); ``a = +1`` pulls the side. One offset per side serves every size. Then,
+    ``envs.interface.natural_scales``); ``a = +1`` pulls the side. One offset per side serves every size. Then,
     for each of the m hedge instruments (``Dealer.hedges``), a trade of ``round(a·U/lot)·lot`` lots, clipped
     so that ``|position| ≤ Q₂``.
 

@@ -7,7 +7,7 @@ to close as a fraction of the session.
 
 Action, ``Box([−1, 1]^(2·d + m), float32)``, in the core's column order: each asset's bid, then each asset's
 ask, then each hedge's trade. Entry a of asset i maps linearly onto the asset's offset range
-(``Dealer.offset_range``, derived from its scales, ``envs.dealer.dealer_scales``): ``δ = low + (a + 1)/2 ·
+(``Dealer.offset_range``, derived from its scales, ``envs.interface.natural_scales``): ``δ = low + (a + 1)/2 ·
 (high − low)`` [price per lot, every size]; ``a = +1`` (the far end, where finite actions beyond the box are
 clipped) pulls the side. Hedge entry a asks for ``round(a·U/lot)·lot`` lots (the core clips it to ``±Q₂``).
 NaN or inf is an error.

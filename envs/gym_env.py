@@ -56,7 +56,7 @@ class MarketMakingEnv(BatchEnv):
     box are clipped; NaN or inf raises ``ValueError``. The range is the world's ``offset_range``: as
     set, or, when ``min_offset``/``max_offset`` are left out, derived from the world's own scales,
     ``1/k − 1.5·reach`` to ``1/k + 2·reach`` with ``reach = 1/k + c·inventory_scale + ξ + |fee|`` and
-    ``c = √(φ̄/(k·A·e⁻¹))`` the asymptotic optimal skew per lot (``envs.world.derived_scales``).
+    ``c = √(φ̄/(k·A·e⁻¹))`` the asymptotic optimal skew per lot (``envs.interface.natural_scales``).
     In a world with a hedge instrument (``hedge_sigma`` set) the action is ``Box(−1, 1, (3,))``: entry 2
     asks for a hedge trade of ``round(a·U_max/h)·h`` lots, clipped so that ``|q₂| ≤ Q₂``.
 

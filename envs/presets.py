@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from envs.dealer import DEALER_PRESETS, make_dealer
+from envs.market import Market
 from envs.world import World, check_field_names
 
 # Avellaneda & Stoikov (2008), section 4: s0 = 100, T = 1, σ = 2, dt = 0.005, A = 140, k = 1.5,
@@ -131,3 +133,13 @@ def resolve_world(world: str | World | None, **overrides: Any) -> World:
     if world is not None and not isinstance(world, str):
         raise ValueError(f"world must be a preset name from {list_presets()} or a World; got {world!r}")
     return make_world(world or "default", **overrides)
+
+
+def make_market(preset: str, **overrides: Any) -> Market:
+    """The ``envs.market.Market`` of any preset by name: a single-asset world's (``make_world``, its interface
+    fields dropped) or a dealer's (``envs.dealer.make_dealer``); overrides are the preset's own fields."""
+    if preset in DEALER_PRESETS:
+        return make_dealer(preset, **overrides).market
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; accepted: {sorted([*PRESETS, *DEALER_PRESETS])}")
+    return make_world(preset, **overrides).market

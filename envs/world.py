@@ -8,7 +8,9 @@ market orders reach a quote at offset ``δ`` with Poisson intensity ``λ(δ) = A
 Scales the world derives from its own physics when a field leaves them unset (``None``), so that a
 world nobody tuned for is still learnable: the offset range actions map onto, and the inventory and time
 units of the observation (``World.offset_range``, ``World.inventory_unit``, ``World.time_unit``; see
-``derived_scales``).
+``envs.interface.natural_scales``).
+
+A world is a view of a one-asset ``envs.market.Market`` (``World.market``) plus the agent's interface fields.
 """
 
 from __future__ import annotations
@@ -22,12 +24,11 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-FILL_RULES = ("poisson", "as2008")
-MID_PROCESSES = ("gaussian", "binomial")
+from envs.interface import hedge_units, natural_scales
+from envs.market import FILL_RULES, MID_PROCESSES, Asset, HedgeInstrument, Market, Penalty, Regimes
+
 OBSERVATION_FEATURES = ("mid_return", "last_fills", "fill_imbalance", "close_proximity", "close_relaxation")
 BASE_OBSERVATION = ("inventory", "time_to_close", "volatility")
-# Relaxation times of the optimal skew after which the close no longer moves the quotes (``derived_scales``).
-CLOSE_RELAXATIONS = 20.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -343,13 +344,57 @@ class World:
         return np.abs(volatility[..., None] - self.sigma_levels).argmin(axis=-1)
 
     @cached_property
+    def market(self) -> Market:
+        """The physics of this world as a one-asset ``Market`` (its hedge instrument a hedge-only instrument
+        opening at ``s0``); the agent's interface fields (offset range, scales, features) are not part of it."""
+        asset = Asset(
+            s0=self.s0,
+            sigma=self.sigma,
+            arrival_intensity=self.arrival_intensity,
+            sell_share=self.sell_share,
+            fill_decay=self.fill_decay,
+            max_inventory=self.max_inventory,
+            initial_inventory=self.initial_inventory,
+            fee=self.fee,
+            adverse_jump=self.adverse_jump,
+        )
+        hedges, correlation = (), None
+        if self.hedged:
+            hedges = (
+                HedgeInstrument(
+                    s0=self.s0,
+                    sigma=self.hedge_sigma,
+                    spread_cost=self.hedge_spread_cost,
+                    impact=self.hedge_impact,
+                    ticket_fee=self.hedge_ticket_fee,
+                    max_trade=self.hedge_max_trade,
+                    lot=self.hedge_lot,
+                    max_position=self.hedge_max_position,
+                ),
+            )
+            correlation = ((1.0, self.hedge_correlation), (self.hedge_correlation, 1.0))
+        return Market(
+            assets=(asset,),
+            hedges=hedges,
+            correlation=correlation,
+            regimes=Regimes(self.regime_scales, self.regime_switch_rates),
+            penalty=Penalty(self.running_penalty, self.terminal_penalty, self.volatility_scaled_penalty),
+            horizon=self.horizon,
+            dt=self.dt,
+            fill_rule=self.fill_rule,
+            mid_process=self.mid_process,
+        )
+
+    @cached_property
     def natural_scales(self) -> dict[str, float]:
-        """The world's own scales, from which unset ranges are derived (see ``derived_scales``)."""
-        return derived_scales(self)
+        """The world's own scales, from which unset ranges are derived: ``envs.interface.natural_scales`` of its
+        market, its one asset's entries as numbers."""
+        scales = natural_scales(self.market)
+        return {name: float(np.asarray(value).reshape(-1)[0]) for name, value in scales.items()}
 
     @cached_property
     def offset_range(self) -> tuple[float, float]:
-        """``(min_offset, max_offset)`` [price]: as set, or derived (``derived_scales``)."""
+        """``(min_offset, max_offset)`` [price]: as set, or derived (``natural_scales``)."""
         if self.min_offset is not None:
             return self.min_offset, self.max_offset
         scales = self.natural_scales
@@ -384,7 +429,7 @@ class World:
         ``|ρ|·σ₁/σ₂·inventory_unit``, between ``hedge_lot`` and Q₂ (1 without a hedge instrument)."""
         if not self.hedged:
             return 1.0
-        return float(np.clip(abs(self.hedge_ratio) * self.inventory_unit, self.hedge_lot, self.hedge_max_position))
+        return float(hedge_units(self.market, np.array([self.inventory_unit]))[0])
 
     def resolved(self) -> World:
         """This world with every derived scale written in, so that it survives a change of defaults."""
@@ -406,7 +451,7 @@ class World:
     @cached_property
     def observed_features(self) -> tuple[str, ...]:
         """The extra observations: ``observation_features`` as set, or derived: ``close_proximity``, and
-        ``close_relaxation`` where the session outlasts its close (``derived_scales``' time scale is shorter than
+        ``close_relaxation`` where the session outlasts its close (the natural time scale is shorter than
         the session), so that the close is an event in time the policy can tell from the body."""
         if self.observation_features is not None:
             return self.observation_features
@@ -435,53 +480,6 @@ class World:
         """A copy with some fields changed (validated like any world)."""
         check_field_names(overrides)
         return dataclasses.replace(self, **overrides)
-
-
-def derived_scales(world: World) -> dict[str, float]:
-    """Natural scales of a world, from its physics alone.
-
-    - ``fill_rate`` λ = A·e^(−1) [1/time]: per-side fill rate of a quote at the risk-neutral depth 1/k.
-    - ``skew_per_lot`` c = √(φ̄ / (k·λ)) [price/lot]: the asymptotic optimal centre shift per lot, the
-      Guéant–Lehalle–Fernandez-Tapia (2013, eq. 4.6) constant with γσ²/2 → φ̄ as γ → 0 (Cartea,
-      Jaimungal & Penalva 2015, §10.2); φ̄ = max(largest regime φ, α/T), so a terminal-only penalty counts.
-    - ``inventory_std`` [lots]: the smaller of the stationary spread of inventory under that skew,
-      √(1/(2kc)) (fills at rates λe^(∓kcq): drift −2λkc·q, variance rate 2λ), and the unskewed
-      random walk over the session, √(2λT).
-    - ``inventory_scale`` [lots]: 3 × ``inventory_std``, between 1 and Q: the observed inventory is of
-      order one wherever the optimum keeps it, whatever Q is.
-    - ``reach`` [price]: 1/k + c·inventory_scale + ξ + |fee|, the distance from the mid that the
-      quotes of visited states span; the offset range is ``1/k − 1.5·reach`` to ``1/k + 2·reach``.
-    - ``close_time`` τ = 1/(2√(φ_min·k·λ)) [time]: the relaxation time of the optimal skew, the GLFT/CJP
-      Riccati's ``1/(2kc)`` with the smallest regime's penalty φ_min = max(smallest regime φ, α/T) (the
-      calmest regime's close lasts longest); ∞ without a penalty. ``inventory_std``'s drift −2λkc·q
-      relaxes on the same time.
-    - ``time_scale`` [time]: ``min(T, CLOSE_RELAXATIONS·τ)``: the span of time in which the close moves
-      the optimal quotes (they have relaxed by ``e^(−CLOSE_RELAXATIONS)`` beyond it). A long session
-      observes its close at a resolution the network can tell from the body, instead of as the last
-      hundredth of the session; a session no longer than that span observes the fraction left, as before.
-    """
-    k = world.fill_decay
-    fill_rate = world.arrival_intensity * math.exp(-1.0)
-    penalty = max(float(world.running_penalty_levels.max()), world.terminal_penalty / world.horizon)
-    skew = math.sqrt(penalty / (k * fill_rate)) if penalty > 0 and fill_rate > 0 else 0.0
-    random_walk = math.sqrt(2.0 * fill_rate * world.horizon)
-    stationary = math.sqrt(1.0 / (2.0 * k * skew)) if skew > 0 else math.inf
-    inventory_std = min(stationary, random_walk)
-    inventory_scale = min(max(3.0 * inventory_std, 1.0), float(world.max_inventory))
-    reach = 1.0 / k + skew * inventory_scale + world.adverse_jump + abs(world.fee)
-    calmest = max(float(world.running_penalty_levels.min()), world.terminal_penalty / world.horizon)
-    close_time = 0.5 / math.sqrt(calmest * k * fill_rate) if calmest > 0 and fill_rate > 0 else math.inf
-    return {
-        "fill_rate": fill_rate,
-        "skew_per_lot": skew,
-        "inventory_std": inventory_std,
-        "inventory_scale": inventory_scale,
-        "reach": reach,
-        "min_offset": 1.0 / k - 1.5 * reach,
-        "max_offset": 1.0 / k + 2.0 * reach,
-        "close_time": close_time,
-        "time_scale": min(world.horizon, CLOSE_RELAXATIONS * close_time),
-    }
 
 
 HEDGE_DEFAULTS = {

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMED = re.compile(r"\b(?:configs|benchmarks|envs|baselines|train|eval|tests|examples|docs)/[\w./-]+\.(?:py|ya?ml|md|json|npz)\b")
+NAMED = re.compile(
+    r"\b(?:configs|benchmarks|envs|baselines|train|eval|tests|examples|docs)/[\w./-]+\.(?:py|ya?ml|md|json|npz)\b"
+)
 
 
 def named_files() -> list[str]:

@@ -8,7 +8,7 @@ from gymnasium.utils.env_checker import check_env
 
 from baselines.dealer import ClosedForm
 from baselines.dealer_optimal import DealerOptimal
-from envs import DEALER_ENV_ID, DealerVecEnv, derived_scales, make_world
+from envs import DEALER_ENV_ID, DealerVecEnv, make_world
 from envs.dealer import Asset, Dealer, make_dealer
 from envs.dealer_batch import DealerBatch
 from envs.dealer_spaces import action_to_quotes, observation_at, quotes_to_action
@@ -80,7 +80,7 @@ def test_one_exponential_asset_has_the_single_asset_worlds_scales():
     dealer = Dealer(
         assets=(Asset(sigma=2.0, arrival_intensity=140.0, fill_decay=1.5, max_inventory=10),), risk_aversion=0.5
     )
-    ours, theirs = dealer.natural_scales, derived_scales(world)
+    ours, theirs = dealer.natural_scales, world.natural_scales
     for name in ("skew_per_lot", "inventory_std", "inventory_scale"):
         assert ours[name][0] == pytest.approx(theirs[name], rel=1e-12), name
     assert ours["skew_per_lot"][0] == pytest.approx(np.sqrt(1.0 / (1.5 * 140.0 / np.e)), rel=1e-12)

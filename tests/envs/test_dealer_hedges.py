@@ -35,14 +35,17 @@ def one_asset_one_hedge(rho=0.6, **hedge) -> Dealer:
     [
         (lambda: one_asset_one_hedge(max_trade=3), r"max_trade must be a multiple of lot=2; got 3"),
         (lambda: one_asset_one_hedge(max_position=5), r"max_position must be a multiple of lot=2; got 5"),
-        (lambda: one_asset_one_hedge(sigma=0.0), r"sigma must be > 0; got 0.0"),
-        (lambda: one_asset_one_hedge(impact=-1.0), r"impact must be ≥ 0"),
+        (lambda: one_asset_one_hedge(sigma=0.0), r"sigma must be a finite number > 0; got 0.0"),
+        (lambda: one_asset_one_hedge(impact=-1.0), r"impact must be a finite number ≥ 0"),
         (lambda: Dealer(assets=(ASSET,), hedges=(HedgeInstrument(),)), None),
         (
             lambda: Dealer(assets=(ASSET, ASSET), hedges=(HedgeInstrument(),), correlation=((1, 0.5), (0.5, 1))),
             r"correlation must be a 3×3 matrix \(one row per quoted asset, then per hedge instrument\)",
         ),
-        (lambda: Dealer(assets=(ASSET,), hedges=("index",)), r"hedges must be a list of envs.dealer.HedgeInstrument"),
+        (
+            lambda: Dealer(assets=(ASSET,), hedges=("index",)),
+            r"hedges must be a list of HedgeInstrument \(or mappings of their fields\); got \('index',\)",
+        ),
     ],
 )
 def test_bad_hedge_fields_name_the_field(build, message):
@@ -191,6 +194,8 @@ def test_assets_and_hedges_may_come_as_mappings_of_their_fields():
     )
     assert world_of(config) == make_dealer("two_assets_hedged")
     assert config.evaluation.baselines[-2:] == ("optimal", "closed_form_hedged")  # the ladder of the dealer built
-    with pytest.raises(ValueError, match=r"hedges: unknown HedgeInstrument field\(s\) \['vol'\]; accepted: \['s0'"):
+    with pytest.raises(
+        ValueError, match=r"hedges\[0\]: unknown HedgeInstrument field\(s\) \['vol'\]; accepted: \['s0'"
+    ):
         Dealer(assets=({"sigma": 1.0},), hedges=({"vol": 1.0},))
     assert Dealer(assets=({"sigma": 1.0, "sizes": [1, 2], "size_probabilities": [0.5, 0.5], "max_inventory": 4},))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from envs import World, decode_observation, derived_scales, list_presets, make_world, observation_at, observation_space
+from envs import World, decode_observation, list_presets, make_world, observation_at, observation_space
 
 
 def test_presets_are_listed_and_build():
@@ -93,9 +93,9 @@ def test_regime_transition_is_stochastic_and_stationary_law_is_right():
     np.testing.assert_allclose(world.stationary_regime_distribution, [4 / 6, 2 / 6], atol=1e-9)
 
 
-def test_derived_scales_follow_the_physics():
+def test_natural_scales_follow_the_physics():
     world = make_world("default")
-    scales = derived_scales(world)
+    scales = world.natural_scales
     k, rate = world.fill_decay, world.arrival_intensity * np.exp(-1)
     skew = np.sqrt(world.running_penalty / (k * rate))  # φ = 1 > α/T = 0.5
     assert scales["skew_per_lot"] == pytest.approx(skew)
@@ -129,7 +129,7 @@ def test_the_time_unit_is_the_span_of_the_close_capped_at_the_session():
         dt=0.03,
     )
     tau = 0.5 / np.sqrt((4.0 / 30.0) * 9.5 * 10.0 * np.exp(-1))
-    assert derived_scales(long)["close_time"] == pytest.approx(tau)
+    assert long.natural_scales["close_time"] == pytest.approx(tau)
     assert long.time_unit == pytest.approx(20 * tau) and long.time_unit < long.horizon / 5
     # The close's last step and the session's first are far apart in the observation, and decode exactly.
     observation = observation_at(long, np.zeros(3, dtype=np.int64), np.array([1, 100, long.n_steps]))
@@ -139,7 +139,7 @@ def test_the_time_unit_is_the_span_of_the_close_capped_at_the_session():
     # The calmest regime's penalty sets τ: its close lasts longest.
     calm = make_world("regimes", volatility_scaled_penalty=True)
     phi = calm.running_penalty_levels.min()
-    assert derived_scales(calm)["close_time"] == pytest.approx(
+    assert calm.natural_scales["close_time"] == pytest.approx(
         0.5 / np.sqrt(max(phi, calm.terminal_penalty / calm.horizon) * calm.fill_decay * calm.arrival_intensity / np.e)
     )
     # Shorter sessions, and worlds without a penalty, observe the fraction of the session left.
