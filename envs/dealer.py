@@ -103,35 +103,33 @@ class Dealer:
 
     @property
     def n_assets(self) -> int:
-        return len(self.assets)
+        return self.market.n_assets
 
     @property
     def n_hedges(self) -> int:
-        return len(self.hedges)
+        return self.market.n_hedges
 
-    @cached_property
+    @property
     def n_steps(self) -> int:
         """Steps in a session, ``horizon / dt``."""
-        return int(round(self.horizon / self.dt))
+        return self.market.n_steps
 
     def column(self, name: str) -> np.ndarray:
-        """One asset field across the assets, shape ``(d,)``."""
-        return np.array([getattr(asset, name) for asset in self.assets], dtype=np.float64)
+        """One asset field across the assets, shape ``(d,)`` (``Market.column``)."""
+        return self.market.column(name)
 
     def instrument_column(self, name: str) -> np.ndarray:
-        """A field both assets and hedges have (``sigma``, ``drift``, ``s0``) across every instrument, ``(d+m,)``:
-        the quoted assets first."""
-        return np.concatenate([self.column(name), self.hedge_column(name)])
+        """A field both assets and hedges have across every instrument, ``(d+m,)`` (``Market.instrument_column``)."""
+        return self.market.instrument_column(name)
 
     def hedge_column(self, name: str) -> np.ndarray:
-        """One hedge-instrument field across the hedges, shape ``(m,)``."""
-        return np.array([getattr(hedge, name) for hedge in self.hedges], dtype=np.float64)
+        """One hedge-instrument field across the hedges, shape ``(m,)`` (``Market.hedge_column``)."""
+        return self.market.hedge_column(name)
 
-    @cached_property
+    @property
     def instrument_covariance(self) -> np.ndarray:
-        """``Σ = diag(σ)·C·diag(σ)`` [price²/time] over every instrument, ``(d+m, d+m)``: quoted assets first."""
-        sigma = self.instrument_column("sigma")
-        return sigma[:, None] * np.asarray(self.correlation) * sigma[None, :]
+        """``Σ = diag(σ)·C·diag(σ)`` [price²/time] over every instrument, quoted assets first (``Market.covariance``)."""
+        return self.market.covariance
 
     @property
     def covariance(self) -> np.ndarray:
@@ -143,12 +141,10 @@ class Dealer:
         """``Φ = (γ/2)·Σ`` [price/(lot²·time)] over every instrument: the reward pays ``dt·xᵀΦx`` each step."""
         return 0.5 * self.risk_aversion * self.instrument_covariance
 
-    @cached_property
+    @property
     def min_variance_hedge(self) -> np.ndarray:
-        """``H = −Σ_hh⁺·Σ_hq``, ``(m, d)`` [lots of hedge per lot of inventory]: the hedge positions ``H·q`` that
-        minimize the book's variance ``xᵀΣx`` given the inventories q (a pseudo-inverse where hedges coincide)."""
-        d, sigma = self.n_assets, self.instrument_covariance
-        return -np.linalg.pinv(sigma[d:, d:]) @ sigma[d:, :d]
+        """``H = −Σ_hh⁺·Σ_hq``, ``(m, d)`` [lots of hedge per lot of inventory] (``Market.min_variance_hedge``)."""
+        return self.market.min_variance_hedge
 
     @cached_property
     def residual_covariance(self) -> np.ndarray:

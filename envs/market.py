@@ -250,18 +250,19 @@ class Regimes:
 
     def __post_init__(self) -> None:
         validate(self)
-        rates = np.asarray(self.switch_rates)
-        n = len(self.scales)
-        if rates.shape != (n, n):
-            raise ValueError(
-                f"switch_rates must be a {n}×{n} matrix (one row per regime in scales); got shape {rates.shape}"
-            )
-        off_diagonal = rates[~np.eye(n, dtype=bool)]
-        if np.any(off_diagonal < 0) or np.any(np.abs(rates.sum(axis=1)) > 1e-9):
-            raise ValueError(
-                "switch_rates must be a generator matrix: off-diagonal rates ≥ 0 and each row summing to 0; "
-                f"got {self.switch_rates!r}"
-            )
+        rates, n = np.asarray(self.switch_rates), len(self.scales)
+        generator = rates.shape == (n, n) and np.all(rates[~np.eye(n, dtype=bool)] >= 0)
+        _check(
+            self,
+            [
+                ("switch_rates", rates.shape == (n, n), f"must be a {n}×{n} matrix (one row per regime in scales)"),
+                (
+                    "switch_rates",
+                    generator and np.all(np.abs(rates.sum(axis=1)) <= 1e-9),
+                    "must be a generator matrix: off-diagonal rates ≥ 0 and each row summing to 0",
+                ),
+            ],
+        )
 
     @property
     def count(self) -> int:

@@ -191,21 +191,10 @@ class World:
                 f"[{-self.max_inventory}, {self.max_inventory}] with low ≤ high; "
                 f"got {self.initial_inventory!r}"
             )
-        if any(scale <= 0 for scale in self.regime_scales):
-            raise ValueError(f"regime_scales must all be > 0; got {self.regime_scales!r}")
-        rates = np.asarray(self.regime_switch_rates)
-        n = len(self.regime_scales)
-        if rates.shape != (n, n):
-            raise ValueError(
-                f"regime_switch_rates must be a {n}×{n} matrix (one row per regime in "
-                f"regime_scales); got shape {rates.shape}"
-            )
-        off_diagonal = rates[~np.eye(n, dtype=bool)]
-        if np.any(off_diagonal < 0) or np.any(np.abs(rates.sum(axis=1)) > 1e-9):
-            raise ValueError(
-                "regime_switch_rates must be a generator matrix: off-diagonal rates ≥ 0 and "
-                f"each row summing to 0; got {self.regime_switch_rates!r}"
-            )
+        try:  # the market's regimes validate them; their fields are this world's regime_* fields
+            Regimes(self.regime_scales, self.regime_switch_rates)
+        except ValueError as error:
+            raise ValueError(f"regime_{error}".replace("per regime in scales", "per regime in regime_scales")) from None
         if (self.min_offset is None) != (self.max_offset is None):
             raise ValueError(
                 "min_offset and max_offset must be set together (both numbers) or left out together (both "
