@@ -37,7 +37,8 @@ import numpy as np
 from baselines.avellaneda_stoikov import optimal_spread, reservation_shift
 from baselines.policy import pull_at_limit
 from envs import round_to_lot
-from envs.dealer import Dealer
+from envs.dealer_core import check_simulated
+from envs.market import Market
 
 
 class DealerPolicy:
@@ -48,9 +49,10 @@ class DealerPolicy:
 
     name: ClassVar[str]
 
-    def __init__(self, dealer: Dealer) -> None:
-        if not isinstance(dealer, Dealer):
-            raise ValueError(f"dealer must be an envs.dealer.Dealer (see make_dealer); got {type(dealer).__name__}")
+    def __init__(self, dealer: Market) -> None:
+        if not isinstance(dealer, Market):
+            raise ValueError(f"dealer must be an envs.market.Market (see make_market); got {type(dealer).__name__}")
+        check_simulated(dealer)  # the closed forms and the optimum model what the multi-asset core simulates
         self.dealer = dealer
 
     def quotes(self, inventory: np.ndarray, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +68,7 @@ class DealerPolicy:
         return self.act(inventory, hedge_position, time_to_close)
 
 
-def pull_at_limits(dealer: Dealer, inventory: np.ndarray, bid: np.ndarray, ask: np.ndarray):
+def pull_at_limits(dealer: Market, inventory: np.ndarray, bid: np.ndarray, ask: np.ndarray):
     """Pull the sides no size can fill without passing ``±Q`` (a bid at ``q + z_min > Q``): ``pull_at_limit``
     at ``Q − z_min + 1``, the same test on whole lots."""
     smallest = np.array([min(asset.sizes) for asset in dealer.assets])
@@ -89,7 +91,7 @@ class MyopicSymmetric(DealerPolicy):
 class LinearSkew(DealerPolicy):
     """Rung 1 asset by asset: ``δᵢ = δ̃ᵢ(0) ± cᵢ·qᵢ`` around the myopic quote, leaning on the asset's own
     inventory only, with the hard limit. The slope cᵢ [price/lot] is the asset's natural skew per lot
-    (``Dealer.natural_scales``: the closed form's long-horizon marginal for the asset alone)."""
+    (``Market.natural_scales``: the closed form's long-horizon marginal for the asset alone)."""
 
     name = "linear_skew"
 
@@ -107,7 +109,7 @@ class AvellanedaStoikov(DealerPolicy):
 
     name = "avellaneda_stoikov"
 
-    def __init__(self, dealer: Dealer) -> None:
+    def __init__(self, dealer: Market) -> None:
         super().__init__(dealer)
         logistic = [i for i, asset in enumerate(dealer.assets) if asset.fill_curve != "exponential"]
         if logistic:
@@ -129,7 +131,7 @@ class ClosedForm(DealerPolicy):
 
     name = "closed_form"
 
-    def __init__(self, dealer: Dealer) -> None:
+    def __init__(self, dealer: Market) -> None:
         super().__init__(dealer)
         quiet = [i for i, asset in enumerate(dealer.assets) if asset.arrival_intensity <= 0]
         if quiet:
@@ -183,8 +185,8 @@ class PerAsset(ClosedForm):
 
 class ClosedFormHedged(ClosedForm):
     """The closed form for the risk the minimum-variance hedge leaves, plus that hedge: quotes as
-    ``ClosedForm`` with Σ replaced by ``Dealer.residual_covariance`` (``Σ_qq − Σ_qh·Σ_hh⁺·Σ_hq``), and each step
-    trades every hedge instrument toward ``H·q`` (``Dealer.min_variance_hedge``, rounded to its lot; the core
+    ``ClosedForm`` with Σ replaced by ``Market.residual_covariance`` (``Σ_qq − Σ_qh·Σ_hh⁺·Σ_hq``), and each step
+    trades every hedge instrument toward ``H·q`` (``Market.min_variance_hedge``, rounded to its lot; the core
     clips the trade to ``±U`` and ``±Q₂``), whatever the trading costs (the dealer's ``full_hedge``,
     ``baselines.hedging``). The hedges' drift is ignored. With no hedge instruments it is ``ClosedForm``."""
 

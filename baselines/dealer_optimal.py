@@ -23,8 +23,8 @@ import numpy as np
 from baselines.dealer import ClosedForm, DealerPolicy
 from baselines.optimal import MAX_STATES, best_offset
 from baselines.quote_table import steps_to_close
-from envs.dealer import Dealer
 from envs.dealer_core import fill_chance
+from envs.market import Market
 
 _COUPLING_ROUNDS = 3
 
@@ -39,7 +39,7 @@ class DealerOptimal(DealerPolicy):
 
     name = "optimal"
 
-    def __init__(self, dealer: Dealer) -> None:
+    def __init__(self, dealer: Market) -> None:
         super().__init__(dealer)
         if dealer.n_assets != 2:
             raise ValueError(
@@ -188,7 +188,7 @@ def _shifted_expectation(opposite: np.ndarray, over_other: np.ndarray, shift: in
     return total
 
 
-def _offset_range(dealer: Dealer, inventory: np.ndarray) -> tuple[float, float]:
+def _offset_range(dealer: Market, inventory: np.ndarray) -> tuple[float, float]:
     """The offsets the search spans [price]: the closed form's quotes over the grid at the open, widened by
     half their span and the widest myopic quote either way."""
     closed_form = ClosedForm(dealer)

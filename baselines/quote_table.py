@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from envs import World
-from envs.dealer import Dealer
+from envs.market import Market
 
 
-def steps_to_close(world: World | Dealer, time_to_close: np.ndarray) -> np.ndarray:
+def steps_to_close(world: World | Market, time_to_close: np.ndarray) -> np.ndarray:
     """Time to close [time] as a whole number of steps, 0 … n_steps (int64): a table's time axis (of a world's
     tables or a dealer's)."""
     return np.clip(np.rint(np.asarray(time_to_close) / world.dt), 0, world.n_steps).astype(np.int64)

@@ -18,15 +18,16 @@ from env_speed import core_rate  # this folder's sibling script: the single-asse
 from baselines.dealer import ClosedForm
 from baselines.dealer_optimal import DealerOptimal
 from envs import market_keys
-from envs.dealer import Asset, Dealer, make_dealer
 from envs.dealer_core import reset, step
+from envs.market import Asset, Market
+from envs.presets import make_market, mean_variance_market
 from eval.dealer import evaluate_dealer, plan_dealer
 
 _STEPS = 200
 _ROUNDS = 5
 
 
-def dealer_core_rate(dealer: Dealer, n: int, steps: int) -> float:
+def dealer_core_rate(dealer: Market, n: int, steps: int) -> float:
     """``envs.dealer_core.step`` alone, as ``env_speed.core_rate`` times ``envs.core.step``: quotes in price units."""
     state = reset(dealer, market_keys(0, n), 0)
     quote = np.full((n, dealer.n_assets), 0.7)
@@ -41,9 +42,9 @@ def dealer_core_rate(dealer: Dealer, n: int, steps: int) -> float:
 
 def speed(markets: int) -> None:
     """Best of ``_ROUNDS`` interleaved rounds for each core."""
-    two = make_dealer("two_assets")
-    one = Dealer(assets=two.assets[:1], risk_aversion=two.risk_aversion, dt=two.dt)
-    hedged = make_dealer("two_assets_hedged")
+    two = make_market("two_assets")
+    one = mean_variance_market(assets=two.assets[:1], risk_aversion=two.risk_aversion, dt=two.dt)
+    hedged = make_market("two_assets_hedged")
     best = {name: 0.0 for name in ("single-asset core", "one-asset dealer core", "two-asset dealer core")}
     best["two assets + a hedge"] = 0.0  # a one-lot hedge trade every step
     for _ in range(_ROUNDS):
@@ -60,9 +61,12 @@ def speed(markets: int) -> None:
 
 def build_costs() -> None:
     for label, dealer in (
-        ("two_assets", make_dealer("two_assets")),
-        ("dealer", make_dealer("dealer")),
-        ("5 assets", Dealer(assets=(Asset(),) * 5, correlation=np.full((5, 5), 0.4) + 0.6 * np.eye(5))),
+        ("two_assets", make_market("two_assets")),
+        ("dealer", make_market("dealer")),
+        (
+            "5 assets",
+            mean_variance_market(0.5, assets=(Asset(),) * 5, correlation=np.full((5, 5), 0.4) + 0.6 * np.eye(5)),
+        ),
     ):
         start = time.perf_counter()
         for _ in range(100):

@@ -1,7 +1,7 @@
 """mm-inventory's market: the world, the batched core and its Gymnasium and SB3 adapters.
 
 Importing registers ``mm_inventory/MarketMaking-v0`` (single env and ``vector_entry_point``) and
-``mm_inventory/Dealer-v0`` (the dealer of several correlated assets, ``envs.dealer_env``).
+``mm_inventory/Market-v0`` (the dealer of several correlated assets, ``envs.dealer_env``).
 """
 
 from gymnasium.envs.registration import register, registry
@@ -32,7 +32,7 @@ from envs.vector_env import MarketMakingVectorEnv
 from envs.world import World, field_names
 
 ENV_ID = "mm_inventory/MarketMaking-v0"
-DEALER_ENV_ID = "mm_inventory/Dealer-v0"
+DEALER_ENV_ID = "mm_inventory/Market-v0"
 
 if ENV_ID not in registry:
     register(

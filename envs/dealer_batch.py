@@ -10,11 +10,11 @@ import numpy as np
 
 from envs import dealer_core
 from envs.batch import Batch, RewardVariant
-from envs.dealer import Dealer
 from envs.dealer_spaces import action_names, action_to_deal, observe
+from envs.market import Market
 
 
-def step_info(dealer: Dealer, state: dealer_core.DealerState, outcome: dealer_core.DealerOutcome) -> dict:
+def step_info(dealer: Market, state: dealer_core.DealerState, outcome: dealer_core.DealerOutcome) -> dict:
     """The per-step decomposition, one array entry per book: the reward's parts [price] (``spread_captured +
     inventory_pnl − penalty`` is the ``pnl`` reward, exactly; with hedge instruments ``+ hedge_pnl −
     hedge_cost``), ``wealth``, per asset i ``inventory_i``, ``bid_fills_i`` and ``ask_fills_i`` [lots], and per
@@ -38,13 +38,14 @@ def step_info(dealer: Dealer, state: dealer_core.DealerState, outcome: dealer_co
 
 
 class DealerBatch(Batch):
-    """``n`` books of one ``Dealer``; actions ``(n, 2·d)`` over ``envs.dealer_spaces.action_names``."""
+    """``n`` books of one ``Market``; actions ``(n, 2·d)`` over ``envs.dealer_spaces.action_names``."""
 
-    def __init__(self, dealer: Dealer, n: int, reward: RewardVariant = "pnl", autoreset: bool = True) -> None:
-        if not isinstance(dealer, Dealer):
-            raise ValueError(f"dealer must be an envs.dealer.Dealer (see make_dealer); got {type(dealer).__name__}")
+    def __init__(self, dealer: Market, n: int, reward: RewardVariant = "pnl", autoreset: bool = True) -> None:
+        if not isinstance(dealer, Market):
+            raise ValueError(f"dealer must be an envs.market.Market (see make_market); got {type(dealer).__name__}")
         if n is None:
             raise ValueError("num_envs must be an integer ≥ 1 (the dealer's books are always batched); got None")
+        dealer_core.check_simulated(dealer)
         super().__init__(n, reward, autoreset)
         self.dealer = dealer
         self.n_steps = dealer.n_steps

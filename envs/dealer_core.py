@@ -4,7 +4,7 @@ One step, for every book at once (``envs.core``'s step with an asset axis and a 
 
 1. the dealer quotes each asset i at ``s_i − δ_i^b`` and ``s_i + δ_i^a`` (``+inf``: the side is pulled);
 2. on each side of each asset at most one request fills, with probability given by the fill rule at
-   intensity ``λ_i·f_i(δ)`` (``Dealer.fill_rule``); its size z is drawn from the asset's ladder, and a
+   intensity ``λ_i·f_i(δ)`` (``Market.fill_rule``); its size z is drawn from the asset's ladder, and a
    fill that would take ``|q_i|`` past ``Q_i`` is refused;
 3. cash and inventory settle the fills at the quoted prices: a fill of z lots pays ``z·δ``;
 4. the mids move by ``μ·dt + σ·√dt·(L·ε)``, ε independent standard normals, ``L·Lᵀ`` the correlation;
@@ -30,7 +30,7 @@ from collections.abc import Callable
 import numpy as np
 
 from envs.core import MAX_STREAMS, box_muller, clip_trade, fill_probability, trade_cost, uniforms
-from envs.dealer import Asset, Dealer
+from envs.market import Asset, Market
 
 # A dealer's rule: (inventory (n, d), hedge_position (n, m), time_to_close (n,)) → (bid (n, d), ask (n, d), hedge
 # trade (n, m) or None); ``baselines.dealer.DealerPolicy.act`` is one.
@@ -100,14 +100,43 @@ def _ladder(asset: Asset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 @functools.lru_cache(maxsize=32)
-def _hedge_terms(dealer: Dealer) -> tuple[np.ndarray, ...]:
+def _hedge_terms(dealer: Market) -> tuple[np.ndarray, ...]:
     """The hedges' ``max_trade`` and ``max_position`` [lots, int64], then ``spread_cost``, ``impact`` and
     ``ticket_fee``, each ``(m,)``."""
     limits = tuple(dealer.hedge_column(name).astype(np.int64) for name in ("max_trade", "max_position"))
     return limits + tuple(dealer.hedge_column(name) for name in ("spread_cost", "impact", "ticket_fee"))
 
 
-def stream_count(dealer: Dealer) -> int:
+def check_simulated(market: Market) -> None:
+    """``ValueError`` naming the first feature of ``market`` this core does not simulate yet (a one-asset
+    ``envs.world.World`` simulates them in ``envs.core``), with what to do."""
+    defaults = Asset()
+    for index, asset in enumerate(market.assets):
+        for name in ("sell_share", "fee", "adverse_jump"):
+            if getattr(asset, name) != getattr(defaults, name):
+                raise ValueError(
+                    f"assets[{index}].{name} is not simulated by the multi-asset core yet; leave it at "
+                    f"{getattr(defaults, name)!r} or use a one-asset world (got {getattr(asset, name)!r})"
+                )
+        if not isinstance(asset.initial_inventory, int):
+            raise ValueError(
+                f"assets[{index}].initial_inventory must be an integer in the multi-asset core (a range is drawn in "
+                f"a one-asset world only); got {asset.initial_inventory!r}"
+            )
+    unsupported = [
+        ("regimes", market.regimes.count > 1, "one regime"),
+        ("penalty.terminal", market.penalty.terminal != 0.0, "0"),
+        ("mid_process", market.mid_process != "gaussian", "'gaussian'"),
+    ]
+    for name, present, accepted in unsupported:
+        if present:
+            raise ValueError(
+                f"{name} is not simulated by the multi-asset core yet: it accepts {accepted} (a one-asset world "
+                "simulates it)"
+            )
+
+
+def stream_count(dealer: Market) -> int:
     """Uniforms drawn per book and step: one per side and asset, two per pair of mid shocks (every instrument)."""
     count = 2 * dealer.n_assets + 2 * ((dealer.n_assets + dealer.n_hedges + 1) // 2)
     if count > MAX_STREAMS:
@@ -118,17 +147,18 @@ def stream_count(dealer: Dealer) -> int:
     return count
 
 
-def fill_chance(dealer: Dealer, offset: np.ndarray, column: int) -> np.ndarray:
+def fill_chance(dealer: Market, offset: np.ndarray, column: int) -> np.ndarray:
     """Per-step fill probability of one column's quotes [price] (columns: each asset's bid, then each asset's
     ask): the fill rule at ``λ·f(δ)`` (``Asset.fill_shape``)."""
     asset = dealer.assets[column % dealer.n_assets]
     return fill_probability(dealer, asset.arrival_intensity * asset.fill_shape(offset))
 
 
-def reset(dealer: Dealer, key: np.ndarray, episode: np.ndarray) -> DealerState:
+def reset(dealer: Market, key: np.ndarray, episode: np.ndarray) -> DealerState:
     """Open a session in every book at the assets' opening mids and inventories."""
     key = np.asarray(key, dtype=np.uint64)
     n = key.shape[0]
+    check_simulated(dealer)
     stream_count(dealer)
     return DealerState(
         mid=np.tile(dealer.column("s0"), (n, 1)),
@@ -143,7 +173,7 @@ def reset(dealer: Dealer, key: np.ndarray, episode: np.ndarray) -> DealerState:
 
 
 def step(
-    dealer: Dealer,
+    dealer: Market,
     state: DealerState,
     bid_offset: np.ndarray,
     ask_offset: np.ndarray,
@@ -261,13 +291,13 @@ def step(
 
 
 @functools.lru_cache(maxsize=32)
-def _loading(dealer: Dealer) -> np.ndarray:
+def _loading(dealer: Market) -> np.ndarray:
     """``σ·√dt·L`` row by instrument: the mids' diffusive moves from independent normals."""
     return dealer.shock_loading * (dealer.instrument_column("sigma") * np.sqrt(dealer.dt))[:, None]
 
 
 @functools.lru_cache(maxsize=32)
-def _drift(dealer: Dealer) -> np.ndarray:
+def _drift(dealer: Market) -> np.ndarray:
     """``μ·dt`` by instrument [price]."""
     return dealer.instrument_column("drift") * dealer.dt
 
@@ -293,7 +323,7 @@ class DealerEpisodes:
 FLOWS = ("reward", "spread_captured", "inventory_pnl", "penalty", "hedge_pnl", "hedge_cost")
 
 
-def rollout(dealer: Dealer, policy: DealingRule, keys: np.ndarray, episode: int = 0) -> DealerEpisodes:
+def rollout(dealer: Market, policy: DealingRule, keys: np.ndarray, episode: int = 0) -> DealerEpisodes:
     """One session in each book (``keys``), dealing by ``policy(inventory, hedge_position, time_to_close)``."""
     state = reset(dealer, keys, np.full(len(keys), episode, dtype=np.uint64))
     n, d = state.inventory.shape

@@ -1,21 +1,22 @@
-"""The dealer as a single Gymnasium environment (``mm_inventory/Dealer-v0``), a one-book ``DealerBatch``."""
+"""The dealer as a single Gymnasium environment (``mm_inventory/Market-v0``), a one-book ``DealerBatch``."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from envs.batch import RewardVariant
-from envs.dealer import Dealer, make_dealer
 from envs.dealer_batch import DealerBatch
 from envs.dealer_spaces import dealer_action_space, dealer_observation_space
 from envs.gym_env import BatchEnv
+from envs.market import Market
+from envs.presets import make_market
 
 
-def resolve_dealer(dealer: str | Dealer, **overrides: Any) -> Dealer:
-    """A ``Dealer`` from a preset name or a ``Dealer``, with field overrides."""
-    if isinstance(dealer, Dealer):
+def resolve_dealer(dealer: str | Market, **overrides: Any) -> Market:
+    """A ``Market`` from a preset name or a ``Market``, with field overrides."""
+    if isinstance(dealer, Market):
         return dealer.replace(**overrides) if overrides else dealer
-    return make_dealer(dealer, **overrides)
+    return make_market(dealer, **overrides)
 
 
 class DealerEnv(BatchEnv):
@@ -28,14 +29,14 @@ class DealerEnv(BatchEnv):
 
     ## Action Space
     ``Box(−1, 1, (2·d + m,), float32)``: each asset's normalized bid, then each asset's ask, mapped linearly
-    onto the asset's ``Dealer.offset_range`` (from ``δ̃(0) − 1.5·reach`` to ``δ̃(0) + 2·reach``, see
+    onto the asset's ``Market.offset_range`` (from ``δ̃(0) − 1.5·reach`` to ``δ̃(0) + 2·reach``, see
     ``envs.interface.natural_scales``); ``a = +1`` pulls the side. One offset per side serves every size. Then,
-    for each of the m hedge instruments (``Dealer.hedges``), a trade of ``round(a·U/lot)·lot`` lots, clipped
+    for each of the m hedge instruments (``Market.hedges``), a trade of ``round(a·U/lot)·lot`` lots, clipped
     so that ``|position| ≤ Q₂``.
 
     ## Observation Space
-    ``(d + m + 1,)`` float32: each asset's inventory over its ``Dealer.inventory_unit`` (three times its natural
-    standard deviation, between 1 and Q), each hedge position over its ``Dealer.hedge_unit`` (the
+    ``(d + m + 1,)`` float32: each asset's inventory over its ``Market.inventory_unit`` (three times its natural
+    standard deviation, between 1 and Q), each hedge position over its ``Market.hedge_unit`` (the
     minimum-variance hedge of the inventory units), then the time to close as a fraction of the session.
 
     ## Rewards
@@ -53,15 +54,15 @@ class DealerEnv(BatchEnv):
     Termination at the close after ``horizon / dt`` steps; no truncation.
 
     ## Arguments
-    ``gymnasium.make("mm_inventory/Dealer-v0", dealer="two_assets", reward="pnl", **overrides)``: ``dealer``
-    a preset name (``envs.dealer.DEALER_PRESETS``) or a ``Dealer``; ``overrides`` any ``Dealer`` fields.
+    ``gymnasium.make("mm_inventory/Market-v0", dealer="two_assets", reward="pnl", **overrides)``: ``dealer``
+    a preset name (``envs.dealer.MULTI_ASSET_PRESETS``) or a ``Market``; ``overrides`` any ``Market`` fields.
     """
 
     metadata = {"render_modes": []}
 
     def __init__(
         self,
-        dealer: str | Dealer = "two_assets",
+        dealer: str | Market = "two_assets",
         reward: RewardVariant = "pnl",
         render_mode: str | None = None,
         **overrides: Any,

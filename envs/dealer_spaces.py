@@ -1,13 +1,13 @@
 """The dealer's observation and action layouts, and the maps between normalized actions and quotes.
 
 Observation, float32 ``(d + m + 1,)``: each asset's inventory in units of its
-``Dealer.inventory_unit`` (three times its natural standard deviation, between 1 and Q; bounds ``±Q/unit``),
-each hedge instrument's position in units of its ``Dealer.hedge_unit`` (bounds ``±Q₂/unit``), then the time
+``Market.inventory_unit`` (three times its natural standard deviation, between 1 and Q; bounds ``±Q/unit``),
+each hedge instrument's position in units of its ``Market.hedge_unit`` (bounds ``±Q₂/unit``), then the time
 to close as a fraction of the session.
 
 Action, ``Box([−1, 1]^(2·d + m), float32)``, in the core's column order: each asset's bid, then each asset's
 ask, then each hedge's trade. Entry a of asset i maps linearly onto the asset's offset range
-(``Dealer.offset_range``, derived from its scales, ``envs.interface.natural_scales``): ``δ = low + (a + 1)/2 ·
+(``Market.offset_range``, derived from its scales, ``envs.interface.natural_scales``): ``δ = low + (a + 1)/2 ·
 (high − low)`` [price per lot, every size]; ``a = +1`` (the far end, where finite actions beyond the box are
 clipped) pulls the side. Hedge entry a asks for ``round(a·U/lot)·lot`` lots (the core clips it to ``±Q₂``).
 NaN or inf is an error.
@@ -19,11 +19,11 @@ import gymnasium as gym
 import numpy as np
 
 from envs.core import round_to_lot
-from envs.dealer import Dealer
 from envs.dealer_core import DealerState
+from envs.market import Market
 
 
-def observation_names(dealer: Dealer) -> tuple[str, ...]:
+def observation_names(dealer: Market) -> tuple[str, ...]:
     """``inventory_0 … inventory_{d−1}, hedge_position_0 … hedge_position_{m−1}, time_to_close``."""
     return (
         *(f"inventory_{i}" for i in range(dealer.n_assets)),
@@ -32,7 +32,7 @@ def observation_names(dealer: Dealer) -> tuple[str, ...]:
     )
 
 
-def action_names(dealer: Dealer) -> tuple[str, ...]:
+def action_names(dealer: Market) -> tuple[str, ...]:
     """``bid_0 … bid_{d−1}, ask_0 … ask_{d−1}, hedge_0 … hedge_{m−1}`` (the core's columns)."""
     d = dealer.n_assets
     return (
@@ -42,7 +42,7 @@ def action_names(dealer: Dealer) -> tuple[str, ...]:
     )
 
 
-def dealer_observation_space(dealer: Dealer) -> gym.spaces.Box:
+def dealer_observation_space(dealer: Market) -> gym.spaces.Box:
     """Finite float32 box over ``observation_names``."""
     reach = np.concatenate(
         [
@@ -55,13 +55,13 @@ def dealer_observation_space(dealer: Dealer) -> gym.spaces.Box:
     return gym.spaces.Box(low, high, dtype=np.float32)
 
 
-def dealer_action_space(dealer: Dealer) -> gym.spaces.Box:
+def dealer_action_space(dealer: Market) -> gym.spaces.Box:
     """``Box(−1, 1, (2·d + m,), float32)``."""
     return gym.spaces.Box(-1.0, 1.0, shape=(2 * dealer.n_assets + dealer.n_hedges,), dtype=np.float32)
 
 
 def observation_at(
-    dealer: Dealer, inventory: np.ndarray, time_to_close: np.ndarray, hedge_position: np.ndarray | None = None
+    dealer: Market, inventory: np.ndarray, time_to_close: np.ndarray, hedge_position: np.ndarray | None = None
 ) -> np.ndarray:
     """Observations ``(n, d + m + 1)`` of books at ``inventory`` ``(n, d)`` [lots], ``time_to_close`` ``(n,)``
     [time] and ``hedge_position`` ``(n, m)`` [lots] (``None``: flat)."""
@@ -76,12 +76,12 @@ def observation_at(
     return observation
 
 
-def observe(dealer: Dealer, state: DealerState) -> np.ndarray:
+def observe(dealer: Market, state: DealerState) -> np.ndarray:
     """The books' observations, ``(n, d + m + 1)``."""
     return observation_at(dealer, state.inventory, (dealer.n_steps - state.step) * dealer.dt, state.hedge_position)
 
 
-def action_to_deal(dealer: Dealer, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def action_to_deal(dealer: Market, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """``(bid_offset, ask_offset, hedge_trade)`` from actions ``(n, 2·d + m)``: offsets ``(n, d)`` [price, ``+inf``
     pulled], and the hedge trades asked for ``(n, m)`` [lots, int64, whole lots] (``None`` without hedges)."""
     action = np.asarray(action, dtype=np.float64)
@@ -103,13 +103,13 @@ def action_to_deal(dealer: Dealer, action: np.ndarray) -> tuple[np.ndarray, np.n
     return offset[:, :d], offset[:, d:], trade
 
 
-def action_to_quotes(dealer: Dealer, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def action_to_quotes(dealer: Market, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(bid_offset, ask_offset)`` of ``action_to_deal``."""
     return action_to_deal(dealer, action)[:2]
 
 
 def quotes_to_action(
-    dealer: Dealer, bid_offset: np.ndarray, ask_offset: np.ndarray, hedge_trade: np.ndarray | None = None
+    dealer: Market, bid_offset: np.ndarray, ask_offset: np.ndarray, hedge_trade: np.ndarray | None = None
 ) -> np.ndarray:
     """Inverse of ``action_to_deal``: offsets ``(n, d)`` [price] and hedge trades
     ``(n, m)`` [lots] (``None``: none) to float32 actions ``(n, 2·d + m)``; an offset at or beyond the range's
@@ -125,6 +125,6 @@ def quotes_to_action(
     return action.astype(np.float32)
 
 
-def _column_ranges(dealer: Dealer) -> tuple[np.ndarray, np.ndarray]:
+def _column_ranges(dealer: Market) -> tuple[np.ndarray, np.ndarray]:
     """Each action column's offset range [price], ``(2·d,)`` each: the bids' assets, then the asks'."""
     return np.tile(dealer.offset_range[:, 0], 2), np.tile(dealer.offset_range[:, 1], 2)

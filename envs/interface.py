@@ -1,25 +1,30 @@
 """The agent's view of a market, derived from its physics: the offset range each quote's action spans, the units
 of the observed inventories and hedge positions, and the unit of the observed time to close.
 
-One definition for every market, one asset or many (``World.natural_scales`` and ``Dealer.natural_scales`` read
+One definition for every market, one asset or many (``World.natural_scales`` and ``Market.natural_scales`` read
 it). A world nobody tuned for is still learnable: its actions and observations are of order one wherever the
 optimum takes them.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from envs.market import Market
+if TYPE_CHECKING:  # the market reads its agent's scales from here
+    from envs.market import Market
 
 # Relaxation times of the optimal skew after which the close no longer moves the quotes.
 CLOSE_RELAXATIONS = 20.0
 
 
+@functools.lru_cache(maxsize=256)
 def natural_scales(market: Market) -> dict[str, np.ndarray | float]:
-    """Natural scales of a market, from its physics alone: per quoted asset (arrays of shape ``(d,)``) unless noted.
+    """Natural scales of a market, from its physics alone: per quoted asset (read-only arrays of shape ``(d,)``)
+    unless noted.
 
     Each asset i is taken alone, with its own share of the penalty, ``φᵢ = φ·Rᵢᵢ`` (``Market.risk_matrix``), and
     ``φ̄ᵢ = max(largest regime φᵢ, αᵢ/T)`` so that a terminal-only penalty counts.
@@ -80,6 +85,9 @@ def natural_scales(market: Market) -> dict[str, np.ndarray | float]:
     close_time = max(close_times)
     result["close_time"] = close_time
     result["time_scale"] = min(horizon, CLOSE_RELAXATIONS * close_time)
+    for value in result.values():  # cached and shared: read-only
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
     return result
 
 

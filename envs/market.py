@@ -11,8 +11,8 @@ matrix over every instrument (quoted assets first), volatility ``regimes`` actin
 What the agent sees of a market (offset ranges, units of inventory and time, observation features) is not part
 of it: it is derived from the physics (``envs.interface``).
 
-Today's single-asset ``envs.world.World`` and the dealer's ``envs.dealer.Dealer`` are both views of a market
-(``World.market``, ``Dealer.market``); a one-asset market with a hedge and regimes and a two-asset book with a
+Today's single-asset ``envs.world.World`` and the dealer's ``envs.market.Market`` are both views of a market
+(``World.market``, ``Market.market``); a one-asset market with a hedge and regimes and a two-asset book with a
 size ladder are the same kind of object.
 """
 
@@ -27,6 +27,7 @@ import numpy as np
 import scipy.linalg
 import scipy.special
 
+from envs.interface import hedge_units, natural_scales
 from envs.validation import (
     choice,
     declared,
@@ -385,10 +386,16 @@ class Market:
         return np.concatenate([self.column(name), self.hedge_column(name)])
 
     @cached_property
-    def covariance(self) -> np.ndarray:
-        """``Σ = diag(σ)·C·diag(σ)`` [price²/time] over every instrument, ``(d+m, d+m)``, at the base volatility."""
+    def instrument_covariance(self) -> np.ndarray:
+        """``Σ = diag(σ)·C·diag(σ)`` [price²/time] over every instrument, ``(d+m, d+m)``, quoted assets first, at
+        the base volatility."""
         sigma = self.instrument_column("sigma")
         return sigma[:, None] * np.asarray(self.correlation) * sigma[None, :]
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """The quoted assets' block of ``instrument_covariance``, ``(d, d)`` [price²/time]."""
+        return self.instrument_covariance[: self.n_assets, : self.n_assets]
 
     @cached_property
     def risk_matrix(self) -> np.ndarray:
@@ -396,7 +403,13 @@ class Market:
         instrument, whatever its σ)."""
         if self.n_instruments == 1:
             return np.ones((1, 1))
-        return self.covariance / self.assets[0].sigma ** 2
+        return self.instrument_covariance / self.assets[0].sigma ** 2
+
+    @cached_property
+    def penalty_matrix(self) -> np.ndarray:
+        """``Φ = φ·R`` [price/(lot²·time)] over every instrument, at the base volatility: the running penalty pays
+        ``dt·xᵀΦx`` each step (the mean-variance ``(γ/2)·Σ``)."""
+        return self.penalty.running * self.risk_matrix
 
     @property
     def risk_aversion(self) -> float:
@@ -408,8 +421,57 @@ class Market:
     def min_variance_hedge(self) -> np.ndarray:
         """``H = −Σ_hh⁺·Σ_hq``, ``(m, d)`` [lots of hedge per lot of inventory]: the hedge positions ``H·q`` that
         minimize the book's variance given the inventories q (a pseudo-inverse where hedges coincide)."""
-        d, sigma = self.n_assets, self.covariance
+        d, sigma = self.n_assets, self.instrument_covariance
         return -np.linalg.pinv(sigma[d:, d:]) @ sigma[d:, :d]
+
+    @cached_property
+    def residual_covariance(self) -> np.ndarray:
+        """``Σ_qq − Σ_qh·Σ_hh⁺·Σ_hq`` ``(d, d)``: the quoted inventories' risk left after the minimum-variance hedge."""
+        d, sigma = self.n_assets, self.instrument_covariance
+        return sigma[:d, :d] + sigma[:d, d:] @ self.min_variance_hedge
+
+    @cached_property
+    def shock_loading(self) -> np.ndarray:
+        """L with ``L·Lᵀ = C``: correlated shocks from independent normals (a symmetric square root, so a
+        semi-definite C is fine)."""
+        values, vectors = np.linalg.eigh(np.asarray(self.correlation))
+        return vectors * np.sqrt(np.clip(values, 0.0, None))[None, :]
+
+    @cached_property
+    def size_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(sizes, probabilities)``, each ``(d, l)`` with l the longest ladder; shorter ladders are padded with
+        zero-probability entries of their last size."""
+        longest = max(len(asset.sizes) for asset in self.assets)
+        sizes = np.array([a.sizes + (a.sizes[-1],) * (longest - len(a.sizes)) for a in self.assets])
+        probabilities = np.array(
+            [a.size_probabilities + (0.0,) * (longest - len(a.sizes)) for a in self.assets], dtype=np.float64
+        )
+        return sizes.astype(np.int64), probabilities
+
+    @property
+    def natural_scales(self) -> dict[str, np.ndarray | float]:
+        """The agent's scales derived from this market (``envs.interface.natural_scales``; not market fields)."""
+        return natural_scales(self)
+
+    @property
+    def offset_range(self) -> np.ndarray:
+        """``(d, 2)`` [price]: each asset's ``(min_offset, max_offset)``, the span of its normalized quote actions."""
+        scales = self.natural_scales
+        return np.stack([scales["min_offset"], scales["max_offset"]], axis=1)
+
+    @property
+    def inventory_unit(self) -> np.ndarray:
+        """``(d,)`` [lots]: lots per unit of each asset's observed inventory."""
+        return self.natural_scales["inventory_scale"]
+
+    @cached_property
+    def hedge_unit(self) -> np.ndarray:
+        """``(m,)`` [lots]: lots per unit of each observed hedge position (``envs.interface.hedge_units``)."""
+        return hedge_units(self, self.inventory_unit)
+
+    def resolved(self) -> Market:
+        """This market, as ``World.resolved``: its agent's scales are all derived from its fields."""
+        return self
 
     @cached_property
     def regime_step_transition(self) -> np.ndarray:

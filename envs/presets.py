@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from envs.dealer import DEALER_PRESETS, make_dealer
-from envs.market import Market
+from envs.market import Asset, HedgeInstrument, Market, Penalty
 from envs.world import World, check_field_names
 
 # Avellaneda & Stoikov (2008), section 4: s0 = 100, T = 1, σ = 2, dt = 0.005, A = 140, k = 1.5,
@@ -135,11 +134,74 @@ def resolve_world(world: str | World | None, **overrides: Any) -> World:
     return make_world(world or "default", **overrides)
 
 
+def _mean_variance(risk_aversion: float, sigma: float) -> Penalty:
+    """The running penalty ``(γ/2)·xᵀΣx`` [γ in 1/price] as the market's ``φ·xᵀRx``: ``φ = γσ₁²/2``, σ₁ the first
+    asset's volatility [price/√time]."""
+    return Penalty(running=0.5 * risk_aversion * sigma**2)
+
+
+def mean_variance_market(risk_aversion: float, **fields: Any) -> Market:
+    """A market whose running penalty is the mean-variance ``(γ/2)·xᵀΣx`` with ``γ = risk_aversion`` [1/price]
+    (``Market.risk_aversion`` reads it back); ``fields`` are any other ``Market`` fields."""
+    if "penalty" in fields:
+        raise ValueError("mean_variance_market sets the penalty from risk_aversion; give one or the other")
+    market = Market(**fields)
+    return market.replace(penalty=_mean_variance(risk_aversion, market.assets[0].sigma))
+
+
+# Multi-asset markets (a dealer's book), as Market fields. Their penalties are mean-variance, (γ/2)·xᵀΣx, written
+# in the market's one form φ·xᵀRx with φ = γσ₁²/2 (``_mean_variance``).
+#
+# Two correlated copies of the default market (σ = 2, A = 140, k = 1.5, Q = 10, 200 steps) at ρ = 0.5, with
+# γ = 0.5 so that each asset alone pays φ = γσ²/2 = 1, the default world's running penalty: unit-free and
+# small enough (21 × 21 inventories) for the exact optimum.
+_TWO_ASSETS_ASSET = Asset(s0=100.0, sigma=2.0, arrival_intensity=140.0, fill_decay=1.5, max_inventory=10)
+# A dealer in two correlated bonds, in the shape of Bergault, Evangelista, Guéant & Vieira (2021)'s numerical
+# section: logistic RFQ curves (α = 0.7, β = 15 per price unit: a myopic half-spread of 0.077; 30 requests a day
+# per side), a size ladder, drift and limits; time in days, prices per 100 of face value. The parameters are
+# this project's, not copied from the paper's tables (which were not available to check against).
+_BOND_LADDER = {"sizes": (1, 2, 5), "size_probabilities": (0.5, 0.3, 0.2), "max_inventory": 20}
+_BOND = {"fill_curve": "logistic", "arrival_intensity": 30.0, "fill_shift": 0.7, "fill_slope": 15.0}
+
+# A liquid index the two_assets dealer can trade but not quote: correlated 0.8 with each asset, a fiftieth of
+# the quoted half-spread (1/k) as its own half-spread, a little impact (5 lots in one step cost 0.1 in impact).
+_INDEX = HedgeInstrument(sigma=2.0, spread_cost=0.013, impact=2e-5, max_trade=5, max_position=20)
+
+MULTI_ASSET_PRESETS: dict[str, dict[str, Any]] = {
+    "two_assets": {
+        "assets": (_TWO_ASSETS_ASSET, _TWO_ASSETS_ASSET),
+        "correlation": ((1.0, 0.5), (0.5, 1.0)),
+        "penalty": _mean_variance(0.5, 2.0),
+        "horizon": 1.0,
+        "dt": 0.005,
+    },
+    "two_assets_hedged": {
+        "assets": (_TWO_ASSETS_ASSET, _TWO_ASSETS_ASSET),
+        "hedges": (_INDEX,),
+        "correlation": ((1.0, 0.5, 0.8), (0.5, 1.0, 0.8), (0.8, 0.8, 1.0)),
+        "penalty": _mean_variance(0.5, 2.0),
+        "horizon": 1.0,
+        "dt": 0.005,
+    },
+    "dealer": {
+        "assets": (
+            Asset(sigma=0.3, drift=0.05, **_BOND, **_BOND_LADDER),
+            Asset(sigma=0.2, drift=-0.03, **_BOND, **_BOND_LADDER),
+        ),
+        "correlation": ((1.0, 0.7), (0.7, 1.0)),
+        "penalty": _mean_variance(1.0, 0.3),
+        "horizon": 1.0,
+        "dt": 0.01,
+    },
+}
+
+
 def make_market(preset: str, **overrides: Any) -> Market:
     """The ``envs.market.Market`` of any preset by name: a single-asset world's (``make_world``, its interface
-    fields dropped) or a dealer's (``envs.dealer.make_dealer``); overrides are the preset's own fields."""
-    if preset in DEALER_PRESETS:
-        return make_dealer(preset, **overrides).market
+    fields dropped; overrides are ``World`` fields) or a multi-asset one's (``MULTI_ASSET_PRESETS``; overrides are
+    ``Market`` fields). ``ValueError`` names an unknown preset or field."""
+    if preset in MULTI_ASSET_PRESETS:
+        return Market(**MULTI_ASSET_PRESETS[preset]).replace(**overrides)
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; accepted: {sorted([*PRESETS, *DEALER_PRESETS])}")
+        raise ValueError(f"unknown preset {preset!r}; accepted: {sorted([*PRESETS, *MULTI_ASSET_PRESETS])}")
     return make_world(preset, **overrides).market

@@ -1,4 +1,4 @@
-"""What training needs from evaluation, for each kind of world: a single-asset ``World`` or a ``Dealer``.
+"""What training needs from evaluation, for each kind of world: a single-asset ``World`` or a ``Market``.
 
 ``arena_for(world)`` gives the kind's baselines, its view of a model being trained, a paired comparison
 (metrics, TensorBoard scalars and the quotes figure) and the final report, so that ``train`` runs one loop
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from envs import World
-from envs.dealer import Dealer
+from envs.market import Market
 from eval import plots
 from eval.dealer import (
     DEALER_LAYOUT,
@@ -74,17 +74,17 @@ class MarketArena:
 
 
 class DealerArena:
-    """A ``Dealer`` (``eval.dealer``): its ladder, optimality scores where ``optimal`` fits, else gaps to the
+    """A ``Market`` (``eval.dealer``): its ladder, optimality scores where ``optimal`` fits, else gaps to the
     closed form. The dealer's metrics take no risk aversion (its reward already charges ``dt·qᵀΦq``)."""
 
     layout = DEALER_LAYOUT
 
-    def __init__(self, dealer: Dealer) -> None:
+    def __init__(self, dealer: Market) -> None:
         self.world = dealer
         self.note: str | None = None
 
     def baselines(self, entries: tuple[str, ...]) -> Policies:
-        """Dealer baselines by name (``eval.dealer.dealer_policy_names``); an unbuildable ``optimal`` is left
+        """Market baselines by name (``eval.dealer.dealer_policy_names``); an unbuildable ``optimal`` is left
         out with a warning and kept as the report's note."""
         specs = [parse_spec(entry) for entry in entries]
         bad = next((spec for spec in specs if spec.params or spec.name == "run"), None)
@@ -112,6 +112,6 @@ class DealerArena:
         return document
 
 
-def arena_for(world: World | Dealer) -> MarketArena | DealerArena:
+def arena_for(world: World | Market) -> MarketArena | DealerArena:
     """The arena of a world's kind."""
-    return DealerArena(world) if isinstance(world, Dealer) else MarketArena(world)
+    return DealerArena(world) if isinstance(world, Market) else MarketArena(world)

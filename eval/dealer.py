@@ -16,15 +16,16 @@ from torch.utils.tensorboard import SummaryWriter
 from baselines.dealer import DEALER_POLICIES, DealerPolicy
 from baselines.dealer_optimal import DealerOptimal
 from envs import market_keys
-from envs.dealer import DEALER_PRESETS, Dealer, make_dealer
 from envs.dealer_core import DealerEpisodes, rollout
+from envs.market import Market
+from envs.presets import MULTI_ASSET_PRESETS, make_market
 from eval import plots
 from eval.evaluate import json_ready, unbuildable
 from eval.files import atomic_write_bytes, atomic_write_json, atomic_write_text, staged
 from eval.metrics import bootstrap_indices, mean_ci95, optimality_score, paired_difference
 from eval.tensorboard_output import custom_scalars_layout, log_metrics, run_name, scalar_metrics
 
-DEALER_SCENARIOS = tuple(DEALER_PRESETS)  # one scenario per dealer preset: its ladder on paired episodes
+DEALER_SCENARIOS = tuple(MULTI_ASSET_PRESETS)  # one scenario per dealer preset: its ladder on paired episodes
 # The dealer's ladder, as training compares against it by default.
 DEALER_BASELINES = ("symmetric", "linear_skew", "avellaneda_stoikov", "per_asset", "closed_form", "optimal")
 # Per-asset metrics, logged to TensorBoard one scalar per asset (``<name>_<asset>``).
@@ -40,7 +41,7 @@ DEALER_LAYOUT = (
 )
 
 
-def dealer_ladder(dealer: Dealer) -> tuple[str, ...]:
+def dealer_ladder(dealer: Market) -> tuple[str, ...]:
     """The dealer's baselines: ``DEALER_BASELINES``, and ``closed_form_hedged`` where it has hedge instruments."""
     return (*DEALER_BASELINES, "closed_form_hedged") if dealer.n_hedges else DEALER_BASELINES
 
@@ -50,7 +51,7 @@ def dealer_policy_names() -> list[str]:
     return [*DEALER_POLICIES, "optimal"]
 
 
-def make_dealer_policy(name: str, dealer: Dealer) -> DealerPolicy:
+def make_dealer_policy(name: str, dealer: Market) -> DealerPolicy:
     """The dealer baseline called ``name`` (``ValueError`` naming the accepted ones, or why it cannot be built)."""
     if name == "optimal":
         return DealerOptimal(dealer)
@@ -59,7 +60,7 @@ def make_dealer_policy(name: str, dealer: Dealer) -> DealerPolicy:
     return DEALER_POLICIES[name](dealer)
 
 
-def dealer_baselines(dealer: Dealer, names: tuple[str, ...] | list[str], warn: bool = True):
+def dealer_baselines(dealer: Market, names: tuple[str, ...] | list[str], warn: bool = True):
     """``(policies by name, note)``. A known baseline that cannot be built for this dealer (``optimal`` beyond
     two assets, ``avellaneda_stoikov`` on a logistic curve) is left out, with the reason in the note (and a
     warning unless ``warn`` is false), worded as for a single-asset world (``unbuildable``); an unknown name
@@ -82,7 +83,7 @@ class DealerPlan:
     """A dealer and its policies by name; ``note`` says why the optimum is missing, if it is."""
 
     label: str
-    dealer: Dealer
+    dealer: Market
     policies: dict[str, DealerPolicy]
     note: str | None = None
 
@@ -90,7 +91,7 @@ class DealerPlan:
 def plan_dealer(preset: str) -> DealerPlan:
     """The preset's dealer with its ladder (``dealer_ladder``; the reason ``optimal`` cannot be built, if
     it cannot, is the plan's note)."""
-    dealer = make_dealer(preset)
+    dealer = make_market(preset)
     policies, note = dealer_baselines(dealer, dealer_ladder(dealer), warn=False)
     return DealerPlan(preset, dealer, policies, note)
 
@@ -133,7 +134,7 @@ def dealer_scalars(metrics: dict[str, Any]) -> dict[str, float]:
 
 
 def evaluate_dealer_policies(
-    dealer: Dealer, policies: dict[str, DealerPolicy], episodes: int, seed: int
+    dealer: Market, policies: dict[str, DealerPolicy], episodes: int, seed: int
 ) -> dict[str, dict[str, Any]]:
     """Every policy on the same keys (episode i on seed + i), metrics by name: ``episode_metrics``, and
     where ``symmetric`` and ``optimal`` are among them ``optimality_score`` (and ``optimality_score_ci95``),
@@ -182,7 +183,7 @@ def report_text(document: dict[str, Any]) -> str:
     if hedged:
         header += ["hedge P&L", "hedge cost", "mean |hedge| per hedge"]
     lines = [
-        f"# Dealer scenario `{document['scenario']}`",
+        f"# Market scenario `{document['scenario']}`",
         "",
         f"{document['episodes']} paired episodes from seed {document['seed']} (episode i on seed + i for every "
         "policy). Score: (J − J_symmetric)/(J_optimal − J_symmetric); gaps are paired differences [price].",

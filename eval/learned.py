@@ -18,10 +18,10 @@ import yaml
 
 from baselines.dealer import DealerPolicy
 from envs import World, action_to_hedge, action_to_quotes, quotes_to_action, translate_observation
-from envs.dealer import Dealer
 from envs.dealer_spaces import action_to_deal as dealer_action_to_deal
 from envs.dealer_spaces import observation_at
 from envs.dealer_spaces import observation_names as dealer_observation_names
+from envs.market import Market
 from eval.run_folder import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
@@ -76,11 +76,11 @@ def normalize_observation(stats: dict[str, Any] | None, observation: np.ndarray)
 
 class LearnedDealer(DealerPolicy):
     """A model trained on a dealer (``envs.dealer_env``), quoting as the dealer's baselines do: its
-    observations and actions use the dealer's own scales (``Dealer.inventory_unit``, ``Dealer.offset_range``)."""
+    observations and actions use the dealer's own scales (``Market.inventory_unit``, ``Market.offset_range``)."""
 
     name = "learned"
 
-    def __init__(self, model: Any, dealer: Dealer, normalization: dict[str, Any] | None) -> None:
+    def __init__(self, model: Any, dealer: Market, normalization: dict[str, Any] | None) -> None:
         super().__init__(dealer)
         expected = (dealer.n_assets + dealer.n_hedges + 1,)
         if model.observation_space.shape != expected:
@@ -195,7 +195,7 @@ def _step_of(folder: Path) -> int:
     return int(digits) if digits else -1
 
 
-def _load(path: str | Path, device: str) -> tuple[Any, Path, World | Dealer | None, dict[str, Any] | None]:
+def _load(path: str | Path, device: str) -> tuple[Any, Path, World | Market | None, dict[str, Any] | None]:
     """``(model, model file, recorded training world or None, normalization statistics or None)``."""
     model_file, run_folder = find_model(path)
     algorithm = "PPO"
@@ -232,7 +232,7 @@ def load_learned(path: str | Path, world: World, device: str = "cpu") -> Learned
     the world's.
     """
     model, model_file, training_world, normalization = _load(path, device)
-    if isinstance(training_world, Dealer):
+    if isinstance(training_world, Market):
         raise ValueError(
             f"{path} was trained on a dealer of {training_world.n_assets} assets, not a single-asset world; "
             "evaluate it with python -m eval --scenario two_assets|dealer --policy run:PATH"
@@ -247,7 +247,7 @@ def load_learned(path: str | Path, world: World, device: str = "cpu") -> Learned
     return LearnedPolicy(model, world, normalization, training_world)
 
 
-def load_learned_dealer(path: str | Path, dealer: Dealer, device: str = "cpu") -> LearnedDealer:
+def load_learned_dealer(path: str | Path, dealer: Market, device: str = "cpu") -> LearnedDealer:
     """Load a model trained on ``dealer`` (run folder or model file) as a dealer policy. Raises ``ValueError``
     as ``load_learned``, and for a run recorded on another dealer or on a single-asset world."""
     model, _, training_world, normalization = _load(path, device)

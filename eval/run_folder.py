@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from envs import World
-from envs.dealer import Dealer
+from envs.market import Market
+from envs.presets import mean_variance_market
 
 CONFIG_FILE = "config.yaml"
 WORLD_FILE = "world.json"
@@ -99,29 +100,30 @@ def code_version() -> str:
     return f"{text}+{commit}" if commit else text
 
 
-def world_document(world: World | Dealer, preset: str | None = None) -> dict[str, Any]:
+def world_document(world: World | Market, preset: str | None = None) -> dict[str, Any]:
     """The record of a training world: every field resolved (derived scales written in), the preset it
-    came from, and the code version. A dealer's record has ``kind: dealer`` and its derived ``scales``."""
-    if isinstance(world, Dealer):
+    came from, and the code version. A market's record has ``kind: market``, its fields as plain data
+    (``Market.document``) and its derived ``scales``."""
+    if isinstance(world, Market):
         scales = {
             "offset_range": world.offset_range.tolist(),
             "inventory_unit": world.inventory_unit.tolist(),
             "hedge_unit": world.hedge_unit.tolist(),
         }
-        fields = dataclasses.asdict(world)
-        return {"kind": "dealer", "preset": preset, "fields": fields, "scales": scales, "code_version": code_version()}
+        document = {"kind": "market", "preset": preset, "fields": world.document(), "scales": scales}
+        return {**document, "code_version": code_version()}
     fields = dataclasses.asdict(world.resolved())
     return {"preset": preset, "fields": fields, "code_version": code_version()}
 
 
-def load_world(path: Path) -> World | Dealer:
+def load_world(path: Path) -> World | Market:
     """The training world recorded in ``world.json`` (``ValueError`` naming the file if unreadable, or, for
     a dealer, if this code derives other scales from it than those the run was trained with)."""
     try:
         document = json.loads(path.read_text())
         fields = document["fields"]
-        if document.get("kind") == "dealer":
-            return _dealer(fields, document["scales"], path)
+        if document.get("kind") in ("market", "dealer"):
+            return _market(document, path)
         fields.setdefault("time_scale", fields["horizon"])  # recorded before time_scale: the session's fraction
         for key in ("regime_scales", "observation_features"):
             fields[key] = tuple(fields[key]) if fields[key] is not None else None
@@ -133,18 +135,24 @@ def load_world(path: Path) -> World | Dealer:
         raise ValueError(f"cannot read the training world {path}: {error}") from None
 
 
-def _dealer(fields: dict[str, Any], scales: dict[str, Any], path: Path) -> Dealer:
-    dealer = Dealer(**fields)  # its assets and hedges as mappings of their fields
+def _market(document: dict[str, Any], path: Path) -> Market:
+    """A recorded market, checked against the scales it was trained with. A ``kind: dealer`` record (before the
+    one market) is migrated: its ``risk_aversion`` γ becomes the penalty ``φ = γσ₁²/2``."""
+    fields, scales = dict(document["fields"]), document["scales"]
+    if document["kind"] == "dealer":
+        market = mean_variance_market(fields.pop("risk_aversion"), **fields)
+    else:
+        market = Market.from_document(fields)
     recorded = (scales["offset_range"], scales["inventory_unit"], scales.get("hedge_unit", []))
-    derived = (dealer.offset_range, dealer.inventory_unit, dealer.hedge_unit)
+    derived = (market.offset_range, market.inventory_unit, market.hedge_unit)
     same = all(
         np.shape(ours) == np.shape(theirs) and np.allclose(ours, theirs, rtol=1e-12, atol=0.0)
         for ours, theirs in zip(derived, recorded, strict=True)
     )
     if not same:
         raise ValueError(
-            f"this code derives other scales for the dealer in {path} than the run was trained with "
-            f"(offset ranges {dealer.offset_range.tolist()} vs {scales['offset_range']}); "
-            "evaluate it with the code version recorded there"
+            f"this code derives other scales for the market in {path} than the run was trained with "
+            f"(offset ranges {market.offset_range.tolist()} vs {scales['offset_range']}); evaluate it with the code "
+            f"version recorded there ({document.get('code_version', 'unknown')}: git checkout that commit)"
         )
-    return dealer
+    return market

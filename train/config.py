@@ -27,7 +27,8 @@ from envs import (
     list_presets,
     make_world,
 )
-from envs.dealer import DEALER_PRESETS, Dealer, make_dealer
+from envs.market import Market
+from envs.presets import MULTI_ASSET_PRESETS, make_market
 from eval.dealer import dealer_ladder, dealer_policy_names
 from eval.learned import ALGORITHMS, algorithm_class
 from eval.metrics import DEFAULT_RISK_AVERSION
@@ -164,13 +165,13 @@ def config_from_dict(data: dict[str, Any]) -> Config:
     config = _build(Config, data, "")
     if config.evaluation.baselines is None:
         ladder = MARKET_BASELINES
-        if config.world.preset in DEALER_PRESETS:
+        if config.world.preset in MULTI_ASSET_PRESETS:
             try:
                 ladder = dealer_ladder(world_of(config))
             except ValueError:  # a bad override: _check names it
-                ladder = dealer_ladder(make_dealer(config.world.preset))
+                ladder = dealer_ladder(make_market(config.world.preset))
         config = dataclasses.replace(config, evaluation=dataclasses.replace(config.evaluation, baselines=ladder))
-    if config.world.preset in DEALER_PRESETS and "close_starts" not in (data.get("env") or {}):
+    if config.world.preset in MULTI_ASSET_PRESETS and "close_starts" not in (data.get("env") or {}):
         config = dataclasses.replace(config, env=dataclasses.replace(config.env, close_starts=0.0))
     _check(config)
     return resolve_recipe(config)
@@ -290,11 +291,11 @@ def _check(config: Config) -> None:
         raise ConfigError(f"env.{error}") from None
     if config.env.reward not in REWARD_VARIANTS:
         raise ConfigError(f"env.reward must be one of {list(REWARD_VARIANTS)}; got {config.env.reward!r}")
-    presets = list_presets() + sorted(DEALER_PRESETS)
+    presets = list_presets() + sorted(MULTI_ASSET_PRESETS)
     if config.world.preset not in presets:
         raise ConfigError(f"world.preset must be one of {presets}; got {config.world.preset!r}")
-    dealer = config.world.preset in DEALER_PRESETS
-    fields = [f.name for f in dataclasses.fields(Dealer)] if dealer else field_names()
+    dealer = config.world.preset in MULTI_ASSET_PRESETS
+    fields = [f.name for f in dataclasses.fields(Market)] if dealer else field_names()
     unknown = sorted(set(config.world.overrides) - set(fields))
     if unknown:
         raise ConfigError(f"unknown key world.overrides.{unknown[0]}; accepted: {fields}")
@@ -329,10 +330,10 @@ def _check(config: Config) -> None:
                 raise ConfigError(f"evaluation.baselines: {error}") from None
 
 
-def world_of(config: Config) -> World | Dealer:
-    """The validated world of a config: a ``World``, or a ``Dealer`` for a dealer preset (``envs.dealer``)."""
-    if config.world.preset in DEALER_PRESETS:
-        return make_dealer(config.world.preset, **config.world.overrides)
+def world_of(config: Config) -> World | Market:
+    """The validated world of a config: a ``World``, or a ``Market`` for a dealer preset (``envs.dealer``)."""
+    if config.world.preset in MULTI_ASSET_PRESETS:
+        return make_market(config.world.preset, **config.world.overrides)
     return make_world(config.world.preset, **config.world.overrides)
 
 

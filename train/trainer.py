@@ -24,7 +24,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 from torch.utils.tensorboard import SummaryWriter
 
 from envs import World
-from envs.dealer import Dealer
+from envs.market import Market
 from envs.sb3_vec_env import DealerVecEnv, MarketMakingVecEnv
 from eval.arena import arena_for
 from eval.files import atomic_write_json, atomic_write_text
@@ -125,8 +125,8 @@ def policy_kwargs(config: Config) -> dict[str, Any]:
     return kwargs
 
 
-def build_env(config: Config, world: World | Dealer) -> VecNormalize:
-    if isinstance(world, Dealer):
+def build_env(config: Config, world: World | Market) -> VecNormalize:
+    if isinstance(world, Market):
         venv = DealerVecEnv(config.env.num_envs, dealer=world, reward=config.env.reward)
     else:
         venv = MarketMakingVecEnv(
@@ -214,7 +214,7 @@ def train(
         raise _failure(error, comparison, run_dir, model) from error
 
 
-def exploration_ceiling(config: Config, world: World | Dealer, model: Any) -> list[QuoteStdCeiling]:
+def exploration_ceiling(config: Config, world: World | Market, model: Any) -> list[QuoteStdCeiling]:
     """The quote legs' std ceiling (``train.exploration``) where it applies: a single-asset world, a policy with
     a state-independent ``log_std``, and ``algorithm.final_quote_std`` > 0."""
     policy = model.policy

@@ -8,14 +8,17 @@ from baselines.dealer import DEALER_POLICIES, ClosedForm, PerAsset
 from baselines.dealer_optimal import DealerOptimal
 from baselines.riccati import Riccati
 from envs import dealer_core, make_world
-from envs.dealer import Asset, Dealer, make_dealer
+from envs.market import Asset, Penalty
+from envs.presets import make_market, mean_variance_market
 
 
 def test_one_asset_closed_form_is_glft_asymptotic_and_the_riccati_baseline():
     """d = 1, exponential: ``δ_b = 1/k + (2q + 1)/2·c`` with ``c = √(σ²γ·e/(2kA))`` far from the close (GLFT 2013,
     eq. 4.6–4.7, small-γ Hamiltonian), and the single-asset ``riccati`` baseline at every time to close."""
     sigma, gamma, k, intensity = 2.0, 0.5, 1.5, 140.0
-    dealer = Dealer(assets=(Asset(sigma=sigma, fill_decay=k, arrival_intensity=intensity, max_inventory=10),))
+    dealer = mean_variance_market(
+        0.5, assets=(Asset(sigma=sigma, fill_decay=k, arrival_intensity=intensity, max_inventory=10),)
+    )
     policy = ClosedForm(dealer)
     q = np.arange(-5, 6, dtype=np.float64)[:, None]
     c = np.sqrt(sigma**2 * gamma * np.e / (2 * k * intensity))
@@ -36,13 +39,13 @@ def test_uncorrelated_assets_factor_into_single_asset_quotes():
     second = Asset(
         sigma=3.0, fill_curve="logistic", arrival_intensity=30.0, sizes=(1, 2), size_probabilities=(0.6, 0.4)
     )
-    joint = ClosedForm(Dealer(assets=(first, second), risk_aversion=0.7))
+    joint = ClosedForm(mean_variance_market(assets=(first, second), risk_aversion=0.7))
     rng = np.random.default_rng(0)
     inventory = rng.integers(-8, 9, size=(50, 2)).astype(float)
     tau = rng.uniform(0.0, 1.0, 50)
     bid, ask = joint.quotes(inventory, tau)
     for i, asset in enumerate((first, second)):
-        alone = ClosedForm(Dealer(assets=(asset,), risk_aversion=0.7))
+        alone = ClosedForm(mean_variance_market(assets=(asset,), risk_aversion=0.7))
         alone_bid, alone_ask = alone.quotes(inventory[:, i : i + 1], tau)
         np.testing.assert_allclose(bid[:, i], alone_bid[:, 0], rtol=1e-12)
         np.testing.assert_allclose(ask[:, i], alone_ask[:, 0], rtol=1e-12)
@@ -50,7 +53,7 @@ def test_uncorrelated_assets_factor_into_single_asset_quotes():
 
 def test_coefficients_solve_the_riccati_equations():
     """``dA/dτ = (γ/2)Σ − 2·A·D₊·A`` and ``dB/dτ = −μ − 2·A·D₊·B`` (τ = T − t), ``A = B = 0`` at the close."""
-    dealer = make_dealer("dealer", risk_aversion=3.0)
+    dealer = make_market("dealer", penalty=Penalty(running=0.5 * 3.0 * 0.3**2))  # γ = 3
     policy = ClosedForm(dealer)
     weights = np.diag(policy.weights)
     tau = np.array([0.05, 0.3, 0.8])
@@ -70,7 +73,7 @@ def test_coefficients_solve_the_riccati_equations():
 def test_each_asset_leans_on_the_other_inventory():
     """With ρ > 0, a long position in asset 1 makes asset 0's bid deeper and its ask tighter; the per-asset
     comparator ignores it."""
-    dealer = make_dealer("two_assets")
+    dealer = make_market("two_assets")
     inventory = np.array([[0.0, -5.0], [0.0, 0.0], [0.0, 5.0]])
     tau = np.full(3, 1.0)
     bid, ask = ClosedForm(dealer).quotes(inventory, tau)
@@ -82,7 +85,7 @@ def test_each_asset_leans_on_the_other_inventory():
 
 @pytest.fixture(scope="module")
 def two_asset_ladder():
-    dealer = make_dealer("two_assets")
+    dealer = make_market("two_assets")
     optimal = DealerOptimal(dealer)
     keys = np.arange(3000, dtype=np.uint64) * 7919 + 5
     policies = {name: cls(dealer) for name, cls in DEALER_POLICIES.items()} | {"optimal": optimal}
@@ -104,36 +107,36 @@ def test_optimal_value_matches_monte_carlo(two_asset_ladder):
 
 
 def test_optimal_refuses_what_it_cannot_tabulate():
-    three = Dealer(assets=(Asset(),) * 3)
+    three = mean_variance_market(0.5, assets=(Asset(),) * 3)
     with pytest.raises(ValueError, match="optimal tabulates exactly two quoted assets.*has 3"):
         DealerOptimal(three)
-    huge = Dealer(assets=(Asset(max_inventory=400), Asset(max_inventory=400)), dt=0.001)
+    huge = mean_variance_market(0.5, assets=(Asset(max_inventory=400), Asset(max_inventory=400)), dt=0.001)
     with pytest.raises(ValueError, match="grid has .* states, more than"):
         DealerOptimal(huge)
     with pytest.raises(ValueError, match="arrival_intensity > 0 on every asset"):
-        ClosedForm(Dealer(assets=(Asset(), Asset(arrival_intensity=0.0))))
+        ClosedForm(mean_variance_market(0.5, assets=(Asset(), Asset(arrival_intensity=0.0))))
 
 
 def test_avellaneda_stoikov_asset_by_asset_is_the_papers_formula():
     """q = 3, τ = 0.5, γ = 0.5, σ = 2, k = 1.5: γσ²τ = 1, half spread 0.5 + 2·ln(4/3), lean γσ²τ·q = 3."""
     from baselines.dealer import AvellanedaStoikov
 
-    dealer = make_dealer("two_assets")
+    dealer = make_market("two_assets")
     bid, ask = AvellanedaStoikov(dealer).quotes(np.array([[3, 0]]), np.array([0.5]))
     half = 0.5 + 2.0 * np.log(4.0 / 3.0)
     assert bid[0].tolist() == pytest.approx([half + 3.0, half], rel=1e-12)
     assert ask[0].tolist() == pytest.approx([half - 3.0, half], rel=1e-12)
-    assert AvellanedaStoikov(dealer.replace(risk_aversion=0.0)).quotes(np.array([[9, 0]]), np.array([1.0]))[0][
+    assert AvellanedaStoikov(dealer.replace(penalty=Penalty())).quotes(np.array([[9, 0]]), np.array([1.0]))[0][
         0
     ].tolist() == pytest.approx([1 / 1.5, 1 / 1.5])
     with pytest.raises(ValueError, match=r"avellaneda_stoikov needs exponential fill curves .*assets \[0, 1\] are not"):
-        AvellanedaStoikov(make_dealer("dealer"))
+        AvellanedaStoikov(make_market("dealer"))
 
 
 def test_linear_skew_leans_each_asset_on_its_own_inventory_with_the_natural_slope():
     from baselines.dealer import LinearSkew, MyopicSymmetric
 
-    dealer = make_dealer("dealer")
+    dealer = make_market("dealer")
     inventory = np.array([[0, 0], [4, -10], [20, -20]])
     bid, ask = LinearSkew(dealer).quotes(inventory, np.ones(3))
     symmetric_bid, _ = MyopicSymmetric(dealer).quotes(inventory[:1], np.ones(1))

@@ -6,32 +6,8 @@ import pytest
 import scipy.optimize
 
 from envs import dealer_core, market_keys
-from envs.dealer import Asset, Dealer, make_dealer
-
-
-@pytest.mark.parametrize(
-    ("build", "message"),
-    [
-        (lambda: Dealer(assets=(Asset(), Asset()), correlation=((1.0, 0.5), (0.4, 1.0))), "correlation must be symm"),
-        (lambda: Dealer(assets=(Asset(), Asset()), correlation=((1.0, 1.5), (1.5, 1.0))), "positive semi-definite"),
-        (lambda: Dealer(assets=(Asset(), Asset()), correlation=((2.0, 0.0), (0.0, 1.0))), "unit diagonal"),
-        (lambda: Dealer(assets=(Asset(), Asset()), correlation=((1.0,),)), "correlation must be a 2×2 matrix"),
-        (lambda: Asset(sizes=(1, 2), size_probabilities=(0.5, 0.4)), "size_probabilities must sum to 1"),
-        (lambda: Asset(sizes=(1, 2), size_probabilities=(1.0,)), "size_probabilities must have one per size"),
-        (lambda: Asset(sizes=(1, 3), size_probabilities=(0.5, 0.5), max_inventory=10), "max_inventory must be a mul"),
-        (lambda: Asset(sizes=(0,)), r"sizes must be a list of at least 1 integers ≥ 1; got \(0,\)"),
-        (lambda: Asset(fill_curve="linear"), "fill_curve must be one of"),
-        (lambda: Asset(fill_curve="logistic", fill_slope=0.0), "fill_slope must be a finite number > 0"),
-        (lambda: Asset(initial_inventory=11), "initial_inventory must lie within"),
-        (lambda: Dealer(dt=0.3), "dt must divide horizon"),
-        (lambda: Dealer(risk_aversion=-1.0), "risk_aversion must be ≥ 0"),
-        (lambda: make_dealer("three_bonds"), "unknown dealer preset 'three_bonds'"),
-        (lambda: make_dealer("dealer", gamma=1.0), "unknown dealer field"),
-    ],
-)
-def test_bad_dealer_fields_name_the_field(build, message):
-    with pytest.raises(ValueError, match=message):
-        build()
+from envs.market import Asset
+from envs.presets import make_market, mean_variance_market
 
 
 def _random_quotes(rng, n, d, low=-0.5, high=2.0):
@@ -42,7 +18,7 @@ def _random_quotes(rng, n, d, low=-0.5, high=2.0):
 
 @pytest.mark.parametrize("preset", ["two_assets", "dealer"])
 def test_wealth_accounting_limits_and_sizes(preset):
-    dealer = make_dealer(preset)
+    dealer = make_market(preset)
     rng = np.random.default_rng(3)
     n = 400
     state = dealer_core.reset(dealer, np.arange(n, dtype=np.uint64) + 11, 0)
@@ -71,7 +47,7 @@ def test_wealth_accounting_limits_and_sizes(preset):
 
 
 def test_one_book_of_a_batch_equals_that_book_alone():
-    dealer = make_dealer("dealer")
+    dealer = make_market("dealer")
     keys = np.arange(5, dtype=np.uint64) * 977 + 3
     batch = dealer_core.reset(dealer, keys, 0)
     alone = dealer_core.reset(dealer, keys[2:3], 0)
@@ -86,7 +62,7 @@ def test_one_book_of_a_batch_equals_that_book_alone():
 def test_fill_and_size_frequencies_match_the_ladder():
     """Poisson fills at λ·f(δ): a side fills with probability 1 − e^(−λ·f(δ)·dt), its size drawn from the ladder."""
     asset = Asset(sizes=(1, 2, 5), size_probabilities=(0.5, 0.3, 0.2), max_inventory=1000, arrival_intensity=60.0)
-    dealer = Dealer(assets=(asset,), risk_aversion=0.0, dt=0.01)
+    dealer = mean_variance_market(assets=(asset,), risk_aversion=0.0, dt=0.01)
     n, steps = 20_000, 10
     state = dealer_core.reset(dealer, np.arange(n, dtype=np.uint64), 0)
     quote = np.full((n, 1), 0.4)
@@ -107,7 +83,7 @@ def test_fill_and_size_frequencies_match_the_ladder():
 def test_mids_move_with_drift_and_correlation():
     assets = (Asset(sigma=1.0, drift=2.0), Asset(sigma=3.0, drift=-1.0), Asset(sigma=0.5))
     correlation = ((1.0, 0.6, -0.3), (0.6, 1.0, 0.0), (-0.3, 0.0, 1.0))
-    dealer = Dealer(assets=assets, correlation=correlation, dt=0.01)
+    dealer = mean_variance_market(0.5, assets=assets, correlation=correlation, dt=0.01)
     n = 50_000
     state = dealer_core.reset(dealer, np.arange(n, dtype=np.uint64), 0)
     pulled = np.full((n, 3), np.inf)
@@ -145,7 +121,7 @@ def test_logistic_best_response_and_myopic_half_spread_match_brute_force():
 
 
 def test_the_fills_expected_cash_counts_only_the_sizes_the_limit_lets_fill():
-    dealer = make_dealer("dealer")  # sizes 1/2/5 at 0.5/0.3/0.2, Q = 20
+    dealer = make_market("dealer")  # sizes 1/2/5 at 0.5/0.3/0.2, Q = 20
     n = 200_000
     state = dealer_core.reset(dealer, market_keys(4, n), np.zeros(n, dtype=np.uint64))
     state.inventory[:] = [18, -20]  # asset 0: a bid of 5 would pass +20; asset 1: at −20, no ask fills

@@ -9,9 +9,10 @@ from gymnasium.utils.env_checker import check_env
 from baselines.dealer import ClosedForm
 from baselines.dealer_optimal import DealerOptimal
 from envs import DEALER_ENV_ID, DealerVecEnv, make_world
-from envs.dealer import Asset, Dealer, make_dealer
 from envs.dealer_batch import DealerBatch
 from envs.dealer_spaces import action_to_quotes, observation_at, quotes_to_action
+from envs.market import Asset
+from envs.presets import make_market, mean_variance_market
 
 
 def test_single_env_passes_gymnasiums_checker_and_has_the_documented_layout():
@@ -24,7 +25,7 @@ def test_single_env_passes_gymnasiums_checker_and_has_the_documented_layout():
 
 @pytest.mark.parametrize("preset", ["dealer", "two_assets_hedged"])
 def test_a_vector_column_equals_the_single_env_seeded_alike(preset):
-    dealer = make_dealer(preset)
+    dealer = make_market(preset)
     vector = DealerVecEnv(3, dealer, reward="pnl")
     vector.seed(5)
     vector.reset()
@@ -47,7 +48,7 @@ def test_a_vector_column_equals_the_single_env_seeded_alike(preset):
 
 
 def test_actions_map_to_each_assets_range_and_back():
-    dealer = make_dealer("dealer")
+    dealer = make_market("dealer")
     (low, high) = dealer.offset_range.T
     bid, ask = action_to_quotes(dealer, np.array([[-1.0, 0.0, 0.5, 1.0]]))
     assert bid[0].tolist() == pytest.approx([low[0], (low[1] + high[1]) / 2])
@@ -64,12 +65,16 @@ def test_actions_map_to_each_assets_range_and_back():
 
 
 def test_bad_input_names_what_is_accepted():
-    with pytest.raises(ValueError, match="dealer must be an envs.dealer.Dealer"):
+    with pytest.raises(ValueError, match="dealer must be an envs.market.Market"):
         DealerBatch(make_world("default"), 2)
     with pytest.raises(ValueError, match="always batched"):
-        DealerBatch(make_dealer("two_assets"), None, autoreset=False)
-    with pytest.raises(ValueError, match="unknown dealer preset"):
+        DealerBatch(make_market("two_assets"), None, autoreset=False)
+    with pytest.raises(ValueError, match="unknown preset 'bonds'"):
         gym.make(DEALER_ENV_ID, dealer="bonds")
+    with pytest.raises(ValueError, match=r"penalty.terminal is not simulated by the multi-asset core yet"):
+        gym.make(DEALER_ENV_ID, dealer="default")  # a one-asset market with a terminal penalty
+    with pytest.raises(ValueError, match=r"assets\[0\].fee is not simulated by the multi-asset core yet"):
+        DealerBatch(make_market("two_assets").replace(assets=(Asset(fee=0.01), Asset())), 2)
     with pytest.raises(ValueError, match="reward must be one of"):
         DealerVecEnv(2, "two_assets", reward="sharpe")
 
@@ -77,7 +82,7 @@ def test_bad_input_names_what_is_accepted():
 def test_one_exponential_asset_has_the_single_asset_worlds_scales():
     """φ = γσ²/2 = 1 and no terminal penalty: the world's skew c = √(φ/(k·A/e)) and inventory spread."""
     world = make_world("default", terminal_penalty=0.0, running_penalty=1.0)
-    dealer = Dealer(
+    dealer = mean_variance_market(
         assets=(Asset(sigma=2.0, arrival_intensity=140.0, fill_decay=1.5, max_inventory=10),), risk_aversion=0.5
     )
     ours, theirs = dealer.natural_scales, world.natural_scales
@@ -88,9 +93,9 @@ def test_one_exponential_asset_has_the_single_asset_worlds_scales():
 
 @pytest.mark.parametrize("preset", ["two_assets", "dealer"])
 def test_skew_per_lot_is_the_closed_forms_long_horizon_marginal_for_each_asset_alone(preset):
-    dealer = make_dealer(preset)
+    dealer = make_market(preset)
     for i, asset in enumerate(dealer.assets):
-        alone = Dealer(
+        alone = mean_variance_market(
             assets=(asset.__class__(**{**asset.__dict__, "drift": 0.0}),), risk_aversion=dealer.risk_aversion
         )
         a, _ = ClosedForm(alone).coefficients(np.array([1e3]))
@@ -99,7 +104,7 @@ def test_skew_per_lot_is_the_closed_forms_long_horizon_marginal_for_each_asset_a
 
 @pytest.mark.parametrize("preset", ["two_assets", "dealer"])
 def test_offset_range_holds_the_optimums_quotes_wherever_inventory_goes(preset):
-    dealer = make_dealer(preset)
+    dealer = make_market(preset)
     optimal = DealerOptimal(dealer)
     reach = np.floor(dealer.inventory_unit).astype(int)
     grid = np.array([(a, b) for a in range(-reach[0], reach[0] + 1) for b in range(-reach[1], reach[1] + 1)])
@@ -116,7 +121,7 @@ def test_offset_range_holds_the_optimums_quotes_wherever_inventory_goes(preset):
 
 
 def test_observation_is_of_order_one_where_the_optimum_keeps_inventory():
-    dealer = make_dealer("two_assets")
+    dealer = make_market("two_assets")
     observation = observation_at(dealer, np.array([[3, -2]]), np.array([0.25]))
     assert observation[0].tolist() == pytest.approx([3 / dealer.inventory_unit[0], -2 / dealer.inventory_unit[1], 0.25])
     assert 1.0 < dealer.inventory_unit[0] < dealer.assets[0].max_inventory

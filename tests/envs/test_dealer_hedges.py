@@ -11,16 +11,17 @@ from gymnasium.utils.env_checker import check_env
 from baselines.dealer import ClosedForm, ClosedFormHedged
 from baselines.dealer_optimal import DealerOptimal
 from envs import DEALER_ENV_ID, DealerVecEnv, dealer_core, market_keys
-from envs.dealer import Asset, Dealer, HedgeInstrument, make_dealer
 from envs.dealer_spaces import action_to_deal, action_to_quotes, observation_at, quotes_to_action
+from envs.market import Asset, HedgeInstrument, Market
+from envs.presets import make_market, mean_variance_market
 from eval.dealer import dealer_ladder, evaluate_dealer_policies
 
 ASSET = Asset(sigma=1.0, arrival_intensity=50.0, fill_decay=2.0, max_inventory=6)
 
 
-def one_asset_one_hedge(rho=0.6, **hedge) -> Dealer:
+def one_asset_one_hedge(rho=0.6, **hedge) -> Market:
     fields = {"sigma": 2.0, "spread_cost": 0.05, "impact": 0.001, "ticket_fee": 0.2, "max_trade": 4, "lot": 2}
-    return Dealer(
+    return mean_variance_market(
         assets=(ASSET,),
         hedges=(HedgeInstrument(**{**fields, "max_position": 8, **hedge}),),
         correlation=((1.0, rho), (rho, 1.0)),
@@ -37,13 +38,15 @@ def one_asset_one_hedge(rho=0.6, **hedge) -> Dealer:
         (lambda: one_asset_one_hedge(max_position=5), r"max_position must be a multiple of lot=2; got 5"),
         (lambda: one_asset_one_hedge(sigma=0.0), r"sigma must be a finite number > 0; got 0.0"),
         (lambda: one_asset_one_hedge(impact=-1.0), r"impact must be a finite number ≥ 0"),
-        (lambda: Dealer(assets=(ASSET,), hedges=(HedgeInstrument(),)), None),
+        (lambda: mean_variance_market(0.5, assets=(ASSET,), hedges=(HedgeInstrument(),)), None),
         (
-            lambda: Dealer(assets=(ASSET, ASSET), hedges=(HedgeInstrument(),), correlation=((1, 0.5), (0.5, 1))),
+            lambda: mean_variance_market(
+                0.5, assets=(ASSET, ASSET), hedges=(HedgeInstrument(),), correlation=((1, 0.5), (0.5, 1))
+            ),
             r"correlation must be a 3×3 matrix \(one row per quoted asset, then per hedge instrument\)",
         ),
         (
-            lambda: Dealer(assets=(ASSET,), hedges=("index",)),
+            lambda: mean_variance_market(0.5, assets=(ASSET,), hedges=("index",)),
             r"hedges must be a list of HedgeInstrument \(or mappings of their fields\); got \('index',\)",
         ),
     ],
@@ -85,7 +88,7 @@ def test_a_hedge_trade_settles_at_the_mid_and_pays_its_costs_by_hand():
 
 
 def test_accounting_and_limits_hold_under_adversarial_actions():
-    dealer = make_dealer("two_assets_hedged")
+    dealer = make_market("two_assets_hedged")
     n = 256
     rng = np.random.default_rng(3)
     env = DealerVecEnv(n, dealer, reward="pnl")
@@ -127,7 +130,7 @@ def test_hedge_mid_moves_with_the_quoted_mids_correlation():
 
 
 def test_adapters_lay_out_the_hedges_after_the_quotes():
-    dealer = make_dealer("two_assets_hedged")
+    dealer = make_market("two_assets_hedged")
     env = gym.make(DEALER_ENV_ID, dealer="two_assets_hedged")
     check_env(env.unwrapped, skip_render_check=True)
     observation, _ = env.reset(seed=0)
@@ -137,7 +140,7 @@ def test_adapters_lay_out_the_hedges_after_the_quotes():
     action = np.array([[0.0, 0.0, 0.0, 0.0, 0.5], [0.0, 0.0, 0.0, 0.0, -1.0]])
     bid, ask, trade = action_to_deal(dealer, action)
     assert trade[:, 0].tolist() == [2, -5]  # round(0.5·5) = 2 (to even), −U
-    assert action_to_deal(make_dealer("two_assets"), action[:, :4])[2] is None
+    assert action_to_deal(make_market("two_assets"), action[:, :4])[2] is None
     assert np.array_equal(bid[0], bid[1]) and np.array_equal(ask[0], ask[1])  # the hedge entry moves no quote
     back = quotes_to_action(dealer, *action_to_quotes(dealer, action), np.array([[2], [-5]]))
     assert np.allclose(back[:, 4], [0.4, -1.0])
@@ -148,9 +151,9 @@ def test_adapters_lay_out_the_hedges_after_the_quotes():
 
 
 def test_closed_form_hedged_quotes_the_residual_risk_and_beats_the_unhedged_closed_form():
-    dealer = make_dealer("two_assets_hedged")
+    dealer = make_market("two_assets_hedged")
     assert dealer_ladder(dealer)[-1] == "closed_form_hedged" and "closed_form_hedged" not in dealer_ladder(
-        make_dealer("two_assets")
+        make_market("two_assets")
     )
     hedged, plain = ClosedFormHedged(dealer), ClosedForm(dealer)
     inventory, tau = np.array([[3, 0], [2, -2]]), np.full(2, 0.5)
@@ -158,7 +161,9 @@ def test_closed_form_hedged_quotes_the_residual_risk_and_beats_the_unhedged_clos
     # Σ_qq − Σ_qh·Σ_hh⁻¹·Σ_hq = [[4, 2], [2, 4]] − [3.2, 3.2]ᵀ[3.2, 3.2]/4 = [[1.44, −0.56], [−0.56, 1.44]].
     rho = -0.56 / 1.44
     asset = dataclasses.replace(dealer.assets[0], sigma=1.2)
-    residual = ClosedForm(Dealer(assets=(asset, asset), correlation=((1, rho), (rho, 1)), risk_aversion=0.5, dt=0.005))
+    residual = ClosedForm(
+        mean_variance_market(assets=(asset, asset), correlation=((1, rho), (rho, 1)), risk_aversion=0.5, dt=0.005)
+    )
     assert dealer.residual_covariance == pytest.approx(np.array([[1.44, -0.56], [-0.56, 1.44]]))
     assert np.allclose(hedged.quotes(inventory, tau), residual.quotes(inventory, tau))
     assert not np.allclose(hedged.quotes(inventory, tau), plain.quotes(inventory, tau))
@@ -166,7 +171,7 @@ def test_closed_form_hedged_quotes_the_residual_risk_and_beats_the_unhedged_clos
     assert trade[:, 0].tolist() == [-3, 0]  # toward round(−0.8·3) = −2 from +1; −0.8·(2 − 2) = 0
     assert plain.act(inventory, np.zeros((2, 1), dtype=np.int64), tau)[2] is None
     # Without hedges it is the closed form exactly.
-    unhedged = make_dealer("two_assets")
+    unhedged = make_market("two_assets")
     assert np.array_equal(
         ClosedFormHedged(unhedged).quotes(inventory, tau), ClosedForm(unhedged).quotes(inventory, tau)
     )
@@ -178,7 +183,7 @@ def test_closed_form_hedged_quotes_the_residual_risk_and_beats_the_unhedged_clos
 
 def test_optimal_refuses_a_dealer_with_hedges():
     with pytest.raises(ValueError, match=r"optimal tabulates quoted inventories only; this dealer has 1 hedge"):
-        DealerOptimal(make_dealer("two_assets_hedged"))
+        DealerOptimal(make_market("two_assets_hedged"))
 
 
 def test_assets_and_hedges_may_come_as_mappings_of_their_fields():
@@ -192,10 +197,12 @@ def test_assets_and_hedges_may_come_as_mappings_of_their_fields():
             "world.overrides.correlation=[[1, 0.5, 0.8], [0.5, 1, 0.8], [0.8, 0.8, 1]]",
         ],
     )
-    assert world_of(config) == make_dealer("two_assets_hedged")
+    assert world_of(config) == make_market("two_assets_hedged")
     assert config.evaluation.baselines[-2:] == ("optimal", "closed_form_hedged")  # the ladder of the dealer built
     with pytest.raises(
         ValueError, match=r"hedges\[0\]: unknown HedgeInstrument field\(s\) \['vol'\]; accepted: \['s0'"
     ):
-        Dealer(assets=({"sigma": 1.0},), hedges=({"vol": 1.0},))
-    assert Dealer(assets=({"sigma": 1.0, "sizes": [1, 2], "size_probabilities": [0.5, 0.5], "max_inventory": 4},))
+        mean_variance_market(0.5, assets=({"sigma": 1.0},), hedges=({"vol": 1.0},))
+    assert mean_variance_market(
+        0.5, assets=({"sigma": 1.0, "sizes": [1, 2], "size_probabilities": [0.5, 0.5], "max_inventory": 4},)
+    )

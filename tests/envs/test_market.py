@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 
 from envs import Asset, HedgeInstrument, Market, Penalty, Regimes, list_presets, make_world, natural_scales
-from envs.dealer import DEALER_PRESETS, Dealer, make_dealer
-from envs.presets import make_market
+from envs.presets import MULTI_ASSET_PRESETS, make_market, mean_variance_market
 from envs.validation import field_table
 
-ALL_PRESETS = sorted([*list_presets(), *DEALER_PRESETS])
+ALL_PRESETS = sorted([*list_presets(), *MULTI_ASSET_PRESETS])
 
 
 @pytest.mark.parametrize(
@@ -45,6 +44,20 @@ ALL_PRESETS = sorted([*list_presets(), *DEALER_PRESETS])
         ),
         (lambda: Market(assets=(Asset(sigma=0.0), Asset())), r"^assets\[0\].sigma must be > 0 in a market of several"),
         (lambda: Market().replace(volatility=1.0), r"^unknown market field\(s\) \['volatility'\]"),
+        (lambda: make_market("dealer", gamma=1.0), r"^unknown market field\(s\) \['gamma'\]"),
+        (lambda: make_market("three_bonds"), r"^unknown preset 'three_bonds'; accepted: \['as2008', 'dealer'"),
+        (lambda: mean_variance_market(-1.0), r"^running must be a finite number ≥ 0; got -2.0$"),
+        (lambda: Market(assets=[{"sizes": (0,)}]), r"sizes must be a list of at least 1 integers ≥ 1; got \(0,\)"),
+        (lambda: Market(assets=[{"fill_slope": 0.0}]), r"fill_slope must be a finite number > 0; got 0.0"),
+        (lambda: Market(assets=[{"initial_inventory": 11}]), r"initial_inventory must lie within ±max_inventory = ±10"),
+        (
+            lambda: Market(assets=(Asset(), Asset()), correlation=((1.0, 0.5), (0.4, 1.0))),
+            r"^correlation must be symmetric",
+        ),
+        (
+            lambda: Market(assets=(Asset(), Asset()), correlation=((2.0, 0.0), (0.0, 1.0))),
+            r"^correlation must have a unit diagonal",
+        ),
     ],
 )
 def test_a_bad_field_raises_naming_it_and_what_is_accepted(build, message):
@@ -65,7 +78,7 @@ def test_every_field_declares_what_it_accepts_and_its_meaning(kind):
 def test_every_preset_is_a_market_that_survives_its_document(preset):
     market = make_market(preset)
     assert Market.from_document(market.document()) == market
-    assert market.n_assets == (2 if preset in DEALER_PRESETS else 1)
+    assert market.n_assets == (2 if preset in MULTI_ASSET_PRESETS else 1)
 
 
 def test_a_world_is_a_one_asset_market():
@@ -82,16 +95,19 @@ def test_a_world_is_a_one_asset_market():
     np.testing.assert_array_equal(regimes.running_penalty_levels, make_world("regimes").running_penalty_levels)
 
 
-@pytest.mark.parametrize("preset", sorted(DEALER_PRESETS))
-def test_the_penalty_has_one_form_phi_x_R_x_equal_to_the_dealers_gamma_half_x_sigma_x(preset):
-    """``φ·xᵀRx`` with ``R = Σ/σ₁²`` is ``(γ/2)·xᵀΣx`` with ``γ = 2φ/σ₁²``."""
-    dealer = make_dealer(preset)
-    market = dealer.market
-    assert market.risk_aversion == pytest.approx(dealer.risk_aversion, rel=1e-14)
-    np.testing.assert_allclose(market.penalty.running * market.risk_matrix, dealer.penalty_matrix, rtol=1e-14)
+@pytest.mark.parametrize("gamma", [0.5, 1.0, 3.0])
+@pytest.mark.parametrize("preset", sorted(MULTI_ASSET_PRESETS))
+def test_the_penalty_has_one_form_phi_x_R_x_equal_to_the_mean_variance_gamma_half_x_sigma_x(preset, gamma):
+    """``φ·xᵀRx`` with ``R = Σ/σ₁²`` is ``(γ/2)·xᵀΣx`` with ``γ = 2φ/σ₁²``, for a market built from γ."""
+    fields = {name: value for name, value in MULTI_ASSET_PRESETS[preset].items() if name != "penalty"}
+    market = mean_variance_market(gamma, **fields)
+    assert market.risk_aversion == pytest.approx(gamma, rel=1e-14)
+    np.testing.assert_allclose(market.penalty_matrix, 0.5 * gamma * market.instrument_covariance, rtol=1e-14)
     positions = np.random.default_rng(0).integers(-5, 6, size=(10, market.n_instruments))
     charged = market.penalty.running * np.einsum("ni,ij,nj->n", positions, market.risk_matrix, positions)
-    hand = 0.5 * dealer.risk_aversion * np.einsum("ni,ij,nj->n", positions, dealer.instrument_covariance, positions)
+    sigma = market.instrument_column("sigma")
+    covariance = sigma[:, None] * np.asarray(market.correlation) * sigma[None, :]  # by hand
+    hand = 0.5 * gamma * np.einsum("ni,ij,nj->n", positions, covariance, positions)
     np.testing.assert_allclose(charged, hand, rtol=1e-12)
 
 
@@ -128,11 +144,3 @@ def test_the_scales_hand_computed_for_a_one_asset_market():
     z_bar = (0.5 + 4.5) / (0.5 + 1.5)
     expected = 1 / 1.5 + scales["skew_per_lot"][0] * (scales["inventory_scale"][0] + z_bar - 1) + 0.2 + 0.01
     assert scales["reach"][0] == pytest.approx(expected, rel=1e-13)
-
-
-def test_a_dealer_refuses_what_its_core_does_not_simulate():
-    for name, value in (("fee", 0.01), ("adverse_jump", 0.1), ("sell_share", 0.6)):
-        with pytest.raises(ValueError, match=rf"^assets\[1\]\.{name} is not simulated in a dealer's book yet"):
-            Dealer(assets=(Asset(), Asset(**{name: value})))
-    with pytest.raises(ValueError, match=r"^assets\[0\]\.initial_inventory must be an integer in a dealer's book"):
-        Dealer(assets=(Asset(initial_inventory=(-1, 1)),))

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from baselines.dealer import DEALER_POLICIES
-from envs.dealer import Asset, Dealer
+from envs.market import Asset
+from envs.presets import mean_variance_market
 from eval.cli import main
 from eval.dealer import DealerPlan, evaluate_dealer, report_text
 
@@ -34,7 +35,9 @@ def test_dealer_scenario_refuses_world_and_policy_flags(capsys):
 
 
 def test_three_assets_are_scored_against_the_closed_form():
-    dealer = Dealer(assets=(Asset(max_inventory=5),) * 3, correlation=np.full((3, 3), 0.3) + 0.7 * np.eye(3))
+    dealer = mean_variance_market(
+        0.5, assets=(Asset(max_inventory=5),) * 3, correlation=np.full((3, 3), 0.3) + 0.7 * np.eye(3)
+    )
     plan = DealerPlan("three", dealer, {name: cls(dealer) for name, cls in DEALER_POLICIES.items()}, note="no optimum")
     document = evaluate_dealer(plan, 50, 0)
     gap = document["policies"]["closed_form"]["gap_to_closed_form"]

@@ -1,6 +1,7 @@
 """Training on a dealer (configs/two_assets.yaml's world): the run folder, the comparison against the dealer's
 ladder in TensorBoard, resume, and bad input naming the key."""
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -10,8 +11,9 @@ import pytest
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from envs.dealer import Asset, Dealer, make_dealer
 from envs.dealer_spaces import action_to_quotes, observation_at
+from envs.market import Asset
+from envs.presets import make_market, mean_variance_market
 from eval.cli import main as evaluate
 from eval.dealer import DEALER_BASELINES
 from eval.learned import LearnedDealer, load_learned_dealer
@@ -63,7 +65,7 @@ def test_training_on_a_dealer_compares_against_its_ladder_and_resumes(tmp_path, 
     assert main(["--config", str(config), "--run-dir", str(run_dir)]) == 0
     run = RunFolder(run_dir)
     dealer = load_world(run.world)
-    assert dealer == make_dealer("two_assets", horizon=0.1)
+    assert dealer == make_market("two_assets", horizon=0.1)
     document = json.loads((run.report / "metrics.json").read_text())
     assert list(document["policies"]) == ["learned", *DEALER_BASELINES]
     assert "optimality_score" in document["policies"]["optimal"]  # null here: 20 steps leave no gap to score
@@ -95,7 +97,7 @@ def test_eval_scores_a_learned_dealer_on_its_preset(tmp_path, capsys):
 
     from envs import DealerVecEnv
 
-    dealer = make_dealer("two_assets")
+    dealer = make_market("two_assets")
     model_file = tmp_path / "model.zip"
     PPO("MlpPolicy", DealerVecEnv(2, dealer), n_steps=8, batch_size=16, seed=0).save(model_file)
     out = tmp_path / "eval"
@@ -112,7 +114,7 @@ def test_a_learned_dealer_quotes_what_its_network_asks_for(tmp_path):
 
     from envs import DealerVecEnv
 
-    dealer = make_dealer("dealer")
+    dealer = make_market("dealer")
     model = PPO("MlpPolicy", DealerVecEnv(2, dealer), n_steps=8, batch_size=16, seed=0)
     policy = LearnedDealer(model, dealer, None)
     inventory, time_to_close = np.array([[4, -2], [0, 0], [-15, 10]]), np.array([1.0, 0.5, 0.02])
@@ -120,17 +122,48 @@ def test_a_learned_dealer_quotes_what_its_network_asks_for(tmp_path):
     for ours, theirs in zip(policy.quotes(inventory, time_to_close), action_to_quotes(dealer, actions), strict=True):
         assert np.array_equal(ours, theirs)
     with pytest.raises(ValueError, match=r"the model observes shape \(3,\), but this dealer gives \(4,\)"):
-        LearnedDealer(model, Dealer(assets=(Asset(),) * 3), None)
+        LearnedDealer(model, mean_variance_market(0.5, assets=(Asset(),) * 3), None)
 
 
 def test_a_recorded_dealer_whose_scales_this_code_derives_differently_is_refused(tmp_path):
     from eval.run_folder import world_document
 
-    document = world_document(make_dealer("two_assets"), "two_assets")
+    document = world_document(make_market("two_assets"), "two_assets")
     document["scales"]["offset_range"][0][1] += 0.5
     path = tmp_path / "world.json"
     path.write_text(json.dumps(document))
-    with pytest.raises(ValueError, match="derives other scales for the dealer"):
+    with pytest.raises(ValueError, match=r"derives other scales for the market .* recorded there \(0\.1\.0\+"):
+        load_world(path)
+
+
+def test_a_dealer_recorded_before_the_one_market_is_migrated_or_refused(tmp_path):
+    """A ``kind: dealer`` record holds γ (``risk_aversion``) among its fields: it loads as the market with
+    ``φ = γσ₁²/2`` when this code derives the scales it was trained with, and is refused, naming its version, when
+    not (its offset ranges, recorded before the one scales function, were wider by the skew per lot)."""
+    market = make_market("two_assets")
+    fields = {
+        "assets": [dataclasses.asdict(asset) for asset in market.assets],
+        "hedges": [],
+        "correlation": [list(row) for row in market.correlation],
+        "risk_aversion": 0.5,
+        "horizon": 1.0,
+        "dt": 0.005,
+        "fill_rule": "poisson",
+    }
+    scales = {"offset_range": market.offset_range.tolist(), "inventory_unit": market.inventory_unit.tolist()}
+    old = {
+        "kind": "dealer",
+        "preset": "two_assets",
+        "fields": fields,
+        "scales": scales,
+        "code_version": "0.1.0+6187c85",
+    }
+    path = tmp_path / "world.json"
+    path.write_text(json.dumps(old))
+    assert load_world(path) == market
+    old["scales"]["offset_range"] = [[-1.3803, 3.396], [-1.3803, 3.396]]  # as 6187c85 derived them
+    path.write_text(json.dumps(old))
+    with pytest.raises(ValueError, match=r"recorded there \(0\.1\.0\+6187c85: git checkout that commit\)"):
         load_world(path)
 
 
@@ -143,7 +176,7 @@ def test_training_on_a_hedged_dealer_records_its_hedges_and_trades_them(tmp_path
         assert main(["--config", str(config), "--run-dir", str(run_dir)]) == 0
     run = RunFolder(run_dir)
     dealer = load_world(run.world)
-    assert dealer == make_dealer("two_assets_hedged", horizon=0.1) and dealer.n_hedges == 1
+    assert dealer == make_market("two_assets_hedged", horizon=0.1) and dealer.n_hedges == 1
     policies = json.loads((run.report / "metrics.json").read_text())["policies"]
     assert list(policies) == ["learned", *DEALER_BASELINES[:-1], "closed_form_hedged"]  # no optimum with hedges
     assert policies["closed_form_hedged"]["hedge_cost"] > 0 and "mean_abs_hedge" in policies["learned"]

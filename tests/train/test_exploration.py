@@ -6,7 +6,7 @@ import torch
 from scipy import optimize
 
 from envs import action_to_quotes, make_world
-from envs.dealer import make_dealer
+from envs.presets import make_market
 from train.config import load_config, world_of
 from train.exploration import FALL_START, QuoteStdCeiling, ceiling, final_action_std
 from train.trainer import build_env, exploration_ceiling
@@ -87,7 +87,7 @@ def test_the_ceiling_is_on_by_default_and_off_at_zero_and_for_dealers():
     assert load_config(None).algorithm.final_quote_std == 0.1
     config, world, model = tiny_model()
     assert isinstance(exploration_ceiling(config, world, model)[0], QuoteStdCeiling)
-    assert exploration_ceiling(config, make_dealer("two_assets"), model) == []
+    assert exploration_ceiling(config, make_market("two_assets"), model) == []
     config, world, model = tiny_model(**{"algorithm.final_quote_std": 0})
     assert exploration_ceiling(config, world, model) == []
 
