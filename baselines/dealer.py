@@ -37,7 +37,6 @@ import numpy as np
 from baselines.avellaneda_stoikov import optimal_spread, reservation_shift
 from baselines.policy import pull_at_limit
 from envs import round_to_lot
-from envs.dealer_core import check_simulated
 from envs.market import Market
 
 
@@ -52,20 +51,30 @@ class DealerPolicy:
     def __init__(self, dealer: Market) -> None:
         if not isinstance(dealer, Market):
             raise ValueError(f"dealer must be an envs.market.Market (see make_market); got {type(dealer).__name__}")
-        check_simulated(dealer)  # the closed forms and the optimum model what the multi-asset core simulates
         self.dealer = dealer
 
     def quotes(self, inventory: np.ndarray, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
     def act(
-        self, inventory: np.ndarray, hedge_position: np.ndarray, time_to_close: np.ndarray
+        self,
+        inventory: np.ndarray,
+        hedge_position: np.ndarray,
+        time_to_close: np.ndarray,
+        regime: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """``(bid_offset, ask_offset, hedge_trade)``: the quotes, and the hedge trades ``(n, m)`` [lots] or ``None``."""
+        """``(bid_offset, ask_offset, hedge_trade)``: the quotes, and the hedge trades ``(n, m)`` [lots] or ``None``.
+        ``regime`` ``(n,)``: the books' volatility regimes (closed forms quote at the base volatility)."""
         return (*self.quotes(inventory, time_to_close), None)
 
-    def __call__(self, inventory: np.ndarray, hedge_position: np.ndarray, time_to_close: np.ndarray):
-        return self.act(inventory, hedge_position, time_to_close)
+    def __call__(
+        self,
+        inventory: np.ndarray,
+        hedge_position: np.ndarray,
+        time_to_close: np.ndarray,
+        regime: np.ndarray | None = None,
+    ):
+        return self.act(inventory, hedge_position, time_to_close, regime)
 
 
 def pull_at_limits(dealer: Market, inventory: np.ndarray, bid: np.ndarray, ask: np.ndarray):
@@ -195,7 +204,7 @@ class ClosedFormHedged(ClosedForm):
     def _covariance(self) -> np.ndarray:
         return self.dealer.residual_covariance
 
-    def act(self, inventory, hedge_position, time_to_close):
+    def act(self, inventory, hedge_position, time_to_close, regime=None):
         bid, ask = self.quotes(inventory, time_to_close)
         if not self.dealer.n_hedges:
             return bid, ask, None

@@ -1,13 +1,14 @@
-"""The exact optimum of the two-asset dealer's discrete-time book, by backward induction over the joint
-inventory grid.
+"""The exact optimum of a two-asset market's discrete-time book, by backward induction over the joint
+inventory grid and the volatility regime.
 
 With martingale-plus-drift mids and fills drawn independently per side and asset, wealth marked to the mids
-separates, ``V(n, x, q, s) = x + qᵀs + h(n, q)`` (as in ``baselines.optimal``). Let ``W(q') = dt·(μᵀq' −
-q'ᵀΦq') + h(n + 1, q')`` be the value after the step's fills; each of the four sides (asset, bid or ask) fills
-at most one request, of z lots with probability ``π(δ)·p_z`` (π the fill rule's chance at ``λ·f(δ)``; none if
+separates, ``V(n, x, r, q, s) = x + qᵀs + h(n, r, q)`` (as in ``baselines.optimal``). Let ``W_r(q') = dt·(μᵀq' −
+φ_r·q'ᵀRq') + Σ_r' P_rr'·h(n + 1, r', q')`` be the value after the step's fills in regime r (P the chain's one-step
+transition, ``h(N, ·, q) = −α·qᵀRq`` the close's charge); each of the four sides (asset, bid or ask) fills at
+most one request, of z lots with probability ``π(δ)·p_z`` (π the fill rule's chance at ``λ_side·f(δ)``; none if
 it would pass ``±Q``), so
 
-    h(n, q) = max_δ E[ Σ_sides z·δ·[fill] + W(q + Δ) ],   Δᵢ = (bid lots − ask lots) of asset i.
+    h(n, r, q) = max_δ E[ Σ_sides z·(δ − fee)·[fill] + W_r(q + Δ) ],   Δᵢ = (bid lots − ask lots) of asset i.
 
 Holding the other three sides' outcome laws fixed, a side's part is ``π(δ)·Σ_z p_z·(z·δ + K_z)`` with
 ``K_z = E[W | it fills z] − E[W | it does not]``: ``Z·π(δ)·(δ + K̄/Z)`` with ``Z = Σ p_z·z`` over the sizes that
@@ -30,10 +31,10 @@ _COUPLING_ROUNDS = 3
 
 
 class DealerOptimal(DealerPolicy):
-    """Exact optimal quotes of the two-asset dealer, tabulated over (step, q₁, q₂) (module docstring).
+    """Exact optimal quotes of a two-asset market, tabulated over (step, regime, q₁, q₂) (module docstring).
 
-    ``value[n, i, j]`` is the expected reward still to come from step n at inventories ``(i − Q₁, j − Q₂)``;
-    ``offsets[n, c, i, j]`` the optimal quote of column c (bid of asset 0, bid of asset 1, ask of asset 0,
+    ``value[n, r, i, j]`` is the expected reward still to come from step n in regime r at inventories
+    ``(i − Q₁, j − Q₂)``; ``offsets[n, r, c, i, j]`` the optimal quote of column c (bid of asset 0, bid of asset 1, ask of asset 0,
     ask of asset 1) [price, ``+inf`` pulled].
     """
 
@@ -51,12 +52,14 @@ class DealerOptimal(DealerPolicy):
                 f"optimal tabulates quoted inventories only; this dealer has {dealer.n_hedges} hedge instrument(s), "
                 "whose positions would add a dimension each to its grid: score against closed_form instead"
             )
+        _check_modelled(dealer)
         limits = [asset.max_inventory for asset in dealer.assets]
-        states = dealer.n_steps * (2 * limits[0] + 1) * (2 * limits[1] + 1)
+        regimes = dealer.regimes.count
+        states = dealer.n_steps * regimes * (2 * limits[0] + 1) * (2 * limits[1] + 1)
         if states > MAX_STATES:
             raise ValueError(
-                f"optimal cannot be built for this dealer: its (step, q₁, q₂) grid has {states:,} states, more "
-                f"than the {MAX_STATES:,} this tabulation allows; lower max_inventory or raise dt"
+                f"optimal cannot be built for this dealer: its (step, regime, q₁, q₂) grid has {states:,} states, "
+                f"more than the {MAX_STATES:,} this tabulation allows; lower max_inventory or raise dt"
             )
         sizes, probabilities = dealer.size_table
         self._reach = int(sizes.max())
@@ -64,11 +67,12 @@ class DealerOptimal(DealerPolicy):
         inventory = np.stack(grids, axis=-1)  # (N1, N2, 2)
         low, high = _offset_range(dealer, inventory)
         steps = dealer.n_steps
-        self.value = np.zeros((steps + 1, *grids[0].shape))
-        self.offsets = np.empty((steps, 4, *grids[0].shape))
+        self.value = np.zeros((steps + 1, regimes, *grids[0].shape))
+        self.offsets = np.empty((steps, regimes, 4, *grids[0].shape))
         # Per column (bid 0, bid 1, ask 0, ask 1): the signed lots each rung moves its asset, and whether it fits.
         moves = np.concatenate([sizes, -sizes])  # (4, m)
         asset_of = np.array([0, 1, 0, 1])
+        self._fee = dealer.column("fee")[asset_of]
         limit = np.array(limits, dtype=np.float64)[asset_of]
         position = inventory[..., asset_of]  # (N1, N2, 4)
         fits = np.abs(position[None] + moves.T[:, None, None, :]) <= limit  # (m, N1, N2, 4)
@@ -76,15 +80,20 @@ class DealerOptimal(DealerPolicy):
             np.where(fits, np.concatenate([probabilities, probabilities]).T[:, None, None, :], 0.0), -1, 0
         )
         self._moves = moves
-        chance = np.zeros((4, *grids[0].shape))
-        risk = np.einsum("xyi,ij,xyj->xy", inventory, dealer.penalty_matrix, inventory)
-        running = dealer.dt * (inventory @ dealer.column("drift") - risk)
+        chance = np.zeros((regimes, 4, *grids[0].shape))
+        risk = np.einsum("xyi,ij,xyj->xy", inventory, dealer.risk_matrix, inventory)
+        drift = dealer.dt * (inventory @ dealer.column("drift"))
+        self.value[steps] = -dealer.penalty.terminal * risk  # the close charges α·qᵀRq on the last step's fills
+        transition = dealer.regime_step_transition
         for n in range(steps - 1, -1, -1):
-            after = running + self.value[n + 1]
-            grid = self._shifted(after)  # (2·reach + 1, 2·reach + 1, N1, N2)
-            offset, chance = self._quote_step(grid, chance, low, high)
-            self.offsets[n] = offset
-            self.value[n] = self._expected(grid, offset, chance)
+            for regime in range(regimes):
+                # The penalty is the step's regime's; the regime then switches before step n + 1.
+                running = drift - dealer.dt * dealer.running_penalty_levels[regime] * risk
+                after = running + np.tensordot(transition[regime], self.value[n + 1], axes=1)
+                grid = self._shifted(after)  # (2·reach + 1, 2·reach + 1, N1, N2)
+                offset, chance[regime] = self._quote_step(grid, chance[regime], low, high)
+                self.offsets[n, regime] = offset
+                self.value[n, regime] = self._expected(grid, offset, chance[regime])
 
     def _shifted(self, after: np.ndarray) -> np.ndarray:
         """``G[a, b] = W(q₁ + a, q₂ + b)`` for shifts within ±reach, 0 off the grid (never weighted)."""
@@ -141,7 +150,8 @@ class DealerOptimal(DealerPolicy):
                     lots += weight * size
                     gain += weight * (_shifted_expectation(opposite, over_other, sign * size) - stay)
                 fillable = lots > 0
-                constant = np.where(fillable, gain / np.where(fillable, lots, 1.0), 0.0)
+                # A fill of z lots pays z·(δ − fee): the fee moves the side's constant.
+                constant = np.where(fillable, gain / np.where(fillable, lots, 1.0), 0.0) - self._fee[column]
 
                 best, best_chance = best_offset(
                     lambda quote, column=column: fill_chance(dealer, quote, column), constant, low, high
@@ -159,22 +169,46 @@ class DealerOptimal(DealerPolicy):
         spread = np.zeros(continuation.shape)
         for column in range(4):
             lots = (self._weight[column] * np.abs(self._moves[column])[:, None, None]).sum(axis=0)
-            spread += chance[column] * lots * np.where(np.isfinite(offset[column]), offset[column], 0.0)
+            paid = np.where(np.isfinite(offset[column]), offset[column] - self._fee[column], 0.0)
+            spread += chance[column] * lots * paid
         return continuation + spread
 
     def expected_reward(self) -> float:
-        """Exact expected episode reward from the opening inventories [price]."""
-        opening = [asset.initial_inventory + asset.max_inventory for asset in self.dealer.assets]
-        return float(self.value[0][opening[0], opening[1]])
+        """Exact expected episode reward from the open [price]: over the opening inventories (uniform where an
+        asset gives a range) and the regime chain's stationary law."""
+        bounds = [asset.inventory_bounds for asset in self.dealer.assets]
+        limits = [asset.max_inventory for asset in self.dealer.assets]
+        rows = slice(bounds[0][0] + limits[0], bounds[0][1] + limits[0] + 1)
+        columns = slice(bounds[1][0] + limits[1], bounds[1][1] + limits[1] + 1)
+        opening = self.value[0][:, rows, columns].mean(axis=(1, 2))
+        return float(opening @ self.dealer.stationary_regime_distribution)
 
-    def quotes(self, inventory, time_to_close):
+    def act(self, inventory, hedge_position, time_to_close, regime=None):
         dealer = self.dealer
         inventory = np.asarray(inventory, dtype=np.int64)
+        if regime is None:
+            if dealer.regimes.count > 1:
+                raise ValueError("optimal quotes by regime in a market with regimes: pass each book's regime")
+            regime = np.zeros(inventory.shape[0], dtype=np.int64)
         index = np.minimum(dealer.n_steps - steps_to_close(dealer, time_to_close), dealer.n_steps - 1)
         i = inventory[:, 0] + dealer.assets[0].max_inventory
         j = inventory[:, 1] + dealer.assets[1].max_inventory
-        table = self.offsets[index, :, i, j]  # (n, 4)
-        return table[:, :2], table[:, 2:]
+        table = self.offsets[index, regime, :, i, j]  # (n, 4)
+        return table[:, :2], table[:, 2:], None
+
+    def quotes(self, inventory, time_to_close):
+        """The quotes in a market with one regime (``act`` takes each book's regime)."""
+        return self.act(inventory, None, time_to_close)[:2]
+
+
+def _check_modelled(market: Market) -> None:
+    """``ValueError`` naming the first feature of ``market`` this tabulation does not model yet."""
+    for index, asset in enumerate(market.assets):
+        if asset.adverse_jump:
+            raise ValueError(
+                f"optimal does not model assets[{index}].adverse_jump yet (it accepts 0.0): a jump couples a fill's "
+                "value to the inventory it leaves; score against closed_form instead"
+            )
 
 
 def _shifted_expectation(opposite: np.ndarray, over_other: np.ndarray, shift: int) -> np.ndarray:

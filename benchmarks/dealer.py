@@ -82,7 +82,7 @@ def build_costs() -> None:
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             line += (
-                f"; optimal over {optimal.value[:-1].size:,} (step, q1, q2) states in {seconds:.2f} s, "
+                f"; optimal over {optimal.value[:-1].size:,} (step, regime, q1, q2) states in {seconds:.2f} s, "
                 f"peak {peak / 2**20:.0f} MiB"
             )
         print(line)

@@ -289,8 +289,8 @@ def reset(world: World, key: np.ndarray, episode: np.ndarray) -> MarketState:
     episode = np.array(episode, dtype=np.uint64)[()]
     shape = np.shape(key)
     u = uniforms(key, episode, np.full(shape, world.n_steps)[()], 2)
-    inventory = _uniform_integers(u[_INVENTORY], *world.inventory_bounds)
-    regime = _draw_regime(np.cumsum(world.stationary_regime_distribution), u[_INITIAL_REGIME])
+    inventory = uniform_integers(u[_INVENTORY], *world.inventory_bounds)
+    regime = draw_regime(np.cumsum(world.stationary_regime_distribution), u[_INITIAL_REGIME])
 
     def full(value: float, dtype: type = np.float64) -> np.ndarray:
         return np.full(shape, value, dtype=dtype)[()]
@@ -363,10 +363,10 @@ def open_near_close(
     """
     u = uniforms(state.key, state.episode, np.full(state.shape, world.n_steps + 1)[()], 3)
     near = u[0] < probability
-    remaining = _uniform_integers(u[1], 1, min(window, world.n_steps))
+    remaining = uniform_integers(u[1], 1, min(window, world.n_steps))
     if inventory is None:
         reach = int(min(world.max_inventory, math.ceil(3 * world.inventory_unit)))
-        inventory = _uniform_integers(u[2], -reach, reach)
+        inventory = uniform_integers(u[2], -reach, reach)
     return dataclasses.replace(
         state,
         inventory=np.where(near, inventory, state.inventory),
@@ -374,7 +374,7 @@ def open_near_close(
     )
 
 
-def _uniform_integers(u: np.ndarray, low: int, high: int) -> np.ndarray:
+def uniform_integers(u: np.ndarray, low: int, high: int) -> np.ndarray:
     """Integers drawn uniformly from ``low … high`` (inclusive) by uniforms ``u`` in [0, 1) (int64)."""
     return low + np.minimum((u * (high - low + 1)).astype(np.int64), high - low)
 
@@ -526,7 +526,7 @@ def step(
 
     regime = state.regime
     if world.n_regimes > 1:
-        regime = _draw_regime(np.cumsum(world.regime_step_transition, axis=1)[regime], noise.switch)
+        regime = draw_regime(np.cumsum(world.regime_step_transition, axis=1)[regime], noise.switch)
     fill_imbalance = state.fill_imbalance
     if "fill_imbalance" in world.observed_features:
         fill_imbalance = (1 - IMBALANCE_WEIGHT) * fill_imbalance - IMBALANCE_WEIGHT * net_sold
@@ -603,7 +603,7 @@ def _hedge_leg(
     return _HedgeLeg(position, state.hedge_mid + mid_change, trade, cost, position * mid_change)
 
 
-def _draw_regime(cumulative: np.ndarray, u: np.ndarray) -> np.ndarray:
+def draw_regime(cumulative: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Categorical draw per market from cumulative probabilities: one row ``(k,)``, or one per market
     ``(*markets, k)``; ``u`` of the markets' shape."""
     return np.minimum((u[..., None] >= cumulative).sum(axis=-1), cumulative.shape[-1] - 1)

@@ -16,13 +16,14 @@ from envs.market import Market
 
 def step_info(dealer: Market, state: dealer_core.DealerState, outcome: dealer_core.DealerOutcome) -> dict:
     """The per-step decomposition, one array entry per book: the reward's parts [price] (``spread_captured +
-    inventory_pnl − penalty`` is the ``pnl`` reward, exactly; with hedge instruments ``+ hedge_pnl −
+    inventory_pnl − fees − penalty`` is the ``pnl`` reward, exactly; with hedge instruments ``+ hedge_pnl −
     hedge_cost``), ``wealth``, per asset i ``inventory_i``, ``bid_fills_i`` and ``ask_fills_i`` [lots], and per
     hedge j ``hedge_position_j`` and ``hedge_trade_j`` [lots]."""
     info = {
         "spread_captured": outcome.spread_captured,
         "inventory_pnl": outcome.inventory_pnl,
         "penalty": outcome.penalty,
+        "fees": outcome.fees,
         "wealth": state.wealth,
     }
     for i in range(dealer.n_assets):
@@ -45,7 +46,6 @@ class DealerBatch(Batch):
             raise ValueError(f"dealer must be an envs.market.Market (see make_market); got {type(dealer).__name__}")
         if n is None:
             raise ValueError("num_envs must be an integer ≥ 1 (the dealer's books are always batched); got None")
-        dealer_core.check_simulated(dealer)
         super().__init__(n, reward, autoreset)
         self.dealer = dealer
         self.n_steps = dealer.n_steps

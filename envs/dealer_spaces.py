@@ -1,9 +1,10 @@
 """The dealer's observation and action layouts, and the maps between normalized actions and quotes.
 
-Observation, float32 ``(d + m + 1,)``: each asset's inventory in units of its
-``Market.inventory_unit`` (three times its natural standard deviation, between 1 and Q; bounds ``±Q/unit``),
-each hedge instrument's position in units of its ``Market.hedge_unit`` (bounds ``±Q₂/unit``), then the time
-to close as a fraction of the session.
+Observation, float32 ``(d + m + 1,)``, and ``(d + m + 2,)`` in a market with regimes: each asset's inventory in
+units of its ``Market.inventory_unit`` (three times its natural standard deviation, between 1 and Q; bounds
+``±Q/unit``), each hedge instrument's position in units of its ``Market.hedge_unit`` (bounds ``±Q₂/unit``), the
+time to close as a fraction of the session, then, with regimes, the ``volatility``: the current regime's scale
+over the largest (in (0, 1]; it scales every instrument's σ).
 
 Action, ``Box([−1, 1]^(2·d + m), float32)``, in the core's column order: each asset's bid, then each asset's
 ask, then each hedge's trade. Entry a of asset i maps linearly onto the asset's offset range
@@ -24,11 +25,13 @@ from envs.market import Market
 
 
 def observation_names(dealer: Market) -> tuple[str, ...]:
-    """``inventory_0 … inventory_{d−1}, hedge_position_0 … hedge_position_{m−1}, time_to_close``."""
+    """``inventory_0 … inventory_{d−1}, hedge_position_0 … hedge_position_{m−1}, time_to_close`` and, in a market
+    with regimes, ``volatility``."""
     return (
         *(f"inventory_{i}" for i in range(dealer.n_assets)),
         *(f"hedge_position_{j}" for j in range(dealer.n_hedges)),
         "time_to_close",
+        *(("volatility",) if dealer.regimes.count > 1 else ()),
     )
 
 
@@ -50,8 +53,10 @@ def dealer_observation_space(dealer: Market) -> gym.spaces.Box:
             dealer.hedge_column("max_position") / dealer.hedge_unit,
         ]
     )
-    low = np.append(-reach, 0.0).astype(np.float32)
-    high = np.append(reach, 1.0).astype(np.float32)
+    regimes = dealer.regimes.count > 1
+    low = np.concatenate([-reach, [0.0], [min(dealer.regimes.scales) / max(dealer.regimes.scales)] * regimes])
+    high = np.concatenate([reach, [1.0], [1.0] * regimes])
+    low, high = low.astype(np.float32), high.astype(np.float32)
     return gym.spaces.Box(low, high, dtype=np.float32)
 
 
@@ -61,24 +66,38 @@ def dealer_action_space(dealer: Market) -> gym.spaces.Box:
 
 
 def observation_at(
-    dealer: Market, inventory: np.ndarray, time_to_close: np.ndarray, hedge_position: np.ndarray | None = None
+    dealer: Market,
+    inventory: np.ndarray,
+    time_to_close: np.ndarray,
+    hedge_position: np.ndarray | None = None,
+    regime: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Observations ``(n, d + m + 1)`` of books at ``inventory`` ``(n, d)`` [lots], ``time_to_close`` ``(n,)``
-    [time] and ``hedge_position`` ``(n, m)`` [lots] (``None``: flat)."""
+    """Observations ``(n, len(observation_names))`` of books at ``inventory`` ``(n, d)`` [lots], ``time_to_close``
+    ``(n,)`` [time], ``hedge_position`` ``(n, m)`` [lots] (``None``: flat) and, in a market with regimes, ``regime``
+    ``(n,)`` (the regime's index; required there)."""
     inventory = np.asarray(inventory, dtype=np.float64)
     d, m = dealer.n_assets, dealer.n_hedges
-    observation = np.empty((inventory.shape[0], d + m + 1), dtype=np.float32)
+    observation = np.empty((inventory.shape[0], len(observation_names(dealer))), dtype=np.float32)
+    if dealer.regimes.count > 1:
+        if regime is None:
+            raise ValueError("regime is required to observe a market with regimes (its volatility is observed)")
+        scales = np.asarray(dealer.regimes.scales)
+        observation[:, -1] = scales[np.asarray(regime)] / scales.max()
+        time_column = -2
+    else:
+        time_column = -1
     observation[:, :d] = inventory / dealer.inventory_unit
     if m:
         position = np.zeros((inventory.shape[0], m)) if hedge_position is None else np.asarray(hedge_position)
-        observation[:, d:-1] = position / dealer.hedge_unit
-    observation[:, -1] = np.asarray(time_to_close, dtype=np.float64) / dealer.horizon
+        observation[:, d : d + m] = position / dealer.hedge_unit
+    observation[:, time_column] = np.asarray(time_to_close, dtype=np.float64) / dealer.horizon
     return observation
 
 
 def observe(dealer: Market, state: DealerState) -> np.ndarray:
-    """The books' observations, ``(n, d + m + 1)``."""
-    return observation_at(dealer, state.inventory, (dealer.n_steps - state.step) * dealer.dt, state.hedge_position)
+    """The books' observations, ``(n, len(observation_names))``."""
+    time_to_close = (dealer.n_steps - state.step) * dealer.dt
+    return observation_at(dealer, state.inventory, time_to_close, state.hedge_position, state.regime)
 
 
 def action_to_deal(dealer: Market, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

@@ -481,6 +481,16 @@ class Market:
         return transition / transition.sum(axis=1, keepdims=True)
 
     @cached_property
+    def stationary_regime_distribution(self) -> np.ndarray:
+        """Stationary law of the regime chain (uniform over regimes if it is not unique)."""
+        values, vectors = np.linalg.eig(self.regime_step_transition.T)
+        close_to_one = np.isclose(values, 1.0)
+        if close_to_one.sum() != 1:
+            return np.full(self.regimes.count, 1.0 / self.regimes.count)
+        weights = np.abs(np.real(vectors[:, close_to_one][:, 0]))
+        return weights / weights.sum()
+
+    @cached_property
     def running_penalty_levels(self) -> np.ndarray:
         """φ in each regime [price/(lot²·time)]: φ, or φ·scale² when volatility-scaled."""
         scales = np.asarray(self.regimes.scales, dtype=np.float64)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from envs.market import Asset, HedgeInstrument, Market, Penalty
+from envs.market import Asset, HedgeInstrument, Market, Penalty, Regimes
 from envs.world import World, check_field_names
 
 # Avellaneda & Stoikov (2008), section 4: s0 = 100, T = 1, σ = 2, dt = 0.005, A = 140, k = 1.5,
@@ -180,6 +180,18 @@ MULTI_ASSET_PRESETS: dict[str, dict[str, Any]] = {
         "hedges": (_INDEX,),
         "correlation": ((1.0, 0.5, 0.8), (0.5, 1.0, 0.8), (0.8, 0.8, 1.0)),
         "penalty": _mean_variance(0.5, 2.0),
+        "horizon": 1.0,
+        "dt": 0.005,
+    },
+    # What neither half could express before the one market: two_assets with fees (a hundredth per lot, 1.5 % of the
+    # myopic half-spread), the regimes preset's calm and stressed volatility (σ × 0.5 and × 2, switching on the
+    # session's scale, acting on both mids) with the mean-variance penalty scaled by σ², and a terminal penalty.
+    # Small enough for the exact optimum over (step, regime, q₁, q₂).
+    "two_assets_regimes": {
+        "assets": (Asset(**{**_TWO_ASSETS_ASSET.__dict__, "fee": 0.01}),) * 2,
+        "correlation": ((1.0, 0.5), (0.5, 1.0)),
+        "regimes": Regimes(scales=(0.5, 2.0), switch_rates=((-2.0, 2.0), (4.0, -4.0))),
+        "penalty": Penalty(running=0.5 * 0.5 * 2.0**2, terminal=0.5, volatility_scaled=True),
         "horizon": 1.0,
         "dt": 0.005,
     },

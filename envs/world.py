@@ -22,7 +22,6 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 
 from envs.interface import hedge_units, natural_scales
 from envs.market import FILL_RULES, MID_PROCESSES, Asset, HedgeInstrument, Market, Penalty, Regimes
@@ -277,11 +276,10 @@ class World:
         """Volatility of each regime, ``sigma · regime_scales`` [price / √time]."""
         return self.sigma * np.asarray(self.regime_scales, dtype=np.float64)
 
-    @cached_property
+    @property
     def running_penalty_levels(self) -> np.ndarray:
-        """Running penalty in each regime [price / (lot²·time)]: φ, or φ·(σ_regime/σ)² when scaled."""
-        scales = np.asarray(self.regime_scales, dtype=np.float64)
-        return self.running_penalty * (scales**2 if self.volatility_scaled_penalty else np.ones_like(scales))
+        """Running penalty in each regime [price/(lot²·time)]: φ, or φ·(σ_regime/σ)² when scaled (``Market``'s)."""
+        return self.market.running_penalty_levels
 
     @cached_property
     def hedged(self) -> bool:
@@ -309,23 +307,15 @@ class World:
         """Largest regime volatility; the observation scales σ by it (1 when σ = 0)."""
         return float(self.sigma_levels.max()) or 1.0
 
-    @cached_property
+    @property
     def regime_step_transition(self) -> np.ndarray:
-        """One-step transition matrix of the regime chain, ``expm(G·dt)`` (row-stochastic)."""
-        matrix = scipy.linalg.expm(np.asarray(self.regime_switch_rates, dtype=np.float64) * self.dt)
-        matrix = np.clip(matrix, 0.0, None)
-        return matrix / matrix.sum(axis=1, keepdims=True)
+        """One-step transition matrix of the regime chain, ``expm(G·dt)`` (row-stochastic; ``Market``'s)."""
+        return self.market.regime_step_transition
 
-    @cached_property
+    @property
     def stationary_regime_distribution(self) -> np.ndarray:
-        """Stationary law of the regime chain (uniform over regimes if it is not unique)."""
-        transition = self.regime_step_transition
-        values, vectors = np.linalg.eig(transition.T)
-        close_to_one = np.isclose(values, 1.0)
-        if close_to_one.sum() != 1:
-            return np.full(self.n_regimes, 1.0 / self.n_regimes)
-        weights = np.abs(np.real(vectors[:, close_to_one][:, 0]))
-        return weights / weights.sum()
+        """Stationary law of the regime chain (``Market``'s)."""
+        return self.market.stationary_regime_distribution
 
     def regime_of(self, volatility: np.ndarray) -> np.ndarray:
         """Index of the regime whose σ is nearest each given volatility [price/√time]."""

@@ -1,7 +1,7 @@
 """The dealer's evaluation: its baseline ladder on common random numbers, per-asset and portfolio metrics,
 the optimality score (or, beyond two assets, the gap to the closed form), a report and the quotes figure.
 
-``python -m eval --scenario two_assets`` and ``--scenario dealer`` run it on the presets of ``envs.dealer``.
+``python -m eval --scenario two_assets`` and ``--scenario dealer`` run it on the multi-asset presets (``envs.presets.MULTI_ASSET_PRESETS``).
 """
 
 from __future__ import annotations
@@ -97,7 +97,8 @@ def plan_dealer(preset: str) -> DealerPlan:
 
 
 def episode_metrics(episodes: DealerEpisodes) -> dict[str, Any]:
-    """Means over episodes: reward and its parts [price], and per asset the spread captured [price], fills,
+    """Means over episodes: reward and its parts [price] (spread captured, inventory P&L, penalty, fees), and per
+    asset the spread captured [price], fills,
     |inventory| and max |inventory| [lots]; ``net_risk_mean`` is ``√(xᵀΣx)`` over every position averaged over
     the session [price/√time]; with hedge instruments also ``hedge_pnl``, ``hedge_cost`` and per hedge
     ``mean_abs_hedge`` [lots]."""
@@ -108,6 +109,7 @@ def episode_metrics(episodes: DealerEpisodes) -> dict[str, Any]:
         "spread_captured": float(episodes.spread_captured.mean()),
         "inventory_pnl": float(episodes.inventory_pnl.mean()),
         "penalty": float(episodes.penalty.mean()),
+        "fees": float(episodes.fees.mean()),
         "net_risk_mean": float(episodes.mean_net_risk.mean()),
         "spread_captured_per_asset": episodes.spread_by_asset.mean(axis=0).tolist(),
         "fills": episodes.fills.mean(axis=0).tolist(),

@@ -82,7 +82,7 @@ class LearnedDealer(DealerPolicy):
 
     def __init__(self, model: Any, dealer: Market, normalization: dict[str, Any] | None) -> None:
         super().__init__(dealer)
-        expected = (dealer.n_assets + dealer.n_hedges + 1,)
+        expected = (len(dealer_observation_names(dealer)),)
         if model.observation_space.shape != expected:
             raise ValueError(
                 f"the model observes shape {model.observation_space.shape}, but this dealer gives {expected} "
@@ -91,8 +91,8 @@ class LearnedDealer(DealerPolicy):
         self.model = model
         self.normalization = normalization
 
-    def act(self, inventory, hedge_position, time_to_close):
-        observation = observation_at(self.dealer, inventory, time_to_close, hedge_position)
+    def act(self, inventory, hedge_position, time_to_close, regime=None):
+        observation = observation_at(self.dealer, inventory, time_to_close, hedge_position, regime)
         actions, _ = self.model.predict(normalize_observation(self.normalization, observation), deterministic=True)
         return dealer_action_to_deal(self.dealer, actions)
 

@@ -121,12 +121,14 @@ def quotes_figure(
 
 def dealer_quotes_figure(dealer, policies: dict[str, object], asset: int = 0, time_fraction: float = 0.5) -> Figure:
     """One asset's bid (solid) and ask (dashed) against its own inventory, one panel per inventory of the next
-    asset (−Q/2, 0, +Q/2), at ``time_fraction`` of the session to close; ``policies`` map names to dealer
-    policies (``baselines.dealer``)."""
+    asset (−Q/2, 0, +Q/2), at ``time_fraction`` of the session to close, hedges flat and, in a market with regimes,
+    in the regime the chain spends most time in; ``policies`` map names to dealer policies (``baselines.dealer``)."""
     other = (asset + 1) % dealer.n_assets
     own_limit, other_limit = dealer.assets[asset].max_inventory, dealer.assets[other].max_inventory
     q = np.arange(-own_limit, own_limit + 1)
     held = [-(other_limit // 2), 0, other_limit // 2] if dealer.n_assets > 1 else [0]
+    regime = np.full(q.size, int(np.argmax(dealer.stationary_regime_distribution)))
+    flat = np.zeros((q.size, dealer.n_hedges), dtype=np.int64)
     figure, axes = _panel_row(len(held))
     for axis, level in zip(axes, held, strict=True):
         inventory = np.zeros((q.size, dealer.n_assets), dtype=np.int64)
@@ -134,7 +136,7 @@ def dealer_quotes_figure(dealer, policies: dict[str, object], asset: int = 0, ti
         if dealer.n_assets > 1:
             inventory[:, other] = level
         for index, (label, policy) in enumerate(policies.items()):
-            bid, ask = policy.quotes(inventory, np.full(q.size, time_fraction * dealer.horizon))
+            bid, ask, _ = policy.act(inventory, flat, np.full(q.size, time_fraction * dealer.horizon), regime)
             axis.plot(q, bid[:, asset], color=f"C{index}", label=f"{label} bid")
             axis.plot(q, ask[:, asset], color=f"C{index}", linestyle="--", label=f"{label} ask")
         axis.set_title(f"asset {other} inventory {level} lots" if dealer.n_assets > 1 else "one asset")

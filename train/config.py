@@ -331,7 +331,7 @@ def _check(config: Config) -> None:
 
 
 def world_of(config: Config) -> World | Market:
-    """The validated world of a config: a ``World``, or a ``Market`` for a dealer preset (``envs.dealer``)."""
+    """The validated world of a config: a ``World``, or a ``Market`` for a multi-asset preset (``envs.presets.MULTI_ASSET_PRESETS``)."""
     if config.world.preset in MULTI_ASSET_PRESETS:
         return make_market(config.world.preset, **config.world.overrides)
     return make_world(config.world.preset, **config.world.overrides)

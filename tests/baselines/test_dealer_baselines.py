@@ -83,9 +83,11 @@ def test_each_asset_leans_on_the_other_inventory():
     assert naive_bid[0, 0] == naive_bid[1, 0] == naive_bid[2, 0]
 
 
-@pytest.fixture(scope="module")
-def two_asset_ladder():
-    dealer = make_market("two_assets")
+@pytest.fixture(scope="module", params=["two_assets", "two_assets_regimes"])
+def two_asset_ladder(request):
+    """The ladder on 3,000 paired episodes; ``two_assets_regimes`` adds regimes (acting on both mids and, scaled by
+    σ², on the penalty), fees and a terminal penalty, which the optimum models and the closed forms do not."""
+    dealer = make_market(request.param)
     optimal = DealerOptimal(dealer)
     keys = np.arange(3000, dtype=np.uint64) * 7919 + 5
     policies = {name: cls(dealer) for name, cls in DEALER_POLICIES.items()} | {"optimal": optimal}
@@ -113,6 +115,12 @@ def test_optimal_refuses_what_it_cannot_tabulate():
     huge = mean_variance_market(0.5, assets=(Asset(max_inventory=400), Asset(max_inventory=400)), dt=0.001)
     with pytest.raises(ValueError, match="grid has .* states, more than"):
         DealerOptimal(huge)
+    jumpy = make_market("two_assets").replace(assets=(Asset(adverse_jump=0.1), Asset()))
+    with pytest.raises(ValueError, match=r"optimal does not model assets\[0\].adverse_jump yet"):
+        DealerOptimal(jumpy)
+    regimes = make_market("two_assets_regimes")
+    with pytest.raises(ValueError, match="optimal quotes by regime in a market with regimes"):
+        DealerOptimal(regimes.replace(dt=0.05)).quotes(np.zeros((1, 2), dtype=np.int64), np.array([1.0]))
     with pytest.raises(ValueError, match="arrival_intensity > 0 on every asset"):
         ClosedForm(mean_variance_market(0.5, assets=(Asset(), Asset(arrival_intensity=0.0))))
 
@@ -144,3 +152,19 @@ def test_linear_skew_leans_each_asset_on_its_own_inventory_with_the_natural_slop
     slope = dealer.natural_scales["skew_per_lot"]
     assert (bid[1] - ask[1]).tolist() == pytest.approx((2 * slope * inventory[1]).tolist(), rel=1e-12)
     assert bid[2, 0] == np.inf and ask[2, 1] == np.inf  # at +Q no bid, at −Q no ask
+
+
+def test_optimal_value_matches_monte_carlo_with_one_sided_flow_and_a_drawn_opening():
+    """sell_share (the bid's flow is 2A·0.6), an opening inventory drawn from a range and regimes: the value,
+    averaged over the openings and the stationary regime law, is what its own quotes earn."""
+    regimes = make_market("two_assets_regimes", dt=0.02)
+    first, second = regimes.assets
+    market = regimes.replace(
+        assets=(Asset(**{**first.__dict__, "sell_share": 0.6, "initial_inventory": (1, 6)}), second)
+    )
+    optimal = DealerOptimal(market)
+    realized = dealer_core.rollout(market, optimal, np.arange(4000, dtype=np.uint64)).reward
+    assert abs(realized.mean() - optimal.expected_reward()) < 4 * realized.std() / np.sqrt(realized.size)
+    closed_form = dealer_core.rollout(market, ClosedForm(market), np.arange(4000, dtype=np.uint64)).reward
+    gap = realized - closed_form
+    assert gap.mean() > 3 * gap.std() / np.sqrt(gap.size)

@@ -71,10 +71,7 @@ def test_bad_input_names_what_is_accepted():
         DealerBatch(make_market("two_assets"), None, autoreset=False)
     with pytest.raises(ValueError, match="unknown preset 'bonds'"):
         gym.make(DEALER_ENV_ID, dealer="bonds")
-    with pytest.raises(ValueError, match=r"penalty.terminal is not simulated by the multi-asset core yet"):
-        gym.make(DEALER_ENV_ID, dealer="default")  # a one-asset market with a terminal penalty
-    with pytest.raises(ValueError, match=r"assets\[0\].fee is not simulated by the multi-asset core yet"):
-        DealerBatch(make_market("two_assets").replace(assets=(Asset(fee=0.01), Asset())), 2)
+
     with pytest.raises(ValueError, match="reward must be one of"):
         DealerVecEnv(2, "two_assets", reward="sharpe")
 

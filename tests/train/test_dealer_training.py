@@ -183,3 +183,22 @@ def test_training_on_a_hedged_dealer_records_its_hedges_and_trades_them(tmp_path
     learned = load_learned_dealer(run_dir, dealer)
     _, _, trade = learned.act(np.array([[3, -1]]), np.array([[2]]), np.array([0.05]))
     assert trade.shape == (1, 1) and trade.dtype == np.int64
+
+
+def test_training_on_two_correlated_assets_with_regimes_and_fees_scores_against_the_optimum(tmp_path):
+    """The market neither stack could hold before: the learned policy observes the regime's volatility, and the
+    ladder's optimum (over step, regime and both inventories) scores every policy."""
+    tiny = {**TINY_DEALER, "world": {"preset": "two_assets_regimes", "overrides": {"horizon": 0.1}}}
+    config = tmp_path / "regimes.yaml"
+    config.write_text(yaml.safe_dump(tiny))
+    run_dir = tmp_path / "run"
+    assert main(["--config", str(config), "--run-dir", str(run_dir)]) == 0
+    run = RunFolder(run_dir)
+    market = load_world(run.world)
+    assert market == make_market("two_assets_regimes", horizon=0.1) and market.regimes.count == 2
+    learned = load_learned_dealer(run_dir, market)
+    assert learned.model.observation_space.shape == (4,)  # two inventories, time to close, volatility
+    policies = json.loads((run.report / "metrics.json").read_text())["policies"]
+    assert list(policies) == ["learned", *DEALER_BASELINES]
+    assert policies["optimal"]["reward_mean"] > policies["closed_form"]["reward_mean"]
+    assert {"fees", "penalty", "spread_captured"} <= set(policies["learned"])
