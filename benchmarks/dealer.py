@@ -100,10 +100,10 @@ def ladder(episodes: int) -> None:
             )
         print(f"  optimal's exact expected reward {document['optimal_expected_reward']:.3f}")
     document = evaluate_dealer(plan_dealer("two_assets_hedged"), episodes, 0)
-    print(f"two_assets_hedged: {episodes} paired episodes (no optimum with hedges: gaps to closed_form)")
+    print(f"two_assets_hedged: {episodes} paired episodes (no optimum with hedges: policy − closed_form per episode)")
     print(f"  {'policy':<18} {'reward':>8} {'gap':>7} {'95 % CI':>17} {'hedge cost':>10} {'net risk':>8}")
     for name, entry in document["policies"].items():
-        gap = entry["gap_to_closed_form"]
+        gap = entry["vs_closed_form"]
         print(
             f"  {name:<18} {entry['reward_mean']:8.3f} {gap['mean']:7.3f} "
             f"[{gap['ci95'][0]:7.3f}, {gap['ci95'][1]:7.3f}] {entry['hedge_cost']:10.3f} {entry['net_risk_mean']:8.3f}"

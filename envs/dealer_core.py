@@ -374,6 +374,7 @@ class DealerEpisodes:
     """Per-episode sums of a batch of sessions: ``(n,)`` [price] unless noted; per-asset ``(n, d)``."""
 
     reward: np.ndarray
+    pnl: np.ndarray  # the change in wealth marked to the mids over the session [price]
     spread_captured: np.ndarray
     inventory_pnl: np.ndarray
     penalty: np.ndarray
@@ -383,7 +384,7 @@ class DealerEpisodes:
     spread_by_asset: np.ndarray  # spread captured per asset [price]
     fills: np.ndarray  # lots filled per asset, both sides
     mean_abs_inventory: np.ndarray  # per asset [lots]
-    mean_net_risk: np.ndarray  # √(xᵀΣx) over every position, averaged over the session [price/√time]
+    mean_net_risk: np.ndarray  # √(xᵀRx) over every position, averaged over the session [lots of the first asset]
     max_abs_inventory: np.ndarray  # per asset [lots]
     mean_abs_hedge: np.ndarray  # per hedge instrument [lots], (n, m)
 
@@ -394,6 +395,7 @@ FLOWS = ("reward", "spread_captured", "inventory_pnl", "penalty", "fees", "hedge
 def rollout(dealer: Market, policy: DealingRule, keys: np.ndarray, episode: int = 0) -> DealerEpisodes:
     """One session in each book (``keys``), dealing by ``policy(inventory, hedge_position, time_to_close, regime)``."""
     state = reset(dealer, keys, np.full(len(keys), episode, dtype=np.uint64))
+    opening = state.wealth
     n, d = state.inventory.shape
     sums = {name: np.zeros(n) for name in (*FLOWS, "risk")}
     fills, abs_inventory, spread_by_asset = np.zeros((n, d)), np.zeros((n, d)), np.zeros((n, d))
@@ -406,7 +408,7 @@ def rollout(dealer: Market, policy: DealingRule, keys: np.ndarray, episode: int 
         for name in FLOWS:
             sums[name] += getattr(outcome, name)
         positions = state.positions
-        sums["risk"] += np.sqrt(np.einsum("ni,ij,nj->n", positions, dealer.instrument_covariance, positions))
+        sums["risk"] += np.sqrt(np.einsum("ni,ij,nj->n", positions, dealer.risk_matrix, positions))
         abs_hedge += np.abs(state.hedge_position)
         fills += outcome.bid_fills + outcome.ask_fills
         for quote, lots in ((bid, outcome.bid_fills), (ask, outcome.ask_fills)):
@@ -415,6 +417,7 @@ def rollout(dealer: Market, policy: DealingRule, keys: np.ndarray, episode: int 
         max_abs = np.maximum(max_abs, np.abs(state.inventory))
     return DealerEpisodes(
         reward=sums["reward"],
+        pnl=state.wealth - opening,
         spread_captured=sums["spread_captured"],
         inventory_pnl=sums["inventory_pnl"],
         penalty=sums["penalty"],

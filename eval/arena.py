@@ -98,7 +98,7 @@ class DealerArena:
 
     def compare(self, policies: Policies, episodes: int, seed: int, risk_aversion: float) -> Comparison:
         quoting = {label: policy for label, (_, policy) in policies.items()}
-        metrics = evaluate_dealer_policies(self.world, quoting, episodes, seed)
+        metrics = evaluate_dealer_policies(self.world, quoting, episodes, seed, risk_aversion)
         figure = plots.dealer_quotes_figure(self.world, quoting)
         return Comparison(metrics, {label: dealer_scalars(m) for label, m in metrics.items()}, figure)
 
@@ -107,7 +107,7 @@ class DealerArena:
     ) -> dict[str, Any]:
         """The dealer's report (``eval.dealer.publish_dealer``); returns ``metrics.json``'s document."""
         plan = DealerPlan(label, self.world, {key: policy for key, (_, policy) in policies.items()}, self.note)
-        document = evaluate_dealer(plan, episodes, seed)
+        document = evaluate_dealer(plan, episodes, seed, risk_aversion)
         publish_dealer(out, plan, document, title)
         return document
 

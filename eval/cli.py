@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.scenario in DEALER_SCENARIOS:
             plan = jobs[0]
-            publish_dealer(out, plan, evaluate_dealer(plan, args.episodes, args.seed), title)
+            publish_dealer(out, plan, evaluate_dealer(plan, args.episodes, args.seed, args.risk_aversion), title)
             if plan.note:
                 print(plan.note, file=sys.stderr)
         else:

@@ -1,5 +1,5 @@
 """The dealer's evaluation: its baseline ladder on common random numbers, per-asset and portfolio metrics,
-the optimality score (or, beyond two assets, the gap to the closed form), a report and the quotes figure.
+the optimality score (or, beyond two assets, the paired difference to the closed form), a report and the quotes figure.
 
 ``python -m eval --scenario two_assets`` and ``--scenario dealer`` run it on the multi-asset presets (``envs.presets.MULTI_ASSET_PRESETS``).
 """
@@ -22,7 +22,13 @@ from envs.presets import MULTI_ASSET_PRESETS, make_market
 from eval import plots
 from eval.evaluate import json_ready, unbuildable
 from eval.files import atomic_write_bytes, atomic_write_json, atomic_write_text, staged
-from eval.metrics import bootstrap_indices, mean_ci95, optimality_score, paired_difference
+from eval.metrics import (
+    DEFAULT_RISK_AVERSION,
+    bootstrap_indices,
+    optimality_score,
+    outcome_metrics,
+    paired_difference,
+)
 from eval.tensorboard_output import custom_scalars_layout, log_metrics, run_name, scalar_metrics
 
 DEALER_SCENARIOS = tuple(MULTI_ASSET_PRESETS)  # one scenario per dealer preset: its ladder on paired episodes
@@ -96,16 +102,14 @@ def plan_dealer(preset: str) -> DealerPlan:
     return DealerPlan(preset, dealer, policies, note)
 
 
-def episode_metrics(episodes: DealerEpisodes) -> dict[str, Any]:
-    """Means over episodes: reward and its parts [price] (spread captured, inventory P&L, penalty, fees), and per
-    asset the spread captured [price], fills,
-    |inventory| and max |inventory| [lots]; ``net_risk_mean`` is ``√(xᵀΣx)`` over every position averaged over
-    the session [price/√time]; with hedge instruments also ``hedge_pnl``, ``hedge_cost`` and per hedge
-    ``mean_abs_hedge`` [lots]."""
+def episode_metrics(episodes: DealerEpisodes, risk_aversion: float) -> dict[str, Any]:
+    """Means over episodes: the ``outcome_metrics`` (reward, P&L, Sharpe, certainty equivalent at
+    ``risk_aversion``), the reward's parts [price] (spread captured, inventory P&L, penalty, fees), and per asset the
+    spread captured [price], fills, |inventory| and max |inventory| [lots]; ``net_risk_mean`` is ``√(xᵀRx)`` over
+    every position averaged over the session [lots of the first asset], as a single-asset world's with a hedge;
+    with hedge instruments also ``hedge_pnl``, ``hedge_cost`` and per hedge ``mean_abs_hedge`` [lots]."""
     return {
-        "reward_mean": float(episodes.reward.mean()),
-        "reward_std": float(episodes.reward.std()),
-        "reward_ci95": mean_ci95(episodes.reward),
+        **outcome_metrics(episodes.reward, episodes.pnl, risk_aversion),
         "spread_captured": float(episodes.spread_captured.mean()),
         "inventory_pnl": float(episodes.inventory_pnl.mean()),
         "penalty": float(episodes.penalty.mean()),
@@ -136,11 +140,16 @@ def dealer_scalars(metrics: dict[str, Any]) -> dict[str, float]:
 
 
 def evaluate_dealer_policies(
-    dealer: Market, policies: dict[str, DealerPolicy], episodes: int, seed: int
+    dealer: Market,
+    policies: dict[str, DealerPolicy],
+    episodes: int,
+    seed: int,
+    risk_aversion: float = DEFAULT_RISK_AVERSION,
 ) -> dict[str, dict[str, Any]]:
     """Every policy on the same keys (episode i on seed + i), metrics by name: ``episode_metrics``, and
     where ``symmetric`` and ``optimal`` are among them ``optimality_score`` (and ``optimality_score_ci95``),
-    and the paired ``gap_to_optimal`` (else ``gap_to_closed_form``) [price] where that policy is."""
+    and the paired ``vs_optimal`` (else ``vs_closed_form``): policy − reference per episode [price], as a
+    single-asset world's ``vs_avellaneda_stoikov``."""
     keys = market_keys(seed, episodes)
     results = {name: rollout(dealer, policy, keys) for name, policy in policies.items()}
     indices = bootstrap_indices(episodes, seed)
@@ -148,25 +157,29 @@ def evaluate_dealer_policies(
     scored = "optimal" in results and "symmetric" in results
     metrics = {}
     for name, result in results.items():
-        entry = episode_metrics(result)
+        entry = episode_metrics(result, risk_aversion)
         if scored:
             score = optimality_score(result.reward, results["symmetric"].reward, results["optimal"].reward, indices)
             entry["optimality_score"], entry["optimality_score_ci95"] = score["score"], score["ci95"]
         if reference is not None:
-            entry[f"gap_to_{reference}"] = paired_difference(results[reference].reward, result.reward, indices)
+            entry[f"vs_{reference}"] = paired_difference(result.reward, results[reference].reward, indices)
         metrics[name] = entry
     return metrics
 
 
-def evaluate_dealer(plan: DealerPlan, episodes: int, seed: int) -> dict[str, Any]:
+def evaluate_dealer(
+    plan: DealerPlan, episodes: int, seed: int, risk_aversion: float = DEFAULT_RISK_AVERSION
+) -> dict[str, Any]:
     """The plan's policies on common random numbers; the document ``metrics.json`` holds (an undefined score,
-    where ``optimal`` earns what ``symmetric`` does, is ``null``)."""
+    where ``optimal`` earns what ``symmetric`` does, is ``null``). ``risk_aversion``: the certainty equivalent's
+    CARA γ [1/price]."""
     document = {
         "scenario": plan.label,
         "episodes": episodes,
         "seed": seed,
-        "dealer": dataclasses.asdict(plan.dealer),
-        "policies": evaluate_dealer_policies(plan.dealer, plan.policies, episodes, seed),
+        "risk_aversion": risk_aversion,
+        "dealer": plan.dealer.document(),
+        "policies": evaluate_dealer_policies(plan.dealer, plan.policies, episodes, seed, risk_aversion),
         "note": plan.note,
     }
     if "optimal" in plan.policies:
@@ -179,7 +192,7 @@ def report_text(document: dict[str, Any]) -> str:
     policies = document["policies"]
     score = "optimality_score" in next(iter(policies.values()))
     reference = "optimal" if score else "closed_form"
-    header = ["policy", "reward [95 % CI]", "score (95 % CI)" if score else f"gap to {reference} (95 % CI)"]
+    header = ["policy", "reward [95 % CI]", "score (95 % CI)" if score else f"vs {reference} (95 % CI)"]
     header += ["spread", "penalty", "net risk", "mean |q| per asset", "fills per asset"]
     hedged = "hedge_cost" in next(iter(policies.values()))
     if hedged:
@@ -188,7 +201,8 @@ def report_text(document: dict[str, Any]) -> str:
         f"# Market scenario `{document['scenario']}`",
         "",
         f"{document['episodes']} paired episodes from seed {document['seed']} (episode i on seed + i for every "
-        "policy). Score: (J − J_symmetric)/(J_optimal − J_symmetric); gaps are paired differences [price].",
+        "policy). Score: (J − J_symmetric)/(J_optimal − J_symmetric); vs: paired policy − reference per episode "
+        "[price]; net risk: √(xᵀRx) [lots of the first asset].",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
@@ -202,7 +216,7 @@ def report_text(document: dict[str, Any]) -> str:
                 else f"{entry['optimality_score']:.3f} ({low:.3f}–{high:.3f})"
             )
         else:
-            gap = entry["gap_to_closed_form"]
+            gap = entry["vs_closed_form"]
             measure = f"{gap['mean']:.4g} ({gap['ci95'][0]:.4g}–{gap['ci95'][1]:.4g})"
         lines.append(
             f"| {name} | {entry['reward_mean']:.4g} [{entry['reward_ci95'][0]:.4g}, {entry['reward_ci95'][1]:.4g}] | "

@@ -32,8 +32,27 @@ def mean_ci95(values: np.ndarray) -> list[float]:
     return [float(values.mean() - half), float(values.mean() + half)]
 
 
+def outcome_metrics(reward: np.ndarray, pnl: np.ndarray, risk_aversion: float) -> dict[str, float | list[float]]:
+    """The metrics every market reports from its episodes' rewards and P&L [price, ``(episodes,)``]:
+    ``reward_mean``, ``reward_std``, ``reward_ci95``; ``pnl_mean``, ``pnl_std``, ``pnl_ci95`` (P&L: the change in
+    wealth marked to the mids); ``sharpe`` (the P&L's mean over its spread, per session) and the CARA
+    ``certainty_equivalent`` at ``risk_aversion`` γ [1/price]."""
+    pnl_std = float(pnl.std(ddof=1)) if pnl.size > 1 else 0.0
+    return {
+        "reward_mean": float(reward.mean()),
+        "reward_std": float(reward.std(ddof=1)) if reward.size > 1 else 0.0,
+        "reward_ci95": mean_ci95(reward),
+        "pnl_mean": float(pnl.mean()),
+        "pnl_std": pnl_std,
+        "pnl_ci95": mean_ci95(pnl),
+        "sharpe": float(pnl.mean() / pnl_std) if pnl_std > 0 else 0.0,
+        "certainty_equivalent": certainty_equivalent(pnl, risk_aversion),
+    }
+
+
 def rollout_metrics(result: Rollout, world: World, risk_aversion: float) -> dict[str, float | list[float]]:
-    """The per-policy metrics of ``metrics.json`` from one rollout (means over episodes unless noted).
+    """The per-policy metrics of ``metrics.json`` from one rollout (means over episodes unless noted): the
+    ``outcome_metrics``, and
 
     ``time_at_limit`` and ``two_sided_fraction`` are fractions of all steps; ``spread_mean`` is the
     average total spread ``δ_b + δ_a`` over two-sided steps; fills and the reward's parts
@@ -46,18 +65,10 @@ def rollout_metrics(result: Rollout, world: World, risk_aversion: float) -> dict
     ``net_risk_mean`` (the mean ``√(qᵀRq)`` [lots of the quoted asset], to set against
     ``mean_abs_inventory``: how much price risk became basis risk).
     """
-    pnl_std = float(result.pnl.std(ddof=1)) if result.pnl.size > 1 else 0.0
     mean_abs = float(result.mean_abs_inventory.mean())
     two_sided_steps = float(result.steps_two_sided.sum())
     return {
-        "reward_mean": float(result.reward.mean()),
-        "reward_std": float(result.reward.std(ddof=1)) if result.reward.size > 1 else 0.0,
-        "reward_ci95": mean_ci95(result.reward),
-        "pnl_mean": float(result.pnl.mean()),
-        "pnl_std": pnl_std,
-        "pnl_ci95": mean_ci95(result.pnl),
-        "sharpe": float(result.pnl.mean() / pnl_std) if pnl_std > 0 else 0.0,
-        "certainty_equivalent": certainty_equivalent(result.pnl, risk_aversion),
+        **outcome_metrics(result.reward, result.pnl, risk_aversion),
         "final_inventory_mean": float(result.final_inventory.mean()),
         "final_inventory_std": float(result.final_inventory.std(ddof=1)) if result.final_inventory.size > 1 else 0.0,
         "mean_abs_inventory": mean_abs,

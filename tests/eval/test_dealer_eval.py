@@ -40,11 +40,15 @@ def test_three_assets_are_scored_against_the_closed_form():
     )
     plan = DealerPlan("three", dealer, {name: cls(dealer) for name, cls in DEALER_POLICIES.items()}, note="no optimum")
     document = evaluate_dealer(plan, 50, 0)
-    gap = document["policies"]["closed_form"]["gap_to_closed_form"]
+    gap = document["policies"]["closed_form"]["vs_closed_form"]
     assert gap["mean"] == 0.0
     assert "optimality_score" not in document["policies"]["symmetric"]
     text = report_text(document)
-    assert "gap to closed_form" in text and "no optimum" in text
+    assert "vs closed_form" in text and "no optimum" in text
+    symmetric = document["policies"]["symmetric"]
+    assert symmetric["vs_closed_form"]["mean"] < 0  # policy − reference: symmetric quoting earns less
+    for name in ("pnl_mean", "pnl_std", "pnl_ci95", "sharpe", "certainty_equivalent"):
+        assert name in symmetric, name
 
 
 def test_the_dealer_preset_leaves_out_what_cannot_be_built_and_says_why(tmp_path, capsys):

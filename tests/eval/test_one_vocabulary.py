@@ -11,7 +11,7 @@ from envs import make_world
 from envs.batch import CASH_FLOWS
 from eval.cli import main
 from eval.evaluate import evaluate_policies
-from eval.specs import PolicySpec, parse_set, world_overrides
+from eval.specs import PolicySpec, parse_set, parse_spec, world_overrides
 from train.config import load_config
 
 
@@ -122,3 +122,43 @@ def test_quotes_figure_spans_the_visited_inventory_not_q():
     marked = [line for line in figure.axes[0].lines if len(line.get_xdata()) == 2]
     assert any(np.allclose(line.get_xdata(), [10, 10]) for line in marked)  # Q is marked
     plots.close(figure)
+
+
+def test_every_market_reports_the_same_outcome_metrics_with_one_sign_and_one_net_risk_unit():
+    """A one-asset world and a multi-asset market report reward, P&L, its spread, Sharpe and the certainty
+    equivalent under the same names; paired comparisons are policy − reference in both (``vs_<reference>``); and
+    the net risk is √(xᵀRx) in lots of the first asset in both, so the hedged world and its market, quoting alike
+    and never trading the hedge, report the same net risk within error."""
+    from baselines.dealer import DealerPolicy
+    from eval.dealer import evaluate_dealer_policies
+    from eval.metrics import outcome_metrics
+
+    class Fixed(DealerPolicy):
+        name = "fixed"
+
+        def __init__(self, market, half_spread):
+            super().__init__(market)
+            self.half_spread = half_spread
+
+        def quotes(self, inventory, time_to_close):
+            return np.full(inventory.shape, self.half_spread), np.full(inventory.shape, self.half_spread)
+
+    shared = set(outcome_metrics(np.zeros(2), np.ones(2), 0.1))
+    world = make_world("hedged")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        policies = {
+            text: (parse_spec(text), make_policy(parse_spec(text).name, world, **parse_spec(text).params))
+            for text in ("symmetric:half_spread=0.8", "avellaneda_stoikov")
+        }
+        single = evaluate_policies(world, policies, 2000, 3)
+    symmetric = single["symmetric:half_spread=0.8"].metrics
+    assert shared <= set(symmetric)
+    assert symmetric["vs_avellaneda_stoikov"]["mean"] == pytest.approx(
+        symmetric["reward_mean"] - single["avellaneda_stoikov"].metrics["reward_mean"], rel=1e-9
+    )
+    market = world.market
+    multi = evaluate_dealer_policies(market, {"fixed": Fixed(market, 0.8), "wide": Fixed(market, 1.2)}, 2000, 3)
+    assert shared <= set(multi["fixed"])
+    risks = symmetric["net_risk_mean"], multi["fixed"]["net_risk_mean"]
+    assert risks[0] == pytest.approx(risks[1], rel=0.05), risks
