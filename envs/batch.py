@@ -115,7 +115,9 @@ class BatchStep:
 class Batch:
     """``n`` sessions stepped together over a core, generic over the market it runs (``MarketBatch``,
     ``envs.dealer_batch.DealerBatch``). With ``autoreset`` (the vector adapters), sessions reaching the
-    close reset within the same step; without it (the single env), stepping a closed session is an error.
+    close reset within the same step, or, with ``defer_resets`` (Gymnasium's next-step autoreset), at the next
+    step, which ignores their action, pays 0, does not terminate and reports zeros in ``info``; without
+    ``autoreset`` (the single env), stepping a closed session is an error.
 
     ``n=None`` runs one unbatched session (``MarketBatch`` only, without autoreset): per-market values are numpy
     scalars, observations ``(obs_dim,)`` and actions ``(legs,)``, the single env's layout, and the core runs on
@@ -139,6 +141,10 @@ class Batch:
         self.shape = () if n is None else (self.n,)
         self.reward = check_reward_variant(reward)
         self.autoreset = autoreset
+        # Next-step autoreset (Gymnasium's default): a session that closes returns its closing observation, and
+        # opens at the next step, which ignores its action, pays nothing and does not terminate.
+        self.defer_resets = False
+        self._opening = None  # the markets that closed on the previous step, under next-step autoreset
         self.state = None
         self._start_time = time.perf_counter()
         self._opened_at = None  # the step each market's session opened at (reset sets it)
@@ -175,6 +181,7 @@ class Batch:
         else:  # a new session on the same streams
             keys, episode = self.state.key, self.state.episode + np.uint64(1)
         self.state = self._open(keys, episode, None)
+        self._opening = None
         self._opened_at = self.state.step.copy()  # a session may open after step 0 (close_starts)
         self._returns = self._zeros()
         self._objective = self._zeros()
@@ -188,11 +195,16 @@ class Batch:
             raise RuntimeError("the session is closed; call reset()")
         self.state, outcome, info = self._advance(np.asarray(action))
         reward = outcome.reward if self.reward == "pnl" else outcome.variance_reduced_reward
+        done = outcome.terminated
+        opening = self._opening
+        if opening is not None:  # their closed sessions stepped for nothing: they open now instead
+            reward = np.where(opening, 0.0, reward)
+            done = done & ~opening
+            info = {name: np.where(opening, 0, value) for name, value in info.items()}
         self._returns += reward
         self._objective += outcome.reward
         observation = self._observe(self.state)
         finished = None
-        done = outcome.terminated
         if np.count_nonzero(done):  # far cheaper than done.any() on a small batch
             finished = Finished(
                 mask=done.copy(),
@@ -204,9 +216,13 @@ class Batch:
                     "objective": self._objective.copy(),
                 },
             )
-            if self.autoreset:
+            if self.autoreset and not self.defer_resets:
                 self._restart(done)
                 observation = self._observe(self.state)
+        if opening is not None:
+            self._restart(opening)
+            observation = self._observe(self.state)
+        self._opening = done.copy() if self.defer_resets and finished is not None else None
         return BatchStep(observation, reward, done.copy(), info, finished)
 
     def _restart(self, done: np.ndarray) -> None:
@@ -296,9 +312,9 @@ class MarketBatch(Batch):
 
     def _step_noise(self) -> core.StepNoise | None:
         """The current step's noise from the block drawn ahead (``None``: let the core draw it)."""
-        if self._ahead == 1:
-            return None
         at = int(self.state.step.flat[0])
+        if self._ahead == 1 or at >= self.n_steps:  # a closed session stepping before it opens (next-step autoreset)
+            return None
         if self._noise is None or not 0 <= at - self._drawn_from < self._noise.shock.shape[0]:
             steps = min(self._ahead, self.n_steps - at)
             uniforms = core.step_uniforms(self.world, self.state.key, self.state.episode, at, steps)

@@ -3,6 +3,7 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.vector import AutoresetMode
 
 import envs
 from envs import ENV_ID, MarketMakingEnv, MarketMakingVectorEnv, make_world
@@ -82,7 +83,7 @@ def test_single_env_equals_a_column_of_the_vector_env(name):
     n, seed = 4, 10
     rng = np.random.default_rng(0)
     actions = rng.uniform(-1.2, 1.05, size=(2 * world.n_steps + 3, n, len(world.action_names))).astype(np.float32)
-    vector = MarketMakingVectorEnv(n, world=world)
+    vector = MarketMakingVectorEnv(n, world=world, autoreset_mode="SAME_STEP")
     vector_obs = [vector.reset(seed=seed)[0]]
     vector_rewards, vector_infos = [], []
     for a in actions:
@@ -131,7 +132,7 @@ def tiny_world():
 
 
 def test_vector_env_same_step_autoreset_by_hand():
-    env = MarketMakingVectorEnv(2, world=tiny_world())
+    env = MarketMakingVectorEnv(2, world=tiny_world(), autoreset_mode=AutoresetMode.SAME_STEP)
     obs, _ = env.reset(seed=0)
     np.testing.assert_allclose(obs, [[0.2, 1.0, 0.0, 1 / 3]] * 2)
     expected_time = [2 / 3, 1 / 3]
@@ -149,6 +150,63 @@ def test_vector_env_same_step_autoreset_by_hand():
     np.testing.assert_allclose(reward, -(per_step + world.terminal_penalty * 4))
     np.testing.assert_allclose(info["final_info"]["episode"]["r"], -(3 * per_step + world.terminal_penalty * 4))
     np.testing.assert_array_equal(info["final_info"]["episode"]["l"], [3, 3])
+
+
+def test_vector_env_next_step_autoreset_by_hand():
+    """Gymnasium's default: the closing step returns the closing observation; the next step ignores the action,
+    opens the session, pays nothing and does not terminate; the session then runs as before."""
+    env = gym.make_vec(ENV_ID, num_envs=2, vectorization_mode="vector_entry_point", world=tiny_world())
+    assert env.metadata["autoreset_mode"] is AutoresetMode.NEXT_STEP
+    obs, _ = env.reset(seed=0)
+    np.testing.assert_allclose(obs, [[0.2, 1.0, 0.0, 1 / 3]] * 2)
+    world = tiny_world()
+    per_step = world.running_penalty * world.dt * 4
+    for _ in range(2):
+        obs, reward, terminated, _, info = env.step(np.zeros((2, 2)))
+        assert not terminated.any()
+    obs, reward, terminated, truncated, info = env.step(np.zeros((2, 2)))
+    np.testing.assert_array_equal(terminated, [True, True])
+    np.testing.assert_allclose(obs, [[0.2, 0.0, 0.0, 1.0]] * 2)  # the closing observation
+    assert "final_obs" not in info
+    np.testing.assert_allclose(info["final_info"]["episode"]["r"], -(3 * per_step + world.terminal_penalty * 4))
+    obs, reward, terminated, truncated, info = env.step(np.full((2, 2), -1.0))  # ignored: the session opens
+    np.testing.assert_allclose(obs, [[0.2, 1.0, 0.0, 1 / 3]] * 2)
+    np.testing.assert_array_equal(reward, [0.0, 0.0])
+    assert not terminated.any() and not truncated.any() and "final_info" not in info
+    np.testing.assert_array_equal(info["inventory"], [0, 0])
+    obs, reward, terminated, _, info = env.step(np.zeros((2, 2)))
+    np.testing.assert_allclose(obs[:, 1], 2 / 3, rtol=1e-6)
+    np.testing.assert_allclose(reward, -per_step)
+
+
+def test_gymnasiums_vector_wrappers_compose_with_the_native_vector_env():
+    """make_vec's autoreset_mode is the env's, not a world field; NormalizeObservation, NormalizeReward and
+    RecordEpisodeStatistics accept the default next-step mode, and the statistics match the env's own."""
+    from gymnasium.wrappers.vector import NormalizeObservation, NormalizeReward, RecordEpisodeStatistics
+
+    world = make_world("default", horizon=0.05)  # 10 steps
+    env = gym.make_vec(ENV_ID, num_envs=3, vectorization_mode="vector_entry_point", world=world)
+    env = RecordEpisodeStatistics(NormalizeReward(NormalizeObservation(env)))
+    env.reset(seed=1)
+    rng = np.random.default_rng(0)
+    episodes = []
+    for _ in range(2 * (world.n_steps + 1)):
+        _, _, _, _, info = env.step(rng.uniform(-1, 1, size=(3, 2)).astype(np.float32))
+        if "episode" in info:
+            episodes.append(info["episode"]["l"][info["_episode"]])
+            own = info["final_info"]["episode"]["l"][info["final_info"]["_episode"]]
+            np.testing.assert_array_equal(episodes[-1], own)
+    assert [e.tolist() for e in episodes] == [[10, 10, 10]] * 2
+    same_step = gym.make_vec(
+        ENV_ID, num_envs=2, vectorization_mode="vector_entry_point", world=world, autoreset_mode="SAME_STEP"
+    )
+    assert same_step.metadata["autoreset_mode"] is AutoresetMode.SAME_STEP
+    with pytest.raises(
+        ValueError, match="Expected autoreset_mode to be NEXT_STEP or DISABLED, got AutoresetMode.SAME_STEP"
+    ):
+        NormalizeObservation(same_step)
+    with pytest.raises(ValueError, match=r"autoreset_mode must be one of \['NEXT_STEP', 'SAME_STEP'\]"):
+        MarketMakingVectorEnv(2, world=world, autoreset_mode="Disabled")
 
 
 def test_sb3_vec_env_same_step_autoreset_by_hand():
