@@ -1,7 +1,8 @@
 """mm-inventory's market: the world, the batched core and its Gymnasium and SB3 adapters.
 
-Importing registers ``mm_inventory/MarketMaking-v0`` (single env and ``vector_entry_point``) and
-``mm_inventory/Market-v0`` (the dealer of several correlated assets, ``envs.dealer_env``).
+Importing registers ``mm_inventory/MarketMaking-v0`` (single env and ``vector_entry_point``) for every market: a
+single-asset world (``envs.gym_env``) or a ``Market`` of any number of assets (``envs.dealer_env``), by the
+``world`` keyword (``envs.registration``).
 """
 
 from gymnasium.envs.registration import register, registry
@@ -27,21 +28,19 @@ from envs.interface import natural_scales
 from envs.market import Asset, HedgeInstrument, Market, Penalty, Regimes
 from envs.observation import ENTRIES, decode_observation, observation_at, observe, translate_observation
 from envs.presets import PRESETS, list_presets, make_world, resolve_world
+from envs.registration import ENV_ID, REMOVED_DEALER_ID
 from envs.spaces import action_space, action_to_hedge, action_to_quotes, observation_space, quotes_to_action
 from envs.vector_env import MarketMakingVectorEnv
 from envs.world import World, field_names
 
-ENV_ID = "mm_inventory/MarketMaking-v0"
-DEALER_ENV_ID = "mm_inventory/Market-v0"
-
 if ENV_ID not in registry:
     register(
         id=ENV_ID,
-        entry_point="envs.gym_env:MarketMakingEnv",
-        vector_entry_point="envs.vector_env:MarketMakingVectorEnv",
+        entry_point="envs.registration:make_env",
+        vector_entry_point="envs.registration:make_vector_env",
     )
-if DEALER_ENV_ID not in registry:
-    register(id=DEALER_ENV_ID, entry_point="envs.dealer_env:DealerEnv")
+if REMOVED_DEALER_ID not in registry:
+    register(id=REMOVED_DEALER_ID, entry_point="envs.registration:removed_dealer_env")
 
 
 def __getattr__(name: str):
@@ -58,7 +57,6 @@ __all__ = [
     "CLOSE_INVENTORY",
     "CLOSE_WINDOW",
     "ENTRIES",
-    "DEALER_ENV_ID",
     "DealerVecEnv",
     "ENV_ID",
     "BatchStep",

@@ -1,4 +1,5 @@
-"""The dealer as a single Gymnasium environment (``mm_inventory/Market-v0``), a one-book ``DealerBatch``."""
+"""A market of any number of assets as a single Gymnasium environment (``mm_inventory/MarketMaking-v0`` given a
+multi-asset preset or a ``Market``), a one-book ``DealerBatch``."""
 
 from __future__ import annotations
 
@@ -9,14 +10,7 @@ from envs.dealer_batch import DealerBatch
 from envs.dealer_spaces import dealer_action_space, dealer_observation_space
 from envs.gym_env import BatchEnv
 from envs.market import Market
-from envs.presets import make_market
-
-
-def resolve_dealer(dealer: str | Market, **overrides: Any) -> Market:
-    """A ``Market`` from a preset name or a ``Market``, with field overrides."""
-    if isinstance(dealer, Market):
-        return dealer.replace(**overrides) if overrides else dealer
-    return make_market(dealer, **overrides)
+from envs.presets import resolve_dealer
 
 
 class DealerEnv(BatchEnv):
@@ -54,22 +48,22 @@ class DealerEnv(BatchEnv):
     Termination at the close after ``horizon / dt`` steps; no truncation.
 
     ## Arguments
-    ``gymnasium.make("mm_inventory/Market-v0", dealer="two_assets", reward="pnl", **overrides)``: ``dealer``
-    a preset name (``envs.dealer.MULTI_ASSET_PRESETS``) or a ``Market``; ``overrides`` any ``Market`` fields.
+    ``gymnasium.make("mm_inventory/MarketMaking-v0", world="two_assets", reward="pnl", **overrides)``: ``world``
+    a preset name (``envs.presets.MULTI_ASSET_PRESETS``) or a ``Market``; ``overrides`` any ``Market`` fields.
     """
 
     metadata = {"render_modes": []}
 
     def __init__(
         self,
-        dealer: str | Market = "two_assets",
+        world: str | Market = "two_assets",
         reward: RewardVariant = "pnl",
         render_mode: str | None = None,
         **overrides: Any,
     ) -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode must be None (this env does not render); got {render_mode!r}")
-        self.dealer = resolve_dealer(dealer, **overrides)
+        self.dealer = resolve_dealer(world, **overrides)
         self.batch = DealerBatch(self.dealer, 1, reward, autoreset=False)
         self.render_mode = None
         self.action_space = dealer_action_space(self.dealer)

@@ -217,3 +217,16 @@ def make_market(preset: str, **overrides: Any) -> Market:
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; accepted: {sorted([*PRESETS, *MULTI_ASSET_PRESETS])}")
     return make_world(preset, **overrides).market
+
+
+def resolve_dealer(market: str | Market, **overrides: Any) -> Market:
+    """A ``Market`` from a preset name or a ``Market``, with field overrides."""
+    if isinstance(market, Market):
+        return market.replace(**overrides) if overrides else market
+    return make_market(market, **overrides)
+
+
+def is_multi_asset(world: Any) -> bool:
+    """Whether ``world`` (a preset name, a ``World``, a ``Market`` or ``None``) is simulated by the multi-asset core:
+    a ``Market``, or the name of one of ``MULTI_ASSET_PRESETS``."""
+    return isinstance(world, Market) or (isinstance(world, str) and world in MULTI_ASSET_PRESETS)

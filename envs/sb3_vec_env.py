@@ -13,10 +13,9 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices,
 from envs.batch import Batch, MarketBatch, RewardVariant
 from envs.core import CLOSE_INVENTORY, CLOSE_WINDOW
 from envs.dealer_batch import DealerBatch
-from envs.dealer_env import resolve_dealer
 from envs.dealer_spaces import dealer_action_space, dealer_observation_space
 from envs.market import Market
-from envs.presets import resolve_world
+from envs.presets import resolve_dealer, resolve_world
 from envs.spaces import action_space, observation_space
 from envs.world import World
 

@@ -8,14 +8,30 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
-from envs.batch import MarketBatch, RewardVariant
-from envs.presets import resolve_world
+from envs.batch import Batch, MarketBatch, RewardVariant
+from envs.dealer_batch import DealerBatch
+from envs.dealer_spaces import dealer_action_space, dealer_observation_space
+from envs.market import Market
+from envs.presets import resolve_dealer, resolve_world
 from envs.spaces import action_space, observation_space
 from envs.world import World
 
+_MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
 
-class MarketMakingVectorEnv(gym.vector.VectorEnv):
-    """``num_envs`` markets of one world stepped as one numpy batch (``gymnasium.make_vec``).
+
+def autoreset_mode_of(value: AutoresetMode | str) -> AutoresetMode:
+    """The ``AutoresetMode`` given as itself, its value (``"NextStep"``) or its name (``"NEXT_STEP"``);
+    ``ValueError`` naming the accepted ones."""
+    mode = next((m for m in _MODES if value in (m, m.value, m.name)), None)
+    if mode is None:
+        raise ValueError(
+            f"autoreset_mode must be one of {[m.name for m in _MODES]} (gymnasium.vector.AutoresetMode); got {value!r}"
+        )
+    return mode
+
+
+class BatchVectorEnv(gym.vector.VectorEnv):
+    """``num_envs`` sessions of one market stepped as one numpy batch (``envs.batch.Batch``; ``gymnasium.make_vec``).
 
     ``autoreset_mode`` (``gymnasium.make_vec(..., autoreset_mode=...)``; an ``AutoresetMode`` or its value):
 
@@ -35,30 +51,22 @@ class MarketMakingVectorEnv(gym.vector.VectorEnv):
 
     def __init__(
         self,
-        num_envs: int = 1,
-        world: str | World | None = "default",
-        reward: RewardVariant = "pnl",
-        render_mode: str | None = None,
-        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
-        **overrides: Any,
+        batch: Batch,
+        single_observation_space: gym.spaces.Box,
+        single_action_space: gym.spaces.Box,
+        render_mode: str | None,
+        autoreset_mode: AutoresetMode | str,
     ) -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode must be None (this env does not render); got {render_mode!r}")
-        modes = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
-        mode = next((m for m in modes if autoreset_mode in (m, m.value, m.name)), None)
-        if mode is None:
-            raise ValueError(
-                f"autoreset_mode must be one of {[m.name for m in modes]} (gymnasium.vector.AutoresetMode); "
-                f"got {autoreset_mode!r}"
-            )
+        mode = autoreset_mode_of(autoreset_mode)
         self.metadata = {**self.metadata, "autoreset_mode": mode}
-        self.world = resolve_world(world, **overrides)
-        self.batch = MarketBatch(self.world, num_envs, reward)
+        self.batch = batch
         self.batch.defer_resets = mode is AutoresetMode.NEXT_STEP
         self.num_envs = self.batch.n
         self.render_mode = None
-        self.single_action_space = action_space(self.world)
-        self.single_observation_space = observation_space(self.world)
+        self.single_action_space = single_action_space
+        self.single_observation_space = single_observation_space
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, self.num_envs)
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)
 
@@ -75,3 +83,38 @@ class MarketMakingVectorEnv(gym.vector.VectorEnv):
             info["final_info"] = {"episode": finished.episode, "_episode": finished.mask}
             info["_final_info"] = finished.mask
         return result.observation, result.reward, result.terminated, np.zeros(self.num_envs, dtype=bool), info
+
+
+class MarketMakingVectorEnv(BatchVectorEnv):
+    """``num_envs`` markets of one single-asset world (``MarketBatch``); see ``BatchVectorEnv``."""
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        world: str | World | None = "default",
+        reward: RewardVariant = "pnl",
+        render_mode: str | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        **overrides: Any,
+    ) -> None:
+        self.world = resolve_world(world, **overrides)
+        batch = MarketBatch(self.world, num_envs, reward)
+        super().__init__(batch, observation_space(self.world), action_space(self.world), render_mode, autoreset_mode)
+
+
+class DealerVectorEnv(BatchVectorEnv):
+    """``num_envs`` books of one ``Market`` of any number of assets (``DealerBatch``); see ``BatchVectorEnv``."""
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        world: str | Market = "two_assets",
+        reward: RewardVariant = "pnl",
+        render_mode: str | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        **overrides: Any,
+    ) -> None:
+        self.market = resolve_dealer(world, **overrides)
+        batch = DealerBatch(self.market, num_envs, reward)
+        spaces = dealer_observation_space(self.market), dealer_action_space(self.market)
+        super().__init__(batch, *spaces, render_mode, autoreset_mode)

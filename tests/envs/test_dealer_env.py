@@ -8,7 +8,7 @@ from gymnasium.utils.env_checker import check_env
 
 from baselines.dealer import ClosedForm
 from baselines.dealer_optimal import DealerOptimal
-from envs import DEALER_ENV_ID, DealerVecEnv, make_world
+from envs import ENV_ID, DealerVecEnv, make_world
 from envs.dealer_batch import DealerBatch
 from envs.dealer_spaces import action_to_quotes, observation_at, quotes_to_action
 from envs.market import Asset
@@ -16,7 +16,7 @@ from envs.presets import make_market, mean_variance_market
 
 
 def test_single_env_passes_gymnasiums_checker_and_has_the_documented_layout():
-    env = gym.make(DEALER_ENV_ID, dealer="dealer")
+    env = gym.make(ENV_ID, world="dealer")
     check_env(env.unwrapped, skip_render_check=True)
     observation, _ = env.reset(seed=3)
     assert env.action_space.shape == (4,) and observation.shape == (3,)
@@ -29,7 +29,7 @@ def test_a_vector_column_equals_the_single_env_seeded_alike(preset):
     vector = DealerVecEnv(3, dealer, reward="pnl")
     vector.seed(5)
     vector.reset()
-    single = gym.make(DEALER_ENV_ID, dealer=dealer).unwrapped
+    single = gym.make(ENV_ID, world=dealer).unwrapped
     single.reset(seed=7)  # market 2 of a vector seeded 5
     width = vector.action_space.shape[0]
     actions = np.random.default_rng(0).uniform(-1, 0.9, (dealer.n_steps, 3, width)).astype(np.float32)
@@ -70,7 +70,7 @@ def test_bad_input_names_what_is_accepted():
     with pytest.raises(ValueError, match="always batched"):
         DealerBatch(make_market("two_assets"), None, autoreset=False)
     with pytest.raises(ValueError, match="unknown preset 'bonds'"):
-        gym.make(DEALER_ENV_ID, dealer="bonds")
+        gym.make(ENV_ID, world="bonds")
 
     with pytest.raises(ValueError, match="reward must be one of"):
         DealerVecEnv(2, "two_assets", reward="sharpe")
@@ -122,3 +122,30 @@ def test_observation_is_of_order_one_where_the_optimum_keeps_inventory():
     observation = observation_at(dealer, np.array([[3, -2]]), np.array([0.25]))
     assert observation[0].tolist() == pytest.approx([3 / dealer.inventory_unit[0], -2 / dealer.inventory_unit[1], 0.25])
     assert 1.0 < dealer.inventory_unit[0] < dealer.assets[0].max_inventory
+
+
+def test_one_id_for_every_market_and_the_removed_dealer_id_says_what_replaces_it():
+    from gymnasium.wrappers.vector import NormalizeObservation, RecordEpisodeStatistics
+
+    from envs import MarketMakingEnv
+    from envs.dealer_env import DealerEnv
+    from envs.vector_env import DealerVectorEnv
+
+    assert isinstance(gym.make(ENV_ID, world="toxic").unwrapped, MarketMakingEnv)
+    regimes = gym.make(ENV_ID, world="two_assets_regimes").unwrapped
+    assert isinstance(regimes, DealerEnv)
+    check_env(regimes, skip_render_check=True)
+    assert isinstance(gym.make(ENV_ID, world=make_market("dealer")).unwrapped, DealerEnv)
+    with pytest.raises(ValueError, match=r"mm_inventory/Dealer-v0 was removed: .* world='dealer'"):
+        gym.make("mm_inventory/Dealer-v0", dealer="dealer")
+    market = make_market("two_assets_regimes", horizon=0.05)  # 10 steps
+    vector = gym.make_vec(ENV_ID, num_envs=3, vectorization_mode="vector_entry_point", world=market)
+    assert isinstance(vector, DealerVectorEnv) and vector.single_observation_space.shape == (4,)
+    env = RecordEpisodeStatistics(NormalizeObservation(vector))
+    env.reset(seed=0)
+    lengths = []
+    for _ in range(2 * (market.n_steps + 1)):
+        _, _, _, _, info = env.step(np.zeros((3, 4), dtype=np.float32))
+        if "episode" in info:
+            lengths.append(info["episode"]["l"][info["_episode"]].tolist())
+    assert lengths == [[10, 10, 10]] * 2

@@ -10,7 +10,7 @@ from gymnasium.utils.env_checker import check_env
 
 from baselines.dealer import ClosedForm, ClosedFormHedged
 from baselines.dealer_optimal import DealerOptimal
-from envs import DEALER_ENV_ID, DealerVecEnv, dealer_core, market_keys
+from envs import ENV_ID, DealerVecEnv, dealer_core, market_keys
 from envs.dealer_spaces import action_to_deal, action_to_quotes, observation_at, quotes_to_action
 from envs.market import Asset, HedgeInstrument, Market
 from envs.presets import make_market, mean_variance_market
@@ -131,7 +131,7 @@ def test_hedge_mid_moves_with_the_quoted_mids_correlation():
 
 def test_adapters_lay_out_the_hedges_after_the_quotes():
     dealer = make_market("two_assets_hedged")
-    env = gym.make(DEALER_ENV_ID, dealer="two_assets_hedged")
+    env = gym.make(ENV_ID, world="two_assets_hedged")
     check_env(env.unwrapped, skip_render_check=True)
     observation, _ = env.reset(seed=0)
     assert env.action_space.shape == (5,) and observation.shape == (4,)
