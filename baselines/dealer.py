@@ -37,6 +37,7 @@ import numpy as np
 from baselines.avellaneda_stoikov import optimal_spread, reservation_shift
 from baselines.policy import pull_at_limit
 from envs import round_to_lot
+from envs.interface import natural_scales
 from envs.market import Market
 
 
@@ -100,13 +101,13 @@ class MyopicSymmetric(DealerPolicy):
 class LinearSkew(DealerPolicy):
     """Rung 1 asset by asset: ``δᵢ = δ̃ᵢ(0) ± cᵢ·qᵢ`` around the myopic quote, leaning on the asset's own
     inventory only, with the hard limit. The slope cᵢ [price/lot] is the asset's natural skew per lot
-    (``Market.natural_scales``: the closed form's long-horizon marginal for the asset alone)."""
+    (``envs.interface.natural_scales``: the closed form's long-horizon marginal for the asset alone)."""
 
     name = "linear_skew"
 
     def quotes(self, inventory, time_to_close):
         inventory = np.asarray(inventory, dtype=np.float64)
-        scales = self.dealer.natural_scales
+        scales = natural_scales(self.dealer)
         lean = scales["skew_per_lot"] * inventory
         return pull_at_limits(self.dealer, inventory, scales["myopic_offset"] + lean, scales["myopic_offset"] - lean)
 

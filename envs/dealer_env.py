@@ -23,14 +23,14 @@ class DealerEnv(BatchEnv):
 
     ## Action Space
     ``Box(−1, 1, (2·d + m,), float32)``: each asset's normalized bid, then each asset's ask, mapped linearly
-    onto the asset's ``Market.offset_range`` (from ``δ̃(0) − 1.5·reach`` to ``δ̃(0) + 2·reach``, see
+    onto the asset's ``envs.interface.offset_range`` (from ``δ̃(0) − 1.5·reach`` to ``δ̃(0) + 2·reach``, see
     ``envs.interface.natural_scales``); ``a = +1`` pulls the side. One offset per side serves every size. Then,
     for each of the m hedge instruments (``Market.hedges``), a trade of ``round(a·U/lot)·lot`` lots, clipped
     so that ``|position| ≤ Q₂``.
 
     ## Observation Space
-    ``(d + m + 1,)`` float32: each asset's inventory over its ``Market.inventory_unit`` (three times its natural
-    standard deviation, between 1 and Q), each hedge position over its ``Market.hedge_unit`` (the
+    ``(d + m + 1,)`` float32: each asset's inventory over its ``envs.interface.inventory_unit`` (three times its natural
+    standard deviation, between 1 and Q), each hedge position over its ``envs.interface.hedge_unit`` (the
     minimum-variance hedge of the inventory units), then the time to close as a fraction of the session.
 
     ## Rewards

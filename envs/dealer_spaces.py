@@ -1,14 +1,14 @@
 """The dealer's observation and action layouts, and the maps between normalized actions and quotes.
 
 Observation, float32 ``(d + m + 1,)``, and ``(d + m + 2,)`` in a market with regimes: each asset's inventory in
-units of its ``Market.inventory_unit`` (three times its natural standard deviation, between 1 and Q; bounds
-``±Q/unit``), each hedge instrument's position in units of its ``Market.hedge_unit`` (bounds ``±Q₂/unit``), the
+units of its ``envs.interface.inventory_unit`` (three times its natural standard deviation, between 1 and Q; bounds
+``±Q/unit``), each hedge instrument's position in units of its ``envs.interface.hedge_unit`` (bounds ``±Q₂/unit``), the
 time to close as a fraction of the session, then, with regimes, the ``volatility``: the current regime's scale
 over the largest (in (0, 1]; it scales every instrument's σ).
 
 Action, ``Box([−1, 1]^(2·d + m), float32)``, in the core's column order: each asset's bid, then each asset's
 ask, then each hedge's trade. Entry a of asset i maps linearly onto the asset's offset range
-(``Market.offset_range``, derived from its scales, ``envs.interface.natural_scales``): ``δ = low + (a + 1)/2 ·
+(``envs.interface.offset_range``, derived from its scales, ``envs.interface.natural_scales``): ``δ = low + (a + 1)/2 ·
 (high − low)`` [price per lot, every size]; ``a = +1`` (the far end, where finite actions beyond the box are
 clipped) pulls the side. Hedge entry a asks for ``round(a·U/lot)·lot`` lots (the core clips it to ``±Q₂``).
 NaN or inf is an error.
@@ -21,6 +21,7 @@ import numpy as np
 
 from envs.core import round_to_lot
 from envs.dealer_core import DealerState
+from envs.interface import hedge_unit, inventory_unit, offset_range
 from envs.market import Market
 
 
@@ -49,8 +50,8 @@ def dealer_observation_space(dealer: Market) -> gym.spaces.Box:
     """Finite float32 box over ``observation_names``."""
     reach = np.concatenate(
         [
-            dealer.column("max_inventory") / dealer.inventory_unit,
-            dealer.hedge_column("max_position") / dealer.hedge_unit,
+            dealer.column("max_inventory") / inventory_unit(dealer),
+            dealer.hedge_column("max_position") / hedge_unit(dealer),
         ]
     )
     regimes = dealer.regimes.count > 1
@@ -86,10 +87,10 @@ def observation_at(
         time_column = -2
     else:
         time_column = -1
-    observation[:, :d] = inventory / dealer.inventory_unit
+    observation[:, :d] = inventory / inventory_unit(dealer)
     if m:
         position = np.zeros((inventory.shape[0], m)) if hedge_position is None else np.asarray(hedge_position)
-        observation[:, d : d + m] = position / dealer.hedge_unit
+        observation[:, d : d + m] = position / hedge_unit(dealer)
     observation[:, time_column] = np.asarray(time_to_close, dtype=np.float64) / dealer.horizon
     return observation
 
@@ -146,4 +147,4 @@ def quotes_to_action(
 
 def _column_ranges(dealer: Market) -> tuple[np.ndarray, np.ndarray]:
     """Each action column's offset range [price], ``(2·d,)`` each: the bids' assets, then the asks'."""
-    return np.tile(dealer.offset_range[:, 0], 2), np.tile(dealer.offset_range[:, 1], 2)
+    return np.tile(offset_range(dealer)[:, 0], 2), np.tile(offset_range(dealer)[:, 1], 2)

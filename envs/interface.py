@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # the market reads its agent's scales from here
-    from envs.market import Market
+from envs.market import Market
 
 # Relaxation times of the optimal skew after which the close no longer moves the quotes.
 CLOSE_RELAXATIONS = 20.0
@@ -97,3 +95,19 @@ def hedge_units(market: Market, inventory_unit: np.ndarray) -> np.ndarray:
     per lot for one asset and one hedge), between the hedge's lot and Q₂."""
     reach = np.abs(market.min_variance_hedge) @ np.asarray(inventory_unit, dtype=np.float64)
     return np.clip(reach, market.hedge_column("lot"), market.hedge_column("max_position"))
+
+
+def offset_range(market: Market) -> np.ndarray:
+    """``(d, 2)`` [price]: each asset's ``(min_offset, max_offset)``, the span of its normalized quote actions."""
+    scales = natural_scales(market)
+    return np.stack([scales["min_offset"], scales["max_offset"]], axis=1)
+
+
+def inventory_unit(market: Market) -> np.ndarray:
+    """``(d,)`` [lots]: lots per unit of each asset's observed inventory (``natural_scales``' ``inventory_scale``)."""
+    return natural_scales(market)["inventory_scale"]
+
+
+def hedge_unit(market: Market) -> np.ndarray:
+    """``(m,)`` [lots]: lots per unit of each observed hedge position, ``hedge_units`` of the inventory units."""
+    return hedge_units(market, inventory_unit(market))

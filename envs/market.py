@@ -9,7 +9,7 @@ matrix over every instrument (quoted assets first), volatility ``regimes`` actin
 ``ValueError`` naming it.
 
 What the agent sees of a market (offset ranges, units of inventory and time, observation features) is not part
-of it: it is derived from the physics (``envs.interface``).
+of it: it is derived from the physics (``envs.interface``, which reads the market; the market does not read it).
 
 Today's single-asset ``envs.world.World`` and the dealer's ``envs.market.Market`` are both views of a market
 (``World.market``, ``Market.market``); a one-asset market with a hedge and regimes and a two-asset book with a
@@ -27,7 +27,6 @@ import numpy as np
 import scipy.linalg
 import scipy.special
 
-from envs.interface import hedge_units, natural_scales
 from envs.validation import (
     choice,
     declared,
@@ -447,27 +446,6 @@ class Market:
             [a.size_probabilities + (0.0,) * (longest - len(a.sizes)) for a in self.assets], dtype=np.float64
         )
         return sizes.astype(np.int64), probabilities
-
-    @property
-    def natural_scales(self) -> dict[str, np.ndarray | float]:
-        """The agent's scales derived from this market (``envs.interface.natural_scales``; not market fields)."""
-        return natural_scales(self)
-
-    @property
-    def offset_range(self) -> np.ndarray:
-        """``(d, 2)`` [price]: each asset's ``(min_offset, max_offset)``, the span of its normalized quote actions."""
-        scales = self.natural_scales
-        return np.stack([scales["min_offset"], scales["max_offset"]], axis=1)
-
-    @property
-    def inventory_unit(self) -> np.ndarray:
-        """``(d,)`` [lots]: lots per unit of each asset's observed inventory."""
-        return self.natural_scales["inventory_scale"]
-
-    @cached_property
-    def hedge_unit(self) -> np.ndarray:
-        """``(m,)`` [lots]: lots per unit of each observed hedge position (``envs.interface.hedge_units``)."""
-        return hedge_units(self, self.inventory_unit)
 
     def resolved(self) -> Market:
         """This market, as ``World.resolved``: its agent's scales are all derived from its fields."""

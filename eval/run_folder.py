@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from envs import World
+from envs.interface import hedge_unit, inventory_unit, offset_range
 from envs.market import Market
 from envs.presets import mean_variance_market
 
@@ -106,9 +107,9 @@ def world_document(world: World | Market, preset: str | None = None) -> dict[str
     (``Market.document``) and its derived ``scales``."""
     if isinstance(world, Market):
         scales = {
-            "offset_range": world.offset_range.tolist(),
-            "inventory_unit": world.inventory_unit.tolist(),
-            "hedge_unit": world.hedge_unit.tolist(),
+            "offset_range": offset_range(world).tolist(),
+            "inventory_unit": inventory_unit(world).tolist(),
+            "hedge_unit": hedge_unit(world).tolist(),
         }
         document = {"kind": "market", "preset": preset, "fields": world.document(), "scales": scales}
         return {**document, "code_version": code_version()}
@@ -144,7 +145,7 @@ def _market(document: dict[str, Any], path: Path) -> Market:
     else:
         market = Market.from_document(fields)
     recorded = (scales["offset_range"], scales["inventory_unit"], scales.get("hedge_unit", []))
-    derived = (market.offset_range, market.inventory_unit, market.hedge_unit)
+    derived = (offset_range(market), inventory_unit(market), hedge_unit(market))
     same = all(
         np.shape(ours) == np.shape(theirs) and np.allclose(ours, theirs, rtol=1e-12, atol=0.0)
         for ours, theirs in zip(derived, recorded, strict=True)
@@ -152,7 +153,7 @@ def _market(document: dict[str, Any], path: Path) -> Market:
     if not same:
         raise ValueError(
             f"this code derives other scales for the market in {path} than the run was trained with "
-            f"(offset ranges {market.offset_range.tolist()} vs {scales['offset_range']}); evaluate it with the code "
+            f"(offset ranges {offset_range(market).tolist()} vs {scales['offset_range']}); evaluate it with the code "
             f"version recorded there ({document.get('code_version', 'unknown')}: git checkout that commit)"
         )
     return market

@@ -8,6 +8,7 @@ from baselines.dealer import DEALER_POLICIES, ClosedForm, PerAsset
 from baselines.dealer_optimal import DealerOptimal
 from baselines.riccati import Riccati
 from envs import dealer_core, make_world
+from envs.interface import natural_scales
 from envs.market import Asset, Penalty
 from envs.presets import make_market, mean_variance_market
 
@@ -149,7 +150,7 @@ def test_linear_skew_leans_each_asset_on_its_own_inventory_with_the_natural_slop
     bid, ask = LinearSkew(dealer).quotes(inventory, np.ones(3))
     symmetric_bid, _ = MyopicSymmetric(dealer).quotes(inventory[:1], np.ones(1))
     assert bid[0].tolist() == symmetric_bid[0].tolist()
-    slope = dealer.natural_scales["skew_per_lot"]
+    slope = natural_scales(dealer)["skew_per_lot"]
     assert (bid[1] - ask[1]).tolist() == pytest.approx((2 * slope * inventory[1]).tolist(), rel=1e-12)
     assert bid[2, 0] == np.inf and ask[2, 1] == np.inf  # at +Q no bid, at −Q no ask
 

@@ -11,6 +11,7 @@ from baselines.dealer_optimal import DealerOptimal
 from envs import ENV_ID, DealerVecEnv, make_world
 from envs.dealer_batch import DealerBatch
 from envs.dealer_spaces import action_to_quotes, observation_at, quotes_to_action
+from envs.interface import inventory_unit, natural_scales, offset_range
 from envs.market import Asset
 from envs.presets import make_market, mean_variance_market
 
@@ -49,7 +50,7 @@ def test_a_vector_column_equals_the_single_env_seeded_alike(preset):
 
 def test_actions_map_to_each_assets_range_and_back():
     dealer = make_market("dealer")
-    (low, high) = dealer.offset_range.T
+    (low, high) = offset_range(dealer).T
     bid, ask = action_to_quotes(dealer, np.array([[-1.0, 0.0, 0.5, 1.0]]))
     assert bid[0].tolist() == pytest.approx([low[0], (low[1] + high[1]) / 2])
     assert ask[0, 0] == pytest.approx(low[0] + 0.75 * (high[0] - low[0])) and ask[0, 1] == np.inf
@@ -82,7 +83,7 @@ def test_one_exponential_asset_has_the_single_asset_worlds_scales():
     dealer = mean_variance_market(
         assets=(Asset(sigma=2.0, arrival_intensity=140.0, fill_decay=1.5, max_inventory=10),), risk_aversion=0.5
     )
-    ours, theirs = dealer.natural_scales, world.natural_scales
+    ours, theirs = natural_scales(dealer), world.natural_scales
     for name in ("skew_per_lot", "inventory_std", "inventory_scale"):
         assert ours[name][0] == pytest.approx(theirs[name], rel=1e-12), name
     assert ours["skew_per_lot"][0] == pytest.approx(np.sqrt(1.0 / (1.5 * 140.0 / np.e)), rel=1e-12)
@@ -96,16 +97,16 @@ def test_skew_per_lot_is_the_closed_forms_long_horizon_marginal_for_each_asset_a
             assets=(asset.__class__(**{**asset.__dict__, "drift": 0.0}),), risk_aversion=dealer.risk_aversion
         )
         a, _ = ClosedForm(alone).coefficients(np.array([1e3]))
-        assert 2.0 * a[0, 0, 0] == pytest.approx(dealer.natural_scales["skew_per_lot"][i], rel=1e-9)
+        assert 2.0 * a[0, 0, 0] == pytest.approx(natural_scales(dealer)["skew_per_lot"][i], rel=1e-9)
 
 
 @pytest.mark.parametrize("preset", ["two_assets", "dealer"])
 def test_offset_range_holds_the_optimums_quotes_wherever_inventory_goes(preset):
     dealer = make_market(preset)
     optimal = DealerOptimal(dealer)
-    reach = np.floor(dealer.inventory_unit).astype(int)
+    reach = np.floor(inventory_unit(dealer)).astype(int)
     grid = np.array([(a, b) for a in range(-reach[0], reach[0] + 1) for b in range(-reach[1], reach[1] + 1)])
-    low, high = dealer.offset_range.T
+    low, high = offset_range(dealer).T
     for tau in (dealer.horizon, 0.5 * dealer.horizon, 5 * dealer.dt):
         bid, ask = optimal.quotes(grid, np.full(len(grid), tau))
         for quotes in (bid, ask):
@@ -120,8 +121,10 @@ def test_offset_range_holds_the_optimums_quotes_wherever_inventory_goes(preset):
 def test_observation_is_of_order_one_where_the_optimum_keeps_inventory():
     dealer = make_market("two_assets")
     observation = observation_at(dealer, np.array([[3, -2]]), np.array([0.25]))
-    assert observation[0].tolist() == pytest.approx([3 / dealer.inventory_unit[0], -2 / dealer.inventory_unit[1], 0.25])
-    assert 1.0 < dealer.inventory_unit[0] < dealer.assets[0].max_inventory
+    assert observation[0].tolist() == pytest.approx(
+        [3 / inventory_unit(dealer)[0], -2 / inventory_unit(dealer)[1], 0.25]
+    )
+    assert 1.0 < inventory_unit(dealer)[0] < dealer.assets[0].max_inventory
 
 
 def test_one_id_for_every_market_and_the_removed_dealer_id_says_what_replaces_it():

@@ -12,6 +12,7 @@ from baselines.dealer import ClosedForm, ClosedFormHedged
 from baselines.dealer_optimal import DealerOptimal
 from envs import ENV_ID, DealerVecEnv, dealer_core, market_keys
 from envs.dealer_spaces import action_to_deal, action_to_quotes, observation_at, quotes_to_action
+from envs.interface import hedge_unit
 from envs.market import Asset, HedgeInstrument, Market
 from envs.presets import make_market, mean_variance_market
 from eval.dealer import dealer_ladder, evaluate_dealer_policies
@@ -136,7 +137,7 @@ def test_adapters_lay_out_the_hedges_after_the_quotes():
     observation, _ = env.reset(seed=0)
     assert env.action_space.shape == (5,) and observation.shape == (4,)
     assert observation.tolist() == [0.0, 0.0, 0.0, 1.0]
-    assert env.observation_space.high[2] == pytest.approx(20 / dealer.hedge_unit[0])
+    assert env.observation_space.high[2] == pytest.approx(20 / hedge_unit(dealer)[0])
     action = np.array([[0.0, 0.0, 0.0, 0.0, 0.5], [0.0, 0.0, 0.0, 0.0, -1.0]])
     bid, ask, trade = action_to_deal(dealer, action)
     assert trade[:, 0].tolist() == [2, -5]  # round(0.5·5) = 2 (to even), −U
@@ -145,7 +146,7 @@ def test_adapters_lay_out_the_hedges_after_the_quotes():
     back = quotes_to_action(dealer, *action_to_quotes(dealer, action), np.array([[2], [-5]]))
     assert np.allclose(back[:, 4], [0.4, -1.0])
     hedged = observation_at(dealer, np.zeros((1, 2)), np.ones(1), np.array([[4]]))
-    assert hedged[0, 2] == pytest.approx(4 / dealer.hedge_unit[0])
+    assert hedged[0, 2] == pytest.approx(4 / hedge_unit(dealer)[0])
     _, _, _, _, info = env.step(np.array([0, 0, 0, 0, 1.0], dtype=np.float32))
     assert info["hedge_trade_0"] == 5 and info["hedge_position_0"] == 5 and info["hedge_cost"] > 0
 

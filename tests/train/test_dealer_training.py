@@ -12,6 +12,7 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from envs.dealer_spaces import action_to_quotes, observation_at
+from envs.interface import inventory_unit, offset_range
 from envs.market import Asset
 from envs.presets import make_market, mean_variance_market
 from eval.cli import main as evaluate
@@ -150,7 +151,7 @@ def test_a_dealer_recorded_before_the_one_market_is_migrated_or_refused(tmp_path
         "dt": 0.005,
         "fill_rule": "poisson",
     }
-    scales = {"offset_range": market.offset_range.tolist(), "inventory_unit": market.inventory_unit.tolist()}
+    scales = {"offset_range": offset_range(market).tolist(), "inventory_unit": inventory_unit(market).tolist()}
     old = {
         "kind": "dealer",
         "preset": "two_assets",
