@@ -18,13 +18,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from functools import cached_property
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
 from envs.interface import hedge_units, natural_scales
 from envs.market import FILL_RULES, MID_PROCESSES, Asset, HedgeInstrument, Market, Penalty, Regimes
+from envs.validation import choice, declared, either, flag, integer, matrix, nothing, real, sequence_of, validate
 
 OBSERVATION_FEATURES = ("mid_return", "last_fills", "fill_imbalance", "close_proximity", "close_relaxation")
 BASE_OBSERVATION = ("inventory", "time_to_close", "volatility")
@@ -97,91 +97,69 @@ class World:
     ``γ = 2φ/σ₁²``; a world without one is exactly the single-asset world.
     """
 
-    s0: float = 100.0
-    sigma: float = 2.0
-    horizon: float = 1.0
-    dt: float = 0.005
-    arrival_intensity: float = 140.0
-    fill_decay: float = 1.5
-    sell_share: float = 0.5
-    fill_rule: str = "poisson"
-    mid_process: str = "gaussian"
-    max_inventory: int = 50
-    running_penalty: float = 0.0
-    volatility_scaled_penalty: bool = False
-    terminal_penalty: float = 0.0
-    adverse_jump: float = 0.0
-    fee: float = 0.0
-    initial_inventory: int | tuple[int, int] = 0
-    regime_scales: tuple[float, ...] = (1.0,)
-    regime_switch_rates: tuple[tuple[float, ...], ...] = ((0.0,),)
-    min_offset: float | None = None
-    max_offset: float | None = None
-    inventory_scale: float | None = None
-    time_scale: float | None = None
-    observation_features: tuple[str, ...] | None = None
-    hedge_sigma: float | None = None
-    hedge_correlation: float = 0.0
-    hedge_max_trade: int = 0
-    hedge_lot: int = 1
-    hedge_max_position: int = 0
-    hedge_spread_cost: float = 0.0
-    hedge_impact: float = 0.0
-    hedge_ticket_fee: float = 0.0
+    s0: float = declared(100.0, real(), "price", "mid at the open")
+    sigma: float = declared(2.0, real(0.0), "price/√time", "base volatility of the mid")
+    horizon: float = declared(1.0, real(0.0, open_low=True), "time", "T, the session")
+    dt: float = declared(0.005, real(0.0, open_low=True), "time", "the step; horizon/dt a whole number")
+    arrival_intensity: float = declared(140.0, real(0.0), "1/time", "A, per side at zero offset, balanced flow")
+    fill_decay: float = declared(1.5, real(0.0, open_low=True), "1/price", "k in A·e^(−k·δ)")
+    sell_share: float = declared(0.5, real(0.0, 1.0), "", "share of market orders that are sells")
+    fill_rule: str = declared("poisson", choice(FILL_RULES), "", "how an intensity becomes a step's fill chance")
+    mid_process: str = declared("gaussian", choice(MID_PROCESSES), "", "σ√dt·Z or ±σ√dt")
+    max_inventory: int = declared(50, integer(1), "lots", "Q, the position limit")
+    running_penalty: float = declared(0.0, real(0.0), "price/(lot²·time)", "φ, paid as φ·q²·dt each step")
+    volatility_scaled_penalty: bool = declared(False, flag(), "", "φ scaled by (σ_t/σ)²")
+    terminal_penalty: float = declared(0.0, real(0.0), "price/lot²", "α, paid as α·q_T² at the close")
+    adverse_jump: float = declared(0.0, real(0.0), "price", "ξ, the mid's move against the maker after a fill")
+    fee: float = declared(0.0, real(), "price/lot", "paid per lot filled; negative is a rebate")
+    initial_inventory: int | tuple[int, int] = declared(
+        0,
+        either(integer(), sequence_of(integer(), min_length=2, what="integers (low, high)")),
+        "lots",
+        "the opening inventory, or (low, high) drawn uniformly",
+    )
+    regime_scales: tuple[float, ...] = declared(
+        (1.0,), sequence_of(real(0.0, open_low=True), what="numbers > 0"), "", "regimes' σ as multiples of σ"
+    )
+    regime_switch_rates: tuple[tuple[float, ...], ...] = declared(
+        ((0.0,),), matrix(), "1/time", "generator matrix of the regime chain"
+    )
+    min_offset: float | None = declared(None, either(real(), nothing()), "price", "low end of the action range")
+    max_offset: float | None = declared(None, either(real(), nothing()), "price", "high end of the action range")
+    inventory_scale: float | None = declared(
+        None, either(real(0.0, open_low=True), nothing()), "lots", "observed inventory unit"
+    )
+    time_scale: float | None = declared(None, either(real(0.0, open_low=True), nothing()), "time", "observed time unit")
+    observation_features: tuple[str, ...] | None = declared(
+        None,
+        either(sequence_of(choice(OBSERVATION_FEATURES), min_length=0, what="names"), nothing()),
+        "",
+        f"extra observations from {OBSERVATION_FEATURES}",
+    )
+    hedge_sigma: float | None = declared(
+        None, either(real(0.0, open_low=True), nothing()), "price/√time", "σ₂; null: no hedge instrument"
+    )
+    hedge_correlation: float = declared(0.0, real(-1.0, 1.0), "", "ρ of the two mids' shocks")
+    hedge_max_trade: int = declared(0, integer(0), "lots/step", "U_max, the largest hedge trade")
+    hedge_lot: int = declared(1, integer(1), "lots", "h, hedge trades are multiples of it")
+    hedge_max_position: int = declared(0, integer(0), "lots", "Q₂, the hedge position limit")
+    hedge_spread_cost: float = declared(0.0, real(0.0), "price/lot", "ψ, paid per lot traded")
+    hedge_impact: float = declared(0.0, real(0.0), "price·time/lot²", "η, a trade of u lots pays η·u²/dt")
+    hedge_ticket_fee: float = declared(0.0, real(0.0), "price/trade", "paid per step with a hedge trade")
 
     def __post_init__(self) -> None:
-        for name in (
-            "s0",
-            "sigma",
-            "horizon",
-            "dt",
-            "arrival_intensity",
-            "fill_decay",
-            "sell_share",
-            "running_penalty",
-            "terminal_penalty",
-            "adverse_jump",
-            "fee",
-            *_HEDGE_REALS,
-        ):
-            _set(self, name, _real(name, getattr(self, name)))
-        for name in ("min_offset", "max_offset", "inventory_scale", "time_scale", "hedge_sigma"):
-            if getattr(self, name) is not None:
-                _set(self, name, _real(name, getattr(self, name)))
-        for name in ("max_inventory", *_HEDGE_INTEGERS):
-            _set(self, name, _integer(name, getattr(self, name)))
-        if not isinstance(self.volatility_scaled_penalty, bool):
-            raise ValueError(f"volatility_scaled_penalty must be true or false; got {self.volatility_scaled_penalty!r}")
-        _set(self, "initial_inventory", _inventory_range(self.initial_inventory))
-        _set(self, "regime_scales", _real_tuple("regime_scales", self.regime_scales))
-        _set(self, "regime_switch_rates", _matrix("regime_switch_rates", self.regime_switch_rates))
-        features = self.observation_features
-        if features is not None:
-            if isinstance(features, str) or not isinstance(features, (tuple, list)):
-                raise ValueError(
-                    f"observation_features must be a list of names from {OBSERVATION_FEATURES}; got {features!r}"
-                )
-            _set(self, "observation_features", tuple(features))
-        self._validate()
-
-    def _validate(self) -> None:
-        checks = [
-            ("sigma", self.sigma >= 0, "must be ≥ 0"),
-            ("horizon", self.horizon > 0, "must be > 0"),
-            ("dt", 0 < self.dt <= self.horizon, f"must be in (0, horizon={self.horizon}]"),
-            ("arrival_intensity", self.arrival_intensity >= 0, "must be ≥ 0"),
-            ("fill_decay", self.fill_decay > 0, "must be > 0"),
-            ("sell_share", 0 <= self.sell_share <= 1, "must be in [0, 1]"),
-            ("fill_rule", self.fill_rule in FILL_RULES, f"must be one of {FILL_RULES}"),
-            ("mid_process", self.mid_process in MID_PROCESSES, f"must be one of {MID_PROCESSES}"),
-            ("max_inventory", self.max_inventory >= 1, "must be an integer ≥ 1"),
-            ("running_penalty", self.running_penalty >= 0, "must be ≥ 0"),
-            ("terminal_penalty", self.terminal_penalty >= 0, "must be ≥ 0"),
-            ("adverse_jump", self.adverse_jump >= 0, "must be ≥ 0"),
-            ("inventory_scale", self.inventory_scale is None or self.inventory_scale > 0, "must be > 0 (or null)"),
-            ("time_scale", self.time_scale is None or self.time_scale > 0, "must be > 0 (or null)"),
-        ]
-        check_fields(self, checks)
+        validate(self)
+        check_fields(
+            self,
+            [
+                ("dt", self.dt <= self.horizon, f"must be in (0, horizon={self.horizon}]"),
+                (
+                    "initial_inventory",
+                    len(np.shape(self.initial_inventory)) == 0 or len(self.initial_inventory) == 2,
+                    "must be an integer or a (low, high) pair",
+                ),
+            ],
+        )
         check_whole_steps(self.horizon, self.dt)
         low, high = self.inventory_bounds
         if not -self.max_inventory <= low <= high <= self.max_inventory:
@@ -204,14 +182,10 @@ class World:
                 raise ValueError(f"max_offset must be > min_offset={self.min_offset}; got {self.max_offset!r}")
             if self.max_offset <= 0:
                 raise ValueError(f"max_offset must be > 0; got {self.max_offset!r}")
-        self._validate_hedge()
         features = self.observation_features or ()
-        unknown = [f for f in features if f not in OBSERVATION_FEATURES]
-        if unknown or len(set(features)) != len(features):
-            raise ValueError(
-                f"observation_features must be distinct names from {OBSERVATION_FEATURES}; "
-                f"got {self.observation_features!r}"
-            )
+        if len(set(features)) != len(features):
+            raise ValueError(f"observation_features must be distinct names; got {self.observation_features!r}")
+        self._validate_hedge()
 
     def _validate_hedge(self) -> None:
         if self.hedge_sigma is None:
@@ -222,12 +196,22 @@ class World:
                     f"one, or leave {changed} at their defaults"
                 )
             return
-        checks = [
-            ("hedge_sigma", self.hedge_sigma > 0, "must be > 0 (or null: no hedge instrument)"),
-            ("sigma", self.sigma > 0, "must be > 0 in a world with a hedge instrument (its risk is relative to σ)"),
-            ("hedge_correlation", -1 <= self.hedge_correlation <= 1, "must be in [-1, 1]"),
-        ]
-        check_fields(self, checks + trading_term_checks(self, "hedge_"))
+        check_fields(
+            self,
+            [("sigma", self.sigma > 0, "must be > 0 in a world with a hedge instrument (its risk is relative to σ)")],
+        )
+        try:  # the market's hedge instrument validates its terms; its fields are this world's hedge_* fields
+            HedgeInstrument(
+                sigma=self.hedge_sigma,
+                spread_cost=self.hedge_spread_cost,
+                impact=self.hedge_impact,
+                ticket_fee=self.hedge_ticket_fee,
+                max_trade=self.hedge_max_trade,
+                lot=self.hedge_lot,
+                max_position=self.hedge_max_position,
+            )
+        except ValueError as error:
+            raise ValueError(f"hedge_{error}".replace("of lot=", "of hedge_lot=")) from None
 
     # Derived quantities: properties, so they cannot drift from the fields.
     @cached_property
@@ -464,8 +448,6 @@ class World:
 HEDGE_DEFAULTS = {
     name: field.default for name, field in World.__dataclass_fields__.items() if name.startswith("hedge_")
 }
-_HEDGE_REALS = ("hedge_correlation", "hedge_spread_cost", "hedge_impact", "hedge_ticket_fee")
-_HEDGE_INTEGERS = ("hedge_max_trade", "hedge_lot", "hedge_max_position")
 
 
 def field_names() -> list[str]:
@@ -480,24 +462,6 @@ def check_field_names(names: Any) -> None:
         raise ValueError(f"unknown world field(s) {unknown}; accepted: {field_names()}")
 
 
-def trading_term_checks(obj: Any, prefix: str = "") -> list[tuple[str, bool, str]]:
-    """The checks a traded instrument's terms pass, for ``check_fields``: ``lot`` ≥ 1, ``max_position`` ≥ 1,
-    ``max_trade`` ≥ 0, both whole multiples of the lot, and ``spread_cost``, ``impact``, ``ticket_fee`` ≥ 0.
-    ``prefix`` names the fields (``"hedge_"`` for ``World``'s hedge instrument, none for a dealer's)."""
-    lot, position, trade = (getattr(obj, prefix + name) for name in ("lot", "max_position", "max_trade"))
-    multiple = f"must be a multiple of {prefix}lot={lot}"
-    return [
-        (prefix + "lot", lot >= 1, "must be an integer ≥ 1"),
-        (prefix + "max_position", position >= 1, "must be an integer ≥ 1"),
-        (prefix + "max_trade", trade >= 0, "must be an integer ≥ 0"),
-        (prefix + "spread_cost", getattr(obj, prefix + "spread_cost") >= 0, "must be ≥ 0"),
-        (prefix + "impact", getattr(obj, prefix + "impact") >= 0, "must be ≥ 0"),
-        (prefix + "ticket_fee", getattr(obj, prefix + "ticket_fee") >= 0, "must be ≥ 0"),
-        (prefix + "max_position", lot < 1 or position % lot == 0, multiple),
-        (prefix + "max_trade", lot < 1 or trade % lot == 0, multiple),
-    ]
-
-
 def check_fields(obj: Any, checks: list[tuple[str, bool, str]]) -> None:
     """``ValueError`` for the first failed ``(field, ok, what is accepted)``, naming the field and its value."""
     for name, ok, accepted in checks:
@@ -510,39 +474,3 @@ def check_whole_steps(horizon: float, dt: float) -> None:
     steps = int(round(horizon / dt))
     if abs(steps * dt - horizon) > 1e-9 * horizon or steps < 1:
         raise ValueError(f"dt must divide horizon into a whole number of steps; got dt={dt!r}, horizon={horizon!r}")
-
-
-def _set(world: World, name: str, value: Any) -> None:
-    object.__setattr__(world, name, value)
-
-
-def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number; got {value!r}")
-    return float(value)
-
-
-def _integer(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (Integral, Real)) or value != int(value):
-        raise ValueError(f"{name} must be an integer; got {value!r}")
-    return int(value)
-
-
-def _inventory_range(value: Any) -> int | tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"initial_inventory must be an integer or a (low, high) pair; got {value!r}")
-        return (_integer("initial_inventory", value[0]), _integer("initial_inventory", value[1]))
-    return _integer("initial_inventory", value)
-
-
-def _real_tuple(name: str, value: Any) -> tuple[float, ...]:
-    if not isinstance(value, (tuple, list)) or len(value) == 0:
-        raise ValueError(f"{name} must be a non-empty list of numbers; got {value!r}")
-    return tuple(_real(name, v) for v in value)
-
-
-def _matrix(name: str, value: Any) -> tuple[tuple[float, ...], ...]:
-    if not isinstance(value, (tuple, list)) or not all(isinstance(row, (tuple, list)) for row in value):
-        raise ValueError(f"{name} must be a square matrix given as a list of rows; got {value!r}")
-    return tuple(_real_tuple(name, row) for row in value)

@@ -26,13 +26,13 @@ from envs.world import World
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"hedge_correlation": 1.5}, "hedge_correlation must be in \\[-1, 1\\]"),
-        ({"hedge_spread_cost": -0.1}, "hedge_spread_cost must be ≥ 0"),
-        ({"hedge_impact": -1e-4}, "hedge_impact must be ≥ 0"),
-        ({"hedge_ticket_fee": -1.0}, "hedge_ticket_fee must be ≥ 0"),
+        ({"hedge_correlation": 1.5}, "hedge_correlation must be a finite number in \\[-1, 1\\]"),
+        ({"hedge_spread_cost": -0.1}, "hedge_spread_cost must be a finite number ≥ 0"),
+        ({"hedge_impact": -1e-4}, "hedge_impact must be a finite number ≥ 0"),
+        ({"hedge_ticket_fee": -1.0}, "hedge_ticket_fee must be a finite number ≥ 0"),
         ({"hedge_lot": 3}, "hedge_max_position must be a multiple of hedge_lot=3"),
         ({"hedge_lot": 5, "hedge_max_trade": 7}, "hedge_max_trade must be a multiple of hedge_lot=5"),
-        ({"hedge_sigma": 0.0}, "hedge_sigma must be > 0"),
+        ({"hedge_sigma": 0.0}, "hedge_sigma must be a finite number > 0 or null"),
         ({"hedge_max_position": 0}, "hedge_max_position must be an integer ≥ 1"),
         ({"hedge_max_trade": 1.5}, "hedge_max_trade must be an integer"),
         ({"sigma": 0.0}, "sigma must be > 0 in a world with a hedge instrument"),

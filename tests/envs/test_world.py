@@ -166,9 +166,9 @@ def test_a_wide_limit_does_not_flatten_the_observed_inventory():
     [
         ({"min_offset": -1.0}, "min_offset and max_offset must be set together"),
         ({"min_offset": 1.0, "max_offset": 0.5}, "max_offset must be > min_offset"),
-        ({"inventory_scale": 0.0}, "inventory_scale must be > 0"),
+        ({"inventory_scale": 0.0}, "inventory_scale must be a finite number > 0 or null"),
         ({"inventory_scale": "big"}, "inventory_scale must be a finite number"),
-        ({"time_scale": -1.0}, "time_scale must be > 0"),
+        ({"time_scale": -1.0}, "time_scale must be a finite number > 0 or null"),
     ],
 )
 def test_scale_fields_are_validated(fields, message):
