@@ -1,6 +1,6 @@
 """The dealer in numbers: the two-asset core's speed against the single-asset core's (env-steps per second,
 measured in one run, interleaved), what the closed form and the exact optimum cost to build (seconds, peak
-memory), the ladder in the ``two_assets`` and ``dealer`` presets on common random numbers, and in
+memory), the ladder in the ``two_assets``, ``dealer`` and ``two_assets_regimes`` presets on common random numbers, and in
 ``two_assets_hedged`` (one hedge-only index: no optimum, gaps to the closed form) with its core's speed.
 
 Run: ``.venv/bin/python benchmarks/dealer.py [--markets N] [--episodes N]``.
@@ -89,7 +89,7 @@ def build_costs() -> None:
 
 
 def ladder(episodes: int) -> None:
-    for preset in ("two_assets", "dealer"):
+    for preset in ("two_assets", "dealer", "two_assets_regimes"):
         document = evaluate_dealer(plan_dealer(preset), episodes, 0)
         print(f"{preset}: {episodes} paired episodes")
         print(f"  {'policy':<18} {'reward':>8} {'± 95 %':>7} {'score':>6} {'net risk':>8}")

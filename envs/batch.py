@@ -200,7 +200,7 @@ class Batch:
         if opening is not None:  # their closed sessions stepped for nothing: they open now instead
             reward = np.where(opening, 0.0, reward)
             done = done & ~opening
-            info = {name: np.where(opening, 0, value) for name, value in info.items()}
+            info = {name: np.where(opening, np.zeros_like(value), value) for name, value in info.items()}
         self._returns += reward
         self._objective += outcome.reward
         observation = self._observe(self.state)

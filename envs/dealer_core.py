@@ -132,8 +132,8 @@ def stream_count(dealer: Market) -> int:
     count = 2 * dealer.n_assets + 2 * ((dealer.n_assets + dealer.n_hedges + 1) // 2) + (dealer.regimes.count > 1)
     if count > MAX_STREAMS:
         raise ValueError(
-            f"assets and hedges are too many for the core's {MAX_STREAMS} random streams a step (3 per asset, about "
-            f"1 per hedge); got {dealer.n_assets} assets and {dealer.n_hedges} hedges"
+            f"assets and hedges are too many for the core's {MAX_STREAMS} random streams a step (2 per asset, 1 per "
+            f"instrument rounded up to a pair, 1 for regimes); got {dealer.n_assets} assets and {dealer.n_hedges} hedges"
         )
     return count
 
@@ -359,8 +359,11 @@ def _penalty(dealer: Market, regime: np.ndarray, terminated: np.ndarray, positio
 
 @functools.lru_cache(maxsize=32)
 def _loading(dealer: Market) -> np.ndarray:
-    """``σ·√dt·L`` row by instrument: the mids' diffusive moves from independent normals."""
-    return dealer.shock_loading * (dealer.instrument_column("sigma") * np.sqrt(dealer.dt))[:, None]
+    """``σ·√dt·L`` row by instrument: the mids' diffusive moves from independent draws. ``L`` is the symmetric square
+    root of the correlation for Gaussian draws, and its Cholesky factor for the binomial mid's ±1 draws (so the first
+    asset moves by exactly ±σ√dt, ``Market.triangular_loading``)."""
+    loading = dealer.triangular_loading if dealer.mid_process == "binomial" else dealer.shock_loading
+    return loading * (dealer.instrument_column("sigma") * np.sqrt(dealer.dt))[:, None]
 
 
 @functools.lru_cache(maxsize=32)

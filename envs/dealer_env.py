@@ -16,7 +16,7 @@ from envs.presets import resolve_dealer
 class DealerEnv(BatchEnv):
     """
     ## Description
-    A dealer quotes a bid and an ask on each of d correlated assets for one session (``envs.dealer``):
+    A dealer quotes a bid and an ask on each of d correlated assets of a ``Market`` for one session:
     requests of several sizes arrive on each side and fill with a probability that falls with the quote's
     distance from the mid (exponential or logistic curve); the dealer's inventory across the assets is the
     risk. Guéant (2017); Bergault, Evangelista, Guéant & Vieira (2021).
@@ -29,15 +29,18 @@ class DealerEnv(BatchEnv):
     so that ``|position| ≤ Q₂``.
 
     ## Observation Space
-    ``(d + m + 1,)`` float32: each asset's inventory over its ``envs.interface.inventory_unit`` (three times its natural
-    standard deviation, between 1 and Q), each hedge position over its ``envs.interface.hedge_unit`` (the
-    minimum-variance hedge of the inventory units), then the time to close as a fraction of the session.
+    ``(d + m + 1,)`` float32, ``(d + m + 2,)`` with regimes (``envs.dealer_spaces``): each asset's inventory
+    over its ``envs.interface.inventory_unit`` (three times its natural standard deviation, between 1 and Q),
+    each hedge position over its ``envs.interface.hedge_unit`` (the minimum-variance hedge of the inventory
+    units), the time to close as a fraction of the session, and with regimes the regime's volatility scale over
+    the largest.
 
     ## Rewards
-    Per step: the change in wealth marked to all mids minus ``dt·xᵀΦx``, ``Φ = (γ/2)·Σ`` over every position
-    (hedge trades pay ``ψ·|u| + η·u²/dt`` and a ticket fee). With ``reward="variance_reduced"`` the mids'
-    diffusive revaluation is replaced by its mean, zero. ``info`` carries ``spread_captured``,
-    ``inventory_pnl``, ``penalty``, ``wealth`` and per asset ``inventory_i``, ``bid_fills_i`` and
+    Per step: the change in wealth marked to all mids, less fees, minus ``(φ_r·dt + α·[close])·xᵀRx`` over every
+    position (``envs.dealer_core``; hedge trades pay ``ψ·|u| + η·u²/dt`` and a ticket fee). With
+    ``reward="variance_reduced"`` the mids' diffusive revaluation is replaced by its mean, zero, and the fills'
+    cash by its expectation. ``info`` carries ``spread_captured``, ``inventory_pnl``, ``penalty``, ``fees``,
+    ``wealth`` and per asset ``inventory_i``, ``bid_fills_i`` and
     ``ask_fills_i``; with hedges also ``hedge_pnl``, ``hedge_cost`` and per hedge ``hedge_position_j`` and
     ``hedge_trade_j``.
 

@@ -1,7 +1,7 @@
 """The agent's view of a market, derived from its physics: the offset range each quote's action spans, the units
 of the observed inventories and hedge positions, and the unit of the observed time to close.
 
-One definition for every market, one asset or many (``World.natural_scales`` and ``Market.natural_scales`` read
+One definition for every market, one asset or many (``World.natural_scales`` and the multi-asset stack read
 it). A world nobody tuned for is still learnable: its actions and observations are of order one wherever the
 optimum takes them.
 """
@@ -19,8 +19,13 @@ from envs.market import Market
 CLOSE_RELAXATIONS = 20.0
 
 
-@functools.lru_cache(maxsize=256)
 def natural_scales(market: Market) -> dict[str, np.ndarray | float]:
+    """Natural scales of a market (``_natural_scales``), a fresh dict of its cached read-only arrays."""
+    return dict(_natural_scales(market))
+
+
+@functools.lru_cache(maxsize=256)
+def _natural_scales(market: Market) -> dict[str, np.ndarray | float]:
     """Natural scales of a market, from its physics alone: per quoted asset (read-only arrays of shape ``(d,)``)
     unless noted.
 

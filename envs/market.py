@@ -437,6 +437,21 @@ class Market:
         return vectors * np.sqrt(np.clip(values, 0.0, None))[None, :]
 
     @cached_property
+    def triangular_loading(self) -> np.ndarray:
+        """Lower-triangular L with ``L·Lᵀ = C`` (Cholesky, pivots of a semi-definite C left at 0): instrument i's
+        shock mixes the first i + 1 independent draws only, so under the binomial mid the first asset moves by
+        exactly ``±σ√dt`` and a hedge by ``ρ·s ± √(1 − ρ²)·o``, as in the single-asset core."""
+        correlation = np.asarray(self.correlation)
+        n = correlation.shape[0]
+        loading = np.zeros((n, n))
+        for j in range(n):
+            pivot = correlation[j, j] - loading[j, :j] @ loading[j, :j]
+            loading[j, j] = np.sqrt(max(pivot, 0.0))
+            if loading[j, j] > _SPD_TOLERANCE:
+                loading[j + 1 :, j] = (correlation[j + 1 :, j] - loading[j + 1 :, :j] @ loading[j, :j]) / loading[j, j]
+        return loading
+
+    @cached_property
     def size_table(self) -> tuple[np.ndarray, np.ndarray]:
         """``(sizes, probabilities)``, each ``(d, l)`` with l the longest ladder; shorter ladders are padded with
         zero-probability entries of their last size."""

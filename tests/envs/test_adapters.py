@@ -179,6 +179,7 @@ def test_vector_env_next_step_autoreset_by_hand():
     np.testing.assert_array_equal(reward, [0.0, 0.0])
     assert not terminated.any() and not truncated.any() and "final_info" not in info
     np.testing.assert_array_equal(info["inventory"], [0, 0])
+    assert info["bid_quoted"].dtype == bool and not info["bid_quoted"].any()  # zeros of each entry's own type
     obs, reward, terminated, _, info = env.step(np.zeros((2, 2)))
     np.testing.assert_allclose(obs[:, 1], 2 / 3, rtol=1e-6)
     np.testing.assert_allclose(reward, -per_step)

@@ -126,3 +126,18 @@ def test_a_one_asset_market_matches_the_single_asset_core_in_distribution(preset
         error = np.sqrt(a.var() / a.size + b.var() / b.size)
         assert abs(a.mean() - b.mean()) <= 4 * error + 1e-12, (name, a.mean(), b.mean(), error)
     assert single["pnl"].std() / multi["pnl"].std() == pytest.approx(1.0, abs=0.05)
+
+
+def test_the_binomial_mid_keeps_the_first_asset_at_plus_or_minus_sigma_root_dt_beside_a_correlated_hedge():
+    """As in the single-asset core: the quoted asset moves by exactly ±σ√dt, the hedge by ρ·s ± √(1 − ρ²)·σ₂√dt."""
+    world = make_world("hedged", mid_process="binomial", arrival_intensity=0.0)
+    market = world.market
+    history = run(market, 1.0, 1.0, n=500, steps=5)
+    step = world.sigma * np.sqrt(world.dt)
+    rho = world.hedge_correlation
+    hedge_moves = {round(x * step, 9) for x in (rho + np.sqrt(1 - rho**2), rho - np.sqrt(1 - rho**2))}
+    hedge_moves |= {-move for move in hedge_moves}
+    for before, after, _ in history:
+        np.testing.assert_allclose(np.abs(after.mid[:, 0] - before.mid[:, 0]), step, rtol=1e-12)
+        moves = np.round(after.hedge_mid[:, 0] - before.hedge_mid[:, 0], 9)
+        assert set(moves.tolist()) == hedge_moves
