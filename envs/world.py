@@ -201,15 +201,7 @@ class World:
             [("sigma", self.sigma > 0, "must be > 0 in a world with a hedge instrument (its risk is relative to σ)")],
         )
         try:  # the market's hedge instrument validates its terms; its fields are this world's hedge_* fields
-            HedgeInstrument(
-                sigma=self.hedge_sigma,
-                spread_cost=self.hedge_spread_cost,
-                impact=self.hedge_impact,
-                ticket_fee=self.hedge_ticket_fee,
-                max_trade=self.hedge_max_trade,
-                lot=self.hedge_lot,
-                max_position=self.hedge_max_position,
-            )
+            self._hedge_instrument()
         except ValueError as error:
             raise ValueError(f"hedge_{error}".replace("of lot=", "of hedge_lot=")) from None
 
@@ -323,18 +315,7 @@ class World:
         )
         hedges, correlation = (), None
         if self.hedged:
-            hedges = (
-                HedgeInstrument(
-                    s0=self.s0,
-                    sigma=self.hedge_sigma,
-                    spread_cost=self.hedge_spread_cost,
-                    impact=self.hedge_impact,
-                    ticket_fee=self.hedge_ticket_fee,
-                    max_trade=self.hedge_max_trade,
-                    lot=self.hedge_lot,
-                    max_position=self.hedge_max_position,
-                ),
-            )
+            hedges = (self._hedge_instrument(),)
             correlation = ((1.0, self.hedge_correlation), (self.hedge_correlation, 1.0))
         return Market(
             assets=(asset,),
@@ -346,6 +327,19 @@ class World:
             dt=self.dt,
             fill_rule=self.fill_rule,
             mid_process=self.mid_process,
+        )
+
+    def _hedge_instrument(self) -> HedgeInstrument:
+        """The hedge instrument as the market's ``HedgeInstrument`` (opening at ``s0``), from the ``hedge_*`` fields."""
+        return HedgeInstrument(
+            s0=self.s0,
+            sigma=self.hedge_sigma,
+            spread_cost=self.hedge_spread_cost,
+            impact=self.hedge_impact,
+            ticket_fee=self.hedge_ticket_fee,
+            max_trade=self.hedge_max_trade,
+            lot=self.hedge_lot,
+            max_position=self.hedge_max_position,
         )
 
     @cached_property

@@ -59,14 +59,19 @@ def test_bad_dealer_configs_exit_2_naming_the_key(sets, message, capsys):
     assert re.search(message, err), err
 
 
-def test_training_on_a_dealer_compares_against_its_ladder_and_resumes(tmp_path, capsys):
-    config = tmp_path / "dealer.yaml"
-    config.write_text(yaml.safe_dump(TINY_DEALER))
+def train_tiny(tmp_path: Path, preset: str) -> tuple[Path, RunFolder]:
+    """A tiny training run on ``preset`` (20 steps a session); its run folder, checked to record the market."""
+    config = tmp_path / f"{preset}.yaml"
+    config.write_text(yaml.safe_dump({**TINY_DEALER, "world": {"preset": preset, "overrides": {"horizon": 0.1}}}))
     run_dir = tmp_path / "run"
     assert main(["--config", str(config), "--run-dir", str(run_dir)]) == 0
     run = RunFolder(run_dir)
-    dealer = load_world(run.world)
-    assert dealer == make_market("two_assets", horizon=0.1)
+    assert load_world(run.world) == make_market(preset, horizon=0.1)
+    return run_dir, run
+
+
+def test_training_on_a_dealer_compares_against_its_ladder_and_resumes(tmp_path, capsys):
+    run_dir, run = train_tiny(tmp_path, "two_assets")
     document = json.loads((run.report / "metrics.json").read_text())
     assert list(document["policies"]) == ["learned", *DEALER_BASELINES]
     assert "optimality_score" in document["policies"]["optimal"]  # null here: 20 steps leave no gap to score
@@ -189,14 +194,9 @@ def test_training_on_a_hedged_dealer_records_its_hedges_and_trades_them(tmp_path
 def test_training_on_two_correlated_assets_with_regimes_and_fees_scores_against_the_optimum(tmp_path):
     """The market neither stack could hold before: the learned policy observes the regime's volatility, and the
     ladder's optimum (over step, regime and both inventories) scores every policy."""
-    tiny = {**TINY_DEALER, "world": {"preset": "two_assets_regimes", "overrides": {"horizon": 0.1}}}
-    config = tmp_path / "regimes.yaml"
-    config.write_text(yaml.safe_dump(tiny))
-    run_dir = tmp_path / "run"
-    assert main(["--config", str(config), "--run-dir", str(run_dir)]) == 0
-    run = RunFolder(run_dir)
+    run_dir, run = train_tiny(tmp_path, "two_assets_regimes")
     market = load_world(run.world)
-    assert market == make_market("two_assets_regimes", horizon=0.1) and market.regimes.count == 2
+    assert market.regimes.count == 2
     learned = load_learned_dealer(run_dir, market)
     assert learned.model.observation_space.shape == (4,)  # two inventories, time to close, volatility
     policies = json.loads((run.report / "metrics.json").read_text())["policies"]
