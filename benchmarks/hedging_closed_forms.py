@@ -1,0 +1,52 @@
+"""Which hedging closed form should stay? ``riccati`` (the single-asset stack's: quotes and trades from the quadratic
+value with trading costs, Barzykin, Bergault & Guéant 2023) against ``closed_form_hedged`` (the multi-asset
+stack's: the closed form for the residual risk plus a full minimum-variance hedge every step, whatever it costs),
+on the same hedged one-asset markets, in the one multi-asset core, on common random numbers, scored against the
+exact optimum (``baselines.optimal``) and ``no_hedge``.
+
+Run: ``.venv/bin/python benchmarks/hedging_closed_forms.py [--episodes 4000] [--presets hedged externalize]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from market_equivalence import dealing_rule  # this folder's sibling script: a single-asset policy in the core
+
+from baselines import make_policy
+from baselines.dealer import ClosedFormHedged
+from envs import dealer_core, make_world, market_keys
+
+POLICIES = ("optimal", "riccati", "closed_form_hedged", "no_hedge", "symmetric")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--episodes", type=int, default=4000)
+    parser.add_argument("--presets", nargs="+", default=["hedged", "externalize"])
+    args = parser.parse_args()
+    keys = market_keys(0, args.episodes)
+    print(f"{args.episodes} paired episodes per preset (common random numbers); score = (J − J_sym)/(J_opt − J_sym)")
+    for preset in args.presets:
+        world = make_world(preset)
+        rules = {
+            name: dealing_rule(world, make_policy(name, world)) for name in POLICIES if name != "closed_form_hedged"
+        }
+        rules["closed_form_hedged"] = ClosedFormHedged(world.market)
+        rewards = {name: dealer_core.rollout(world.market, rule, keys).reward for name, rule in rules.items()}
+        symmetric, optimal = rewards["symmetric"].mean(), rewards["optimal"].mean()
+        print(f"{preset}: {'policy':<20} {'reward':>8} {'± 95 %':>7} {'score':>6} {'vs riccati [95 % CI]':>24}")
+        for name in POLICIES:
+            reward = rewards[name]
+            gap = reward - rewards["riccati"]
+            half = 1.96 * gap.std(ddof=1) / np.sqrt(gap.size)
+            score = (reward.mean() - symmetric) / (optimal - symmetric)
+            print(
+                f"{'':<{len(preset) + 1}} {name:<20} {reward.mean():8.3f} {1.96 * reward.std(ddof=1) / np.sqrt(reward.size):7.3f} "
+                f"{score:6.3f} {gap.mean():+8.3f} [{gap.mean() - half:+.3f}, {gap.mean() + half:+.3f}]"
+            )
+
+
+if __name__ == "__main__":
+    main()
