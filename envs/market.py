@@ -491,11 +491,27 @@ class Market:
         return self.penalty.running * levels
 
     def replace(self, **overrides: Any) -> Market:
-        """A copy with some fields changed (validated like any market; ``ValueError`` names an unknown field)."""
+        """A copy with some fields changed (validated like any market; ``ValueError`` names an unknown field).
+
+        A mapping given for ``regimes`` or ``penalty`` changes only the fields it names (``penalty={"running": 2}``
+        keeps the terminal penalty), as ``--set world.overrides.penalty.running=2`` means."""
         accepted = [f.name for f in dataclasses.fields(Market)]
         unknown = sorted(set(overrides) - set(accepted))
         if unknown:
             raise ValueError(f"unknown market field(s) {unknown}; accepted: {accepted}")
+        for name, value in overrides.items():
+            current = getattr(self, name)
+            if isinstance(value, dict) and isinstance(current, (Regimes, Penalty)):
+                fields = [f.name for f in dataclasses.fields(current)]
+                if set(value) - set(fields):
+                    raise ValueError(
+                        f"{name}: unknown {type(current).__name__} field(s) {sorted(set(value) - set(fields))}; "
+                        f"accepted: {fields}"
+                    )
+                try:
+                    overrides[name] = dataclasses.replace(current, **value)
+                except ValueError as error:
+                    raise ValueError(f"{name}: {error}") from None
         return dataclasses.replace(self, **overrides)
 
     def document(self) -> dict[str, Any]:

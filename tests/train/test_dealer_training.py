@@ -13,14 +13,14 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from envs.dealer_spaces import action_to_quotes, observation_at
 from envs.interface import inventory_unit, offset_range
-from envs.market import Asset
+from envs.market import Asset, Market, Penalty
 from envs.presets import make_market, mean_variance_market
 from eval.cli import main as evaluate
 from eval.dealer import DEALER_BASELINES
 from eval.learned import LearnedDealer, load_learned_dealer
 from eval.run_folder import RunFolder, load_world
 from train.cli import main
-from train.config import load_config
+from train.config import load_config, world_of
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_DEALER = {
@@ -203,3 +203,16 @@ def test_training_on_two_correlated_assets_with_regimes_and_fees_scores_against_
     assert list(policies) == ["learned", *DEALER_BASELINES]
     assert policies["optimal"]["reward_mean"] > policies["closed_form"]["reward_mean"]
     assert {"fees", "penalty", "spread_captured"} <= set(policies["learned"])
+
+
+def test_a_nested_override_changes_only_the_fields_it_names():
+    """``--set world.overrides.penalty.running=2`` keeps the preset's terminal penalty and its σ² scaling."""
+    market = world_of(load_config(None, ["world.preset=two_assets_regimes", "world.overrides.penalty.running=2"]))
+    assert market.penalty == Penalty(running=2.0, terminal=0.5, volatility_scaled=True)
+    calm = make_market("two_assets_regimes", regimes={"switch_rates": ((-1.0, 1.0), (1.0, -1.0))})
+    assert calm.regimes.scales == (0.5, 2.0) and calm.regimes.switch_rates[0] == (-1.0, 1.0)
+    with pytest.raises(ValueError, match=r"^penalty: unknown Penalty field\(s\) \['gamma'\]"):
+        make_market("two_assets", penalty={"gamma": 1.0})
+    with pytest.raises(ValueError, match=r"^penalty: running must be a finite number ≥ 0; got -1"):
+        make_market("two_assets", penalty={"running": -1})
+    assert Market.from_document(make_market("two_assets_regimes").document()) == make_market("two_assets_regimes")
