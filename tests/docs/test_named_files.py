@@ -1,5 +1,5 @@
-"""Every file the README or the Makefile names exists in a fresh clone: tracked by git, not hidden by
-``.gitignore`` (a ``sweeps/`` pattern once hid ``configs/sweeps/demo.yaml``, which both name)."""
+"""Every file the README, the pages under ``docs/`` or the Makefile name exists in a fresh clone: tracked by git,
+not hidden by ``.gitignore`` (a ``sweeps/`` pattern once hid ``configs/sweeps/demo.yaml``, which they name)."""
 
 import re
 import subprocess
@@ -14,11 +14,12 @@ NAMED = re.compile(
 
 
 def named_files() -> list[str]:
-    return sorted({path for name in ("README.md", "Makefile") for path in NAMED.findall((ROOT / name).read_text())})
+    pages = [ROOT / "README.md", ROOT / "Makefile", *sorted((ROOT / "docs").glob("*.md"))]
+    return sorted({path for page in pages for path in NAMED.findall(page.read_text())})
 
 
 def test_the_readme_names_files():
-    assert "configs/sweeps/demo.yaml" in named_files()
+    assert {"configs/sweeps/demo.yaml", "docs/results.md", "docs/environment.md"} <= set(named_files())
 
 
 @pytest.mark.parametrize("path", named_files())
