@@ -28,6 +28,7 @@ import scipy.linalg
 import scipy.special
 
 from envs.validation import (
+    check_fields,
     choice,
     declared,
     either,
@@ -40,6 +41,7 @@ from envs.validation import (
     real,
     sequence_of,
     validate,
+    whole_steps,
 )
 
 FILL_RULES = ("poisson", "as2008")
@@ -47,13 +49,6 @@ MID_PROCESSES = ("gaussian", "binomial")
 FILL_CURVES = ("exponential", "logistic")
 _PROBABILITY_TOLERANCE = 1e-9
 _SPD_TOLERANCE = 1e-10
-
-
-def _check(obj: Any, checks: list[tuple[str, bool, str]]) -> None:
-    """``ValueError`` for the first failed ``(field, ok, what is accepted)``, naming the field and its value."""
-    for name, ok, accepted in checks:
-        if not ok:
-            raise ValueError(f"{name} {accepted}; got {getattr(obj, name)!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +97,7 @@ class Asset:
     def __post_init__(self) -> None:
         validate(self)
         low, high = self.inventory_bounds
-        _check(
+        check_fields(
             self,
             [
                 ("sizes", len(set(self.sizes)) == len(self.sizes), "must be distinct"),
@@ -227,7 +222,7 @@ class HedgeInstrument:
     def __post_init__(self) -> None:
         validate(self)
         multiple = f"must be a multiple of lot={self.lot}"
-        _check(
+        check_fields(
             self,
             [
                 ("max_position", self.max_position % self.lot == 0, multiple),
@@ -252,7 +247,7 @@ class Regimes:
         validate(self)
         rates, n = np.asarray(self.switch_rates), len(self.scales)
         generator = rates.shape == (n, n) and np.all(rates[~np.eye(n, dtype=bool)] >= 0)
-        _check(
+        check_fields(
             self,
             [
                 ("switch_rates", rates.shape == (n, n), f"must be a {n}×{n} matrix (one row per regime in scales)"),
@@ -322,7 +317,7 @@ class Market:
                 f"got shape {correlation.shape}"
             )
         eigenvalues = np.linalg.eigvalsh(correlation)
-        _check(
+        check_fields(
             self,
             [
                 (
@@ -343,7 +338,7 @@ class Market:
                 ("dt", self.dt <= self.horizon, f"must be in (0, horizon={self.horizon}]"),
                 (
                     "dt",
-                    abs(round(self.horizon / self.dt) * self.dt - self.horizon) <= 1e-9 * self.horizon,
+                    whole_steps(self.horizon, self.dt),
                     f"must divide horizon={self.horizon} into a whole number of steps",
                 ),
             ],

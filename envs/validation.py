@@ -53,6 +53,20 @@ def validate(obj: Any) -> None:
         object.__setattr__(obj, field.name, converted)
 
 
+def check_fields(obj: Any, checks: list[tuple[str, bool, str]]) -> None:
+    """``ValueError`` for the first failed ``(field, ok, what is accepted)``, naming the field and its value: the checks
+    across fields that a class owns."""
+    for name, ok, accepted in checks:
+        if not ok:
+            raise ValueError(f"{name} {accepted}; got {getattr(obj, name)!r}")
+
+
+def whole_steps(horizon: float, dt: float) -> bool:
+    """Whether ``dt`` divides ``horizon`` into a whole number (≥ 1) of steps (to a relative 1e-9)."""
+    steps = int(round(horizon / dt))
+    return steps >= 1 and abs(steps * dt - horizon) <= 1e-9 * horizon
+
+
 def field_table(kind: type) -> list[tuple[str, str, str, Any]]:
     """``(name, unit, accepted, default)`` of every declared field of a dataclass, in order (for the docs)."""
     return [

@@ -24,7 +24,20 @@ import numpy as np
 
 from envs.interface import hedge_units, natural_scales
 from envs.market import FILL_RULES, MID_PROCESSES, Asset, HedgeInstrument, Market, Penalty, Regimes
-from envs.validation import choice, declared, either, flag, integer, matrix, nothing, real, sequence_of, validate
+from envs.validation import (
+    check_fields,
+    choice,
+    declared,
+    either,
+    flag,
+    integer,
+    matrix,
+    nothing,
+    real,
+    sequence_of,
+    validate,
+    whole_steps,
+)
 
 OBSERVATION_FEATURES = ("mid_return", "last_fills", "fill_imbalance", "close_proximity", "close_relaxation")
 BASE_OBSERVATION = ("inventory", "time_to_close", "volatility")
@@ -154,13 +167,17 @@ class World:
             [
                 ("dt", self.dt <= self.horizon, f"must be in (0, horizon={self.horizon}]"),
                 (
+                    "dt",
+                    whole_steps(self.horizon, self.dt),
+                    f"must divide horizon={self.horizon} into a whole number of steps",
+                ),
+                (
                     "initial_inventory",
                     len(np.shape(self.initial_inventory)) == 0 or len(self.initial_inventory) == 2,
                     "must be an integer or a (low, high) pair",
                 ),
             ],
         )
-        check_whole_steps(self.horizon, self.dt)
         low, high = self.inventory_bounds
         if not -self.max_inventory <= low <= high <= self.max_inventory:
             raise ValueError(
@@ -454,17 +471,3 @@ def check_field_names(names: Any) -> None:
     unknown = sorted(set(names) - set(field_names()))
     if unknown:
         raise ValueError(f"unknown world field(s) {unknown}; accepted: {field_names()}")
-
-
-def check_fields(obj: Any, checks: list[tuple[str, bool, str]]) -> None:
-    """``ValueError`` for the first failed ``(field, ok, what is accepted)``, naming the field and its value."""
-    for name, ok, accepted in checks:
-        if not ok:
-            raise ValueError(f"{name} {accepted}; got {getattr(obj, name)!r}")
-
-
-def check_whole_steps(horizon: float, dt: float) -> None:
-    """``ValueError`` unless ``dt`` divides ``horizon`` into a whole number (≥ 1) of steps."""
-    steps = int(round(horizon / dt))
-    if abs(steps * dt - horizon) > 1e-9 * horizon or steps < 1:
-        raise ValueError(f"dt must divide horizon into a whole number of steps; got dt={dt!r}, horizon={horizon!r}")
