@@ -24,7 +24,7 @@ import numpy as np
 from baselines.dealer import ClosedForm, DealerPolicy
 from baselines.optimal import MAX_STATES, best_offset
 from baselines.quote_table import steps_to_close
-from envs.dealer_core import fill_chance
+from envs import fill_probability
 from envs.market import Market
 
 _COUPLING_ROUNDS = 3
@@ -154,7 +154,7 @@ class DealerOptimal(DealerPolicy):
                 constant = np.where(fillable, gain / np.where(fillable, lots, 1.0), 0.0) - self._fee[column]
 
                 best, best_chance = best_offset(
-                    lambda quote, column=column: fill_chance(dealer, quote, column), constant, low, high
+                    lambda quote, column=column: _fill_chance(dealer, quote, column), constant, low, high
                 )
                 offset[column] = np.where(fillable, best, np.inf)
                 chance = chance.copy()
@@ -233,3 +233,11 @@ def _offset_range(dealer: Market, inventory: np.ndarray) -> tuple[float, float]:
     myopic = max(abs(float(asset.best_response(0.0))) for asset in dealer.assets)
     span = quotes.max() - quotes.min()
     return float(quotes.min() - 0.5 * span - myopic), float(quotes.max() + 0.5 * span + 2.0 * myopic)
+
+
+def _fill_chance(dealer: Market, offset: np.ndarray, column: int) -> np.ndarray:
+    """Per-step fill probability of one column's quotes [price] (each asset's bid, then each asset's ask): the fill
+    rule at ``λ_side·f(δ)`` (``Asset.side_intensities``, ``Asset.fill_shape``), as the core fills."""
+    side, index = divmod(column, dealer.n_assets)
+    asset = dealer.assets[index]
+    return fill_probability(dealer, asset.side_intensities[side] * asset.fill_shape(offset))

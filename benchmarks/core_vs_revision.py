@@ -1,17 +1,27 @@
-"""``core.step`` env-steps per second in this checkout against an earlier revision, in the same minute.
+"""This checkout's speed against an earlier revision's, in the same minutes: env-steps per second.
 
-The revision's tree is exported with ``git archive`` into a temporary folder; each tree is timed in its own
-process (as2008, an explicit offset range, so the quotes are the same in both), alternating
-revision, checkout, revision. Both the four-array ``core.step`` of the first wave and the typed action
-(``core.Quotes``, now ``core.Action``) are understood.
+Each tree (the revision exported with ``git archive``) is timed in its own process, in turns (revision, checkout,
+revision, checkout, …); each figure is a process's best of three repeats, and each ratio (checkout / revision) is the
+median over the rounds of the ratio to the adjacent revision run, so a drift of the machine's speed cancels. Timed:
 
-Run: ``.venv/bin/python benchmarks/core_vs_revision.py [REV]`` (default: the first wave, 310054e).
+- ``core.step`` alone at 1, 1,000 and 10,000 markets (as2008, quotes in price units);
+- the one-asset vector runner (``MarketBatch``, behind the vector envs) at 10,000 markets (``default``, ``hedged``);
+- the single env through ``gymnasium.make`` (``default``, ``hedged``);
+- the two-asset core against the one-asset core at 10,000 markets, within each tree (``two_assets`` and its first
+  asset alone).
+
+Both the first wave's four-array ``core.step``, the single-asset ``core.Action`` and the one core's
+``core.Action.quotes`` are understood.
+
+Run: ``.venv/bin/python benchmarks/core_vs_revision.py [REV] [--rounds 3]`` (default: 02aed36, the last commit
+before the one core).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -19,44 +29,118 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMING = """
-import time, numpy as np
-from envs import core, make_world, market_keys
-def rate(n, steps):
-    world = make_world("as2008")
-    state = core.reset(world, market_keys(0, n), np.zeros(n, dtype=np.uint64))
-    typed = getattr(core, "Action", None) or getattr(core, "Quotes", None)
-    quotes = typed(np.full((n, 2), 0.7), np.ones((n, 2), dtype=bool)) if typed else None
-    offset, quoted = np.full(n, 0.7), np.ones(n, dtype=bool)
+import time, numpy as np, gymnasium as gym
+import envs
+from envs import core, make_world, market_keys, MarketBatch
+ONE_CORE = hasattr(core.Action, "quotes")
+
+def best(rate):
+    return max(rate() for _ in range(3))
+
+def core_rate(market, n, steps, assets=1):
+    state = core.reset(market, market_keys(0, n), np.zeros(n, dtype=np.uint64))
+    if ONE_CORE:
+        action = core.Action.quotes(np.full((n, assets), 0.7), np.full((n, assets), 0.7))
+        advance = lambda state: core.step(market, state, action)
+    elif hasattr(core, "Action"):
+        action = core.Action(np.full((n, 2), 0.7), np.ones((n, 2), dtype=bool))
+        advance = lambda state: core.step(market, state, action)
+    else:
+        offset, quoted = np.full(n, 0.7), np.ones(n, dtype=bool)
+        advance = lambda state: core.step(market, state, offset, offset, quoted, quoted)
     start = time.perf_counter()
     for _ in range(steps):
-        if state.step[0] >= world.n_steps:
-            state = core.reset(world, state.key, state.episode + np.uint64(1))
-        state, _ = core.step(world, state, quotes) if typed else core.step(world, state, offset, offset, quoted, quoted)
+        if state.step[0] >= market.n_steps:
+            state = core.reset(market, state.key, state.episode + np.uint64(1))
+        state, _ = advance(state)
     return n * steps / (time.perf_counter() - start)
-for n, steps in ((1, 20000), (1000, 2000), (10000, 1000)):
-    print(n, max(rate(n, steps) for _ in range(3)))
+
+def dealer_rate(market, n, steps):
+    if ONE_CORE:
+        return core_rate(market, n, steps, market.n_assets)
+    from envs import dealer_core
+    state = dealer_core.reset(market, market_keys(0, n), np.zeros(n, dtype=np.uint64))
+    quote = np.full((n, market.n_assets), 0.7)
+    start = time.perf_counter()
+    for _ in range(steps):
+        if state.step[0] >= market.n_steps:
+            state = dealer_core.reset(market, state.key, state.episode + np.uint64(1))
+        state, _ = dealer_core.step(market, state, quote, quote)
+    return n * steps / (time.perf_counter() - start)
+
+def vector_rate(preset, n=10_000, steps=200):
+    world = make_world(preset)
+    batch = MarketBatch(world, n)
+    batch.reset(seed=0)
+    action = np.zeros((n, len(world.action_names)), dtype=np.float32)
+    if world.hedged:
+        action[:, 2] = np.where(np.arange(n) % 2, 0.5, -0.5)
+    start = time.perf_counter()
+    for _ in range(steps):
+        batch.step(action)
+    return n * steps / (time.perf_counter() - start)
+
+def single_rate(preset, steps=20_000):
+    env = gym.make(envs.ENV_ID, world=preset)
+    env.reset(seed=0)
+    action = np.zeros(len(env.unwrapped.world.action_names), dtype=np.float32)
+    action[2:] = 0.5
+    start = time.perf_counter()
+    for _ in range(steps):
+        if env.step(action)[2]:
+            env.reset()
+    return steps / (time.perf_counter() - start)
+
+world = make_world("as2008")
+market = world.market if ONE_CORE else world
+for n, steps in ((1, 20_000), (1_000, 2_000), (10_000, 300)):
+    print(f"core.step at {n:,} markets", best(lambda: core_rate(market, n, steps)))
+for preset in ("default", "hedged"):
+    print(f"vector runner at 10,000 markets, {preset}", best(lambda: vector_rate(preset)))
+    print(f"single env via gymnasium.make, {preset}", best(lambda: single_rate(preset)))
+from envs.presets import make_market, mean_variance_market
+two = make_market("two_assets")
+one = mean_variance_market(assets=two.assets[:1], risk_aversion=two.risk_aversion, dt=two.dt)
+ratios = []
+for _ in range(3):
+    ratios.append(dealer_rate(two, 10_000, 200) / dealer_rate(one, 10_000, 200))
+print("two-asset / one-asset core at 10,000 markets (ratio)", sorted(ratios)[1])
 """
 
 
-def timed(tree: Path) -> dict[int, float]:
+def timed(tree: Path) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     out = subprocess.run([sys.executable, "-c", TIMING], cwd=tree, env=env, capture_output=True, text=True, check=True)
-    return {int(n): float(r) for n, r in (line.split() for line in out.stdout.split("\n") if line)}
+    return {label: float(value) for label, value in (line.rsplit(" ", 1) for line in out.stdout.splitlines() if line)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("revision", nargs="?", default="310054e")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("revision", nargs="?", default="02aed36")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.revision], capture_output=True, check=True)
         subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
-        before, now, after = timed(Path(folder)), timed(ROOT), timed(Path(folder))
-    for n in now:
-        old = max(before[n], after[n])
-        print(
-            f"{n:>6,} markets: {args.revision} {old:>12,.0f}  this checkout {now[n]:>12,.0f}  ratio {now[n] / old:.2f}"
-        )
+        runs = [timed(Path(folder))]
+        for _ in range(args.rounds):
+            runs += [timed(ROOT), timed(Path(folder))]
+    revision_runs, checkout_runs = runs[0::2], runs[1::2]
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    print(f"checkout at {commit.stdout.strip()} against {args.revision}, {args.rounds} rounds (medians)")
+    for label in checkout_runs[0]:
+        if label.endswith("(ratio)"):
+            old = statistics.median(run[label] for run in revision_runs)
+            new = statistics.median(run[label] for run in checkout_runs)
+            print(f"{label}: {args.revision} {old:.2f}, this checkout {new:.2f}")
+            continue
+        ratios = [
+            checkout[label] / max(revision_runs[i][label], revision_runs[i + 1][label])
+            for i, checkout in enumerate(checkout_runs)
+        ]
+        old = statistics.median(run[label] for run in revision_runs)
+        new = statistics.median(run[label] for run in checkout_runs)
+        print(f"{label}: {args.revision} {old:,.0f}, this checkout {new:,.0f}, ratio {statistics.median(ratios):.2f}")
 
 
 if __name__ == "__main__":

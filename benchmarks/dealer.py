@@ -18,7 +18,7 @@ from env_speed import core_rate  # this folder's sibling script: the single-asse
 from baselines.dealer import ClosedForm
 from baselines.dealer_optimal import DealerOptimal
 from envs import market_keys
-from envs.dealer_core import reset, step
+from envs.core import Action, reset, step
 from envs.market import Asset, Market
 from envs.presets import make_market, mean_variance_market
 from eval.dealer import evaluate_dealer, plan_dealer
@@ -28,7 +28,8 @@ _ROUNDS = 5
 
 
 def dealer_core_rate(dealer: Market, n: int, steps: int) -> float:
-    """``envs.dealer_core.step`` alone, as ``env_speed.core_rate`` times ``envs.core.step``: quotes in price units."""
+    """``envs.core.step`` alone on a market of any size, as ``env_speed.core_rate`` times it on a single-asset
+    world: quotes in price units."""
     state = reset(dealer, market_keys(0, n), 0)
     quote = np.full((n, dealer.n_assets), 0.7)
     trade = np.where(np.arange(n)[:, None] % 2, 1, -1) * np.ones((1, dealer.n_hedges), dtype=np.int64)
@@ -36,7 +37,7 @@ def dealer_core_rate(dealer: Market, n: int, steps: int) -> float:
     for _ in range(steps):
         if state.step[0] >= dealer.n_steps:
             state = reset(dealer, state.key, state.episode + np.uint64(1))
-        state, _ = step(dealer, state, quote, quote, trade if dealer.n_hedges else None)
+        state, _ = step(dealer, state, Action.quotes(quote, quote, trade if dealer.n_hedges else None))
     return n * steps / (time.perf_counter() - start)
 
 

@@ -55,14 +55,15 @@ def vector_rate(n: int, steps: int, preset: str = "default", close_starts: float
 def core_rate(n: int, steps: int, preset: str = "default") -> float:
     """``envs.core.step`` alone: quotes in price units, no action mapping, info or autoreset."""
     world = make_world(preset)
-    state = core.reset(world, market_keys(0, n), np.zeros(n, dtype=np.uint64))
-    hedge = np.where(np.arange(n) % 2, 1, -1) if world.hedged else None
-    quotes = core.Action(np.full((n, 2), 0.7), np.ones((n, 2), dtype=bool), hedge)
+    market = world.market
+    state = core.reset(market, market_keys(0, n), np.zeros(n, dtype=np.uint64))
+    hedge = np.where(np.arange(n) % 2, 1, -1)[:, None] if world.hedged else None
+    quotes = core.Action.quotes(np.full((n, 1), 0.7), np.full((n, 1), 0.7), hedge)
     start = time.perf_counter()
     for _ in range(steps):
         if state.step[0] >= world.n_steps:
-            state = core.reset(world, state.key, state.episode + np.uint64(1))
-        state, _ = core.step(world, state, quotes)
+            state = core.reset(market, state.key, state.episode + np.uint64(1))
+        state, _ = core.step(market, state, quotes)
     return n * steps / (time.perf_counter() - start)
 
 

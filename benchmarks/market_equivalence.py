@@ -1,82 +1,100 @@
-"""Does the multi-asset core (``envs.dealer_core``) simulate a single-asset world as the single-asset core does?
+"""Does this checkout simulate every preset as an earlier revision did? Mean reward, fills and P&L per session.
 
-For every single-asset preset, the world's one-asset ``Market`` (``World.market``) in the multi-asset core and the
-world in its own core (``envs.rollout``), each on its own independent episodes, under the same policies (``symmetric``
-and ``optimal``, their quotes passed through the env's float32 action mapping in both): the mean reward, fills and
-P&L per session with 95 % intervals, and the difference's z-score (multi − single over its standard error). The
-step toward one core for every market (issue "One market") needs |z| small everywhere.
+For every preset, one-asset and multi-asset, under ``symmetric`` and the exact optimum (``optimal``; the closed form
+in ``two_assets_hedged``, which has no optimum), each tree (this checkout, and the revision exported with ``git
+archive``) runs the same episodes (the same keys) in its own process: the single-asset presets through
+``envs.rollout.rollout``, the multi-asset ones through ``envs.dealer_core.rollout``. Printed: each tree's mean with
+its 95 % interval and the difference's z-score (checkout − revision over the standard error of two independent
+samples, which is conservative where the draws are shared). The one core (issue "One market") must keep |z| small
+everywhere; where a tree's random-stream layout changed, the draws differ and agreement is in distribution.
 
-Run: ``.venv/bin/python benchmarks/market_equivalence.py [--episodes 4000] [--presets default toxic ...]``.
+Run: ``.venv/bin/python benchmarks/market_equivalence.py [REVISION] [--episodes 4000]`` (default: 02aed36, the
+last commit before the one core).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
+ROOT = Path(__file__).resolve().parents[1]
+# Runs inside each tree: every (preset, policy, metric)'s per-episode values, summarized as mean, std and count.
+MEASURE = """
+import json, sys
+import numpy as np
 from baselines import make_policy
+from baselines.dealer import DEALER_POLICIES
+from baselines.dealer_optimal import DealerOptimal
 from envs import dealer_core, list_presets, make_world, market_keys
+from envs.presets import MULTI_ASSET_PRESETS, make_market
 from envs.rollout import rollout
-from envs.spaces import action_to_hedge, action_to_quotes, quotes_to_action
 
-POLICIES = ("symmetric", "optimal")
+episodes = int(sys.argv[1])
+out = {}
+def record(preset, policy, metric, values):
+    values = np.asarray(values, dtype=np.float64)
+    out[f"{preset}/{policy}/{metric}"] = [values.mean(), values.std(ddof=1), values.size]
+for preset in list_presets():
+    world = make_world(preset)
+    for name in ("symmetric", "optimal"):
+        policy = make_policy(name, world)
+        result = rollout(world, lambda o: policy.predict(o, deterministic=True)[0], episodes, seed=0)
+        record(preset, name, "reward", result.reward)
+        record(preset, name, "fills", result.bid_fills + result.ask_fills)
+        record(preset, name, "pnl", result.pnl)
+for preset in MULTI_ASSET_PRESETS:
+    market = make_market(preset)
+    for name in ("symmetric", "optimal"):
+        if name == "optimal":
+            policy, name = (DealerOptimal(market), name) if not market.hedges else (DEALER_POLICIES["closed_form"](market), "closed_form")
+        else:
+            policy = DEALER_POLICIES[name](market)
+        result = dealer_core.rollout(market, policy.act, market_keys(0, episodes))
+        record(preset, name, "reward", result.reward)
+        record(preset, name, "fills", result.fills.sum(axis=1))
+        record(preset, name, "pnl", result.pnl)
+print(json.dumps(out))
+"""
 
 
-def dealing_rule(world, policy):
-    """A single-asset policy as the multi-asset core's rule: its quotes and hedge trade, through the env's action."""
-
-    def rule(inventory, hedge_position, time_to_close, regime):
-        decoded = {
-            "inventory": inventory[:, 0],
-            "hedge_position": hedge_position[:, 0] if world.hedged else np.zeros(len(inventory), dtype=np.int64),
-            "time_to_close": time_to_close,
-            "volatility": world.sigma_levels[regime],
-        }
-        bid, ask, trade = policy.act(decoded)
-        action = quotes_to_action(world, bid, ask, trade)
-        bid, ask, bid_quoted, ask_quoted = action_to_quotes(world, action)
-        bid, ask = np.where(bid_quoted, bid, np.inf), np.where(ask_quoted, ask, np.inf)
-        hedge = action_to_hedge(world, action)[:, None] if world.hedged else None
-        return bid[:, None], ask[:, None], hedge
-
-    return rule
-
-
-def compare(world, name: str, episodes: int) -> list[tuple[str, float, float, float, float, float]]:
-    policy = make_policy(name, world)
-    single = rollout(world, lambda o: policy.predict(o, deterministic=True)[0], episodes, seed=0)
-    multi = dealer_core.rollout(world.market, dealing_rule(world, policy), market_keys(10**6, episodes))
-    rows = []
-    for label, a, b in (
-        ("reward", single.reward, multi.reward),
-        ("fills", single.bid_fills + single.ask_fills, multi.fills[:, 0]),
-        ("pnl", single.pnl, multi.pnl),
-    ):
-        error = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
-        z = (b.mean() - a.mean()) / error if error > 0 else 0.0
-        half_a, half_b = 1.96 * a.std(ddof=1) / np.sqrt(a.size), 1.96 * b.std(ddof=1) / np.sqrt(b.size)
-        rows.append((label, a.mean(), half_a, b.mean(), half_b, z))
-    return rows
+def measure(tree: Path, episodes: int) -> dict[str, list[float]]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(episodes)], cwd=tree, env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("revision", nargs="?", default="02aed36")
     parser.add_argument("--episodes", type=int, default=4000)
-    parser.add_argument("--presets", nargs="+", default=list_presets())
     args = parser.parse_args()
-    print(f"{args.episodes} episodes per core and policy; z = (multi − single) / its standard error")
-    print(f"{'preset':<15} {'policy':<10} {'metric':<7} {'single-asset core':>22} {'multi-asset core':>22} {'z':>6}")
+    with tempfile.TemporaryDirectory() as folder:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.revision], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
+        before, now = measure(Path(folder), args.episodes), measure(ROOT, args.episodes)
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    print(
+        f"{args.episodes} episodes per tree, the same keys; checkout at {commit.stdout.strip()} against {args.revision}"
+    )
+    print(f"{'preset/policy/metric':<38} {args.revision:>22} {'this checkout':>22} {'z':>6}")
     worst = 0.0
-    for preset in args.presets:
-        world = make_world(preset)
-        for name in POLICIES:
-            for label, a, half_a, b, half_b, z in compare(world, name, args.episodes):
-                worst = max(worst, abs(z))
-                print(
-                    f"{preset:<15} {name:<10} {label:<7} {a:12.3f} ± {half_a:7.3f} {b:12.3f} ± {half_b:7.3f} {z:6.2f}"
-                )
-    print(f"largest |z|: {worst:.2f} over {len(args.presets) * len(POLICIES) * 3} comparisons")
+    for label, (mean_a, std_a, n_a) in before.items():
+        mean_b, std_b, n_b = now[label]
+        error = np.sqrt(std_a**2 / n_a + std_b**2 / n_b)
+        z = (mean_b - mean_a) / error if error > 0 else 0.0
+        worst = max(worst, abs(z))
+        half_a, half_b = 1.96 * std_a / np.sqrt(n_a), 1.96 * std_b / np.sqrt(n_b)
+        print(f"{label:<38} {mean_a:12.3f} ± {half_a:7.3f} {mean_b:12.3f} ± {half_b:7.3f} {z:6.2f}")
+    print(f"largest |z|: {worst:.2f} over {len(before)} comparisons")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ without autoreset.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from typing import Literal
 
@@ -55,28 +56,29 @@ def draw_key(generator: np.random.Generator) -> np.uint64:
 def step_info(state: core.MarketState, outcome: core.StepOutcome, quotes: core.Action) -> dict[str, np.ndarray]:
     """The per-step decomposition reported in ``info``, one array entry per market (with a hedge
     instrument also ``hedge_pnl``, ``hedge_cost``, ``hedge_trade``, ``hedge_position`` and ``hedge_mid``)."""
+    offset, quoted = quotes.offset, quotes.quoted
     info = {
         "spread_captured": outcome.spread_captured,
         "inventory_pnl": outcome.inventory_pnl,
         "penalty": outcome.penalty,
         "fees": outcome.fees,
-        "bid_fills": outcome.bid_fills,
-        "ask_fills": outcome.ask_fills,
-        "bid_offset": quotes.offset.T[0],  # (.T: a scalar, not a 0-d array, for one unbatched market)
-        "ask_offset": quotes.offset.T[1],
-        "bid_quoted": quotes.quoted.T[0],
-        "ask_quoted": quotes.quoted.T[1],
-        "inventory": state.inventory,
-        "mid": state.mid,
+        "bid_fills": outcome.bid_fills[0],
+        "ask_fills": outcome.ask_fills[0],
+        "bid_offset": offset[0, 0],
+        "ask_offset": offset[1, 0],
+        "bid_quoted": quoted[0, 0],
+        "ask_quoted": quoted[1, 0],
+        "inventory": state.inventory[0],
+        "mid": state.mid[0],
         "wealth": state.wealth,
     }
     if outcome.hedge_trade is not None:
         info.update(
             hedge_pnl=outcome.hedge_pnl,
             hedge_cost=outcome.hedge_cost,
-            hedge_trade=outcome.hedge_trade,
-            hedge_position=state.hedge_position,
-            hedge_mid=state.hedge_mid,
+            hedge_trade=outcome.hedge_trade[0],
+            hedge_position=state.hedge_position[0],
+            hedge_mid=state.hedge_mid[0],
         )
     return info
 
@@ -232,7 +234,7 @@ class Batch:
             if column is None:  # the hedge leg's fields in a world without one
                 continue
             column = column.copy()
-            column[done] = getattr(fresh, field)
+            column[..., done] = getattr(fresh, field)
             setattr(self.state, field, column)
         self._opened_at[done] = fresh.step
         self._returns[done] = 0.0
@@ -283,12 +285,14 @@ class MarketBatch(Batch):
         self.close_inventory = close_inventory
         self._visited: np.ndarray | None = None  # inventories held close_window steps before the last close
         self._visit_step = world.n_steps - min(close_window, world.n_steps)
-        self.close_probability = core.close_start_probability(world, self.close_starts, close_window)
+        self.close_probability = core.close_start_probability(world.market, self.close_starts, close_window)
         self.world = world
+        self.market = world.market
         self.n_steps = world.n_steps
+        self._imbalance = "fill_imbalance" in world.observed_features
         self._observer = observer(world)
         self._action_shape = self.shape + (len(world.action_names),)
-        ahead = max(1, DRAW_AHEAD_BYTES // (8 * core.stream_count(world) * self.n))
+        ahead = max(1, DRAW_AHEAD_BYTES // (8 * core.stream_count(self.market) * self.n))
         self._ahead = 1 if self.close_starts else ahead  # close starts: the markets' steps differ
         self._noise: core.StepNoise | None = None  # over (steps, n) from self._drawn_from
         self._drawn_from = 0
@@ -300,14 +304,17 @@ class MarketBatch(Batch):
 
     def _open(self, keys: np.ndarray, episode: np.ndarray, markets: np.ndarray | None) -> core.MarketState:
         self._noise = None  # new sessions, new draws
-        state = core.reset(self.world, keys, episode)
+        state = core.reset(self.market, keys, episode, self._imbalance)
         if self.close_starts:
             inventory = None
             if self.close_inventory == "visited":
                 if self._visited is None:
                     self._visited = state.inventory.copy()
-                inventory = self._visited if markets is None else self._visited[markets]
-            state = core.open_near_close(self.world, state, self.close_probability, self.close_window, inventory)
+                inventory = self._visited if markets is None else self._visited[:, markets]
+            reach = [min(self.world.max_inventory, math.ceil(3 * self.world.inventory_unit))]
+            state = core.open_near_close(
+                self.market, state, self.close_probability, self.close_window, inventory, reach
+            )
         return state
 
     def _step_noise(self) -> core.StepNoise | None:
@@ -315,10 +322,10 @@ class MarketBatch(Batch):
         at = int(self.state.step.flat[0])
         if self._ahead == 1 or at >= self.n_steps:  # a closed session stepping before it opens (next-step autoreset)
             return None
-        if self._noise is None or not 0 <= at - self._drawn_from < self._noise.shock.shape[0]:
+        if self._noise is None or not 0 <= at - self._drawn_from < self._noise.normals.shape[1]:
             steps = min(self._ahead, self.n_steps - at)
-            uniforms = core.step_uniforms(self.world, self.state.key, self.state.episode, at, steps)
-            self._noise = core.step_noise(self.world, uniforms)
+            uniforms = core.step_uniforms(self.market, self.state.key, self.state.episode, at, steps)
+            self._noise = core.step_noise(self.market, uniforms)
             self._drawn_from = at
         return self._noise.at(at - self._drawn_from)
 
@@ -331,8 +338,8 @@ class MarketBatch(Batch):
                 f"action must have shape {self._action_shape} {self.world.action_names}; got {action.shape}"
             )
         quotes = action_quotes(self.world, action)
-        state, outcome = core.step(self.world, self.state, quotes, self._step_noise())
+        state, outcome = core.step(self.market, self.state, quotes, self._step_noise())
         if self._visited is not None:  # close starts at visited inventories
             passing = state.step == self._visit_step  # a session opened near the close starts past it
-            self._visited[passing] = state.inventory[passing]
+            self._visited[:, passing] = state.inventory[:, passing]
         return state, outcome, step_info(state, outcome, quotes)

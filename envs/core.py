@@ -1,32 +1,35 @@
-"""The batched market core: pure numpy over ``n`` independent markets, no Gymnasium import.
+"""The batched market core: pure numpy over ``n`` independent books of one ``envs.market.Market``, any number of
+quoted assets and hedge instruments, no Gymnasium import.
 
-One step, for every market at once (A–S 2008 §4's simulation, generalized):
+One step, for every book at once (A–S 2008 §4's simulation, generalized), as short phases:
 
-1. the maker quotes a bid at ``s − δ_b`` and an ask at ``s + δ_a`` (either side may be pulled);
-2. each quoted side fills at most one lot, with probability given by the world's ``fill_rule`` at
-   intensity ``λ(δ) = A_side·e^(−k·δ)``; the side that would take ``|q|`` past ``Q`` never fills;
-3. cash and inventory settle the fills at the quoted prices, less ``fee`` per lot;
-4. the mid moves by ``σ_regime·√dt·ε`` plus ``ξ·(ask fills − bid fills)`` (adverse jump);
-5. the reward is the change in wealth marked to the mid minus ``φ·q²·dt`` (and ``α·q_T²`` at the close;
-   φ is the current regime's, see ``World.volatility_scaled_penalty``);
-6. the volatility regime switches with the chain's one-step transition matrix.
+1. ``_hedge`` — the maker trades ``u_j`` lots of each hedge instrument (asked for, then clipped to ``±U_j`` and to
+   ``|x_j + u_j| ≤ Q_j``) at its start-of-step mid, paying ``ψ_j·|u_j| + η_j·u_j²/dt`` plus the ticket fee if
+   ``u_j ≠ 0`` (``hedge_cost``);
+2. ``_fill`` — each asset is quoted at ``s_i − δ_i^b`` and ``s_i + δ_i^a`` (either side may be pulled); each quoted
+   side fills at most one request, with the fill rule's chance at ``λ_side·f_i(δ)`` (``Asset.side_intensities``,
+   ``Asset.fill_shape``), its size z drawn from the asset's ladder; a fill that would take ``|q_i|`` past ``Q_i``
+   is refused; cash and inventory settle the fills at the quoted prices, less the asset's fee per lot;
+3. ``_move_mids`` — the mids move by ``μ·dt + s_r·σ·√dt·(L·ε)``, ε independent standard normals (``±1`` under the
+   binomial mid), L the Cholesky factor of the correlation (so the first asset moves by ``s_r·σ√dt·ε₁``), ``s_r``
+   the current regime's volatility scale; each quoted asset's mid also jumps ``ξ·(ask lots − bid lots)`` against
+   the maker (adverse selection);
+4. ``_penalty`` — the reward is the change in wealth marked to the mids, less fees and hedge costs, minus
+   ``(φ_r·dt + α·[close])·xᵀRx`` (x every position after the step, ``R = Σ/σ₁²``: ``q²`` for one asset);
+5. the regime switches with the chain's one-step transition matrix.
 
-In a world with a hedge instrument (``World.hedged``), at the start of the step the maker also trades
-``u`` lots of it (the action's hedge leg, at most ``U_max`` and clipped so that ``|q₂ + u| ≤ Q₂``) at its
-start-of-step mid,
-paying ``ψ·|u| + η·u²/dt`` (plus the ticket fee if ``u ≠ 0``); its mid then moves by
-``σ₂_regime·√dt·(ρ·ε + √(1 − ρ²)·ε⊥)``, ε the quoted mid's shock (the adverse jump stays the quoted
-asset's own); the reward adds the hedge position's revaluation, subtracts the hedge cost, and the
-penalties charge the net risk ``qᵀRq`` of ``q = (q₁, q₂)`` (``World.risk_matrix``) instead of ``q₁²``.
+Layout: the markets have a shape M, ``(n,)`` for a batch or ``()`` for one unbatched book, which the single env
+steps at a fraction of a one-book batch's per-call cost (numpy scalars and short rows; the code is the same, by
+broadcasting). Per-book values are ``M``, per-asset values ``(d, *M)``, per-hedge values ``(m, *M)`` and a quote's
+values ``(2, d, *M)``, side 0 the bid and side 1 the ask.
 
-Markets have a shape: ``(n,)`` for a batch, or ``()`` for one unbatched market (every per-market value a
-numpy scalar, and the two quote sides a ``(2,)`` row), which the single env steps at a fraction of a
-one-market batch's per-call cost; the code is the same, by broadcasting.
-
-Randomness is counter-based: each market owns a 64-bit key, and the uniform for (episode, step,
-stream) is the splitmix64 output at that counter. A market's draws depend only on its own key, so
-one column of a batch equals a single market seeded alike, and two policies run on the same keys
-face the same order arrivals and mid shocks (common random numbers).
+Randomness is counter-based: each book owns a 64-bit key, and the uniform for (episode, step, stream) is the
+splitmix64 output at that counter. Per step: one uniform per side and asset (each asset's bid, then each asset's
+ask; it decides the fill and, rescaled below the fill chance, the size), two per pair of mid shocks (Box–Muller,
+over every instrument; one each under the binomial mid) and one for the regime switch in a market with regimes.
+The opening inventories and regime are drawn at step ``n_steps``, a counter no trading step uses. A book's draws
+depend only on its own key, so one column of a batch equals a single book seeded alike, and two policies run on
+the same keys face the same requests and mid shocks (common random numbers).
 """
 
 from __future__ import annotations
@@ -37,29 +40,27 @@ from collections.abc import Callable
 
 import numpy as np
 
-from envs.world import World
+from envs.market import Market
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _ONE_BITS = np.uint64(0x3FF0000000000000)
-# The counter is episode (bits 32+), step (bits 8–31) and stream (bits 0–7): 255 streams per step (stream
-# numbers 1–255), of which a single-asset step uses 4 or 5, a hedged one up to 6.
+# The counter is episode (bits 32+), step (bits 8–31) and stream (bits 0–7): 255 streams per step.
 MAX_STREAMS = 255
 _STREAM_OFFSETS = np.arange(1, MAX_STREAMS + 1, dtype=np.uint64) * _GOLDEN
 _BLOCK_BYTES = 64 * 1024
-# Streams of one step; the reset draws use step index ``n_steps`` (never a trading step).
-_BID, _ASK, _MID, _MID2, _REGIME, _HEDGE_MID = range(6)
-_INVENTORY, _INITIAL_REGIME = range(2)
-# Weight of the latest step in the exponentially-weighted fill imbalance feature.
+# Weight of the latest step in the exponentially-weighted fill imbalance.
 IMBALANCE_WEIGHT = 0.1
+_ZERO = np.float64(0.0)
 
 
 @dataclasses.dataclass(slots=True)
 class MarketState:
-    """State of ``n`` markets; every field is an array of shape ``(n,)``, or a numpy scalar for one unbatched
-    market (see the module's note). ``hedge_mid`` [price] and ``hedge_position`` [lots] are the hedge
-    instrument's (``None`` in a world without one); ``positions`` is the ``(n, assets)`` view of the positions."""
+    """State of the books (the module's layout): ``mid`` [price], ``inventory`` [lots, int64], ``mid_return`` (the
+    last step's mid change) [price], ``bid_filled`` and ``ask_filled`` (the last step's fills) [lots] are ``(d, *M)``;
+    ``hedge_mid`` [price] and ``hedge_position`` [lots] ``(m, *M)``; ``fill_imbalance`` ``(d, *M)``, the EWMA of
+    bid − ask lots filled, or ``None`` where not tracked (``reset``); the rest ``M``."""
 
     mid: np.ndarray
     cash: np.ndarray
@@ -71,56 +72,61 @@ class MarketState:
     mid_return: np.ndarray
     bid_filled: np.ndarray
     ask_filled: np.ndarray
-    fill_imbalance: np.ndarray
-    hedge_mid: np.ndarray | None = None
-    hedge_position: np.ndarray | None = None
+    hedge_mid: np.ndarray
+    hedge_position: np.ndarray
+    fill_imbalance: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """The markets' shape: ``(n,)``, or ``()`` for one unbatched market."""
-        return self.mid.shape
+        """The books' shape M: ``(n,)``, or ``()`` for one unbatched book."""
+        return self.cash.shape
 
     @property
     def wealth(self) -> np.ndarray:
-        """Cash plus the positions marked to their mids [price]."""
-        wealth = self.cash + self.inventory * self.mid
-        return wealth if self.hedge_position is None else wealth + self.hedge_position * self.hedge_mid
+        """Cash plus every position marked to its mid [price], ``M``."""
+        wealth = self.cash + _dot_rows(self.inventory, self.mid)
+        if len(self.hedge_position):
+            wealth = wealth + _dot_rows(self.hedge_position, self.hedge_mid)
+        return wealth
 
     @property
     def positions(self) -> np.ndarray:
-        """Positions per asset, ``(n, assets)`` [lots]: the inventory, then the hedge position if any."""
-        columns = (self.inventory,) if self.hedge_position is None else (self.inventory, self.hedge_position)
-        return np.stack(columns, axis=1)
+        """``(d + m, *M)`` [lots]: the inventories, then the hedge positions."""
+        return np.concatenate([self.inventory, self.hedge_position])
 
 
 @dataclasses.dataclass(slots=True)
 class Action:
-    """The maker's action in one step: the quote legs, both sides stacked (column 0 the bid, column 1
-    the ask), and the hedge leg.
-
-    ``offset`` (float64, ``(n, 2)``) is each quote's distance from the mid [price]; ``quoted`` (bool,
-    ``(n, 2)``) is false where the side is pulled (a pulled side never fills); ``hedge`` (int64,
-    ``(n,)``, lots, positive buys) the trade asked for in the hedge instrument, or ``None`` for no trade.
-    For one unbatched market, ``offset`` and ``quoted`` are ``(2,)`` and ``hedge`` a scalar."""
+    """The maker's action in one step, in the core's layout: ``offset`` ``(2, d, *M)``, each quote's distance from
+    the mid [price, finite]; ``quoted`` ``(2, d, *M)`` bool, false where the side is pulled (it never fills), or
+    ``None`` (every side quoted); ``hedge`` ``(m, *M)`` the trade asked for in each hedge [lots, int64, positive
+    buys], or ``None`` (no trade)."""
 
     offset: np.ndarray
-    quoted: np.ndarray
+    quoted: np.ndarray | None = None
     hedge: np.ndarray | None = None
 
     @classmethod
-    def of(cls, bid_offset, ask_offset, bid_quoted=True, ask_quoted=True, hedge=None) -> Action:
-        """From per-side arrays (or scalars), broadcast together."""
-        offset = np.stack(np.broadcast_arrays(np.asarray(bid_offset, float), np.asarray(ask_offset, float)), axis=-1)
-        quoted = np.broadcast_to(np.stack(np.broadcast_arrays(bid_quoted, ask_quoted), axis=-1), offset.shape)
-        offset = np.atleast_2d(offset)
+    def quotes(cls, bid: np.ndarray, ask: np.ndarray, hedge: np.ndarray | None = None) -> Action:
+        """From per-side offsets ``(*M, d)`` [price; ``+inf`` pulls the side] and hedge trades ``(*M, m)`` [lots],
+        the layout policies produce."""
+        offset = np.stack(np.broadcast_arrays(np.asarray(bid, np.float64), np.asarray(ask, np.float64)))
+        offset = np.ascontiguousarray(np.moveaxis(offset, -1, 1))
+        quoted = np.isfinite(offset)
+        if quoted.all():
+            quoted = None
+        else:
+            offset = np.where(quoted, offset, 0.0)
         if hedge is not None:
-            hedge = np.broadcast_to(np.asarray(hedge, dtype=np.int64), offset.shape[:1])
-        return cls(offset, np.atleast_2d(quoted).astype(bool), hedge)
+            hedge = np.ascontiguousarray(np.moveaxis(np.asarray(hedge, dtype=np.int64), -1, 0))
+        return cls(offset, quoted, hedge)
 
 
 @dataclasses.dataclass(slots=True)
 class StepOutcome:
-    """What one step produced, per market (arrays of shape ``(n,)``), in price units unless noted."""
+    """What one step produced, per book ``M`` [price] unless noted; ``bid_fills`` and ``ask_fills`` ``(d, *M)``
+    [lots]; ``hedge_trade`` ``(m, *M)`` [lots, as executed] (``None``, and ``hedge_cost`` and ``hedge_pnl`` too,
+    in a market without hedges). ``hedge_cost`` holds the ticket fees; ``fees`` those paid per lot filled."""
 
     reward: np.ndarray
     terminated: np.ndarray
@@ -128,38 +134,48 @@ class StepOutcome:
     ask_fills: np.ndarray
     spread_captured: np.ndarray
     inventory_pnl: np.ndarray
-    jump_pnl: np.ndarray
     penalty: np.ndarray
     fees: np.ndarray
-    fill_noise: np.ndarray  # the fills' cash (spread captured − fees) less its expectation given the quotes
-    # The penalty's expectation given the quotes (the fills not yet drawn), evaluated only when
-    # ``variance_reduced_reward`` is read: a third of a step's cost at 10,000 markets.
-    expected_penalty: Callable[[], np.ndarray]
-    hedge_trade: np.ndarray | None = None
-    hedge_cost: np.ndarray | None = None
-    hedge_pnl: np.ndarray | None = None
+    hedge_trade: np.ndarray | None
+    hedge_cost: np.ndarray | None
+    hedge_pnl: np.ndarray | None
+    # Evaluated only when read (a third of a step's cost at 10,000 books): every position's diffusive revaluation,
+    # the fills' cash less its expectation given the quotes, and the penalty's expectation given the quotes.
+    _reduction: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+    @property
+    def diffusion_pnl(self) -> np.ndarray:
+        """Every position's diffusive revaluation ``xᵀ·s_r·σ√dt·Lε`` [price] (drift and jumps left out)."""
+        return self._reduction()[0]
+
+    @property
+    def fill_noise(self) -> np.ndarray:
+        """The fills' cash (spread captured − fees) less its expectation given the quotes [price]."""
+        return self._reduction()[1]
+
+    @property
+    def expected_penalty(self) -> np.ndarray:
+        """The penalty's expectation given the quotes [price] (the fills not yet drawn)."""
+        return self._reduction()[2]
 
     @property
     def variance_reduced_reward(self) -> np.ndarray:
-        """The reward with the diffusive revaluations (``q·σ·√dt·ε``, and the hedge position's) replaced
-        by their mean, zero, the fills' cash (spread captured less fees) by its expectation given the
-        quotes, ``Σ_sides p(δ)·(δ − fee)`` (``fill_noise`` removed), and the penalty by its expectation
-        given the quotes, ``rate·(risk(E[q']) + Σ_sides p·(1 − p))`` with ``E[q'] = q + p_bid − p_ask``
-        (``expected_penalty``: at the close, whether a last quote fills would decide ``α·q'²``).
+        """The reward with the diffusive revaluations replaced by their mean, zero, the fills' cash (spread captured
+        less fees) by its expectation given the quotes, ``Σ_columns chance·E[z·fits]·(δ − fee)``, and the penalty by
+        its expectation given the quotes, ``rate·(risk(E[x']) + Σ_i R_ii·Var(q'_i))`` (the sides' fills are
+        independent; at the close, whether a last quote fills would decide ``α·risk``).
 
-        Same expected objective (the mids are martingales given the fills, and each step's expected fill
-        cash is known given the state and the quotes: a Rao–Blackwellized reward), far less noise; the
-        fills themselves, and so the inventory and every later reward, are the realized ones.
-        """
-        reward = self.reward - self.inventory_pnl + self.jump_pnl - self.fill_noise + self.penalty
-        reward -= self.expected_penalty()
-        return reward if self.hedge_pnl is None else reward - self.hedge_pnl
+        Same expected objective (the mids are martingales given the fills up to the drift, which stays, and each
+        step's expected fill cash is known given the state and the quotes: a Rao–Blackwellized reward), far less
+        noise; the fills themselves, and so the inventory and every later reward, are the realized ones."""
+        diffusion_pnl, fill_noise, expected_penalty = self._reduction()
+        return self.reward - diffusion_pnl - fill_noise + self.penalty - expected_penalty
 
 
 def uniforms(key: np.ndarray, episode: np.ndarray, step: np.ndarray, n_streams: int) -> np.ndarray:
-    """Uniforms in [0, 1) of shape ``(n_streams, *markets)``: splitmix64 at counter (episode, step, stream),
+    """Uniforms in [0, 1) of shape ``(n_streams, *M)``: splitmix64 at counter (episode, step, stream),
     ``n_streams`` ≤ ``MAX_STREAMS``."""
-    if np.ndim(key) == 0:  # one unbatched market: hashed as a batch of one (numpy scalars warn on wrap-around)
+    if np.ndim(key) == 0:  # one unbatched book: hashed as a batch of one (numpy scalars warn on wrap-around)
         return uniforms(np.reshape(key, 1), np.reshape(episode, 1), np.reshape(step, 1), n_streams)[:, 0]
     counter = (episode << np.uint64(32)) | (step.astype(np.uint64) << np.uint64(8))
     base = key + counter * _GOLDEN
@@ -189,51 +205,20 @@ def _splitmix_to_unit(x: np.ndarray) -> np.ndarray:
     return unit
 
 
-def fill_probability(world: World, intensity: np.ndarray | float) -> np.ndarray:
-    """Probability that a quote fills within one step, given its intensity λ [1/time].
+def fill_probability(market: Market, intensity: np.ndarray | float) -> np.ndarray:
+    """Probability that a quote fills within one step, given its intensity λ [1/time] (``market``: anything with a
+    ``fill_rule`` and a ``dt``).
 
     ``"poisson"``: ``1 − e^(−λ·dt)``; ``"as2008"``: ``clip(λ·dt, 0, 1)`` (A–S 2008 §4).
     """
-    if world.fill_rule == "poisson":
-        return -np.expm1(intensity * -world.dt)  # λ·(−dt) is exactly −(λ·dt), one array operation fewer
-    return np.minimum(intensity * world.dt, 1.0)
+    if market.fill_rule == "poisson":
+        return -np.expm1(intensity * -market.dt)  # λ·(−dt) is exactly −(λ·dt), one array operation fewer
+    return np.minimum(intensity * market.dt, 1.0)
 
 
-def quote_fill_probability(world: World, side_intensity: np.ndarray | float, offset: np.ndarray) -> np.ndarray:
-    """Probability that a quote at ``offset`` [price] fills within one step, on a side whose orders arrive
-    at ``side_intensity`` at zero offset: ``fill_probability`` at ``λ = A_side·e^(−k·δ)`` (A–S 2008, eq. 2.12)."""
-    return fill_probability(world, side_intensity * np.exp(-world.fill_decay * offset))
-
-
-def regime_sigma(world: World, regime: np.ndarray) -> np.ndarray | float:
-    """σ of each market's current regime [price/√time] (the scalar σ in a world with one regime)."""
-    return world.sigma_levels[regime] if world.n_regimes > 1 else world.sigma
-
-
-def inventory_penalty(
-    world: World,
-    inventory: np.ndarray,
-    regime: np.ndarray,
-    at_close: np.ndarray | bool,
-    hedge_position: np.ndarray | None = None,
-) -> np.ndarray:
-    """The step's penalty [price]: ``φ_regime·dt·q²``, plus ``α·q²`` at the close; q after the step's fills.
-
-    With a hedge position q₂ [lots], ``q²`` becomes the net risk ``qᵀRq = q² + 2ρr·q·q₂ + r²·q₂²``
-    (``World.risk_matrix``); arguments broadcast together.
-    """
-    return penalty_rate(world, regime, at_close) * penalized_risk(world, inventory, hedge_position)
-
-
-def penalized_risk(world: World, inventory: np.ndarray, hedge_position: np.ndarray | None = None) -> np.ndarray:
-    """The risk the penalties charge [lots²]: ``q²``, or with a hedge position the net risk ``qᵀRq``."""
-    return inventory * inventory if hedge_position is None else net_risk(world, inventory, hedge_position)
-
-
-def penalty_rate(world: World, regime: np.ndarray, at_close: np.ndarray | bool) -> np.ndarray:
-    """The step's penalty per lot² of risk [price/lot²]: ``φ_regime·dt``, plus ``α`` at the close."""
-    running = world.running_penalty_levels[regime] if world.n_regimes > 1 else world.running_penalty_levels[0]
-    return running * world.dt + np.float64(world.terminal_penalty) * at_close
+def uniform_integers(u: np.ndarray, low, high) -> np.ndarray:
+    """Integers drawn uniformly from ``low … high`` (inclusive, arguments broadcast) by uniforms ``u`` in [0, 1)."""
+    return low + np.minimum((u * (high - low + 1)).astype(np.int64), high - low)
 
 
 def round_to_lot(lots: np.ndarray, lot: np.ndarray | int) -> np.ndarray:
@@ -258,65 +243,471 @@ def trade_cost(trade: np.ndarray, spread_cost: np.ndarray | float, impact: np.nd
     return size * (spread_cost + (impact / dt) * size)
 
 
-def round_to_hedge_lot(world: World, lots: np.ndarray) -> np.ndarray:
-    """A signed amount [lots] rounded to whole hedge lots (int64)."""
-    return round_to_lot(lots, world.hedge_lot)
+def draw_regime(cumulative: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Categorical draw per book from cumulative probabilities: one row ``(k,)``, or one per book ``(*M, k)``;
+    ``u`` of the books' shape."""
+    return np.minimum((u[..., None] >= cumulative).sum(axis=-1), cumulative.shape[-1] - 1)
 
 
-def feasible_hedge_trade(world: World, requested: np.ndarray, hedge_position: np.ndarray) -> np.ndarray:
-    """The trade the env executes for a requested one [lots, whole hedge lots]: at most ``U_max`` either way,
-    and no further than keeps ``|q₂ + u| ≤ Q₂`` (``clip_trade``)."""
-    return clip_trade(requested, hedge_position, world.hedge_max_trade, world.hedge_max_position)
+def box_muller(u_radius: np.ndarray, u_angle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The polar form of two independent standard normals from two uniforms: ``(radius, angle)``, the normals
+    being ``radius·cos(angle)`` and ``radius·sin(angle)`` (Box & Muller 1958).
+
+    The angle is float32: numpy vectorizes float32 cos and sin, ten times faster, and the normals keep ~7 digits."""
+    return np.sqrt(-2.0 * np.log1p(-u_radius)), (2.0 * np.pi * u_angle).astype(np.float32)
 
 
-def hedge_trade_cost(world: World, trade: np.ndarray) -> np.ndarray:
-    """``ψ·|u| + η·u²/dt`` [price] for a trade of u lots in the world's hedge instrument (``trade_cost``)."""
-    return trade_cost(trade, world.hedge_spread_cost, world.hedge_impact, world.dt)
+def _dot_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``Σ_i a_i·b_i`` over the leading axis of two ``(k, *M)`` arrays, row by row."""
+    total = a[0] * b[0]
+    for i in range(1, len(a)):
+        total = total + a[i] * b[i]
+    return total
 
 
-def net_risk(world: World, inventory: np.ndarray, hedge_position: np.ndarray) -> np.ndarray:
-    """``qᵀRq = q₁² + 2ρr·q₁·q₂ + r²·q₂²`` [lots² of the quoted asset], ``R = Σ/σ₁²`` (``World.risk_matrix``)."""
-    risk = world.risk_matrix
-    cross, square = risk[0, 1], risk[1, 1]
-    return inventory * inventory + (2.0 * cross * inventory + square * hedge_position) * hedge_position
+def _quote_sum(quotes: np.ndarray) -> np.ndarray:
+    """The sum of a ``(2, d, *M)`` quote array over its sides and assets [``M``], entry by entry."""
+    total = quotes[0, 0] + quotes[1, 0]
+    for i in range(1, quotes.shape[1]):
+        total = total + quotes[0, i] + quotes[1, i]
+    return total
 
 
-def reset(world: World, key: np.ndarray, episode: np.ndarray) -> MarketState:
-    """Open a session in every market, drawing the opening inventory and regime from the market's key.
+def _row_sum(rows: np.ndarray) -> np.ndarray:
+    """The sum over the leading axis of a ``(k, *M)`` array, row by row (cheaper than ``.sum(0)`` for one book)."""
+    total = rows[0]
+    for i in range(1, len(rows)):
+        total = total + rows[i]
+    return total
 
-    ``key`` and ``episode`` (uint64) of the markets' shape: ``(n,)``, or scalars for one unbatched market."""
-    key = np.array(key, dtype=np.uint64)[()]  # a copy; a numpy scalar for one unbatched market
-    episode = np.array(episode, dtype=np.uint64)[()]
-    shape = np.shape(key)
-    u = uniforms(key, episode, np.full(shape, world.n_steps)[()], 2)
-    inventory = uniform_integers(u[_INVENTORY], *world.inventory_bounds)
-    regime = draw_regime(np.cumsum(world.stationary_regime_distribution), u[_INITIAL_REGIME])
 
-    def full(value: float, dtype: type = np.float64) -> np.ndarray:
-        return np.full(shape, value, dtype=dtype)[()]
+@dataclasses.dataclass(frozen=True)
+class _Terms:
+    """A market's constants in the core's layout for books of ``ndim`` dimensions (trailing unit axes), looked up
+    once per market (``_terms``); ``(d, 1…)`` and ``(m, 1…)`` entries are numpy scalars for one asset or hedge."""
+
+    poisson: bool  # the fill rule: "poisson" or "as2008"
+    step_intensity: np.ndarray  # (2, d, 1…) λ_side·dt, negated under the poisson rule
+    n_assets: int
+    n_hedges: int
+    one_instrument: bool
+    max_inventory: np.ndarray  # (d, 1…) [lots]
+    negative_max_inventory: np.ndarray
+    limits: np.ndarray  # (d,) [lots]
+    exponential: np.ndarray | None  # (d, 1…) bool where curves mix; None where all are one kind
+    negative_decay: np.ndarray  # (d, 1…) −k [1/price]
+    shift: np.ndarray  # (d, 1…) α
+    slope: np.ndarray  # (d, 1…) β [1/price]
+    all_exponential: bool
+    fee: np.ndarray | None  # (d, 1…) [price/lot]; None where every fee is 0
+    jump: np.ndarray | None  # (d, 1…) ξ [price/lot]; None where every ξ is 0
+    ladders: tuple | None  # per asset (sizes, cumulative without its last entry, p_z·z, p_z·z²); None: every size 1
+    loading: np.ndarray  # (k, k) σ·√dt·L, instruments quoted assets first
+    drift: np.ndarray | None  # (k, 1…) μ·dt [price]; None where every μ is 0
+    scales: np.ndarray | None  # (regimes,) volatility scales; None with one regime
+    running: np.ndarray  # (regimes,) φ_r·dt [price/lot²]
+    terminal: float  # α [price/lot²]
+    risk_rows: tuple  # per instrument i, (R_ii, 2R_i,i+1, …, 2R_i,k−1): xᵀRx by rows
+    risk_diagonal: np.ndarray  # (d, 1…) R_ii of the quoted assets
+    cumulative_transition: np.ndarray | None  # (regimes, regimes)
+    hedge_max_trade: np.ndarray  # (m, 1…) [lots]
+    hedge_max_position: np.ndarray
+    hedge_spread_cost: np.ndarray
+    hedge_impact: np.ndarray
+    hedge_ticket_fee: np.ndarray | None  # (m, 1…); None where every ticket fee is 0
+
+
+# A market's terms by (id, ndim), the market kept beside them so that its id cannot be reused while cached: hashing
+# a market (its every field) would cost a tenth of one unbatched step.
+_TERMS: dict[tuple[int, int], tuple[Market, _Terms]] = {}
+_TERMS_KEPT = 64
+
+
+def _terms(market: Market, ndim: int) -> _Terms:
+    entry = _TERMS.get((id(market), ndim))
+    if entry is not None and entry[0] is market:
+        return entry[1]
+    if len(_TERMS) >= _TERMS_KEPT:
+        _TERMS.clear()
+    terms = _market_terms(market, ndim)
+    _TERMS[id(market), ndim] = (market, terms)
+    return terms
+
+
+def _market_terms(market: Market, ndim: int) -> _Terms:
+    d = market.n_assets
+    pad = (1,) * ndim
+
+    # One asset's (one hedge's) constants are numpy scalars: they broadcast alike, and a scalar operand is far
+    # cheaper than a one-element array at one unbatched book.
+    def per_asset(name: str) -> np.ndarray:
+        column = market.column(name)
+        return column[0] if d == 1 else column.reshape((d,) + pad)
+
+    def per_hedge(name: str) -> np.ndarray:
+        column = market.hedge_column(name)
+        return column[0] if market.n_hedges == 1 else column.reshape((market.n_hedges,) + pad)
+
+    curves = [asset.fill_curve == "exponential" for asset in market.assets]
+    fee, jump = per_asset("fee"), per_asset("adverse_jump")
+    drift = market.instrument_column("drift") * market.dt
+    ticket = per_hedge("ticket_fee")
+    ladders = None
+    if any(asset.sizes != (1,) for asset in market.assets):
+        ladders = tuple(
+            (
+                np.array(asset.sizes, dtype=np.int64),
+                np.cumsum(asset.size_probabilities)[:-1],
+                np.array(asset.sizes) * np.array(asset.size_probabilities),
+                np.array(asset.sizes) ** 2 * np.array(asset.size_probabilities),
+            )
+            for asset in market.assets
+        )
+    loading = market.triangular_loading * (market.instrument_column("sigma") * math.sqrt(market.dt))[:, None]
+    risk = market.risk_matrix
+    return _Terms(
+        poisson=market.fill_rule == "poisson",
+        step_intensity=(-1.0 if market.fill_rule == "poisson" else 1.0)
+        * market.dt
+        * np.array([asset.side_intensities for asset in market.assets]).T.reshape((2, d) + pad),
+        n_assets=d,
+        n_hedges=market.n_hedges,
+        one_instrument=market.n_instruments == 1,
+        max_inventory=per_asset("max_inventory").astype(np.int64),
+        negative_max_inventory=-per_asset("max_inventory").astype(np.int64),
+        limits=market.column("max_inventory").astype(np.int64),
+        exponential=None if all(curves) or not any(curves) else np.array(curves).reshape((d,) + pad),
+        negative_decay=-per_asset("fill_decay"),
+        shift=per_asset("fill_shift"),
+        slope=per_asset("fill_slope"),
+        all_exponential=all(curves),
+        fee=fee if fee.any() else None,
+        jump=jump if jump.any() else None,
+        ladders=ladders,
+        loading=loading,
+        drift=(drift[0] if drift.size == 1 else drift.reshape(drift.shape + pad)) if drift.any() else None,
+        scales=np.asarray(market.regimes.scales, dtype=np.float64) if market.regimes.count > 1 else None,
+        running=market.running_penalty_levels * market.dt,
+        terminal=float(market.penalty.terminal),
+        risk_rows=tuple((risk[i, i], *(2.0 * risk[i, i + 1 :])) for i in range(market.n_instruments)),
+        risk_diagonal=np.diagonal(market.risk_matrix)[0]
+        if d == 1
+        else np.diagonal(market.risk_matrix)[:d].reshape((d,) + pad),
+        cumulative_transition=np.cumsum(market.regime_step_transition, axis=1) if market.regimes.count > 1 else None,
+        hedge_max_trade=per_hedge("max_trade").astype(np.int64),
+        hedge_max_position=per_hedge("max_position").astype(np.int64),
+        hedge_spread_cost=per_hedge("spread_cost"),
+        hedge_impact=per_hedge("impact"),
+        hedge_ticket_fee=ticket if ticket.any() else None,
+    )
+
+
+def _fill_shape(terms: _Terms, offset: np.ndarray) -> np.ndarray:
+    """``f_i(δ)`` of each quote (``Asset.fill_shape``, by rows) where some curve is logistic."""
+    with np.errstate(over="ignore"):
+        logistic = 1.0 / (1.0 + np.exp(terms.shift + terms.slope * offset))
+    if terms.exponential is None:
+        return logistic
+    return np.where(terms.exponential, np.exp(terms.negative_decay * offset), logistic)
+
+
+def stream_count(market: Market) -> int:
+    """Uniforms drawn per book and step: one per side and asset, two per pair of mid shocks (every instrument),
+    and one for the regime switch in a market with regimes."""
+    count = 2 * market.n_assets + 2 * ((market.n_instruments + 1) // 2) + (market.regimes.count > 1)
+    if count > MAX_STREAMS:
+        raise ValueError(
+            f"assets and hedges are too many for the core's {MAX_STREAMS} random streams a step (2 per asset, 1 per "
+            f"instrument rounded up to a pair, 1 for regimes); got {market.n_assets} assets and {market.n_hedges} "
+            "hedges"
+        )
+    return count
+
+
+def step_uniforms(market: Market, key: np.ndarray, episode: np.ndarray, first_step: int, steps: int) -> np.ndarray:
+    """The uniforms of ``steps`` consecutive steps from ``first_step`` for books all at that step, shape
+    ``(stream_count, steps, *M)``: entry ``[:, j]`` is exactly what ``step`` draws at ``first_step + j``.
+
+    Drawn ahead in one vectorized call, they spare a small batch the per-step cost of the hash."""
+    n = np.size(key)
+    at = np.repeat(np.arange(first_step, first_step + steps, dtype=np.int64), n)
+    draws = uniforms(np.tile(key, steps), np.tile(episode, steps), at, stream_count(market))
+    return draws.reshape((-1, steps) + np.shape(key))
+
+
+@dataclasses.dataclass(slots=True)
+class StepNoise:
+    """A step's randomness, from its uniforms (``step_noise``), over the books ``M`` or, drawn ahead, over steps
+    and books ``(steps, *M)`` (``at`` picks one step): ``arrival`` ``(2, d, …)`` the uniforms each side's fill is
+    drawn against; ``normals`` ``(d + m, …)`` the instruments' independent standard shocks (±1 under the binomial
+    mid), before the correlation; ``switch`` the regime switch's uniform (``None`` with one regime)."""
+
+    arrival: np.ndarray
+    normals: np.ndarray
+    switch: np.ndarray | None
+
+    def at(self, j: int) -> StepNoise:
+        """Step ``j`` of noise drawn ahead over steps."""
+        return StepNoise(self.arrival[:, :, j], self.normals[:, j], None if self.switch is None else self.switch[j])
+
+
+def step_noise(market: Market, u: np.ndarray) -> StepNoise:
+    """The noise of steps from their uniforms, ``(stream_count, ...)`` (``uniforms`` or ``step_uniforms``)."""
+    d, k = market.n_assets, market.n_instruments
+    arrival = u[: 2 * d].reshape((2, d) + u.shape[1:])
+    if market.mid_process == "binomial":
+        normals = np.where(u[2 * d : 2 * d + k] < 0.5, 1.0, -1.0)
+    else:  # Box–Muller on pairs of the book's own uniforms
+        pairs = (k + 1) // 2
+        radius, angle = box_muller(u[2 * d : 2 * d + pairs], u[2 * d + pairs : 2 * d + 2 * pairs])
+        if k == 1:
+            normals = radius * np.cos(angle)
+        else:  # normals 2p and 2p + 1 from pair p
+            normals = np.empty((2 * pairs,) + u.shape[1:])
+            np.multiply(radius, np.cos(angle), out=normals[0::2])
+            np.multiply(radius, np.sin(angle), out=normals[1::2])
+            normals = normals[:k]
+    return StepNoise(arrival, normals, u[stream_count(market) - 1] if market.regimes.count > 1 else None)
+
+
+def reset(market: Market, key: np.ndarray, episode: np.ndarray, fill_imbalance: bool = False) -> MarketState:
+    """Open a session in every book at the assets' opening mids, their opening inventories (drawn uniformly where an
+    asset gives a range) and a regime drawn from the chain's stationary law, from the book's key at a counter no
+    trading step uses (step ``n_steps``); ``fill_imbalance`` tracks the fills' EWMA (an observation feature).
+
+    ``key`` and ``episode`` (uint64) of the books' shape: ``(n,)``, or scalars for one unbatched book."""
+    stream_count(market)
+    key = np.array(key, dtype=np.uint64)[()]  # a copy; a numpy scalar for one unbatched book
+    episode = np.array(np.broadcast_to(np.asarray(episode, dtype=np.uint64), np.shape(key)))[()]
+    shape, d, m = np.shape(key), market.n_assets, market.n_hedges
+    u = uniforms(key, episode, np.full(shape, market.n_steps)[()], d + 1)
+    bounds = np.array([asset.inventory_bounds for asset in market.assets]).T.reshape((2, d) + (1,) * len(shape))
+    inventory = uniform_integers(u[:d], bounds[0], bounds[1])
+
+    def per(rows: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+        return np.array(np.broadcast_to(rows.reshape(rows.shape + (1,) * len(shape)), rows.shape + shape), dtype)
 
     return MarketState(
-        mid=full(world.s0),
-        cash=full(0.0),
+        mid=per(market.column("s0")),
+        cash=np.zeros(shape)[()],
         inventory=inventory,
-        step=full(0, np.int64),
-        regime=regime,
+        step=np.zeros(shape, dtype=np.int64)[()],
+        regime=draw_regime(np.cumsum(market.stationary_regime_distribution), u[d]),
         key=key,
         episode=episode,
-        mid_return=full(0.0),
-        bid_filled=full(0, np.int64),
-        ask_filled=full(0, np.int64),
-        fill_imbalance=full(0.0),
-        hedge_mid=full(world.s0) if world.hedged else None,
-        hedge_position=full(0, np.int64) if world.hedged else None,
+        mid_return=np.zeros((d,) + shape),
+        bid_filled=np.zeros((d,) + shape, dtype=np.int64),
+        ask_filled=np.zeros((d,) + shape, dtype=np.int64),
+        hedge_mid=per(market.hedge_column("s0")),
+        hedge_position=np.zeros((m,) + shape, dtype=np.int64),
+        fill_imbalance=np.zeros((d,) + shape) if fill_imbalance else None,
     )
+
+
+def step(
+    market: Market, state: MarketState, action: Action, noise: StepNoise | None = None
+) -> tuple[MarketState, StepOutcome]:
+    """Advance every book by one step of ``dt`` under the action; returns the new state and the outcome.
+
+    ``noise``: the step's noise when the caller drew it ahead (``step_noise`` of ``step_uniforms``, ``.at``);
+    by default drawn here. Books already at the close must be reset first.
+    """
+    if noise is None:
+        noise = step_noise(market, uniforms(state.key, state.episode, state.step, stream_count(market)))
+    terms = _terms(market, state.cash.ndim)
+    cash, hedge_position, trade, hedge_cost = _hedge(market, terms, state, action.hedge)
+    q, offset = state.inventory, action.offset
+    lots, fill_moments = _fill(market, terms, q, action, noise.arrival)
+    bid_lots, ask_lots = lots[0], lots[1]
+    net_sold = ask_lots - bid_lots
+    inventory = q - net_sold
+    spread_captured = _quote_sum(lots * offset)
+    cash = cash + spread_captured
+    cash += _dot_rows(net_sold, state.mid)  # the fills settle at the start-of-step mid, plus the offsets captured
+    fees = None
+    if terms.fee is not None:
+        fees = _row_sum(terms.fee * (bid_lots + ask_lots))
+        cash -= fees
+    shocks, quoted_move, hedge_move = _move_mids(terms, state.regime, net_sold, noise.normals)
+    inventory_pnl = _dot_rows(inventory, quoted_move)
+    new_step = state.step + 1
+    terminated = new_step >= market.n_steps
+    rate = terms.running[state.regime] if terms.scales is not None else terms.running[0]  # phase 4, the penalty
+    if terms.terminal:
+        rate = rate + terms.terminal * terminated
+    penalty = rate * _risk(terms, inventory, hedge_position)
+    reward = spread_captured + inventory_pnl
+    if fees is not None:
+        reward -= fees
+    hedge_pnl = None
+    if trade is not None:
+        hedge_pnl = _dot_rows(hedge_position, hedge_move)
+        reward += hedge_pnl
+        reward -= hedge_cost
+    reward -= penalty
+
+    def reduction() -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # StepOutcome.variance_reduced_reward's terms
+        positions = inventory if trade is None else np.concatenate([inventory, hedge_position])
+        mean, variance = fill_moments()
+        fill_noise = _quote_sum((lots - mean) * (offset if terms.fee is None else offset - terms.fee))
+        expected = _risk(terms, q + mean[0] - mean[1], hedge_position)
+        expected = rate * (expected + _row_sum(terms.risk_diagonal * (variance[0] + variance[1])))
+        return _dot_rows(positions, shocks), fill_noise, expected
+
+    regime = state.regime
+    if terms.cumulative_transition is not None:
+        regime = draw_regime(terms.cumulative_transition[regime], noise.switch)
+    imbalance = state.fill_imbalance
+    if imbalance is not None:
+        imbalance = (1 - IMBALANCE_WEIGHT) * imbalance - IMBALANCE_WEIGHT * net_sold
+    # Positional, in field order (the names match the fields): keywords cost three times as much at one book.
+    new_state = MarketState(
+        state.mid + quoted_move,
+        cash,
+        inventory,
+        new_step,
+        regime,
+        state.key,
+        state.episode,
+        quoted_move,  # mid_return
+        bid_lots,  # bid_filled
+        ask_lots,  # ask_filled
+        state.hedge_mid if trade is None else state.hedge_mid + hedge_move,
+        hedge_position,
+        imbalance,
+    )
+    outcome = StepOutcome(
+        reward,
+        terminated,
+        bid_lots,
+        ask_lots,
+        spread_captured,
+        inventory_pnl,
+        penalty,
+        (np.zeros(state.cash.shape) if state.cash.ndim else _ZERO) if fees is None else fees,
+        trade,
+        hedge_cost,
+        hedge_pnl,
+        reduction,
+    )
+    return new_state, outcome
+
+
+def _hedge(market: Market, terms: _Terms, state: MarketState, requested: np.ndarray | None) -> tuple:
+    """Phase 1, the hedge trades: each trade asked for, clipped (``clip_trade``) and paid at the start-of-step mid
+    plus its cost. Returns the cash after them, the hedge positions, the trades ``(m, *M)`` and their cost ``M``
+    (``None`` both, without hedges)."""
+    if not market.n_hedges:
+        return state.cash, state.hedge_position, None, None
+    if requested is None:
+        trade = np.zeros_like(state.hedge_position)
+    else:
+        trade = clip_trade(requested, state.hedge_position, terms.hedge_max_trade, terms.hedge_max_position)
+    costs = trade_cost(trade, terms.hedge_spread_cost, terms.hedge_impact, market.dt)
+    if terms.hedge_ticket_fee is not None:
+        costs += terms.hedge_ticket_fee * (trade != 0)
+    cost = _row_sum(costs)
+    cash = state.cash - _row_sum(trade * state.hedge_mid) - cost
+    return cash, state.hedge_position + trade, trade, cost
+
+
+def _fill(market: Market, terms: _Terms, q: np.ndarray, action: Action, arrival: np.ndarray) -> tuple:
+    """Phase 2, the fills: each quoted side fills at most one request with the fill rule's chance; its size is drawn
+    from the ladder below the chance, and refused if it would take ``|q|`` past ``Q``. Returns the lots filled
+    ``(2, d, *M)`` and a function of their mean and variance given the quotes (for the variance-reduced reward)."""
+    shape = np.exp(terms.negative_decay * action.offset) if terms.all_exponential else _fill_shape(terms, action.offset)
+    # fill_probability at λ_side·f(δ), with λ_side·dt folded into one constant.
+    if terms.poisson:
+        chance = np.expm1(terms.step_intensity * shape)
+        np.negative(chance, out=chance)
+    else:
+        chance = np.minimum(terms.step_intensity * shape, 1.0)
+    if terms.ladders is not None:
+        return _ladder_fills(terms, q, chance, arrival, action.quoted)
+    # Every size 1: the side that would take |q| past Q never fills (the bid at q = Q, the ask at q = −Q).
+    open_ = np.empty(chance.shape, dtype=bool)
+    np.less(q, terms.max_inventory, out=open_[0])
+    np.greater(q, terms.negative_max_inventory, out=open_[1])
+    if action.quoted is not None:
+        open_ &= action.quoted
+    lots = (open_ & (arrival < chance)).astype(np.int64)
+
+    def moments() -> tuple[np.ndarray, np.ndarray]:
+        mean = np.where(open_, chance, 0.0)
+        return mean, mean * (1.0 - mean)
+
+    return lots, moments
+
+
+def _ladder_fills(
+    terms: _Terms, q: np.ndarray, chance: np.ndarray, arrival: np.ndarray, quoted: np.ndarray | None
+) -> tuple:
+    """``_fill`` with size ladders, asset by asset (a size fits if it keeps ``|q| ≤ Q``)."""
+    lots = np.zeros(chance.shape, dtype=np.int64)
+    mean, second = np.zeros(chance.shape), np.zeros(chance.shape)
+    if quoted is not None:
+        chance = np.where(quoted, chance, 0.0)
+    for i, (sizes, cumulative, first_moment, second_moment) in enumerate(terms.ladders):
+        limit = terms.limits[i]
+        for side, room in ((0, limit - q[i]), (1, limit + q[i])):  # lots before ±Q
+            u, p = arrival[side, i], chance[side, i]
+            hit = u < p
+            if cumulative.size:  # below the fill chance, u / chance is uniform on [0, 1): it picks the size
+                size = sizes[np.searchsorted(cumulative, u / np.where(hit, p, 1.0), side="right")]
+            else:
+                size = sizes[0]
+            lots[side, i] = (hit & (room >= size)) * size
+            fits = np.asarray(room)[..., None] >= sizes
+            mean[side, i] = p * (fits @ first_moment)
+            second[side, i] = p * (fits @ second_moment)
+    return lots, lambda: (mean, second - mean * mean)
+
+
+def _move_mids(terms: _Terms, regime: np.ndarray, net_sold: np.ndarray, normals: np.ndarray) -> tuple:
+    """Phase 3, the mids' move: ``μ·dt + s_r·σ·√dt·(L·ε)`` for every instrument, plus each quoted asset's adverse
+    jump ``ξ·(ask lots − bid lots)``. Returns the diffusive shocks ``(d + m, *M)`` and the quoted and hedge mids'
+    changes, ``(d, *M)`` and ``(m, *M)`` (``None`` without hedges) [price]."""
+    if terms.one_instrument:
+        shocks = terms.loading[0, 0] * normals
+    elif normals.ndim == 1:  # one unbatched book
+        shocks = terms.loading @ normals
+    else:  # row by row, L lower-triangular (a matrix product's rounding would depend on the batch's size)
+        shocks = np.empty(normals.shape)
+        for i, row in enumerate(terms.loading):
+            shock = row[0] * normals[0]
+            for j in range(1, i + 1):
+                shock += row[j] * normals[j]
+            shocks[i] = shock
+    if terms.scales is not None:
+        shocks = shocks * terms.scales[regime]
+    change = shocks if terms.drift is None else shocks + terms.drift
+    d = terms.n_assets
+    quoted, hedges = (change, None) if terms.n_hedges == 0 else (change[:d], change[d:])
+    if terms.jump is not None:
+        quoted = quoted + terms.jump * net_sold
+    return shocks, quoted, hedges
+
+
+def _risk(terms: _Terms, inventory: np.ndarray, hedge_position: np.ndarray) -> np.ndarray:
+    """Phase 4's ``xᵀRx`` [lots² of the first asset], x the inventories then the hedge positions: row i contributes
+    ``(R_ii·x_i + Σ_{j>i} 2R_ij·x_j)·x_i``."""
+    if terms.one_instrument:
+        return inventory[0] * inventory[0]
+    rows = [*inventory, *hedge_position]
+    total = None
+    for i, coefficients in enumerate(terms.risk_rows):
+        weighted = rows[i] if coefficients[0] == 1.0 else coefficients[0] * rows[i]  # R₁₁ = 1
+        for j in range(1, len(coefficients)):
+            weighted = weighted + coefficients[j] * rows[i + j]
+        total = weighted * rows[i] if total is None else total + weighted * rows[i]
+    return total
 
 
 # Steps before the close within which ``open_near_close`` opens a session, unless told otherwise.
 CLOSE_WINDOW = 10
 
 # The inventories sessions opened near the close start at: "uniform", drawn within ±min(Q, ⌈3·inventory_unit⌉)
-# lots; "visited", those the markets held ``close_window`` steps before an earlier close (``MarketBatch``).
+# lots; "visited", those the books held ``close_window`` steps before an earlier close (``envs.batch``).
 # ``CLOSE_INVENTORY`` unless told otherwise.
 CLOSE_INVENTORIES = ("uniform", "visited")
 CLOSE_INVENTORY = "visited"
@@ -333,277 +724,90 @@ def check_close_starts(share: float, window: int, inventory: str) -> None:
         raise ValueError(f"close_inventory must be one of {list(CLOSE_INVENTORIES)}; got {inventory!r}")
 
 
-def close_start_probability(world: World, share: float, window: int) -> float:
+def close_start_probability(market: Market, share: float, window: int) -> float:
     """The probability with which ``open_near_close`` must open a session near the close for sessions so
     opened to take ``share`` of the steps: ``p = c·N / (c·N + (1 − c)·m)``, with ``c`` the share, ``N`` the
     session's steps and ``m = (w + 1)/2`` the mean length of a session opened ``1 … w`` steps before the
     close (``w = min(window, N)``).
 
-    A share of steps means the same in every world; a share of sessions does not (at 90 % of sessions,
-    one step in ten of a 1,000-step world, half of a 100-step one's)."""
+    A share of steps means the same in every market; a share of sessions does not (at 90 % of sessions,
+    one step in ten of a 1,000-step market, half of a 100-step one's)."""
     if share >= 1.0:
         return 1.0
-    whole = share * world.n_steps
-    return whole / (whole + (1.0 - share) * (min(window, world.n_steps) + 1) / 2)
+    whole = share * market.n_steps
+    return whole / (whole + (1.0 - share) * (min(window, market.n_steps) + 1) / 2)
 
 
 def open_near_close(
-    world: World, state: MarketState, probability: float, window: int, inventory: np.ndarray | None = None
+    market: Market,
+    state: MarketState,
+    probability: float,
+    window: int,
+    inventory: np.ndarray | None = None,
+    reach: np.ndarray | None = None,
 ) -> MarketState:
     """Exploring starts near the close, for training: each freshly opened session (at step 0) opens instead,
-    with ``probability``, ``1 … window`` steps before the close, drawn uniformly, at ``inventory`` [lots, one per
-    market] or, without it, at an inventory drawn uniformly within ±min(Q, ⌈3·inventory_unit⌉) lots; the other
-    markets keep ``state``'s opening.
+    with ``probability``, ``1 … window`` steps before the close, drawn uniformly, at ``inventory`` [lots,
+    ``(d, *M)``] or, without it, at inventories drawn uniformly within ±``reach`` [lots, ``(d,)``]; the other
+    books keep ``state``'s opening.
 
-    Each market draws on its own stream, so a batch's markets no longer share the step: every batch of
-    samples mixes sessions near the close with whole ones. In a long session the close's last steps are a
-    sliver of the samples (one in a thousand steps of a 1,000-step session) and their quotes, which flatten
-    the book, go unlearned; short sessions that start there put them back in the batch at little cost in
-    samples. Drawn at a counter ``reset`` never uses.
+    Each book draws on its own stream, so a batch's books no longer share the step: every batch of samples
+    mixes sessions near the close with whole ones. In a long session the close's last steps are a sliver of
+    the samples (one in a thousand steps of a 1,000-step session) and their quotes, which flatten the book,
+    go unlearned; short sessions that start there put them back in the batch at little cost in samples.
+    Drawn at a counter ``reset`` never uses.
     """
-    u = uniforms(state.key, state.episode, np.full(state.shape, world.n_steps + 1)[()], 3)
+    d = market.n_assets
+    u = uniforms(state.key, state.episode, np.full(state.shape, market.n_steps + 1)[()], 2 + d)
     near = u[0] < probability
-    remaining = uniform_integers(u[1], 1, min(window, world.n_steps))
+    remaining = uniform_integers(u[1], 1, min(window, market.n_steps))
     if inventory is None:
-        reach = int(min(world.max_inventory, math.ceil(3 * world.inventory_unit)))
-        inventory = uniform_integers(u[2], -reach, reach)
+        reach = np.asarray(reach, dtype=np.int64).reshape((d,) + (1,) * len(state.shape))
+        inventory = uniform_integers(u[2:], -reach, reach)
     return dataclasses.replace(
         state,
         inventory=np.where(near, inventory, state.inventory),
-        step=np.where(near, world.n_steps - remaining, state.step),
+        step=np.where(near, market.n_steps - remaining, state.step),
     )
 
 
-def uniform_integers(u: np.ndarray, low: int, high: int) -> np.ndarray:
-    """Integers drawn uniformly from ``low … high`` (inclusive) by uniforms ``u`` in [0, 1) (int64)."""
-    return low + np.minimum((u * (high - low + 1)).astype(np.int64), high - low)
+# The single-asset ``World``'s formulas, read by its baselines (``world``: anything with the World's fields).
 
 
-def stream_count(world: World) -> int:
-    """Uniforms a step draws per market."""
-    if world.hedged and world.mid_process == "binomial":
-        return _HEDGE_MID + 1
-    return _REGIME + 1 if world.n_regimes > 1 else _REGIME
+def quote_fill_probability(world, side_intensity: np.ndarray | float, offset: np.ndarray) -> np.ndarray:
+    """Probability that a quote at ``offset`` [price] fills within one step, on a side whose orders arrive
+    at ``side_intensity`` at zero offset: ``fill_probability`` at ``λ = A_side·e^(−k·δ)`` (A–S 2008, eq. 2.12)."""
+    return fill_probability(world, side_intensity * np.exp(-world.fill_decay * offset))
 
 
-def step_uniforms(world: World, key: np.ndarray, episode: np.ndarray, first_step: int, steps: int) -> np.ndarray:
-    """The uniforms of ``steps`` consecutive steps from ``first_step`` for markets all at that step, shape
-    ``(stream_count, steps, *markets)``: entry ``[:, j]`` is exactly what ``step`` draws at ``first_step + j``.
-
-    Drawn ahead in one vectorized call, they spare a small batch the per-step cost of the hash."""
-    n = np.size(key)
-    at = np.repeat(np.arange(first_step, first_step + steps, dtype=np.int64), n)
-    draws = uniforms(np.tile(key, steps), np.tile(episode, steps), at, stream_count(world))
-    return draws.reshape((-1, steps) + np.shape(key))
-
-
-@dataclasses.dataclass(slots=True)
-class StepNoise:
-    """A step's randomness, from its uniforms (``step_noise``); arrays over markets, ``(n,)``, or over steps
-    and markets, ``(steps, n)``, when drawn ahead (``at`` picks one step).
-
-    ``arrival`` ``(2, ...)``: the uniforms the bid's and the ask's fills are drawn against; ``shock``: the
-    quoted mid's standard shock (N(0, 1), or ±1 under the binomial mid); ``orthogonal``: the hedge mid's own
-    shock (hedged worlds only); ``switch``: the regime switch's uniform (worlds with regimes only).
-    """
-
-    arrival: np.ndarray
-    shock: np.ndarray
-    orthogonal: np.ndarray | None
-    switch: np.ndarray | None
-
-    def at(self, j: int) -> StepNoise:
-        """Step ``j`` of noise drawn ahead over steps."""
-        return StepNoise(
-            self.arrival[:, j],
-            self.shock[j],
-            None if self.orthogonal is None else self.orthogonal[j],
-            None if self.switch is None else self.switch[j],
-        )
+def inventory_penalty(
+    world, inventory: np.ndarray, regime: np.ndarray, at_close: np.ndarray | bool, hedge_position=None
+) -> np.ndarray:
+    """The step's penalty [price]: ``(φ_regime·dt + α·[close])·q²``, q after the step's fills; with a hedge
+    position q₂ [lots], ``q²`` becomes the net risk ``qᵀRq`` (``net_risk``); arguments broadcast."""
+    levels = world.running_penalty_levels
+    rate = levels[regime] * world.dt + np.float64(world.terminal_penalty) * at_close
+    risk = inventory * inventory if hedge_position is None else net_risk(world, inventory, hedge_position)
+    return rate * risk
 
 
-def box_muller(u_radius: np.ndarray, u_angle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The polar form of two independent standard normals from two uniforms: ``(radius, angle)``, the normals
-    being ``radius·cos(angle)`` and ``radius·sin(angle)`` (Box & Muller 1958).
-
-    The angle is float32: numpy vectorizes float32 cos and sin, ten times faster, and the normals keep ~7 digits."""
-    return np.sqrt(-2.0 * np.log1p(-u_radius)), (2.0 * np.pi * u_angle).astype(np.float32)
+def net_risk(world, inventory: np.ndarray, hedge_position: np.ndarray) -> np.ndarray:
+    """``qᵀRq = q₁² + 2ρr·q₁·q₂ + r²·q₂²`` [lots² of the quoted asset], ``R = Σ/σ₁²`` (``World.risk_matrix``)."""
+    risk = world.risk_matrix
+    return inventory * inventory + (2.0 * risk[0, 1] * inventory + risk[1, 1] * hedge_position) * hedge_position
 
 
-def step_noise(world: World, u: np.ndarray) -> StepNoise:
-    """The noise of steps from their uniforms, ``(stream_count, ...)`` (``uniforms`` or ``step_uniforms``)."""
-    if world.mid_process == "binomial":
-        shock = np.where(u[_MID] < 0.5, 1.0, -1.0)
-        orthogonal = np.where(u[_HEDGE_MID] < 0.5, 1.0, -1.0) if world.hedged else None
-    else:  # Box–Muller on two of the market's own uniforms
-        radius, angle = box_muller(u[_MID], u[_MID2])
-        shock = radius * np.cos(angle)
-        orthogonal = radius * np.sin(angle) if world.hedged else None
-    return StepNoise(u[_BID : _ASK + 1], shock, orthogonal, u[_REGIME] if world.n_regimes > 1 else None)
+def round_to_hedge_lot(world, lots: np.ndarray) -> np.ndarray:
+    """A signed amount [lots] rounded to whole hedge lots (int64)."""
+    return round_to_lot(lots, world.hedge_lot)
 
 
-# The sign of the inventory a fill on each side moves toward the limit (a bid fill buys, an ask fill sells), as
-# a column over the (2, n) sides.
-_SIDE_SIGN = np.array([[1], [-1]])
-_SIDE_SIGN_ROW = _SIDE_SIGN[:, 0]  # over the (2,) sides of one unbatched market
-_ZERO = np.array(0.0)  # an array operand: numpy converts a Python float on every call
+def feasible_hedge_trade(world, requested: np.ndarray, hedge_position: np.ndarray) -> np.ndarray:
+    """The trade the env executes for a requested one [lots, whole hedge lots]: at most ``U_max`` either way,
+    and no further than keeps ``|q₂ + u| ≤ Q₂`` (``clip_trade``)."""
+    return clip_trade(requested, hedge_position, world.hedge_max_trade, world.hedge_max_position)
 
 
-def step(
-    world: World, state: MarketState, quotes: Action, noise: StepNoise | None = None
-) -> tuple[MarketState, StepOutcome]:
-    """Advance every market by one step of ``dt`` under the action; returns the new state and the outcome.
-
-    ``noise``: the step's noise when the caller drew it ahead (``step_noise`` of ``step_uniforms``, ``.at``);
-    by default drawn here. Markets already at the close must be reset first.
-    """
-    if noise is None:
-        noise = step_noise(world, uniforms(state.key, state.episode, state.step, stream_count(world)))
-    q = state.inventory
-    # Both sides at once, as (2, n) rows (row 0 the bid, row 1 the ask): few calls at one market, and
-    # contiguous rows at many.
-    if q.ndim:
-        offset, quoted = np.ascontiguousarray(quotes.offset.T), quotes.quoted.T
-        side_intensity, side_sign = world.side_intensity, _SIDE_SIGN
-    else:  # one unbatched market: the sides are a (2,) row
-        offset, quoted = quotes.offset, quotes.quoted
-        side_intensity, side_sign = world.side_intensities, _SIDE_SIGN_ROW
-    probability = quote_fill_probability(world, side_intensity, offset)
-    # The side that would take |q| past Q never fills.
-    open_ = quoted & (side_sign * q < world.max_inventory)
-    fills = (open_ & (noise.arrival < probability)).astype(np.int64)
-    bid_fills, ask_fills = fills[0], fills[1]
-    net_sold = ask_fills - bid_fills
-    inventory = q - net_sold
-    # World constants meet integer counts as numpy floats: a Python float times a numpy integer scalar (one
-    # unbatched market) takes numpy's generic path, ten times slower; the values are the same.
-    fees = np.float64(world.fee) * (bid_fills + ask_fills)
-    captured = fills * offset
-    spread_captured = captured[0] + captured[1]
-    # The fills' cash less its expectation given the quotes (a pulled side, maybe at +inf, expects nothing).
-    open_probability = np.where(open_, probability, _ZERO)
-    expected = open_probability * (offset - world.fee)
-    fill_noise = spread_captured - fees - (expected[0] + expected[1])
-    cash = state.cash + ask_fills * (state.mid + offset[1]) - bid_fills * (state.mid - offset[0]) - fees
-
-    sigma = regime_sigma(world, state.regime)
-    jump = np.float64(world.adverse_jump) * net_sold
-    mid_change = sigma * world.sqrt_dt * noise.shock + jump
-    mid = state.mid + mid_change
-
-    new_step = state.step + 1
-    terminated = new_step >= world.n_steps
-    inventory_pnl = inventory * mid_change
-    if world.hedged:
-        hedge = _hedge_leg(world, state, quotes.hedge, sigma, noise)
-        outlay = hedge.trade * state.hedge_mid
-        outlay += hedge.cost
-        if world.hedge_ticket_fee:
-            ticket = np.float64(world.hedge_ticket_fee) * (hedge.trade != 0)
-            outlay += ticket
-            fees = fees + ticket
-        cash = cash - outlay
-    else:
-        hedge = _NO_HEDGE
-    # inventory_penalty, with the rate kept for the penalty's expectation given the quotes: the fills are
-    # independent Bernoulli draws and q' enters the risk with weight 1, so E[risk] = risk(E[q']) + Σ_sides p·(1 − p).
-    rate = penalty_rate(world, state.regime, terminated)
-    penalty = rate * penalized_risk(world, inventory, hedge.position)
-
-    def expected_penalty() -> np.ndarray:
-        fill_variance = open_probability * (1.0 - open_probability)
-        mean_inventory = q + open_probability[0] - open_probability[1]
-        return rate * (penalized_risk(world, mean_inventory, hedge.position) + fill_variance[0] + fill_variance[1])
-
-    if world.hedged:
-        reward = spread_captured + inventory_pnl
-        reward += hedge.pnl
-        reward -= fees
-        reward -= hedge.cost
-        reward -= penalty
-    else:
-        reward = spread_captured + inventory_pnl - fees - penalty
-
-    regime = state.regime
-    if world.n_regimes > 1:
-        regime = draw_regime(np.cumsum(world.regime_step_transition, axis=1)[regime], noise.switch)
-    fill_imbalance = state.fill_imbalance
-    if "fill_imbalance" in world.observed_features:
-        fill_imbalance = (1 - IMBALANCE_WEIGHT) * fill_imbalance - IMBALANCE_WEIGHT * net_sold
-    # Positional, in field order (the names match the fields): keywords cost three times as much at one market.
-    new_state = MarketState(
-        mid,
-        cash,
-        inventory,
-        new_step,
-        regime,
-        state.key,
-        state.episode,
-        mid_change,  # mid_return
-        bid_fills,  # bid_filled
-        ask_fills,  # ask_filled
-        fill_imbalance,
-        hedge.mid,
-        hedge.position,
-    )
-    outcome = StepOutcome(
-        reward,
-        terminated,
-        bid_fills,
-        ask_fills,
-        spread_captured,
-        inventory_pnl,
-        inventory * jump,  # jump_pnl
-        penalty,
-        fees,
-        fill_noise,
-        expected_penalty,
-        hedge.trade,
-        hedge.cost,
-        hedge.pnl,
-    )
-    return new_state, outcome
-
-
-@dataclasses.dataclass(slots=True)
-class _HedgeLeg:
-    """The hedge leg's part of a step; only ``position`` and ``mid`` (both ``None``) without a hedge instrument."""
-
-    position: np.ndarray | None
-    mid: np.ndarray | None
-    trade: np.ndarray | None = None
-    cost: np.ndarray | None = None
-    pnl: np.ndarray | None = None
-
-
-_NO_HEDGE = _HedgeLeg(position=None, mid=None)
-
-
-def _hedge_leg(
-    world: World,
-    state: MarketState,
-    requested: np.ndarray | None,
-    sigma: np.ndarray | float,
-    noise: StepNoise,
-) -> _HedgeLeg:
-    """The hedge trade (``feasible_hedge_trade``), its cost and the hedge position's revaluation."""
-    if requested is None:
-        trade = np.zeros_like(state.hedge_position)[()]
-    else:
-        trade = feasible_hedge_trade(world, requested, state.hedge_position)
-    position = state.hedge_position + trade
-    cost = hedge_trade_cost(world, trade)
-    rho = world.hedge_correlation
-    scale = sigma * (world.hedge_sigma / world.sigma * world.sqrt_dt)
-    if world.n_regimes > 1:
-        mid_change = scale * (rho * noise.shock + np.sqrt(1.0 - rho * rho) * noise.orthogonal)
-    else:  # scalar coefficients: two multiplies and an add over the markets
-        mid_change = (scale * rho) * noise.shock
-        mid_change += (scale * np.sqrt(1.0 - rho * rho)) * noise.orthogonal
-    return _HedgeLeg(position, state.hedge_mid + mid_change, trade, cost, position * mid_change)
-
-
-def draw_regime(cumulative: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Categorical draw per market from cumulative probabilities: one row ``(k,)``, or one per market
-    ``(*markets, k)``; ``u`` of the markets' shape."""
-    return np.minimum((u[..., None] >= cumulative).sum(axis=-1), cumulative.shape[-1] - 1)
+def hedge_trade_cost(world, trade: np.ndarray) -> np.ndarray:
+    """``ψ·|u| + η·u²/dt`` [price] for a trade of u lots in the world's hedge instrument (``trade_cost``)."""
+    return trade_cost(trade, world.hedge_spread_cost, world.hedge_impact, world.dt)

@@ -1,4 +1,4 @@
-"""``DealerBatch``: ``n`` dealer books over ``envs.dealer_core``, the runner behind the dealer's adapters.
+"""``DealerBatch``: ``n`` books of a multi-asset market over ``envs.core``, the runner behind its adapters.
 
 ``envs.batch.Batch`` owns the seeding (book i ↔ a single env seeded ``seed + i``), the episode bookkeeping,
 the reward variant and the autoreset; this module gives it the dealer's core, layouts and ``info``.
@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs import dealer_core
+from envs import core
 from envs.batch import Batch, RewardVariant
 from envs.dealer_spaces import action_names, action_to_deal, observe
 from envs.market import Market
 
 
-def step_info(dealer: Market, state: dealer_core.DealerState, outcome: dealer_core.DealerOutcome) -> dict:
+def step_info(dealer: Market, state: core.MarketState, outcome: core.StepOutcome) -> dict:
     """The per-step decomposition, one array entry per book: the reward's parts [price] (``spread_captured +
     inventory_pnl − fees − penalty`` is the ``pnl`` reward, exactly; with hedge instruments ``+ hedge_pnl −
     hedge_cost``), ``wealth``, per asset i ``inventory_i``, ``bid_fills_i`` and ``ask_fills_i`` [lots], and per
@@ -27,14 +27,14 @@ def step_info(dealer: Market, state: dealer_core.DealerState, outcome: dealer_co
         "wealth": state.wealth,
     }
     for i in range(dealer.n_assets):
-        info[f"inventory_{i}"] = state.inventory[:, i]
-        info[f"bid_fills_{i}"] = outcome.bid_fills[:, i]
-        info[f"ask_fills_{i}"] = outcome.ask_fills[:, i]
+        info[f"inventory_{i}"] = state.inventory[i]
+        info[f"bid_fills_{i}"] = outcome.bid_fills[i]
+        info[f"ask_fills_{i}"] = outcome.ask_fills[i]
     if dealer.n_hedges:
         info.update(hedge_pnl=outcome.hedge_pnl, hedge_cost=outcome.hedge_cost)
     for j in range(dealer.n_hedges):
-        info[f"hedge_position_{j}"] = state.hedge_position[:, j]
-        info[f"hedge_trade_{j}"] = outcome.hedge_trade[:, j]
+        info[f"hedge_position_{j}"] = state.hedge_position[j]
+        info[f"hedge_trade_{j}"] = outcome.hedge_trade[j]
     return info
 
 
@@ -50,10 +50,10 @@ class DealerBatch(Batch):
         self.dealer = dealer
         self.n_steps = dealer.n_steps
 
-    def _open(self, keys: np.ndarray, episode: np.ndarray, markets: np.ndarray | None) -> dealer_core.DealerState:
-        return dealer_core.reset(self.dealer, keys, episode)
+    def _open(self, keys: np.ndarray, episode: np.ndarray, markets: np.ndarray | None) -> core.MarketState:
+        return core.reset(self.dealer, keys, episode)
 
-    def _observe(self, state: dealer_core.DealerState) -> np.ndarray:
+    def _observe(self, state: core.MarketState) -> np.ndarray:
         return observe(self.dealer, state)
 
     def _advance(self, action: np.ndarray) -> tuple:
@@ -63,5 +63,5 @@ class DealerBatch(Batch):
                 f"action must have shape ({self.n}, {width}) {action_names(self.dealer)}; got {action.shape}"
             )
         bid, ask, trade = action_to_deal(self.dealer, action)
-        state, outcome = dealer_core.step(self.dealer, self.state, bid, ask, trade)
+        state, outcome = core.step(self.dealer, self.state, core.Action.quotes(bid, ask, trade))
         return state, outcome, step_info(self.dealer, state, outcome)

@@ -37,7 +37,7 @@ class DealerEnv(BatchEnv):
 
     ## Rewards
     Per step: the change in wealth marked to all mids, less fees, minus ``(φ_r·dt + α·[close])·xᵀRx`` over every
-    position (``envs.dealer_core``; hedge trades pay ``ψ·|u| + η·u²/dt`` and a ticket fee). With
+    position (``envs.core``; hedge trades pay ``ψ·|u| + η·u²/dt`` and a ticket fee). With
     ``reward="variance_reduced"`` the mids' diffusive revaluation is replaced by its mean, zero, and the fills'
     cash by its expectation. ``info`` carries ``spread_captured``, ``inventory_pnl``, ``penalty``, ``fees``,
     ``wealth`` and per asset ``inventory_i``, ``bid_fills_i`` and

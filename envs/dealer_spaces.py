@@ -19,8 +19,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from envs.core import round_to_lot
-from envs.dealer_core import DealerState
+from envs.core import MarketState, round_to_lot
 from envs.interface import hedge_unit, inventory_unit, offset_range
 from envs.market import Market
 
@@ -95,10 +94,10 @@ def observation_at(
     return observation
 
 
-def observe(dealer: Market, state: DealerState) -> np.ndarray:
+def observe(dealer: Market, state: MarketState) -> np.ndarray:
     """The books' observations, ``(n, len(observation_names))``."""
     time_to_close = (dealer.n_steps - state.step) * dealer.dt
-    return observation_at(dealer, state.inventory, time_to_close, state.hedge_position, state.regime)
+    return observation_at(dealer, state.inventory.T, time_to_close, state.hedge_position.T, state.regime)
 
 
 def action_to_deal(dealer: Market, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

@@ -12,11 +12,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-from envs.core import MarketState, regime_sigma
+from envs.core import MarketState
 from envs.world import World
 
 # Bound on the observed last mid return, in units of the largest regime's σ√dt.
 MID_RETURN_BOUND = 10.0
+
+
+def regime_sigma(world: World, regime: np.ndarray) -> np.ndarray | float:
+    """σ of each market's current regime [price/√time] (the scalar σ in a world with one regime)."""
+    return world.sigma_levels[regime] if world.n_regimes > 1 else world.sigma
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +52,7 @@ ENTRIES: dict[str, Entry] = {
         Entry(
             "inventory",
             "lots / inventory_scale (World.inventory_unit)",
-            lambda w, s: s.inventory,
+            lambda w, s: s.inventory[0],
             lambda w: w.inventory_unit,
             _inventory_bound,
         ),
@@ -68,14 +73,14 @@ ENTRIES: dict[str, Entry] = {
         Entry(
             "hedge_position",
             "hedge lots / World.hedge_unit (the minimum-variance hedge of inventory_unit); hedged worlds only",
-            lambda w, s: s.hedge_position,
+            lambda w, s: s.hedge_position[0],
             lambda w: w.hedge_unit,
             _hedge_bound,
         ),
         Entry(
             "mid_return",
             "last mid change / (largest σ·√dt), clipped to ±10",
-            lambda w, s: s.mid_return,
+            lambda w, s: s.mid_return[0],
             lambda w: w.max_sigma * np.sqrt(w.dt),
             lambda w: (-MID_RETURN_BOUND, MID_RETURN_BOUND),
             clip=True,
@@ -95,15 +100,15 @@ ENTRIES: dict[str, Entry] = {
             lambda w: (0.0, 1.0),
         ),
         Entry(
-            "bid_filled", "bid filled last step (0 or 1)", lambda w, s: s.bid_filled, lambda w: 1.0, lambda w: (0, 1)
+            "bid_filled", "bid filled last step (0 or 1)", lambda w, s: s.bid_filled[0], lambda w: 1.0, lambda w: (0, 1)
         ),
         Entry(
-            "ask_filled", "ask filled last step (0 or 1)", lambda w, s: s.ask_filled, lambda w: 1.0, lambda w: (0, 1)
+            "ask_filled", "ask filled last step (0 or 1)", lambda w, s: s.ask_filled[0], lambda w: 1.0, lambda w: (0, 1)
         ),
         Entry(
             "fill_imbalance",
             "EWMA of bid − ask fills (weight 0.1 on the latest step)",
-            lambda w, s: s.fill_imbalance,
+            lambda w, s: s.fill_imbalance[0],
             lambda w: 1.0,
             lambda w: (-1.0, 1.0),
         ),
@@ -198,11 +203,11 @@ def observation_at(
         np.asarray(inventory), np.asarray(steps_left), np.asarray(regime), np.asarray(hedge_position)
     )
     n = inventory.size
-    zeros, counts = np.zeros(n), np.zeros(n, dtype=np.int64)
+    zeros, counts = np.zeros((1, n)), np.zeros((1, n), dtype=np.int64)
     state = MarketState(
         mid=zeros,
-        cash=zeros,
-        inventory=inventory.ravel().astype(np.int64),
+        cash=zeros[0],
+        inventory=inventory.reshape(1, n).astype(np.int64),
         step=world.n_steps - steps_left.ravel().astype(np.int64),
         regime=regime.ravel().astype(np.int64),
         key=np.zeros(n, dtype=np.uint64),
@@ -210,9 +215,9 @@ def observation_at(
         mid_return=zeros,
         bid_filled=counts,
         ask_filled=counts,
+        hedge_mid=zeros if world.hedged else zeros[:0],
+        hedge_position=hedge_position.reshape(1, n).astype(np.int64) if world.hedged else counts[:0],
         fill_imbalance=zeros,
-        hedge_mid=zeros if world.hedged else None,
-        hedge_position=hedge_position.ravel().astype(np.int64) if world.hedged else None,
     )
     return observe(world, state)
 

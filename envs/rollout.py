@@ -63,7 +63,7 @@ def rollout(
     batch = MarketBatch(world, episodes * copies)
     observation = batch.reset(keys=np.tile(market_keys(seed, episodes), copies))
     start_wealth = batch.state.wealth.copy()
-    inventory = batch.state.inventory
+    inventory = batch.state.inventory[0]
     zeros = np.zeros(batch.n)
     flows = cash_flows(world)
     hedge = {name: zeros.copy() for name in HEDGE_SUMS} if world.hedged else None

@@ -42,8 +42,8 @@ def action_to_quotes(world: World, action: np.ndarray) -> tuple[np.ndarray, np.n
     legs = len(world.action_names)
     mapped = action_quotes(world, np.asarray(action, dtype=np.float64).reshape(-1, legs))
     shape = np.shape(action)[:-1]
-    offset, quoted = mapped.offset.reshape(*shape, 2), mapped.quoted.reshape(*shape, 2)
-    return offset[..., 0], offset[..., 1], quoted[..., 0], quoted[..., 1]
+    offset, quoted = mapped.offset.reshape(2, *shape), mapped.quoted.reshape(2, *shape)
+    return offset[0], offset[1], quoted[0], quoted[1]
 
 
 def action_to_hedge(world: World, action: np.ndarray) -> np.ndarray:
@@ -67,9 +67,10 @@ def action_quotes(world: World, action: np.ndarray) -> Action:
         )
     action = np.minimum(np.maximum(action, _MINUS_ONE), _ONE)  # np.clip's dispatch costs twice as much at one market
     low = world.offset_range[0]
-    quote_legs = action[..., :2]
-    trade = round_to_hedge_lot(world, action[..., 2] * world.hedge_max_trade) if world.hedged else None
-    return Action(low + world.offset_per_action * (quote_legs + _ONE), quote_legs < _ONE, trade)
+    # The core's layout, (2, 1, n) or (2, 1) unbatched: the sides' rows, contiguous over the markets.
+    legs = action[:2, None] if action.ndim == 1 else np.ascontiguousarray(action[:, :2].T)[:, None]
+    trade = round_to_hedge_lot(world, action[..., 2:].T * world.hedge_max_trade) if world.hedged else None
+    return Action(low + world.offset_per_action * (legs + _ONE), legs < _ONE, trade)
 
 
 def quotes_to_action(

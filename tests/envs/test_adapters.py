@@ -121,7 +121,9 @@ def test_an_unbatched_market_batch_holds_numpy_scalars_and_refuses_autoreset():
     observation = batch.reset(seed=3)
     assert observation.shape == (len(world.observation_names),) and batch.shape == ()
     result = batch.step(np.zeros(2))
-    assert isinstance(batch.state.inventory, np.int64) and isinstance(result.reward, np.float64)
+    # Per-book values are numpy scalars; per-asset ones short rows (one asset: one entry).
+    assert isinstance(batch.state.cash, np.float64) and isinstance(result.reward, np.float64)
+    assert batch.state.inventory.shape == (1,) and isinstance(result.info["inventory"], np.int64)
     with pytest.raises(ValueError, match=r"shape \(2,\)"):
         batch.step(np.zeros((1, 2)))
     with pytest.raises(ValueError, match="autoreset"):

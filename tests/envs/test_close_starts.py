@@ -16,7 +16,7 @@ def openings(batch: MarketBatch, steps: int, quotes: np.ndarray | None = None) -
         finished = batch.step(quotes).finished
         if finished is not None:
             opened_at.append(batch.state.step[finished.mask])
-            inventory.append(batch.state.inventory[finished.mask])
+            inventory.append(batch.state.inventory[0, finished.mask])
     return np.concatenate(opened_at), np.concatenate(inventory)
 
 
@@ -68,11 +68,11 @@ def test_visited_close_starts_open_where_the_markets_were_window_steps_before_th
     for _ in range(600):
         finished = batch.step(quotes).finished
         passing = whole & (batch.state.step == world.n_steps - 5)
-        expected[passing] = batch.state.inventory[passing]
+        expected[passing] = batch.state.inventory[0, passing]
         if finished is not None:
             reopened = finished.mask
             near = reopened & (batch.state.step > 0)
-            np.testing.assert_array_equal(batch.state.inventory[near], expected[near])
+            np.testing.assert_array_equal(batch.state.inventory[0, near], expected[near])
             checked += np.count_nonzero(near & (expected > 0))
             whole[reopened] = batch.state.step[reopened] == 0
     assert checked > 50  # the check above saw long books open near the close

@@ -116,11 +116,11 @@ def test_fill_probability_rules_by_hand():
 def test_quotes_settle_at_quoted_prices():
     """One market, hand-checked: a bid fill at s − δ_b changes cash by −(s − δ_b)."""
     world = make_world("default", sigma=0.0, sell_share=1.0, arrival_intensity=1e9)  # the bid always fills
-    state = core.reset(world, np.array([7], dtype=np.uint64), np.array([0], dtype=np.uint64))
-    state, outcome = core.step(world, state, core.Action.of(0.25, 0.5))
-    assert outcome.bid_fills[0] == 1 and outcome.ask_fills[0] == 0
+    state = core.reset(world.market, np.array([7], dtype=np.uint64), np.array([0], dtype=np.uint64))
+    state, outcome = core.step(world.market, state, core.Action.quotes([[0.25]], [[0.5]]))
+    assert outcome.bid_fills[0, 0] == 1 and outcome.ask_fills[0, 0] == 0
     assert state.cash[0] == pytest.approx(-(100.0 - 0.25))
-    assert state.inventory[0] == 1
+    assert state.inventory[0, 0] == 1
     assert outcome.reward[0] == pytest.approx(0.25 - world.running_penalty * world.dt)
 
 
@@ -130,10 +130,10 @@ def test_variance_reduced_reward_prices_the_close_by_its_expectation():
     world = make_world("as2008", running_penalty=0.5, terminal_penalty=2.0)
     n = 20000
     keys = np.arange(n, dtype=np.uint64)
-    state = core.reset(world, keys, np.zeros(n, dtype=np.uint64))
-    state = dataclasses.replace(state, inventory=np.ones(n, dtype=np.int64), step=np.full(n, world.n_steps - 1))
+    state = core.reset(world.market, keys, np.zeros(n, dtype=np.uint64))
+    state = dataclasses.replace(state, inventory=np.ones((1, n), dtype=np.int64), step=np.full(n, world.n_steps - 1))
     bid, ask = 0.8, 0.5
-    _, outcome = core.step(world, state, core.Action.of(np.full(n, bid), np.full(n, ask)))
+    _, outcome = core.step(world.market, state, core.Action.quotes(np.full((n, 1), bid), np.full((n, 1), ask)))
     p_bid = world.bid_intensity * np.exp(-world.fill_decay * bid) * world.dt  # the A–S rule: λ·dt, here < 1
     p_ask = world.ask_intensity * np.exp(-world.fill_decay * ask) * world.dt
     rate = 0.5 * world.dt + 2.0
@@ -144,9 +144,9 @@ def test_variance_reduced_reward_prices_the_close_by_its_expectation():
 
 def test_adverse_jump_moves_mid_against_the_maker():
     world = make_world("toxic", sigma=0.0, sell_share=1.0, arrival_intensity=1e9)
-    state = core.reset(world, np.array([7], dtype=np.uint64), np.array([0], dtype=np.uint64))
-    state, outcome = core.step(world, state, core.Action.of(0.25, 0.5))
-    assert state.mid[0] == pytest.approx(100.0 - world.adverse_jump)
+    state = core.reset(world.market, np.array([7], dtype=np.uint64), np.array([0], dtype=np.uint64))
+    state, outcome = core.step(world.market, state, core.Action.quotes([[0.25]], [[0.5]]))
+    assert state.mid[0, 0] == pytest.approx(100.0 - world.adverse_jump)
     assert outcome.inventory_pnl[0] == pytest.approx(-world.adverse_jump)
     assert outcome.variance_reduced_reward[0] == pytest.approx(outcome.reward[0])
 
@@ -228,7 +228,7 @@ def test_observation_at_matches_the_env_observation():
     for _ in range(7):
         observation = batch.step(np.zeros((64, 2))).observation
     state = batch.state
-    fresh = observation_at(world, state.inventory, world.n_steps - state.step, state.regime)
+    fresh = observation_at(world, state.inventory[0], world.n_steps - state.step, state.regime)
     np.testing.assert_array_equal(fresh[:, :3], observation[:, :3])
     assert not fresh[:, 3:].any()  # no history: the extra features read zero
 
@@ -237,11 +237,11 @@ def test_uniforms_drawn_ahead_are_the_ones_each_step_draws():
     world = make_world("regimes")
     key = np.array([3, 2**63 + 5], dtype=np.uint64)
     episode = np.array([0, 7], dtype=np.uint64)
-    block = core.step_uniforms(world, key, episode, 10, 5)
-    assert block.shape == (core.stream_count(world), 5, 2)
+    block = core.step_uniforms(world.market, key, episode, 10, 5)
+    assert block.shape == (core.stream_count(world.market), 5, 2)
     for j in range(5):
         at = np.full(2, 10 + j)
-        np.testing.assert_array_equal(block[:, j], core.uniforms(key, episode, at, core.stream_count(world)))
+        np.testing.assert_array_equal(block[:, j], core.uniforms(key, episode, at, core.stream_count(world.market)))
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 
-from envs import dealer_core, market_keys
+from envs import core, market_keys
 from envs.market import Asset
 from envs.presets import make_market, mean_variance_market
 
@@ -21,7 +21,7 @@ def test_wealth_accounting_limits_and_sizes(preset):
     dealer = make_market(preset)
     rng = np.random.default_rng(3)
     n = 400
-    state = dealer_core.reset(dealer, np.arange(n, dtype=np.uint64) + 11, 0)
+    state = core.reset(dealer, np.arange(n, dtype=np.uint64) + 11, 0)
     wealth = state.wealth.copy()
     total = np.zeros(n)
     sizes = {asset_index: set(asset.sizes) | {0} for asset_index, asset in enumerate(dealer.assets)}
@@ -30,15 +30,15 @@ def test_wealth_accounting_limits_and_sizes(preset):
     for _ in range(dealer.n_steps):
         bid, ask = _random_quotes(rng, n, dealer.n_assets, -3 * scale, 3 * scale)
         before = state.inventory
-        state, outcome = dealer_core.step(dealer, state, bid, ask)
+        state, outcome = core.step(dealer, state, core.Action.quotes(bid, ask))
         total += outcome.reward + outcome.penalty
-        assert np.all(np.abs(state.inventory) <= limits)
+        assert np.all(np.abs(state.inventory.T) <= limits)
         assert np.array_equal(state.inventory, before + outcome.bid_fills - outcome.ask_fills)
-        assert np.all(outcome.bid_fills[np.isinf(bid)] == 0)
+        assert np.all(outcome.bid_fills.T[np.isinf(bid)] == 0)
         for i in range(dealer.n_assets):
-            assert set(np.unique(outcome.bid_fills[:, i])) <= sizes[i]
-            assert set(np.unique(outcome.ask_fills[:, i])) <= sizes[i]
-        penalty = dealer.dt * np.einsum("ni,ij,nj->n", state.inventory, dealer.penalty_matrix, state.inventory)
+            assert set(np.unique(outcome.bid_fills[i])) <= sizes[i]
+            assert set(np.unique(outcome.ask_fills[i])) <= sizes[i]
+        penalty = dealer.dt * np.einsum("in,ij,jn->n", state.inventory, dealer.penalty_matrix, state.inventory)
         np.testing.assert_allclose(outcome.penalty, penalty, rtol=1e-12)
     assert outcome.terminated.all()
     # Reward plus penalty is exactly the change in wealth marked to the mids.
@@ -49,14 +49,14 @@ def test_wealth_accounting_limits_and_sizes(preset):
 def test_one_book_of_a_batch_equals_that_book_alone():
     dealer = make_market("dealer")
     keys = np.arange(5, dtype=np.uint64) * 977 + 3
-    batch = dealer_core.reset(dealer, keys, 0)
-    alone = dealer_core.reset(dealer, keys[2:3], 0)
+    batch = core.reset(dealer, keys, 0)
+    alone = core.reset(dealer, keys[2:3], 0)
     for _ in range(30):
         bid = np.full((5, 2), 0.05)
-        batch, batch_outcome = dealer_core.step(dealer, batch, bid, bid)
-        alone, alone_outcome = dealer_core.step(dealer, alone, bid[2:3], bid[2:3])
+        batch, batch_outcome = core.step(dealer, batch, core.Action.quotes(bid, bid))
+        alone, alone_outcome = core.step(dealer, alone, core.Action.quotes(bid[2:3], bid[2:3]))
         assert batch_outcome.reward[2] == alone_outcome.reward[0]
-    assert np.array_equal(batch.inventory[2], alone.inventory[0])
+    assert np.array_equal(batch.inventory[:, 2], alone.inventory[:, 0])
 
 
 def test_fill_and_size_frequencies_match_the_ladder():
@@ -64,12 +64,12 @@ def test_fill_and_size_frequencies_match_the_ladder():
     asset = Asset(sizes=(1, 2, 5), size_probabilities=(0.5, 0.3, 0.2), max_inventory=1000, arrival_intensity=60.0)
     dealer = mean_variance_market(assets=(asset,), risk_aversion=0.0, dt=0.01)
     n, steps = 20_000, 10
-    state = dealer_core.reset(dealer, np.arange(n, dtype=np.uint64), 0)
+    state = core.reset(dealer, np.arange(n, dtype=np.uint64), 0)
     quote = np.full((n, 1), 0.4)
     fills = []
     for _ in range(steps):
-        state, outcome = dealer_core.step(dealer, state, quote, np.full((n, 1), np.inf))
-        fills.append(outcome.bid_fills[:, 0])
+        state, outcome = core.step(dealer, state, core.Action.quotes(quote, np.full((n, 1), np.inf)))
+        fills.append(outcome.bid_fills[0])
     fills = np.concatenate(fills)
     chance = -np.expm1(-60.0 * np.exp(-1.5 * 0.4) * 0.01)
     filled = fills > 0
@@ -85,10 +85,10 @@ def test_mids_move_with_drift_and_correlation():
     correlation = ((1.0, 0.6, -0.3), (0.6, 1.0, 0.0), (-0.3, 0.0, 1.0))
     dealer = mean_variance_market(0.5, assets=assets, correlation=correlation, dt=0.01)
     n = 50_000
-    state = dealer_core.reset(dealer, np.arange(n, dtype=np.uint64), 0)
+    state = core.reset(dealer, np.arange(n, dtype=np.uint64), 0)
     pulled = np.full((n, 3), np.inf)
-    new, _ = dealer_core.step(dealer, state, pulled, pulled)
-    change = new.mid - state.mid
+    new, _ = core.step(dealer, state, core.Action.quotes(pulled, pulled))
+    change = (new.mid - state.mid).T
     np.testing.assert_allclose(change.mean(axis=0), [0.02, -0.01, 0.0], atol=4 * 3.0 * 0.1 / np.sqrt(n))
     np.testing.assert_allclose(change.std(axis=0), [0.1, 0.3, 0.05], rtol=0.02)
     np.testing.assert_allclose(np.corrcoef(change.T), correlation, atol=0.02)
@@ -123,12 +123,12 @@ def test_logistic_best_response_and_myopic_half_spread_match_brute_force():
 def test_the_fills_expected_cash_counts_only_the_sizes_the_limit_lets_fill():
     dealer = make_market("dealer")  # sizes 1/2/5 at 0.5/0.3/0.2, Q = 20
     n = 200_000
-    state = dealer_core.reset(dealer, market_keys(4, n), np.zeros(n, dtype=np.uint64))
-    state.inventory[:] = [18, -20]  # asset 0: a bid of 5 would pass +20; asset 1: at −20, no ask fills
+    state = core.reset(dealer, market_keys(4, n), np.zeros(n, dtype=np.uint64))
+    state.inventory[:] = [[18], [-20]]  # asset 0: a bid of 5 would pass +20; asset 1: at −20, no ask fills
     bid = np.full((n, 2), 0.05)
     ask = np.full((n, 2), 0.05)
-    _, outcome = dealer_core.step(dealer, state, bid, ask)
-    chance = dealer_core.fill_chance(dealer, np.full(1, 0.05), 0)[0]
+    _, outcome = core.step(dealer, state, core.Action.quotes(bid, ask))
+    chance = core.fill_probability(dealer, dealer.assets[0].side_intensities[0] * dealer.assets[0].fill_shape(0.05))
     # Per book: bids of asset 0 (sizes 1, 2 only) and 1 (all), asks of asset 0 (all); asset 1's asks none.
     expected = chance * 0.05 * ((0.5 + 0.6) + (0.5 + 0.6 + 1.0) + (0.5 + 0.6 + 1.0))
     standard_error = outcome.spread_captured.std() / np.sqrt(n)

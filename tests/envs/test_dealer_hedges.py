@@ -10,7 +10,7 @@ from gymnasium.utils.env_checker import check_env
 
 from baselines.dealer import ClosedForm, ClosedFormHedged
 from baselines.dealer_optimal import DealerOptimal
-from envs import ENV_ID, DealerVecEnv, dealer_core, market_keys
+from envs import ENV_ID, DealerVecEnv, core, market_keys
 from envs.dealer_spaces import action_to_deal, action_to_quotes, observation_at, quotes_to_action
 from envs.interface import hedge_unit
 from envs.market import Asset, HedgeInstrument, Market
@@ -70,21 +70,21 @@ def test_minimum_variance_hedge_and_residual_risk_by_hand():
 
 def test_a_hedge_trade_settles_at_the_mid_and_pays_its_costs_by_hand():
     dealer = one_asset_one_hedge()
-    state = dealer_core.reset(dealer, market_keys(0, 3), np.zeros(3, dtype=np.uint64))
+    state = core.reset(dealer, market_keys(0, 3), np.zeros(3, dtype=np.uint64))
     pulled = np.full((3, 1), np.inf)  # no quote fills: the step is the trade alone
     requested = np.array([[4], [-6], [0]])  # the second asks past U = 4 and is clipped
-    state, outcome = dealer_core.step(dealer, state, pulled, pulled, requested)
-    assert outcome.hedge_trade[:, 0].tolist() == [4, -4, 0]
+    state, outcome = core.step(dealer, state, core.Action.quotes(pulled, pulled, requested))
+    assert outcome.hedge_trade[0].tolist() == [4, -4, 0]
     # ψ·|u| + η·u²/dt + ticket: 0.05·4 + 0.001·16/0.01 + 0.2 = 2.0
     assert outcome.hedge_cost.tolist() == pytest.approx([2.0, 2.0, 0.0])
     assert state.cash.tolist() == pytest.approx([-400.0 - 2.0, 400.0 - 2.0, 0.0])
-    assert state.hedge_position[:, 0].tolist() == [4, -4, 0]
-    change = state.hedge_mid[:, 0] - 100.0
-    assert outcome.hedge_pnl == pytest.approx(state.hedge_position[:, 0] * change)
-    assert outcome.penalty == pytest.approx(0.01 * 0.2 * 4.0 * state.hedge_position[:, 0] ** 2)
+    assert state.hedge_position[0].tolist() == [4, -4, 0]
+    change = state.hedge_mid[0] - 100.0
+    assert outcome.hedge_pnl == pytest.approx(state.hedge_position[0] * change)
+    assert outcome.penalty == pytest.approx(0.01 * 0.2 * 4.0 * state.hedge_position[0] ** 2)
     # At Q₂ = 8 a further buy of 4 from +6 is clipped to 2.
     state.hedge_position[0, 0] = 6
-    _, outcome = dealer_core.step(dealer, state, pulled, pulled, np.array([[4], [0], [0]]))
+    _, outcome = core.step(dealer, state, core.Action.quotes(pulled, pulled, np.array([[4], [0], [0]])))
     assert outcome.hedge_trade[0, 0] == 2
 
 
@@ -121,11 +121,11 @@ def test_accounting_and_limits_hold_under_adversarial_actions():
 def test_hedge_mid_moves_with_the_quoted_mids_correlation():
     dealer = one_asset_one_hedge(rho=-0.7, impact=0.0)
     n = 20_000
-    state = dealer_core.reset(dealer, market_keys(0, n), np.zeros(n, dtype=np.uint64))
+    state = core.reset(dealer, market_keys(0, n), np.zeros(n, dtype=np.uint64))
     pulled = np.full((n, 1), np.inf)
-    after, _ = dealer_core.step(dealer, state, pulled, pulled)
-    quoted = after.mid[:, 0] - state.mid[:, 0]
-    hedge = after.hedge_mid[:, 0] - state.hedge_mid[:, 0]
+    after, _ = core.step(dealer, state, core.Action.quotes(pulled, pulled))
+    quoted = after.mid[0] - state.mid[0]
+    hedge = after.hedge_mid[0] - state.hedge_mid[0]
     assert np.corrcoef(quoted, hedge)[0, 1] == pytest.approx(-0.7, abs=0.02)  # ±0.02 ≈ 3 standard errors
     assert hedge.std() == pytest.approx(2.0 * np.sqrt(dealer.dt), rel=0.03)
 

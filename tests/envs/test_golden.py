@@ -6,11 +6,15 @@ relative 1e-12 of each field's scale. numpy's vectorized ``exp``, ``log`` and fr
 from one CPU to another, so a bit-for-bit comparison fails on a different machine without any change of
 dynamics; any real change (a fill, a formula, a random stream) moves the trajectories by far more than that.
 
-The recording was first made with the first wave's core (commit 310054e) and was reproduced bit for bit by every
-core since; it was moved to this format, unchanged, at the commit that added it. Re-record (``python
-tests/envs/test_golden.py``) only in a commit that changes the dynamics or the random-stream layout, and say so.
+The single-asset recordings were first made with the first wave's core (commit 310054e) and reproduced by every
+core since, the one core for every market included. The one core re-recorded the file once, adding two cases whose
+random streams it changed: a hedged world under the binomial mid (the hedge's ±1 now drawn from the stream after the
+quoted asset's) and a multi-asset market (``two_assets_regimes``; correlated shocks through the Cholesky factor, where
+the multi-asset core used a symmetric root). Re-record (``python tests/envs/test_golden.py``) only in a commit that
+changes the dynamics or the random-stream layout, and say so.
 
-Worlds with an explicit offset range, so that the same actions mean the same quotes in every wave.
+Worlds with an explicit offset range, so that the same actions mean the same quotes in every wave; a multi-asset
+market's range is derived from its physics (``envs.interface``).
 """
 
 from pathlib import Path
@@ -19,6 +23,8 @@ import numpy as np
 import pytest
 
 from envs import MarketBatch, make_world
+from envs.dealer_batch import DealerBatch
+from envs.presets import is_multi_asset, make_market
 
 GOLDEN_FILE = Path(__file__).parent / "golden_trajectories.npz"
 CASES = {
@@ -32,6 +38,11 @@ CASES = {
             "observation_features": ("mid_return", "last_fills", "fill_imbalance"),
         },
     ),
+    "hedged_binomial": (
+        "hedged",
+        {"min_offset": -1.0, "max_offset": 3.0, "mid_process": "binomial", "hedge_ticket_fee": 0.01, "fee": 0.01},
+    ),
+    "two_assets_regimes": ("two_assets_regimes", {}),
 }
 INTEGER_FIELDS = ("inventory", "regime")
 FLOAT_FIELDS = ("mid", "cash", "reward", "penalty")
@@ -39,19 +50,24 @@ RELATIVE_TOLERANCE = 1e-12
 
 
 def trajectory(preset: str, overrides: dict, n: int = 6) -> dict[str, np.ndarray]:
-    """Each field's values over the steps, ``(steps, n)``, across one close and into the next session."""
-    world = make_world(preset, **overrides)
-    batch = MarketBatch(world, n)
+    """Each field's values over the steps, ``(steps, n)`` (per asset ``(steps, d, n)`` in a multi-asset market),
+    across one close and into the next session."""
+    if is_multi_asset(preset):
+        market = make_market(preset, **overrides)
+        batch, width, one = DealerBatch(market, n), 2 * market.n_assets + market.n_hedges, False
+    else:
+        world = make_world(preset, **overrides)
+        batch, width, one = MarketBatch(world, n), len(world.action_names), True
     batch.reset(seed=11)
     rng = np.random.default_rng(5)
     rows: dict[str, list[np.ndarray]] = {name: [] for name in INTEGER_FIELDS + FLOAT_FIELDS}
-    for _ in range(world.n_steps + 3):
-        result = batch.step(rng.uniform(-1, 1.05, size=(n, 2)))
+    for _ in range(batch.n_steps + 3):
+        result = batch.step(rng.uniform(-1, 1.05, size=(n, width)))
         state = batch.state
         for name, value in (
-            ("inventory", state.inventory),
+            ("inventory", state.inventory[0] if one else state.inventory),  # one asset: its row
             ("regime", state.regime),
-            ("mid", state.mid),
+            ("mid", state.mid[0] if one else state.mid),
             ("cash", state.cash),
             ("reward", result.reward),
             ("penalty", result.info["penalty"]),

@@ -70,8 +70,11 @@ def test_accounting_identity_with_the_hedge_leg(preset, mid_process):
     assert np.abs(positions).max() == world.hedge_max_position  # random actions do reach the limit
     assert np.all(trades % world.hedge_lot == 0) and np.abs(trades).max() <= world.hedge_max_trade
     np.testing.assert_array_equal(np.diff(positions, axis=0), trades[1:])
-    # Costs by hand: ψ|u| + η·u²/dt, the ticket fee inside fees.
+    # Costs by hand: ψ|u| + η·u²/dt plus the ticket fee if u ≠ 0 (the hedge's cost; fees are the quotes').
     expected = world.hedge_spread_cost * np.abs(trades) + world.hedge_impact / world.dt * trades**2
+    expected += world.hedge_ticket_fee * (trades != 0)
+    fills = np.array([info["bid_fills"] + info["ask_fills"] for info in infos])
+    np.testing.assert_allclose(np.array([info["fees"] for info in infos]), 0.01 * fills, atol=1e-12)
     np.testing.assert_allclose(np.array([info["hedge_cost"] for info in infos]), expected, atol=1e-12)
 
 
@@ -171,19 +174,19 @@ def test_positions_carry_an_asset_axis():
     hedged.reset(seed=0)
     plain.reset(seed=0)
     hedged.step(np.tile(np.array([0.0, 0.0, -1.0], dtype=np.float32), (5, 1)))
-    assert hedged.state.positions.shape == (5, 2) and np.all(hedged.state.positions[:, 1] == -2)
-    assert plain.state.positions.shape == (5, 1) and plain.state.hedge_position is None
+    assert hedged.state.positions.shape == (2, 5) and np.all(hedged.state.positions[1] == -2)
+    assert plain.state.positions.shape == (1, 5) and plain.state.hedge_position.shape == (0, 5)
 
 
 def test_the_core_trades_at_most_u_max_and_within_q2():
     """A trade asked of the core directly (not through the action mapping) is still capped: at most U_max a
     step, and never past ±Q₂."""
     world = make_world("hedged")
-    state = core.reset(world, market_keys(0, 3), np.zeros(3, dtype=np.uint64))
-    action = core.Action.of(np.full(3, 0.7), np.full(3, 0.7), hedge=[100, -100, 1])
+    state = core.reset(world.market, market_keys(0, 3), np.zeros(3, dtype=np.uint64))
+    action = core.Action.quotes(np.full((3, 1), 0.7), np.full((3, 1), 0.7), hedge=[[100], [-100], [1]])
     for expected in ([2, -2, 1], [4, -4, 2]):
-        state, outcome = core.step(world, state, action)
-        np.testing.assert_array_equal(state.hedge_position, expected)
+        state, outcome = core.step(world.market, state, action)
+        np.testing.assert_array_equal(state.hedge_position[0], expected)
     state.hedge_position[:] = [9, -9, 10]
-    state, outcome = core.step(world, state, action)
-    np.testing.assert_array_equal(outcome.hedge_trade, [1, -1, 0])
+    state, outcome = core.step(world.market, state, action)
+    np.testing.assert_array_equal(outcome.hedge_trade[0], [1, -1, 0])

@@ -1,24 +1,21 @@
 """The multi-asset core simulates every market feature: regimes, the terminal penalty, fees, adverse jumps,
-``sell_share``, the binomial mid and a drawn opening inventory, hand-checked where the step is deterministic and,
-for a one-asset market, statistically equivalent to the single-asset core (``envs.core``) on the same world."""
+``sell_share``, the binomial mid and a drawn opening inventory, hand-checked where the step is deterministic: the
+same core that steps the single-asset worlds (their statistical equivalence to the single-asset core before
+the two were one: ``benchmarks/market_equivalence.py``)."""
 
 import numpy as np
-import pytest
 
-from envs import core, dealer_core, make_world
-from envs.core import Action
+from envs import core, make_world
 from envs.market import Asset, Market, Penalty, Regimes
-
-EPISODES = 4000
 
 
 def run(market: Market, bid: float, ask: float, n: int = 4, steps: int | None = None):
-    state = dealer_core.reset(market, np.arange(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64))
+    state = core.reset(market, np.arange(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64))
     quotes = np.full((n, market.n_assets), bid), np.full((n, market.n_assets), ask)
     history = []
     for _ in range(steps or market.n_steps):
         previous = state
-        state, outcome = dealer_core.step(market, state, *quotes)
+        state, outcome = core.step(market, state, core.Action.quotes(*quotes))
         history.append((previous, state, outcome))
     return history
 
@@ -30,12 +27,12 @@ def test_fees_jumps_and_the_bid_side_share_step_by_step():
     market = Market(assets=(asset,), penalty=Penalty(running=1.0, terminal=0.5), dt=0.25)
     history = run(market, bid=0.3, ask=0.3)
     for step, (before, after, outcome) in enumerate(history, start=1):
-        np.testing.assert_array_equal(outcome.bid_fills[:, 0], 1)
-        np.testing.assert_array_equal(outcome.ask_fills[:, 0], 0)
-        np.testing.assert_array_equal(after.inventory[:, 0], step)
+        np.testing.assert_array_equal(outcome.bid_fills[0], 1)
+        np.testing.assert_array_equal(outcome.ask_fills[0], 0)
+        np.testing.assert_array_equal(after.inventory[0], step)
         np.testing.assert_allclose(outcome.fees, 0.01)
-        np.testing.assert_allclose(after.mid[:, 0], before.mid[:, 0] - 0.25)
-        np.testing.assert_allclose(after.cash, before.cash - (before.mid[:, 0] - 0.3) - 0.01)
+        np.testing.assert_allclose(after.mid[0], before.mid[0] - 0.25)
+        np.testing.assert_allclose(after.cash, before.cash - (before.mid[0] - 0.3) - 0.01)
         closing = 0.5 if step == market.n_steps else 0.0
         np.testing.assert_allclose(outcome.penalty, (1.0 * 0.25 + closing) * step**2)
         change = after.wealth - before.wealth
@@ -53,7 +50,7 @@ def test_binomial_mids_move_by_sigma_root_dt_scaled_by_the_regime():
     assert set(opening.tolist()) == {0, 1}
     for before, after, _ in history:
         np.testing.assert_array_equal(after.regime, opening)
-        moves = np.abs(after.mid[:, 0] - before.mid[:, 0])
+        moves = np.abs(after.mid[0] - before.mid[0])
         np.testing.assert_allclose(moves, np.array([0.5, 2.0])[opening] * 2.0 * 0.1, rtol=1e-12)
 
 
@@ -63,69 +60,14 @@ def test_the_opening_inventory_is_drawn_within_its_range_and_regimes_switch():
         correlation=((1.0, 0.3), (0.3, 1.0)),
         regimes=Regimes(scales=(1.0, 3.0), switch_rates=((-50.0, 50.0), (50.0, -50.0))),
     )
-    state = dealer_core.reset(market, np.arange(6000, dtype=np.uint64), np.zeros(6000, dtype=np.uint64))
-    counts = np.bincount(state.inventory[:, 0] + 3, minlength=6)
+    state = core.reset(market, np.arange(6000, dtype=np.uint64), np.zeros(6000, dtype=np.uint64))
+    counts = np.bincount(state.inventory[0] + 3, minlength=6)
     assert counts.size == 6 and counts.min() > 900  # six values, each about 1000 times
-    np.testing.assert_array_equal(state.inventory[:, 1], 4)
+    np.testing.assert_array_equal(state.inventory[1], 4)
     history = run(market, 1.0, 1.0, n=200, steps=50)
     switched = sum(int(np.sum(after.regime != before.regime)) for before, after, _ in history)
     # P(switch in a step) = (1 − e^(−100·dt))/2 ≈ 0.197 at dt = 0.005: about 1,970 of 10,000 book-steps.
     assert 1700 < switched < 2250
-
-
-def _single_core_sums(world, bid: float, ask: float, n: int) -> dict[str, np.ndarray]:
-    keys = np.arange(n, dtype=np.uint64)
-    state = core.reset(world, keys, np.zeros(n, dtype=np.uint64))
-    action = Action.of(np.full(n, bid), np.full(n, ask))
-    sums = {name: np.zeros(n) for name in ("reward", "fills", "penalty", "fees", "pnl")}
-    opening = state.wealth
-    for _ in range(world.n_steps):
-        state, outcome = core.step(world, state, action)
-        sums["reward"] += outcome.reward
-        sums["fills"] += outcome.bid_fills + outcome.ask_fills
-        sums["penalty"] += outcome.penalty
-        sums["fees"] += outcome.fees
-    sums["pnl"] = state.wealth - opening
-    return sums
-
-
-def _market_core_sums(market, bid: float, ask: float, n: int) -> dict[str, np.ndarray]:
-    keys = np.arange(10**6, 10**6 + n, dtype=np.uint64)  # other draws than the single core's
-    state = dealer_core.reset(market, keys, np.zeros(n, dtype=np.uint64))
-    opening = state.wealth
-    sums = {name: np.zeros(n) for name in ("reward", "fills", "penalty", "fees")}
-    quotes = np.full((n, 1), bid), np.full((n, 1), ask)
-    for _ in range(market.n_steps):
-        state, outcome = dealer_core.step(market, state, *quotes)
-        sums["reward"] += outcome.reward
-        sums["fills"] += (outcome.bid_fills + outcome.ask_fills)[:, 0]
-        sums["penalty"] += outcome.penalty
-        sums["fees"] += outcome.fees
-    sums["pnl"] = state.wealth - opening
-    return sums
-
-
-@pytest.mark.parametrize(
-    "preset, overrides, quotes",
-    [
-        ("toxic", {}, (0.7, 0.7)),
-        ("regimes", {}, (0.6, 0.9)),
-        ("as2008", {"fee": 0.02, "sell_share": 0.6, "initial_inventory": (-5, 5)}, (0.8, 0.6)),
-    ],
-)
-def test_a_one_asset_market_matches_the_single_asset_core_in_distribution(preset, overrides, quotes):
-    """On independent draws, the two cores' mean reward, fills, penalty, fees and P&L agree within 4 standard
-    errors of their difference (5 quantities × 3 worlds: a false alarm has odds below 1 in 1,000), and the P&L's
-    spread within 5 % (its ratio's standard error is about 2 % at 4,000 episodes; volatility 10 % off in every
-    regime moves it by 7 %)."""
-    world = make_world(preset, **overrides)
-    single = _single_core_sums(world, *quotes, EPISODES)
-    multi = _market_core_sums(world.market, *quotes, EPISODES)
-    for name in ("reward", "fills", "penalty", "fees", "pnl"):
-        a, b = single[name], multi[name]
-        error = np.sqrt(a.var() / a.size + b.var() / b.size)
-        assert abs(a.mean() - b.mean()) <= 4 * error + 1e-12, (name, a.mean(), b.mean(), error)
-    assert single["pnl"].std() / multi["pnl"].std() == pytest.approx(1.0, abs=0.05)
 
 
 def test_the_binomial_mid_keeps_the_first_asset_at_plus_or_minus_sigma_root_dt_beside_a_correlated_hedge():
@@ -138,6 +80,6 @@ def test_the_binomial_mid_keeps_the_first_asset_at_plus_or_minus_sigma_root_dt_b
     hedge_moves = {round(x * step, 9) for x in (rho + np.sqrt(1 - rho**2), rho - np.sqrt(1 - rho**2))}
     hedge_moves |= {-move for move in hedge_moves}
     for before, after, _ in history:
-        np.testing.assert_allclose(np.abs(after.mid[:, 0] - before.mid[:, 0]), step, rtol=1e-12)
-        moves = np.round(after.hedge_mid[:, 0] - before.hedge_mid[:, 0], 9)
+        np.testing.assert_allclose(np.abs(after.mid[0] - before.mid[0]), step, rtol=1e-12)
+        moves = np.round(after.hedge_mid[0] - before.hedge_mid[0], 9)
         assert set(moves.tolist()) == hedge_moves
