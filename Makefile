@@ -46,5 +46,14 @@ sweep-demo: setup
 bench-robustness: setup
 	$(PY) benchmarks/recipe_robustness.py $(if $(QUICK),--quick,)
 
+# The documentation site into site/ (open site/index.html); --strict fails on a broken link or reference.
+.PHONY: docs docs-serve
+docs: setup
+	$(PY) -m mkdocs build --strict
+
+docs-serve: setup
+	$(PY) -m mkdocs serve
+
 clean:
 	rm -rf $(VENV) runs sweeps build *.egg-info
+	rm -rf site
