@@ -22,8 +22,8 @@ test: setup
 	$(PY) -m pytest -q -n 2 tests
 
 lint: setup
-	$(PY) -m ruff check envs baselines train eval tests benchmarks
-	$(PY) -m ruff format --check envs baselines train eval tests benchmarks
+	$(PY) -m ruff check envs baselines train eval tests benchmarks examples docs/hooks.py
+	$(PY) -m ruff format --check envs baselines train eval tests benchmarks examples docs/hooks.py
 
 bench: setup
 	$(PY) benchmarks/env_speed.py
