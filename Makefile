@@ -22,8 +22,8 @@ test: setup
 	$(PY) -m pytest -q -n 2 tests
 
 lint: setup
-	$(PY) -m ruff check envs baselines train eval tests benchmarks
-	$(PY) -m ruff format --check envs baselines train eval tests benchmarks
+	$(PY) -m ruff check envs baselines train eval tests benchmarks examples docs/hooks.py
+	$(PY) -m ruff format --check envs baselines train eval tests benchmarks examples docs/hooks.py
 
 bench: setup
 	$(PY) benchmarks/env_speed.py
@@ -46,5 +46,37 @@ sweep-demo: setup
 bench-robustness: setup
 	$(PY) benchmarks/recipe_robustness.py $(if $(QUICK),--quick,)
 
+# The documentation site into site/ (open site/index.html); --strict fails on a broken link or reference.
+.PHONY: docs docs-serve
+docs: setup
+	$(PY) -m mkdocs build --strict
+
+docs-serve: setup
+	$(PY) -m mkdocs serve
+
+# The current figures, regenerated into benchmarks/results/ and each stamped with its command and commit
+# (benchmarks/record.py); the docs include those files. Long: the training-quality tables train every shipped config
+# on 3 seeds and the robustness suite 8 worlds on 3 (several hours on 2 cores; run it alone for honest timings).
+# QUICK=1 records the figures that train nothing (minutes) and the robustness suite's --quick.
+.PHONY: results
+RECORD := $(PY) benchmarks/record.py
+results: setup
+	rm -rf sweeps/results
+	$(RECORD) env_speed benchmarks/env_speed.py
+	$(RECORD) policy_speed benchmarks/policy_speed.py
+	$(RECORD) optimal_accuracy benchmarks/optimal_accuracy.py
+	$(RECORD) eval_speed benchmarks/eval_speed.py
+	$(RECORD) hedged benchmarks/hedged.py
+	$(RECORD) dealer benchmarks/dealer.py
+	$(RECORD) hedging_closed_forms benchmarks/hedging_closed_forms.py
+	$(RECORD) market_equivalence benchmarks/market_equivalence.py
+ifndef QUICK
+	$(RECORD) train_quality benchmarks/train_quality.py --configs default toxic regimes demo hedged --dir sweeps/results/train_quality
+	$(RECORD) train_quality_dealer benchmarks/train_quality.py --configs two_assets dealer two_assets_hedged --dir sweeps/results/train_quality_dealer
+	$(RECORD) train_quality_regimes benchmarks/train_quality.py --configs two_assets_regimes --dir sweeps/results/train_quality_regimes
+endif
+	$(PY) benchmarks/recipe_robustness.py --dir sweeps/results/recipe_robustness $(if $(QUICK),--quick,)
+
 clean:
 	rm -rf $(VENV) runs sweeps build *.egg-info
+	rm -rf site

@@ -1,4 +1,4 @@
-"""Every file the README, the pages under ``docs/`` or the Makefile name exists in a fresh clone: tracked by git,
+"""Every file the README, the pages under ``docs/``, the Makefile, ``mkdocs.yml`` or the examples name exists in a fresh clone: tracked by git,
 not hidden by ``.gitignore`` (a ``sweeps/`` pattern once hid ``configs/sweeps/demo.yaml``, which they name)."""
 
 import re
@@ -13,13 +13,20 @@ NAMED = re.compile(
 )
 
 
-def named_files() -> list[str]:
-    pages = [ROOT / "README.md", ROOT / "Makefile", *sorted((ROOT / "docs").glob("*.md"))]
-    return sorted({path for page in pages for path in NAMED.findall(page.read_text())})
+def pages(root: Path = ROOT) -> list[Path]:
+    """The files that name others: the front page, the docs, the Makefile, the site's config and the examples."""
+    top = [root / "README.md", root / "Makefile", root / "mkdocs.yml"]
+    return top + sorted((root / "docs").rglob("*.md")) + sorted((root / "examples").glob("*.py"))
+
+
+def named_files(root: Path = ROOT) -> list[str]:
+    return sorted({path for page in pages(root) for path in NAMED.findall(page.read_text())})
 
 
 def test_the_readme_names_files():
-    assert {"configs/sweeps/demo.yaml", "docs/results.md", "docs/environment.md"} <= set(named_files())
+    named = set(named_files())
+    assert {"configs/sweeps/demo.yaml", "docs/results.md", "docs/environment.md", "docs/hooks.py"} <= named
+    assert "examples/01_env_and_baseline.py" in named
 
 
 @pytest.mark.parametrize("path", named_files())
