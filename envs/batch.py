@@ -153,6 +153,10 @@ class Batch:
         self._returns = self._zeros()
         self._objective = self._zeros()
 
+    def _first_step(self) -> np.integer:
+        """The first market's step (the step every market is at, without close starts)."""
+        return self.state.step[0] if self.shape else self.state.step
+
     def _zeros(self) -> np.ndarray:
         """Zeros over the markets (float64): an array of ``shape``, or a numpy scalar unbatched."""
         return np.zeros(self.shape)[()]
@@ -193,7 +197,7 @@ class Batch:
         """Step every market with actions of shape ``(n, legs)`` (``(legs,)`` unbatched)."""
         if self.state is None:
             raise RuntimeError("call reset() before step()")
-        if not self.autoreset and self.state.step.flat[0] >= self.n_steps:
+        if not self.autoreset and self._first_step() >= self.n_steps:
             raise RuntimeError("the session is closed; call reset()")
         self.state, outcome, info = self._advance(np.asarray(action))
         reward = outcome.reward if self.reward == "pnl" else outcome.variance_reduced_reward
@@ -207,7 +211,8 @@ class Batch:
         self._objective += outcome.reward
         observation = self._observe(self.state)
         finished = None
-        if np.count_nonzero(done):  # far cheaper than done.any() on a small batch
+        # A numpy bool unbatched; on a small batch count_nonzero is far cheaper than done.any().
+        if done if done.ndim == 0 else np.count_nonzero(done):
             finished = Finished(
                 mask=done.copy(),
                 final_observation=observation.copy(),
@@ -319,7 +324,7 @@ class MarketBatch(Batch):
 
     def _step_noise(self) -> core.StepNoise | None:
         """The current step's noise from the block drawn ahead (``None``: let the core draw it)."""
-        at = int(self.state.step.flat[0])
+        at = int(self._first_step())
         if self._ahead == 1 or at >= self.n_steps:  # a closed session stepping before it opens (next-step autoreset)
             return None
         if self._noise is None or not 0 <= at - self._drawn_from < self._noise.normals.shape[1]:

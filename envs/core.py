@@ -231,8 +231,11 @@ def clip_trade(
 ) -> np.ndarray:
     """The trade executed for a requested one [lots]: at most ``max_trade`` either way, and no further than
     keeps ``|position + trade| ≤ max_position``; arguments broadcast."""
-    low = np.maximum(-max_position - position, -max_trade)
-    high = np.minimum(max_position - position, max_trade)
+    low, high = -max_position - position, max_position - position
+    if isinstance(low, np.generic):  # one unbatched book: the builtins are ten times cheaper than ufuncs on scalars
+        return np.int64(min(max(requested, low, -max_trade), high, max_trade))
+    low = np.maximum(low, -max_trade)
+    high = np.minimum(high, max_trade)
     return np.minimum(np.maximum(requested, low), high).astype(np.int64, copy=False)
 
 
@@ -293,6 +296,7 @@ class _Terms:
     one_instrument: bool
     max_inventory: np.ndarray  # (d, 1…) [lots]
     negative_max_inventory: np.ndarray
+    side_sign: np.ndarray  # (2, 1, 1…): +1 the bid (a fill buys), −1 the ask
     limits: np.ndarray  # (d,) [lots]
     exponential: np.ndarray | None  # (d, 1…) bool where curves mix; None where all are one kind
     negative_decay: np.ndarray  # (d, 1…) −k [1/price]
@@ -303,18 +307,17 @@ class _Terms:
     jump: np.ndarray | None  # (d, 1…) ξ [price/lot]; None where every ξ is 0
     ladders: tuple | None  # per asset (sizes, cumulative without its last entry, p_z·z, p_z·z²); None: every size 1
     loading: np.ndarray  # (k, k) σ·√dt·L, instruments quoted assets first
+    unit_loading: np.float64  # its first entry, σ₁·√dt
     drift: np.ndarray | None  # (k, 1…) μ·dt [price]; None where every μ is 0
     scales: np.ndarray | None  # (regimes,) volatility scales; None with one regime
     running: np.ndarray  # (regimes,) φ_r·dt [price/lot²]
-    terminal: float  # α [price/lot²]
-    risk_rows: tuple  # per instrument i, (R_ii, 2R_i,i+1, …, 2R_i,k−1): xᵀRx by rows
+    terminal: np.float64  # α [price/lot²] (a numpy scalar: a Python float times a numpy bool is ten times slower)
+    risk: Callable[..., np.ndarray]  # xᵀRx [lots² of the first asset] of every position's row (``_risk_form``)
     risk_diagonal: np.ndarray  # (d, 1…) R_ii of the quoted assets
     cumulative_transition: np.ndarray | None  # (regimes, regimes)
-    hedge_max_trade: np.ndarray  # (m, 1…) [lots]
-    hedge_max_position: np.ndarray
-    hedge_spread_cost: np.ndarray
-    hedge_impact: np.ndarray
-    hedge_ticket_fee: np.ndarray | None  # (m, 1…); None where every ticket fee is 0
+    # Per hedge, numpy scalars: max_trade and max_position [lots], spread_cost ψ [price/lot], impact η [price·time/lot²]
+    # and ticket_fee [price].
+    hedges: tuple[tuple[np.int64, np.int64, np.float64, np.float64, np.float64], ...]
 
 
 # A market's terms by (id, ndim), the market kept beside them so that its id cannot be reused while cached: hashing
@@ -338,20 +341,15 @@ def _market_terms(market: Market, ndim: int) -> _Terms:
     d = market.n_assets
     pad = (1,) * ndim
 
-    # One asset's (one hedge's) constants are numpy scalars: they broadcast alike, and a scalar operand is far
+    # One asset's constants are numpy scalars: they broadcast alike, and a scalar operand is far
     # cheaper than a one-element array at one unbatched book.
     def per_asset(name: str) -> np.ndarray:
         column = market.column(name)
         return column[0] if d == 1 else column.reshape((d,) + pad)
 
-    def per_hedge(name: str) -> np.ndarray:
-        column = market.hedge_column(name)
-        return column[0] if market.n_hedges == 1 else column.reshape((market.n_hedges,) + pad)
-
     curves = [asset.fill_curve == "exponential" for asset in market.assets]
     fee, jump = per_asset("fee"), per_asset("adverse_jump")
     drift = market.instrument_column("drift") * market.dt
-    ticket = per_hedge("ticket_fee")
     ladders = None
     if any(asset.sizes != (1,) for asset in market.assets):
         ladders = tuple(
@@ -364,7 +362,6 @@ def _market_terms(market: Market, ndim: int) -> _Terms:
             for asset in market.assets
         )
     loading = market.triangular_loading * (market.instrument_column("sigma") * math.sqrt(market.dt))[:, None]
-    risk = market.risk_matrix
     return _Terms(
         poisson=market.fill_rule == "poisson",
         step_intensity=(-1.0 if market.fill_rule == "poisson" else 1.0)
@@ -375,6 +372,7 @@ def _market_terms(market: Market, ndim: int) -> _Terms:
         one_instrument=market.n_instruments == 1,
         max_inventory=per_asset("max_inventory").astype(np.int64),
         negative_max_inventory=-per_asset("max_inventory").astype(np.int64),
+        side_sign=np.array([1, -1]).reshape((2, 1) + pad),
         limits=market.column("max_inventory").astype(np.int64),
         exponential=None if all(curves) or not any(curves) else np.array(curves).reshape((d,) + pad),
         negative_decay=-per_asset("fill_decay"),
@@ -385,20 +383,26 @@ def _market_terms(market: Market, ndim: int) -> _Terms:
         jump=jump if jump.any() else None,
         ladders=ladders,
         loading=loading,
+        unit_loading=loading[0, 0],
         drift=(drift[0] if drift.size == 1 else drift.reshape(drift.shape + pad)) if drift.any() else None,
         scales=np.asarray(market.regimes.scales, dtype=np.float64) if market.regimes.count > 1 else None,
         running=market.running_penalty_levels * market.dt,
-        terminal=float(market.penalty.terminal),
-        risk_rows=tuple((risk[i, i], *(2.0 * risk[i, i + 1 :])) for i in range(market.n_instruments)),
+        terminal=np.float64(market.penalty.terminal),
+        risk=_risk_form(market.risk_matrix),
         risk_diagonal=np.diagonal(market.risk_matrix)[0]
         if d == 1
         else np.diagonal(market.risk_matrix)[:d].reshape((d,) + pad),
         cumulative_transition=np.cumsum(market.regime_step_transition, axis=1) if market.regimes.count > 1 else None,
-        hedge_max_trade=per_hedge("max_trade").astype(np.int64),
-        hedge_max_position=per_hedge("max_position").astype(np.int64),
-        hedge_spread_cost=per_hedge("spread_cost"),
-        hedge_impact=per_hedge("impact"),
-        hedge_ticket_fee=ticket if ticket.any() else None,
+        hedges=tuple(
+            (
+                np.int64(hedge.max_trade),
+                np.int64(hedge.max_position),
+                np.float64(hedge.spread_cost),
+                np.float64(hedge.impact),
+                np.float64(hedge.ticket_fee),
+            )
+            for hedge in market.hedges
+        ),
     )
 
 
@@ -535,7 +539,7 @@ def step(
     rate = terms.running[state.regime] if terms.scales is not None else terms.running[0]  # phase 4, the penalty
     if terms.terminal:
         rate = rate + terms.terminal * terminated
-    penalty = rate * _risk(terms, inventory, hedge_position)
+    penalty = rate * terms.risk(*inventory, *hedge_position)
     reward = spread_captured + inventory_pnl
     if fees is not None:
         reward -= fees
@@ -550,7 +554,7 @@ def step(
         positions = inventory if trade is None else np.concatenate([inventory, hedge_position])
         mean, variance = fill_moments()
         fill_noise = _quote_sum((lots - mean) * (offset if terms.fee is None else offset - terms.fee))
-        expected = _risk(terms, q + mean[0] - mean[1], hedge_position)
+        expected = terms.risk(*(q + mean[0] - mean[1]), *hedge_position)
         expected = rate * (expected + _row_sum(terms.risk_diagonal * (variance[0] + variance[1])))
         return _dot_rows(positions, shocks), fill_noise, expected
 
@@ -596,19 +600,21 @@ def step(
 def _hedge(market: Market, terms: _Terms, state: MarketState, requested: np.ndarray | None) -> tuple:
     """Phase 1, the hedge trades: each trade asked for, clipped (``clip_trade``) and paid at the start-of-step mid
     plus its cost. Returns the cash after them, the hedge positions, the trades ``(m, *M)`` and their cost ``M``
-    (``None`` both, without hedges)."""
+    (``None`` both, without hedges). Hedge by hedge: one unbatched book's rows are numpy scalars."""
     if not market.n_hedges:
         return state.cash, state.hedge_position, None, None
-    if requested is None:
-        trade = np.zeros_like(state.hedge_position)
-    else:
-        trade = clip_trade(requested, state.hedge_position, terms.hedge_max_trade, terms.hedge_max_position)
-    costs = trade_cost(trade, terms.hedge_spread_cost, terms.hedge_impact, market.dt)
-    if terms.hedge_ticket_fee is not None:
-        costs += terms.hedge_ticket_fee * (trade != 0)
-    cost = _row_sum(costs)
-    cash = state.cash - _row_sum(trade * state.hedge_mid) - cost
-    return cash, state.hedge_position + trade, trade, cost
+    cash, cost, trades = state.cash, None, []
+    for j, (max_trade, max_position, spread_cost, impact, ticket_fee) in enumerate(terms.hedges):
+        held = state.hedge_position[j]
+        trade = clip_trade(0 if requested is None else requested[j], held, max_trade, max_position)
+        paid = trade_cost(trade, spread_cost, impact, market.dt)
+        if ticket_fee:
+            paid = paid + ticket_fee * (trade != 0)
+        cost = paid if cost is None else cost + paid
+        cash = cash - trade * state.hedge_mid[j]
+        trades.append(trade)
+    trade = np.array(trades)
+    return cash - cost, state.hedge_position + trade, trade, cost
 
 
 def _fill(market: Market, terms: _Terms, q: np.ndarray, action: Action, arrival: np.ndarray) -> tuple:
@@ -625,9 +631,12 @@ def _fill(market: Market, terms: _Terms, q: np.ndarray, action: Action, arrival:
     if terms.ladders is not None:
         return _ladder_fills(terms, q, chance, arrival, action.quoted)
     # Every size 1: the side that would take |q| past Q never fills (the bid at q = Q, the ask at q = −Q).
-    open_ = np.empty(chance.shape, dtype=bool)
-    np.less(q, terms.max_inventory, out=open_[0])
-    np.greater(q, terms.negative_max_inventory, out=open_[1])
+    if q.ndim == 1:  # one unbatched book: one operation on its short rows
+        open_ = terms.side_sign * q < terms.max_inventory
+    else:  # a batch: each side compared in place, half the passes over the books
+        open_ = np.empty(chance.shape, dtype=bool)
+        np.less(q, terms.max_inventory, out=open_[0])
+        np.greater(q, terms.negative_max_inventory, out=open_[1])
     if action.quoted is not None:
         open_ &= action.quoted
     lots = (open_ & (arrival < chance)).astype(np.int64)
@@ -668,7 +677,7 @@ def _move_mids(terms: _Terms, regime: np.ndarray, net_sold: np.ndarray, normals:
     jump ``ξ·(ask lots − bid lots)``. Returns the diffusive shocks ``(d + m, *M)`` and the quoted and hedge mids'
     changes, ``(d, *M)`` and ``(m, *M)`` (``None`` without hedges) [price]."""
     if terms.one_instrument:
-        shocks = terms.loading[0, 0] * normals
+        shocks = terms.unit_loading * normals
     elif normals.ndim == 1:  # one unbatched book
         shocks = terms.loading @ normals
     else:  # row by row, L lower-triangular (a matrix product's rounding would depend on the batch's size)
@@ -688,19 +697,26 @@ def _move_mids(terms: _Terms, regime: np.ndarray, net_sold: np.ndarray, normals:
     return shocks, quoted, hedges
 
 
-def _risk(terms: _Terms, inventory: np.ndarray, hedge_position: np.ndarray) -> np.ndarray:
-    """Phase 4's ``xᵀRx`` [lots² of the first asset], x the inventories then the hedge positions: row i contributes
-    ``(R_ii·x_i + Σ_{j>i} 2R_ij·x_j)·x_i``."""
-    if terms.one_instrument:
-        return inventory[0] * inventory[0]
-    rows = [*inventory, *hedge_position]
-    total = None
-    for i, coefficients in enumerate(terms.risk_rows):
-        weighted = rows[i] if coefficients[0] == 1.0 else coefficients[0] * rows[i]  # R₁₁ = 1
-        for j in range(1, len(coefficients)):
-            weighted = weighted + coefficients[j] * rows[i + j]
-        total = weighted * rows[i] if total is None else total + weighted * rows[i]
-    return total
+def _risk_form(risk: np.ndarray) -> Callable[..., np.ndarray]:
+    """Phase 4's ``xᵀRx`` [lots² of the first asset] as a function of the positions' rows (inventories, then hedge
+    positions): row i contributes ``(R_ii·x_i + Σ_{j>i} 2R_ij·x_j)·x_i``; ``R₁₁ = 1`` (``Market.risk_matrix``)."""
+    if risk.shape[0] == 1:
+        return lambda x: x * x
+    if risk.shape[0] == 2:  # one asset and one hedge, or two assets: a few operations on scalars or rows
+        cross, square = np.float64(2.0 * risk[0, 1]), np.float64(risk[1, 1])
+        return lambda x, y: x * x + (cross * x + square * y) * y
+    rows = [(np.float64(risk[i, i]), 2.0 * risk[i, i + 1 :]) for i in range(risk.shape[0])]
+
+    def form(*x: np.ndarray) -> np.ndarray:
+        total = 0.0
+        for i, (diagonal, off) in enumerate(rows):
+            weighted = diagonal * x[i]
+            for j, coefficient in enumerate(off, start=i + 1):
+                weighted = weighted + coefficient * x[j]
+            total = total + weighted * x[i]
+        return total
+
+    return form
 
 
 # Steps before the close within which ``open_near_close`` opens a session, unless told otherwise.

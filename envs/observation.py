@@ -125,6 +125,12 @@ def observer(world: World) -> Callable[[MarketState], np.ndarray]:
         columns.append((entry.raw, np.float64(entry.scale(world)), entry.bounds(world) if entry.clip else None))
 
     def observe_state(state: MarketState) -> np.ndarray:
+        if not state.shape:  # one unbatched market: one array from its values, a third of the cost
+            values = [raw(world, state) / scale for raw, scale, _ in columns]
+            for column, (_, _, bounds) in enumerate(columns):
+                if bounds is not None:
+                    values[column] = np.clip(values[column], *bounds)
+            return np.array(values, dtype=np.float32)
         observation = np.empty(state.shape + (len(columns),), dtype=np.float32)
         for column, (raw, scale, bounds) in enumerate(columns):
             value = raw(world, state) / scale
