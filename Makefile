@@ -76,6 +76,13 @@ ifndef QUICK
 	$(RECORD) train_quality_regimes benchmarks/train_quality.py --configs two_assets_regimes --dir sweeps/results/train_quality_regimes
 endif
 	$(PY) benchmarks/recipe_robustness.py --dir sweeps/results/recipe_robustness $(if $(QUICK),--quick,)
+	$(PY) benchmarks/results_table.py --write
+
+# The README's results table, written between its markers from benchmarks/results/train_quality*.md
+# (benchmarks/results_table.py); tests/docs/test_results_table.py fails when the README's table differs.
+.PHONY: results-table
+results-table: setup
+	$(PY) benchmarks/results_table.py --write
 
 clean:
 	rm -rf $(VENV) runs sweeps build *.egg-info

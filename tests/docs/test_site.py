@@ -57,7 +57,7 @@ def declared(kind: type) -> set[str]:
 def test_every_page_builds_and_every_marker_is_replaced(site):
     pages = {path.relative_to(site).parent.as_posix() for path in site.rglob("index.html")}
     expected = {"environment", "markets", "baselines", "training", "sweeps", "evaluation", "examples", "results"}
-    assert expected | {"api/envs", "api/baselines", "api/eval", "api/train"} <= pages
+    assert expected | {"history", "api/envs", "api/baselines", "api/eval", "api/train"} <= pages
     for page in site.rglob("*.html"):
         assert not MARKER.search(page.read_text()), f"{page}: a fields marker was left in the page"
 
