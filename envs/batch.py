@@ -1,21 +1,26 @@
-"""``MarketBatch``: ``n`` markets over the core, the one runner behind every adapter (``Batch``, its
-core-independent part, also runs the dealer's books: ``envs.dealer_batch``).
+"""``MarketBatch``: ``n`` books of any market over the core, the one runner behind every adapter (``Batch`` is its
+core-independent part).
 
-It owns the seeding, the episode bookkeeping, the reward variant and the ``info`` assembly; the
-vector adapters use it with same-step autoreset, the single env as one unbatched market (``n=None``)
-without autoreset.
+It owns the seeding, the episode bookkeeping, the reward variant, close starts and the ``info`` assembly; the
+vector adapters use it with autoreset, the single env as one unbatched market (``n=None``) without autoreset.
+What the agent sees and does is the market's interface: a single-asset ``World``'s (``envs.observation``,
+``envs.spaces``) or, for a ``Market``, the one derived from its physics (``envs.dealer_spaces``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
 
-from envs import core
+from envs import core, dealer_spaces
+from envs.interface import inventory_unit
+from envs.market import Market
 from envs.observation import observer
 from envs.spaces import action_quotes
 from envs.world import World
@@ -115,8 +120,7 @@ class BatchStep:
 
 
 class Batch:
-    """``n`` sessions stepped together over a core, generic over the market it runs (``MarketBatch``,
-    ``envs.dealer_batch.DealerBatch``). With ``autoreset`` (the vector adapters), sessions reaching the
+    """``n`` sessions stepped together over a core (``MarketBatch``). With ``autoreset`` (the vector adapters), sessions reaching the
     close reset within the same step, or, with ``defer_resets`` (Gymnasium's next-step autoreset), at the next
     step, which ignores their action, pays 0, does not terminate and reports zeros in ``info``; without
     ``autoreset`` (the single env), stepping a closed session is an error.
@@ -252,9 +256,52 @@ class Batch:
 DRAW_AHEAD_BYTES = 256 * 1024
 
 
+@dataclasses.dataclass(frozen=True)
+class Interface:
+    """The agent's side of a market, as the runner uses it: the action's ``names``, ``observe`` (a state's
+    observations), ``quotes`` (actions ``(n, legs)``, or ``(legs,)`` unbatched, to the core's ``Action``), ``info``
+    (a step's per-book decomposition), ``reach`` (per asset, the ±lots a uniform close start opens within:
+    ``min(Q, ⌈3·inventory_unit⌉)``) and whether the fills' EWMA is observed (``fill_imbalance``)."""
+
+    names: tuple[str, ...]
+    observe: Callable[[core.MarketState], np.ndarray]
+    quotes: Callable[[np.ndarray], core.Action]
+    info: Callable[[core.MarketState, core.StepOutcome, core.Action], dict[str, np.ndarray]]
+    reach: tuple[int, ...]
+    fill_imbalance: bool
+
+
+def interface(world: World | Market) -> Interface:
+    """A single-asset ``World``'s interface (its observation table and action mapping), or a ``Market``'s
+    (``envs.dealer_spaces``); ``ValueError`` for anything else."""
+    if isinstance(world, World):
+        reach = (min(world.max_inventory, math.ceil(3 * world.inventory_unit)),)
+        imbalance = "fill_imbalance" in world.observed_features
+        return Interface(
+            world.action_names, observer(world), functools.partial(action_quotes, world), step_info, reach, imbalance
+        )
+    if not isinstance(world, Market):
+        raise ValueError(
+            "world must be an envs.world.World or an envs.market.Market (see make_world, make_market); "
+            f"got {type(world).__name__}"
+        )
+    reach = tuple(
+        min(a.max_inventory, math.ceil(3 * u)) for a, u in zip(world.assets, inventory_unit(world), strict=True)
+    )
+    return Interface(
+        dealer_spaces.action_names(world),
+        functools.partial(dealer_spaces.observe, world),
+        lambda action: core.Action.quotes(*dealer_spaces.action_to_deal(world, action)),
+        lambda state, outcome, action: dealer_spaces.step_info(world, state, outcome),
+        reach,
+        False,
+    )
+
+
 class MarketBatch(Batch):
-    """``n`` markets of one ``World`` over ``envs.core``; actions ``(n, legs)`` over ``World.action_names``
-    (``n=None``: one unbatched market, actions ``(legs,)``, see ``Batch``).
+    """``n`` books of one market over ``envs.core``: a single-asset ``World`` (``n=None``: one unbatched market,
+    actions ``(legs,)``, see ``Batch``) or a ``Market`` of any number of assets (always batched); actions
+    ``(n, legs)`` over its interface's action names (``interface``).
 
     ``close_starts`` (training only): the share of steps spent in sessions that open near the close, within
     the last ``close_window`` steps (``core.open_near_close``, each session with
@@ -274,7 +321,7 @@ class MarketBatch(Batch):
 
     def __init__(
         self,
-        world: World,
+        world: World | Market,
         n: int | None,
         reward: RewardVariant = "pnl",
         autoreset: bool = True,
@@ -282,6 +329,9 @@ class MarketBatch(Batch):
         close_window: int = core.CLOSE_WINDOW,
         close_inventory: str = core.CLOSE_INVENTORY,
     ) -> None:
+        self.view = interface(world)
+        if isinstance(world, Market) and n is None:
+            raise ValueError("num_envs must be an integer ≥ 1 (a Market's books are always batched); got None")
         super().__init__(n, reward, autoreset)
         core.check_close_starts(close_starts, close_window, close_inventory)
         if close_starts and not autoreset:
@@ -290,13 +340,11 @@ class MarketBatch(Batch):
         self.close_inventory = close_inventory
         self._visited: np.ndarray | None = None  # inventories held close_window steps before the last close
         self._visit_step = world.n_steps - min(close_window, world.n_steps)
-        self.close_probability = core.close_start_probability(world.market, self.close_starts, close_window)
         self.world = world
-        self.market = world.market
+        self.market = world.market if isinstance(world, World) else world
+        self.close_probability = core.close_start_probability(self.market, self.close_starts, close_window)
         self.n_steps = world.n_steps
-        self._imbalance = "fill_imbalance" in world.observed_features
-        self._observer = observer(world)
-        self._action_shape = self.shape + (len(world.action_names),)
+        self._action_shape = self.shape + (len(self.view.names),)
         ahead = max(1, DRAW_AHEAD_BYTES // (8 * core.stream_count(self.market) * self.n))
         self._ahead = 1 if self.close_starts else ahead  # close starts: the markets' steps differ
         self._noise: core.StepNoise | None = None  # over (steps, n) from self._drawn_from
@@ -309,16 +357,15 @@ class MarketBatch(Batch):
 
     def _open(self, keys: np.ndarray, episode: np.ndarray, markets: np.ndarray | None) -> core.MarketState:
         self._noise = None  # new sessions, new draws
-        state = core.reset(self.market, keys, episode, self._imbalance)
+        state = core.reset(self.market, keys, episode, self.view.fill_imbalance)
         if self.close_starts:
             inventory = None
             if self.close_inventory == "visited":
                 if self._visited is None:
                     self._visited = state.inventory.copy()
                 inventory = self._visited if markets is None else self._visited[:, markets]
-            reach = [min(self.world.max_inventory, math.ceil(3 * self.world.inventory_unit))]
             state = core.open_near_close(
-                self.market, state, self.close_probability, self.close_window, inventory, reach
+                self.market, state, self.close_probability, self.close_window, inventory, self.view.reach
             )
         return state
 
@@ -335,16 +382,14 @@ class MarketBatch(Batch):
         return self._noise.at(at - self._drawn_from)
 
     def _observe(self, state: core.MarketState) -> np.ndarray:
-        return self._observer(state)
+        return self.view.observe(state)
 
     def _advance(self, action: np.ndarray) -> tuple:
         if action.shape != self._action_shape:
-            raise ValueError(
-                f"action must have shape {self._action_shape} {self.world.action_names}; got {action.shape}"
-            )
-        quotes = action_quotes(self.world, action)
+            raise ValueError(f"action must have shape {self._action_shape} {self.view.names}; got {action.shape}")
+        quotes = self.view.quotes(action)
         state, outcome = core.step(self.market, self.state, quotes, self._step_noise())
         if self._visited is not None:  # close starts at visited inventories
             passing = state.step == self._visit_step  # a session opened near the close starts past it
             self._visited[:, passing] = state.inventory[:, passing]
-        return state, outcome, step_info(state, outcome, quotes)
+        return state, outcome, self.view.info(state, outcome, quotes)

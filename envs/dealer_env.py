@@ -1,12 +1,11 @@
 """A market of any number of assets as a single Gymnasium environment (``mm_inventory/MarketMaking-v0`` given a
-multi-asset preset or a ``Market``), a one-book ``DealerBatch``."""
+multi-asset preset or a ``Market``), a one-book ``MarketBatch``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from envs.batch import RewardVariant
-from envs.dealer_batch import DealerBatch
+from envs.batch import MarketBatch, RewardVariant
 from envs.dealer_spaces import dealer_action_space, dealer_observation_space
 from envs.gym_env import BatchEnv
 from envs.market import Market
@@ -67,7 +66,7 @@ class DealerEnv(BatchEnv):
         if render_mode is not None:
             raise ValueError(f"render_mode must be None (this env does not render); got {render_mode!r}")
         self.dealer = resolve_dealer(world, **overrides)
-        self.batch = DealerBatch(self.dealer, 1, reward, autoreset=False)
+        self.batch = MarketBatch(self.dealer, 1, reward, autoreset=False)
         self.render_mode = None
         self.action_space = dealer_action_space(self.dealer)
         self.observation_space = dealer_observation_space(self.dealer)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from envs.core import MarketState, round_to_lot
+from envs.core import MarketState, StepOutcome, round_to_lot
 from envs.interface import hedge_unit, inventory_unit, offset_range
 from envs.market import Market
 
@@ -147,3 +147,27 @@ def quotes_to_action(
 def _column_ranges(dealer: Market) -> tuple[np.ndarray, np.ndarray]:
     """Each action column's offset range [price], ``(2·d,)`` each: the bids' assets, then the asks'."""
     return np.tile(offset_range(dealer)[:, 0], 2), np.tile(offset_range(dealer)[:, 1], 2)
+
+
+def step_info(dealer: Market, state: MarketState, outcome: StepOutcome) -> dict[str, np.ndarray]:
+    """The per-step decomposition, one array entry per book: the reward's parts [price] (``spread_captured +
+    inventory_pnl − fees − penalty`` is the ``pnl`` reward, exactly; with hedge instruments ``+ hedge_pnl −
+    hedge_cost``), ``wealth``, per asset i ``inventory_i``, ``bid_fills_i`` and ``ask_fills_i`` [lots], and per
+    hedge j ``hedge_position_j`` and ``hedge_trade_j`` [lots]."""
+    info = {
+        "spread_captured": outcome.spread_captured,
+        "inventory_pnl": outcome.inventory_pnl,
+        "penalty": outcome.penalty,
+        "fees": outcome.fees,
+        "wealth": state.wealth,
+    }
+    for i in range(dealer.n_assets):
+        info[f"inventory_{i}"] = state.inventory[i]
+        info[f"bid_fills_{i}"] = outcome.bid_fills[i]
+        info[f"ask_fills_{i}"] = outcome.ask_fills[i]
+    if dealer.n_hedges:
+        info.update(hedge_pnl=outcome.hedge_pnl, hedge_cost=outcome.hedge_cost)
+    for j in range(dealer.n_hedges):
+        info[f"hedge_position_{j}"] = state.hedge_position[j]
+        info[f"hedge_trade_{j}"] = outcome.hedge_trade[j]
+    return info

@@ -12,7 +12,6 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices,
 
 from envs.batch import Batch, MarketBatch, RewardVariant
 from envs.core import CLOSE_INVENTORY, CLOSE_WINDOW
-from envs.dealer_batch import DealerBatch
 from envs.dealer_spaces import dealer_action_space, dealer_observation_space
 from envs.market import Market
 from envs.presets import resolve_dealer, resolve_world
@@ -112,12 +111,12 @@ class MarketMakingVecEnv(BatchVecEnv):
 
 
 class DealerVecEnv(BatchVecEnv):
-    """``num_envs`` books of one dealer (``envs.dealer_batch.DealerBatch``) as an SB3 ``VecEnv``."""
+    """``num_envs`` books of one ``Market`` of any number of assets (``MarketBatch``) as an SB3 ``VecEnv``."""
 
     def __init__(self, num_envs: int = 1, dealer: str | Market = "two_assets", reward: RewardVariant = "pnl") -> None:
         self.dealer = resolve_dealer(dealer)
         super().__init__(
-            DealerBatch(self.dealer, num_envs, reward),
+            MarketBatch(self.dealer, num_envs, reward),
             dealer_observation_space(self.dealer),
             dealer_action_space(self.dealer),
         )

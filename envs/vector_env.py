@@ -9,7 +9,6 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from envs.batch import Batch, MarketBatch, RewardVariant
-from envs.dealer_batch import DealerBatch
 from envs.dealer_spaces import dealer_action_space, dealer_observation_space
 from envs.market import Market
 from envs.presets import resolve_dealer, resolve_world
@@ -103,7 +102,7 @@ class MarketMakingVectorEnv(BatchVectorEnv):
 
 
 class DealerVectorEnv(BatchVectorEnv):
-    """``num_envs`` books of one ``Market`` of any number of assets (``DealerBatch``); see ``BatchVectorEnv``."""
+    """``num_envs`` books of one ``Market`` of any number of assets (``MarketBatch``); see ``BatchVectorEnv``."""
 
     def __init__(
         self,
@@ -115,6 +114,6 @@ class DealerVectorEnv(BatchVectorEnv):
         **overrides: Any,
     ) -> None:
         self.market = resolve_dealer(world, **overrides)
-        batch = DealerBatch(self.market, num_envs, reward)
+        batch = MarketBatch(self.market, num_envs, reward)
         spaces = dealer_observation_space(self.market), dealer_action_space(self.market)
         super().__init__(batch, *spaces, render_mode, autoreset_mode)

@@ -115,3 +115,47 @@ def test_close_relaxation_decays_with_the_optimal_skews_relaxation_time():
     np.testing.assert_allclose(observation[:, -1], np.exp(-np.array([1, 20, 200]) * world.dt / tau), rtol=1e-5)
     free = make_world("default", running_penalty=0.0, terminal_penalty=0.0, observation_features=("close_relaxation",))
     np.testing.assert_array_equal(observation_at(free, np.zeros(2, dtype=np.int64), np.array([1, 200]))[:, -1], 1.0)
+
+
+def test_a_multi_asset_market_opens_near_the_close_with_every_asset_within_its_reach():
+    """One runner for every market: close starts in a two-asset market draw each asset's inventory within its own
+    ±min(Q, ⌈3·inventory_unit⌉), at the share of steps asked for; the runner draws its noise ahead bit for bit."""
+    from envs.interface import inventory_unit
+    from envs.presets import make_market
+
+    market = make_market("two_assets", horizon=0.1, dt=0.005)  # 20 steps a session
+    batch = MarketBatch(market, 64, close_starts=0.4, close_window=5, close_inventory="uniform")
+    quotes = np.zeros((64, 4))
+    batch.reset(seed=5)
+    opened_at, inventory = [], []
+    for _ in range(400):
+        finished = batch.step(quotes).finished
+        if finished is not None:
+            opened_at.append(batch.state.step[finished.mask])
+            inventory.append(batch.state.inventory[:, finished.mask])
+    opened_at, inventory = np.concatenate(opened_at), np.concatenate(inventory, axis=1)
+    near = opened_at > 0
+    lengths = market.n_steps - opened_at
+    assert abs(lengths[near].sum() / lengths.sum() - 0.4) < 0.03
+    reach = np.minimum(market.column("max_inventory"), np.ceil(3 * inventory_unit(market)))
+    np.testing.assert_array_equal(inventory[:, near].max(axis=1), reach)
+    np.testing.assert_array_equal(inventory[:, near].min(axis=1), -reach)
+    assert not inventory[:, ~near].any()
+
+
+@pytest.mark.parametrize("preset", ["two_assets_regimes", "two_assets_hedged"])
+def test_a_multi_asset_market_drawn_ahead_is_bit_identical(preset, monkeypatch):
+    import envs.batch
+    from envs.presets import make_market
+
+    market = make_market(preset, horizon=0.1, dt=0.005)
+    actions = np.random.default_rng(0).uniform(-1, 1, size=(50, 3, 2 * market.n_assets + market.n_hedges))
+
+    def run(ahead_bytes):
+        monkeypatch.setattr(envs.batch, "DRAW_AHEAD_BYTES", ahead_bytes)
+        batch = MarketBatch(market, 3)
+        batch.reset(seed=11)
+        return np.array([[s.reward, s.info["wealth"]] for s in (batch.step(a) for a in actions)])
+
+    np.testing.assert_array_equal(run(8 * 7 * 3 * 7), run(0))
+    np.testing.assert_array_equal(run(2**20), run(0))

@@ -8,8 +8,7 @@ from gymnasium.utils.env_checker import check_env
 
 from baselines.dealer import ClosedForm
 from baselines.dealer_optimal import DealerOptimal
-from envs import ENV_ID, DealerVecEnv, make_world
-from envs.dealer_batch import DealerBatch
+from envs import ENV_ID, DealerVecEnv, MarketBatch, make_world
 from envs.dealer_spaces import action_to_quotes, observation_at, quotes_to_action
 from envs.interface import inventory_unit, natural_scales, offset_range
 from envs.market import Asset
@@ -59,17 +58,17 @@ def test_actions_map_to_each_assets_range_and_back():
     assert np.allclose(action_to_quotes(dealer, quotes_to_action(dealer, *offsets))[0], offsets[0], atol=1e-6)
     with pytest.raises(ValueError, match="action must be finite"):
         action_to_quotes(dealer, np.array([[np.nan, 0, 0, 0]]))
-    batch = DealerBatch(dealer, 1)
+    batch = MarketBatch(dealer, 1)
     batch.reset(seed=0)
     with pytest.raises(ValueError, match=r"action must have shape \(1, 4\)"):
         batch.step(np.zeros((1, 2)))
 
 
 def test_bad_input_names_what_is_accepted():
-    with pytest.raises(ValueError, match="dealer must be an envs.market.Market"):
-        DealerBatch(make_world("default"), 2)
+    with pytest.raises(ValueError, match="world must be an envs.world.World or an envs.market.Market"):
+        MarketBatch("default", 2)
     with pytest.raises(ValueError, match="always batched"):
-        DealerBatch(make_market("two_assets"), None, autoreset=False)
+        MarketBatch(make_market("two_assets"), None, autoreset=False)
     with pytest.raises(ValueError, match="unknown preset 'bonds'"):
         gym.make(ENV_ID, world="bonds")
 

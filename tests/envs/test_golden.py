@@ -23,7 +23,6 @@ import numpy as np
 import pytest
 
 from envs import MarketBatch, make_world
-from envs.dealer_batch import DealerBatch
 from envs.presets import is_multi_asset, make_market
 
 GOLDEN_FILE = Path(__file__).parent / "golden_trajectories.npz"
@@ -54,7 +53,7 @@ def trajectory(preset: str, overrides: dict, n: int = 6) -> dict[str, np.ndarray
     across one close and into the next session."""
     if is_multi_asset(preset):
         market = make_market(preset, **overrides)
-        batch, width, one = DealerBatch(market, n), 2 * market.n_assets + market.n_hedges, False
+        batch, width, one = MarketBatch(market, n), 2 * market.n_assets + market.n_hedges, False
     else:
         world = make_world(preset, **overrides)
         batch, width, one = MarketBatch(world, n), len(world.action_names), True
