@@ -12,13 +12,34 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from market_equivalence import dealing_rule  # this folder's sibling script: a single-asset policy in the core
 
 from baselines import make_policy
 from baselines.dealer import ClosedFormHedged
 from envs import dealer_core, make_world, market_keys
+from envs.spaces import action_to_hedge, action_to_quotes, quotes_to_action
 
 POLICIES = ("optimal", "riccati", "closed_form_hedged", "no_hedge", "symmetric")
+
+
+def dealing_rule(world, policy):
+    """A single-asset policy as a market's dealing rule (``envs.dealer_core.rollout``): its quotes and hedge trade,
+    through the env's float32 action mapping."""
+
+    def rule(inventory, hedge_position, time_to_close, regime):
+        decoded = {
+            "inventory": inventory[:, 0],
+            "hedge_position": hedge_position[:, 0] if world.hedged else np.zeros(len(inventory), dtype=np.int64),
+            "time_to_close": time_to_close,
+            "volatility": world.sigma_levels[regime],
+        }
+        bid, ask, trade = policy.act(decoded)
+        action = quotes_to_action(world, bid, ask, trade)
+        bid, ask, bid_quoted, ask_quoted = action_to_quotes(world, action)
+        bid, ask = np.where(bid_quoted, bid, np.inf), np.where(ask_quoted, ask, np.inf)
+        hedge = action_to_hedge(world, action)[:, None] if world.hedged else None
+        return bid[:, None], ask[:, None], hedge
+
+    return rule
 
 
 def main() -> None:

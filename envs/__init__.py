@@ -45,7 +45,7 @@ if REMOVED_DEALER_ID not in registry:
 
 def __getattr__(name: str):
     # The SB3 adapter imports torch through stable-baselines3; load it only when asked for.
-    if name in ("MarketMakingVecEnv", "DealerVecEnv"):
+    if name == "MarketMakingVecEnv":
         from envs import sb3_vec_env
 
         return getattr(sb3_vec_env, name)
@@ -57,7 +57,6 @@ __all__ = [
     "CLOSE_INVENTORY",
     "CLOSE_WINDOW",
     "ENTRIES",
-    "DealerVecEnv",
     "ENV_ID",
     "BatchStep",
     "Finished",

@@ -16,13 +16,14 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
+import gymnasium as gym
 import numpy as np
 
 from envs import core, dealer_spaces
 from envs.interface import inventory_unit
 from envs.market import Market
 from envs.observation import observer
-from envs.spaces import action_quotes
+from envs.spaces import action_quotes, action_space, observation_space
 from envs.world import World
 
 RewardVariant = Literal["pnl", "variance_reduced"]
@@ -258,11 +259,14 @@ DRAW_AHEAD_BYTES = 256 * 1024
 
 @dataclasses.dataclass(frozen=True)
 class Interface:
-    """The agent's side of a market, as the runner uses it: the action's ``names``, ``observe`` (a state's
-    observations), ``quotes`` (actions ``(n, legs)``, or ``(legs,)`` unbatched, to the core's ``Action``), ``info``
-    (a step's per-book decomposition), ``reach`` (per asset, the ±lots a uniform close start opens within:
-    ``min(Q, ⌈3·inventory_unit⌉)``) and whether the fills' EWMA is observed (``fill_imbalance``)."""
+    """The agent's side of a market, as the runner and its adapters use it: the single book's Gymnasium spaces, the
+    action's ``names``, ``observe`` (a state's observations), ``quotes`` (actions ``(n, legs)``, or ``(legs,)``
+    unbatched, to the core's ``Action``), ``info`` (a step's per-book decomposition), ``reach`` (per asset, the ±lots a
+    uniform close start opens within: ``min(Q, ⌈3·inventory_unit⌉)``) and whether the fills' EWMA is observed
+    (``fill_imbalance``)."""
 
+    observation_space: gym.spaces.Box
+    action_space: gym.spaces.Box
     names: tuple[str, ...]
     observe: Callable[[core.MarketState], np.ndarray]
     quotes: Callable[[np.ndarray], core.Action]
@@ -278,7 +282,14 @@ def interface(world: World | Market) -> Interface:
         reach = (min(world.max_inventory, math.ceil(3 * world.inventory_unit)),)
         imbalance = "fill_imbalance" in world.observed_features
         return Interface(
-            world.action_names, observer(world), functools.partial(action_quotes, world), step_info, reach, imbalance
+            observation_space(world),
+            action_space(world),
+            world.action_names,
+            observer(world),
+            functools.partial(action_quotes, world),
+            step_info,
+            reach,
+            imbalance,
         )
     if not isinstance(world, Market):
         raise ValueError(
@@ -289,6 +300,8 @@ def interface(world: World | Market) -> Interface:
         min(a.max_inventory, math.ceil(3 * u)) for a, u in zip(world.assets, inventory_unit(world), strict=True)
     )
     return Interface(
+        dealer_spaces.dealer_observation_space(world),
+        dealer_spaces.dealer_action_space(world),
         dealer_spaces.action_names(world),
         functools.partial(dealer_spaces.observe, world),
         lambda action: core.Action.quotes(*dealer_spaces.action_to_deal(world, action)),

@@ -226,6 +226,12 @@ def resolve_dealer(market: str | Market, **overrides: Any) -> Market:
     return make_market(market, **overrides)
 
 
+def resolve_any(world: str | World | Market | None, **overrides: Any) -> World | Market:
+    """A single-asset ``World`` (``resolve_world``) or, for a ``Market`` or a multi-asset preset, a ``Market``
+    (``resolve_dealer``), with overrides (the kind's fields)."""
+    return resolve_dealer(world, **overrides) if is_multi_asset(world) else resolve_world(world, **overrides)
+
+
 def is_multi_asset(world: Any) -> bool:
     """Whether ``world`` (a preset name, a ``World``, a ``Market`` or ``None``) is simulated by the multi-asset core:
     a ``Market``, or the name of one of ``MULTI_ASSET_PRESETS``."""

@@ -11,7 +11,7 @@ import gymnasium as gym
 from envs.dealer_env import DealerEnv
 from envs.gym_env import MarketMakingEnv
 from envs.presets import is_multi_asset
-from envs.vector_env import DealerVectorEnv, MarketMakingVectorEnv
+from envs.vector_env import MarketMakingVectorEnv
 
 ENV_ID = "mm_inventory/MarketMaking-v0"
 REMOVED_DEALER_ID = "mm_inventory/Dealer-v0"
@@ -24,9 +24,8 @@ def make_env(world: Any = "default", **kwargs: Any) -> gym.Env:
 
 
 def make_vector_env(num_envs: int = 1, world: Any = "default", **kwargs: Any) -> gym.vector.VectorEnv:
-    """The native vector env of ``world`` (``gymnasium.make_vec``), chosen as ``make_env`` chooses."""
-    kind = DealerVectorEnv if is_multi_asset(world) else MarketMakingVectorEnv
-    return kind(num_envs, world, **kwargs)
+    """The native vector env of ``world`` (``gymnasium.make_vec``): ``MarketMakingVectorEnv``, for every market."""
+    return MarketMakingVectorEnv(num_envs, world, **kwargs)
 
 
 def removed_dealer_env(**kwargs: Any) -> gym.Env:

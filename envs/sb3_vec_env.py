@@ -1,5 +1,5 @@
-"""stable-baselines3's ``VecEnv`` over the batched cores (markets and dealers), for training without per-market
-Python envs."""
+"""stable-baselines3's ``VecEnv`` over the batched core (every market, one asset or many), for training without
+per-market Python envs."""
 
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices,
 
 from envs.batch import Batch, MarketBatch, RewardVariant
 from envs.core import CLOSE_INVENTORY, CLOSE_WINDOW
-from envs.dealer_spaces import dealer_action_space, dealer_observation_space
 from envs.market import Market
-from envs.presets import resolve_dealer, resolve_world
-from envs.spaces import action_space, observation_space
+from envs.presets import resolve_any
 from envs.world import World
 
 
@@ -86,19 +84,21 @@ class BatchVecEnv(VecEnv):
 
 
 class MarketMakingVecEnv(BatchVecEnv):
-    """``num_envs`` markets of one world (``MarketBatch``) as an SB3 ``VecEnv``; see ``BatchVecEnv``."""
+    """``num_envs`` books of one market (``MarketBatch``) as an SB3 ``VecEnv``: a single-asset world or preset, or a
+    ``Market`` or multi-asset preset of any number of assets (``overrides``: the kind's fields); see
+    ``BatchVecEnv``."""
 
     def __init__(
         self,
         num_envs: int = 1,
-        world: str | World | None = "default",
+        world: str | World | Market | None = "default",
         reward: RewardVariant = "pnl",
         close_starts: float = 0.0,
         close_window: int = CLOSE_WINDOW,
         close_inventory: str = CLOSE_INVENTORY,
         **overrides: Any,
     ) -> None:
-        self.world = resolve_world(world, **overrides)
+        self.world = resolve_any(world, **overrides)
         batch = MarketBatch(
             self.world,
             num_envs,
@@ -107,16 +107,4 @@ class MarketMakingVecEnv(BatchVecEnv):
             close_window=close_window,
             close_inventory=close_inventory,
         )
-        super().__init__(batch, observation_space(self.world), action_space(self.world))
-
-
-class DealerVecEnv(BatchVecEnv):
-    """``num_envs`` books of one ``Market`` of any number of assets (``MarketBatch``) as an SB3 ``VecEnv``."""
-
-    def __init__(self, num_envs: int = 1, dealer: str | Market = "two_assets", reward: RewardVariant = "pnl") -> None:
-        self.dealer = resolve_dealer(dealer)
-        super().__init__(
-            MarketBatch(self.dealer, num_envs, reward),
-            dealer_observation_space(self.dealer),
-            dealer_action_space(self.dealer),
-        )
+        super().__init__(batch, batch.view.observation_space, batch.view.action_space)

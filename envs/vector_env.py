@@ -9,10 +9,8 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from envs.batch import Batch, MarketBatch, RewardVariant
-from envs.dealer_spaces import dealer_action_space, dealer_observation_space
 from envs.market import Market
-from envs.presets import resolve_dealer, resolve_world
-from envs.spaces import action_space, observation_space
+from envs.presets import resolve_any
 from envs.world import World
 
 _MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
@@ -85,35 +83,19 @@ class BatchVectorEnv(gym.vector.VectorEnv):
 
 
 class MarketMakingVectorEnv(BatchVectorEnv):
-    """``num_envs`` markets of one single-asset world (``MarketBatch``); see ``BatchVectorEnv``."""
+    """``num_envs`` books of one market (``MarketBatch``): a single-asset world or preset, or a ``Market`` or
+    multi-asset preset of any number of assets (``overrides``: the kind's fields); see ``BatchVectorEnv``."""
 
     def __init__(
         self,
         num_envs: int = 1,
-        world: str | World | None = "default",
+        world: str | World | Market | None = "default",
         reward: RewardVariant = "pnl",
         render_mode: str | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         **overrides: Any,
     ) -> None:
-        self.world = resolve_world(world, **overrides)
+        self.world = resolve_any(world, **overrides)
         batch = MarketBatch(self.world, num_envs, reward)
-        super().__init__(batch, observation_space(self.world), action_space(self.world), render_mode, autoreset_mode)
-
-
-class DealerVectorEnv(BatchVectorEnv):
-    """``num_envs`` books of one ``Market`` of any number of assets (``MarketBatch``); see ``BatchVectorEnv``."""
-
-    def __init__(
-        self,
-        num_envs: int = 1,
-        world: str | Market = "two_assets",
-        reward: RewardVariant = "pnl",
-        render_mode: str | None = None,
-        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
-        **overrides: Any,
-    ) -> None:
-        self.market = resolve_dealer(world, **overrides)
-        batch = MarketBatch(self.market, num_envs, reward)
-        spaces = dealer_observation_space(self.market), dealer_action_space(self.market)
+        spaces = batch.view.observation_space, batch.view.action_space
         super().__init__(batch, *spaces, render_mode, autoreset_mode)

@@ -25,7 +25,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from envs import World
 from envs.market import Market
-from envs.sb3_vec_env import DealerVecEnv, MarketMakingVecEnv
+from envs.sb3_vec_env import MarketMakingVecEnv
 from eval.arena import arena_for
 from eval.files import atomic_write_json, atomic_write_text
 from eval.learned import algorithm_class, normalization_stats
@@ -126,17 +126,14 @@ def policy_kwargs(config: Config) -> dict[str, Any]:
 
 
 def build_env(config: Config, world: World | Market) -> VecNormalize:
-    if isinstance(world, Market):
-        venv = DealerVecEnv(config.env.num_envs, dealer=world, reward=config.env.reward)
-    else:
-        venv = MarketMakingVecEnv(
-            config.env.num_envs,
-            world=world,
-            reward=config.env.reward,
-            close_starts=config.env.close_starts,
-            close_window=config.env.close_window,
-            close_inventory=config.env.close_inventory,
-        )
+    venv = MarketMakingVecEnv(
+        config.env.num_envs,
+        world=world,
+        reward=config.env.reward,
+        close_starts=config.env.close_starts,
+        close_window=config.env.close_window,
+        close_inventory=config.env.close_inventory,
+    )
     venv.seed(config.seed)
     gamma = config.algorithm.hyperparameters.get("gamma", 0.99)
     return VecNormalize(

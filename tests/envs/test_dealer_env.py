@@ -8,7 +8,7 @@ from gymnasium.utils.env_checker import check_env
 
 from baselines.dealer import ClosedForm
 from baselines.dealer_optimal import DealerOptimal
-from envs import ENV_ID, DealerVecEnv, MarketBatch, make_world
+from envs import ENV_ID, MarketBatch, MarketMakingVecEnv, make_world
 from envs.dealer_spaces import action_to_quotes, observation_at, quotes_to_action
 from envs.interface import inventory_unit, natural_scales, offset_range
 from envs.market import Asset
@@ -26,7 +26,7 @@ def test_single_env_passes_gymnasiums_checker_and_has_the_documented_layout():
 @pytest.mark.parametrize("preset", ["dealer", "two_assets_hedged"])
 def test_a_vector_column_equals_the_single_env_seeded_alike(preset):
     dealer = make_market(preset)
-    vector = DealerVecEnv(3, dealer, reward="pnl")
+    vector = MarketMakingVecEnv(3, dealer, reward="pnl")
     vector.seed(5)
     vector.reset()
     single = gym.make(ENV_ID, world=dealer).unwrapped
@@ -73,7 +73,7 @@ def test_bad_input_names_what_is_accepted():
         gym.make(ENV_ID, world="bonds")
 
     with pytest.raises(ValueError, match="reward must be one of"):
-        DealerVecEnv(2, "two_assets", reward="sharpe")
+        MarketMakingVecEnv(2, "two_assets", reward="sharpe")
 
 
 def test_one_exponential_asset_has_the_single_asset_worlds_scales():
@@ -131,7 +131,7 @@ def test_one_id_for_every_market_and_the_removed_dealer_id_says_what_replaces_it
 
     from envs import MarketMakingEnv
     from envs.dealer_env import DealerEnv
-    from envs.vector_env import DealerVectorEnv
+    from envs.vector_env import MarketMakingVectorEnv
 
     assert isinstance(gym.make(ENV_ID, world="toxic").unwrapped, MarketMakingEnv)
     regimes = gym.make(ENV_ID, world="two_assets_regimes").unwrapped
@@ -142,7 +142,7 @@ def test_one_id_for_every_market_and_the_removed_dealer_id_says_what_replaces_it
         gym.make("mm_inventory/Dealer-v0", dealer="dealer")
     market = make_market("two_assets_regimes", horizon=0.05)  # 10 steps
     vector = gym.make_vec(ENV_ID, num_envs=3, vectorization_mode="vector_entry_point", world=market)
-    assert isinstance(vector, DealerVectorEnv) and vector.single_observation_space.shape == (4,)
+    assert isinstance(vector, MarketMakingVectorEnv) and vector.single_observation_space.shape == (4,)
     env = RecordEpisodeStatistics(NormalizeObservation(vector))
     env.reset(seed=0)
     lengths = []

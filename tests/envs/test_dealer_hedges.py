@@ -10,7 +10,7 @@ from gymnasium.utils.env_checker import check_env
 
 from baselines.dealer import ClosedForm, ClosedFormHedged
 from baselines.dealer_optimal import DealerOptimal
-from envs import ENV_ID, DealerVecEnv, core, market_keys
+from envs import ENV_ID, MarketMakingVecEnv, core, market_keys
 from envs.dealer_spaces import action_to_deal, action_to_quotes, observation_at, quotes_to_action
 from envs.interface import hedge_unit
 from envs.market import Asset, HedgeInstrument, Market
@@ -92,7 +92,7 @@ def test_accounting_and_limits_hold_under_adversarial_actions():
     dealer = make_market("two_assets_hedged")
     n = 256
     rng = np.random.default_rng(3)
-    env = DealerVecEnv(n, dealer, reward="pnl")
+    env = MarketMakingVecEnv(n, dealer, reward="pnl")
     env.seed(1)
     env.reset()
     batch = env.batch

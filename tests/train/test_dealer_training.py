@@ -101,11 +101,11 @@ def test_training_on_a_dealer_compares_against_its_ladder_and_resumes(tmp_path, 
 def test_eval_scores_a_learned_dealer_on_its_preset(tmp_path, capsys):
     from stable_baselines3 import PPO
 
-    from envs import DealerVecEnv
+    from envs import MarketMakingVecEnv
 
     dealer = make_market("two_assets")
     model_file = tmp_path / "model.zip"
-    PPO("MlpPolicy", DealerVecEnv(2, dealer), n_steps=8, batch_size=16, seed=0).save(model_file)
+    PPO("MlpPolicy", MarketMakingVecEnv(2, dealer), n_steps=8, batch_size=16, seed=0).save(model_file)
     out = tmp_path / "eval"
     assert (
         evaluate(["--scenario", "two_assets", "--policy", f"run:{model_file}", "--episodes", "40", "--out", str(out)])
@@ -118,10 +118,10 @@ def test_eval_scores_a_learned_dealer_on_its_preset(tmp_path, capsys):
 def test_a_learned_dealer_quotes_what_its_network_asks_for(tmp_path):
     from stable_baselines3 import PPO
 
-    from envs import DealerVecEnv
+    from envs import MarketMakingVecEnv
 
     dealer = make_market("dealer")
-    model = PPO("MlpPolicy", DealerVecEnv(2, dealer), n_steps=8, batch_size=16, seed=0)
+    model = PPO("MlpPolicy", MarketMakingVecEnv(2, dealer), n_steps=8, batch_size=16, seed=0)
     policy = LearnedDealer(model, dealer, None)
     inventory, time_to_close = np.array([[4, -2], [0, 0], [-15, 10]]), np.array([1.0, 0.5, 0.02])
     actions, _ = model.predict(observation_at(dealer, inventory, time_to_close), deterministic=True)

@@ -206,10 +206,6 @@ def test_sigint_leaves_a_usable_checkpoint(tmp_path):
         ({"env": {"num_envs": 8, "close_starts": 2}}, "env.close_starts must be a share in [0, 1]"),
         ({"env": {"num_envs": 8, "close_window": 0}}, "env.close_window must be a whole number of steps ≥ 1"),
         ({"env": {"num_envs": 8, "close_inventory": "flat"}}, "env.close_inventory must be one of"),
-        (
-            {"world": {"preset": "two_assets"}, "env": {"num_envs": 8, "close_starts": 0.5}},
-            "env.close_starts applies to single-asset worlds",
-        ),
         ({"world": {"preset": "nyse"}}, "world.preset must be one of"),
         ({"world": {"preset": "default", "overrides": {"sigma": -1}}}, "sigma"),
         ({"world": {"preset": "default", "overrides": {"volatility": 1}}}, "world.overrides.volatility"),
@@ -533,13 +529,16 @@ def test_a_hedged_run_trains_evaluates_and_carries_its_hedge_leg(tmp_path):
     np.testing.assert_array_equal(away_trades, home_trades)
 
 
-def test_the_recipe_opens_close_starts_in_single_asset_worlds_only():
+def test_the_recipe_opens_close_starts_by_default_in_single_asset_worlds_and_on_request_in_any_market():
     """The recipe spends 5 % of training steps in sessions opened near the close, at visited inventories; a
-    dealer's books always open at step 0, so its default is none (an explicit share is refused, above)."""
+    multi-asset market's default is none (its recipe was measured without), and an explicit share reaches its books."""
     recipe = load_config(None)
     assert (recipe.env.close_starts, recipe.env.close_inventory) == (0.05, "visited")
     assert load_config(None, ["world.preset=hedged"]).env.close_starts == 0.05
     assert load_config(None, ["world.preset=two_assets"]).env.close_starts == 0.0
+    config = load_config(None, ["world.preset=two_assets", "env.close_starts=0.3", "env.num_envs=4"])
+    batch = build_env(config, world_of(config)).venv.batch
+    assert (batch.close_starts, batch.close_inventory, batch.n) == (0.3, "visited", 4)
 
 
 def test_a_run_with_close_starts_trains_on_them_and_records_them(tmp_path):
