@@ -1,7 +1,7 @@
 """mm-inventory's market: the world, the batched core and its Gymnasium and SB3 adapters.
 
 Importing registers ``mm_inventory/MarketMaking-v0`` (single env and ``vector_entry_point``) for every market: a
-single-asset world (``envs.gym_env``) or a ``Market`` of any number of assets (``envs.dealer_env``), by the
+single-asset world or a ``Market`` of any number of assets (``envs.gym_env``, ``envs.vector_env``), by the
 ``world`` keyword (``envs.registration``).
 """
 

@@ -1,5 +1,5 @@
-"""The single-market Gymnasium environment, a thin adapter over one unbatched market of the core
-(``MarketBatch(world, None)``)."""
+"""The single-market Gymnasium environment for every market, a thin adapter over the runner: one unbatched book of
+a single-asset world (``MarketBatch(world, None)``), or one book of a ``Market`` of any number of assets."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import gymnasium as gym
 import numpy as np
 
 from envs.batch import MarketBatch, RewardVariant, draw_key
+from envs.market import Market
 from envs.observation import observation_table_markdown
-from envs.presets import resolve_world
-from envs.spaces import action_space, observation_space
+from envs.presets import resolve_any
 from envs.world import World
 
 # One market's values (numpy scalars, or size-1 arrays) as Python scalars, by type: ``.item()`` costs ten
@@ -89,9 +89,40 @@ class MarketMakingEnv(BatchEnv):
     Termination: the session reaches the close after ``horizon / dt`` steps (time to close is
     observed, so this is not truncation). There is no truncation.
 
+    ## Markets of several assets
+    A dealer quotes a bid and an ask on each of d correlated assets of a ``Market`` for one session: requests of
+    several sizes arrive on each side and fill with a probability that falls with the quote's distance from the mid
+    (exponential or logistic curve); the dealer's inventory across the assets is the risk. Guéant (2017); Bergault,
+    Evangelista, Guéant & Vieira (2021).
+
+    Actions: ``Box(−1, 1, (2·d + m,), float32)``: each asset's normalized bid, then each asset's ask, mapped
+    linearly onto the asset's ``envs.interface.offset_range`` (from ``δ̃(0) − 1.5·reach`` to ``δ̃(0) + 2·reach``,
+    see ``envs.interface.natural_scales``); ``a = +1`` pulls the side. One offset per side serves every size. Then,
+    for each of the m hedge instruments (``Market.hedges``), a trade of ``round(a·U/lot)·lot`` lots, clipped so that
+    ``|position| ≤ Q₂``.
+
+    Observations: ``(d + m + 1,)`` float32, ``(d + m + 2,)`` with regimes (``envs.dealer_spaces``): each asset's
+    inventory over its ``envs.interface.inventory_unit`` (three times its natural standard deviation, between 1 and
+    Q), each hedge position over its ``envs.interface.hedge_unit`` (the minimum-variance hedge of the inventory
+    units), the time to close as a fraction of the session, and with regimes the regime's volatility scale over the
+    largest.
+
+    Rewards: Per step: the change in wealth marked to all mids, less fees, minus ``(φ_r·dt + α·[close])·xᵀRx`` over
+    every position (``envs.core``; hedge trades pay ``ψ·|u| + η·u²/dt`` and a ticket fee). With
+    ``reward="variance_reduced"`` the mids' diffusive revaluation is replaced by its mean, zero, and the fills' cash
+    and the penalty by their expectations given the quotes. ``info`` carries ``spread_captured``, ``inventory_pnl``, ``penalty``, ``fees``, ``wealth``
+    and per asset ``inventory_i``, ``bid_fills_i`` and ``ask_fills_i``; with hedges also ``hedge_pnl``,
+    ``hedge_cost`` and per hedge ``hedge_position_j`` and ``hedge_trade_j``.
+
+    Starting state: Each asset at its ``s0`` and ``initial_inventory``, each hedge at its ``s0`` and flat, zero
+    cash.
+
+    Episode end: Termination at the close after ``horizon / dt`` steps; no truncation.
+
     ## Arguments
     ``gymnasium.make("mm_inventory/MarketMaking-v0", world="default", reward="pnl", **overrides)``:
-    ``world`` a preset name or a ``World``; ``overrides`` any world fields.
+    ``world`` a preset name, a ``World`` or a ``Market`` (``envs.presets.MULTI_ASSET_PRESETS`` name markets);
+    ``overrides`` any fields of its kind.
 
     ## Version History
     - v0: initial release; offset range and inventory unit derived from the world when unset; the optional
@@ -102,18 +133,19 @@ class MarketMakingEnv(BatchEnv):
 
     def __init__(
         self,
-        world: str | World | None = "default",
+        world: str | World | Market | None = "default",
         reward: RewardVariant = "pnl",
         render_mode: str | None = None,
         **overrides: Any,
     ) -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode must be None (this env does not render); got {render_mode!r}")
-        self.world = resolve_world(world, **overrides)
-        self.batch = MarketBatch(self.world, None, reward, autoreset=False)
+        self.world = resolve_any(world, **overrides)
+        # A single-asset world steps one unbatched market; a Market one book of a batch.
+        self.batch = MarketBatch(self.world, None if isinstance(self.world, World) else 1, reward, autoreset=False)
         self.render_mode = None
-        self.action_space = action_space(self.world)
-        self.observation_space = observation_space(self.world)
+        self.action_space = self.batch.view.action_space
+        self.observation_space = self.batch.view.observation_space
 
 
 MarketMakingEnv.__doc__ = MarketMakingEnv.__doc__.replace("{table}", observation_table_markdown())

@@ -8,9 +8,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from envs.dealer_env import DealerEnv
 from envs.gym_env import MarketMakingEnv
-from envs.presets import is_multi_asset
 from envs.vector_env import MarketMakingVectorEnv
 
 ENV_ID = "mm_inventory/MarketMaking-v0"
@@ -18,9 +16,8 @@ REMOVED_DEALER_ID = "mm_inventory/Dealer-v0"
 
 
 def make_env(world: Any = "default", **kwargs: Any) -> gym.Env:
-    """The single env of ``world``: ``MarketMakingEnv`` for a single-asset world, ``DealerEnv`` for a ``Market``
-    or a multi-asset preset (``envs.presets.MULTI_ASSET_PRESETS``); ``kwargs`` as theirs."""
-    return DealerEnv(world, **kwargs) if is_multi_asset(world) else MarketMakingEnv(world, **kwargs)
+    """The single env of ``world`` (``gymnasium.make``): ``MarketMakingEnv``, for every market."""
+    return MarketMakingEnv(world, **kwargs)
 
 
 def make_vector_env(num_envs: int = 1, world: Any = "default", **kwargs: Any) -> gym.vector.VectorEnv:

@@ -75,7 +75,7 @@ def normalize_observation(stats: dict[str, Any] | None, observation: np.ndarray)
 
 
 class LearnedDealer(DealerPolicy):
-    """A model trained on a dealer (``envs.dealer_env``), quoting as the dealer's baselines do: its
+    """A model trained on a multi-asset market (``envs.gym_env``), quoting as the dealer's baselines do: its
     observations and actions use the dealer's own scales (``envs.interface.inventory_unit``, ``envs.interface.offset_range``)."""
 
     name = "learned"

@@ -130,14 +130,13 @@ def test_one_id_for_every_market_and_the_removed_dealer_id_says_what_replaces_it
     from gymnasium.wrappers.vector import NormalizeObservation, RecordEpisodeStatistics
 
     from envs import MarketMakingEnv
-    from envs.dealer_env import DealerEnv
     from envs.vector_env import MarketMakingVectorEnv
 
     assert isinstance(gym.make(ENV_ID, world="toxic").unwrapped, MarketMakingEnv)
     regimes = gym.make(ENV_ID, world="two_assets_regimes").unwrapped
-    assert isinstance(regimes, DealerEnv)
+    assert isinstance(regimes, MarketMakingEnv)
     check_env(regimes, skip_render_check=True)
-    assert isinstance(gym.make(ENV_ID, world=make_market("dealer")).unwrapped, DealerEnv)
+    assert isinstance(gym.make(ENV_ID, world=make_market("dealer")).unwrapped, MarketMakingEnv)
     with pytest.raises(ValueError, match=r"mm_inventory/Dealer-v0 was removed: .* world='dealer'"):
         gym.make("mm_inventory/Dealer-v0", dealer="dealer")
     market = make_market("two_assets_regimes", horizon=0.05)  # 10 steps
