@@ -2,10 +2,8 @@
 the docs, the Makefile, ``mkdocs.yml`` or the examples name is in it, ``make demo`` and ``make test`` parse, and the
 documentation site builds strictly from it. The full ``make demo`` (minutes of training) stays outside the suite."""
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -60,15 +58,5 @@ def test_the_readmes_make_targets_parse_in_the_clone(clone, target):
     assert "pip install" in plan.stdout  # the target sets itself up from a clean clone
 
 
-def test_the_docs_build_strictly_from_the_clone(clone, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(clone), "NO_MKDOCS_2_WARNING": "1"}
-    build = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
-        cwd=clone,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert build.returncode == 0, f"mkdocs build --strict failed in a fresh clone:\n{build.stdout}\n{build.stderr}"
-    assert (tmp_path / "site" / "index.html").is_file()
+def test_the_docs_build_strictly_from_the_clone(clone, tmp_path, build_site):
+    assert (build_site(clone, tmp_path / "site") / "index.html").is_file()

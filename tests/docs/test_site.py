@@ -3,10 +3,7 @@ that does not resolve fails it), and its field tables come from the code: every 
 
 import dataclasses
 import importlib.util
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,19 +23,8 @@ def load_hooks():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_MKDOCS_2_WARNING": "1"}
-    build = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert build.returncode == 0, f"mkdocs build --strict failed:\n{build.stdout}\n{build.stderr}"
-    return out
+def site(tmp_path_factory, build_site) -> Path:
+    return build_site(ROOT, tmp_path_factory.mktemp("site"))
 
 
 def table_fields(html: str, heading_id: str | None = None) -> set[str]:
