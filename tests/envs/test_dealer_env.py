@@ -150,3 +150,30 @@ def test_one_id_for_every_market_and_the_removed_dealer_id_says_what_replaces_it
         if "episode" in info:
             lengths.append(info["episode"]["l"][info["_episode"]].tolist())
     assert lengths == [[10, 10, 10]] * 2
+
+
+def test_one_asset_with_a_logistic_curve_and_sizes_trains_through_every_adapter():
+    """What neither stack could hold before the one market: one asset with a logistic fill curve and a size
+    ladder (a one-asset ``Market``), through ``gymnasium.make`` (``check_env``) and the SB3 ``VecEnv`` with close
+    starts; fills come in both sizes and the reward is the change in wealth less the penalty, step by step."""
+    market = make_market("two_assets").replace(
+        assets=[{"fill_curve": "logistic", "sizes": [1, 2], "size_probabilities": [0.5, 0.5], "max_inventory": 10}],
+        correlation=[[1.0]],
+    )
+    env = gym.make(ENV_ID, world=market)
+    check_env(env.unwrapped, skip_render_check=True)
+    vector = MarketMakingVecEnv(64, market, reward="pnl", close_starts=0.2)
+    vector.seed(3)
+    vector.reset()
+    wealth = vector.batch.state.wealth.copy()
+    lots = set()
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        _, reward, _, infos = vector.step(rng.uniform(-1, 0, (64, 2)).astype(np.float32))
+        now = np.array([info["wealth"] for info in infos])
+        penalty = np.array([info["penalty"] for info in infos])
+        done = np.array([info.get("terminal_observation") is not None for info in infos])
+        np.testing.assert_allclose(reward[~done], (now - wealth - penalty)[~done], rtol=1e-6, atol=1e-6)
+        wealth = vector.batch.state.wealth.copy()
+        lots |= {int(info["bid_fills_0"]) for info in infos} | {int(info["ask_fills_0"]) for info in infos}
+    assert lots == {0, 1, 2}
