@@ -44,7 +44,7 @@ from envs.market import Market
 class DealerPolicy:
     """A dealer's rule. ``quotes(inventory (n, d) [lots], time_to_close (n,) [time])`` returns
     ``(bid_offset, ask_offset)``, each ``(n, d)`` [price], ``+inf`` for a pulled side; ``act`` adds the hedge
-    trades (``None``: no trade, the default). Calling the policy acts (``envs.dealer_core.rollout`` takes it as is).
+    trades (``None``: no trade, the default). Calling the policy acts (``envs.rollout.rule_rollout`` takes it as is).
     """
 
     name: ClassVar[str]

@@ -27,7 +27,7 @@ _STEPS = 200
 _ROUNDS = 5
 
 
-def dealer_core_rate(dealer: Market, n: int, steps: int) -> float:
+def market_core_rate(dealer: Market, n: int, steps: int) -> float:
     """``envs.core.step`` alone on a market of any size, as ``env_speed.core_rate`` times it on a single-asset
     world: quotes in price units."""
     state = reset(dealer, market_keys(0, n), 0)
@@ -50,9 +50,9 @@ def speed(markets: int) -> None:
     best["two assets + a hedge"] = 0.0  # a one-lot hedge trade every step
     for _ in range(_ROUNDS):
         best["single-asset core"] = max(best["single-asset core"], core_rate(markets, _STEPS))
-        best["one-asset dealer core"] = max(best["one-asset dealer core"], dealer_core_rate(one, markets, _STEPS))
-        best["two-asset dealer core"] = max(best["two-asset dealer core"], dealer_core_rate(two, markets, _STEPS))
-        best["two assets + a hedge"] = max(best["two assets + a hedge"], dealer_core_rate(hedged, markets, _STEPS))
+        best["one-asset dealer core"] = max(best["one-asset dealer core"], market_core_rate(one, markets, _STEPS))
+        best["two-asset dealer core"] = max(best["two-asset dealer core"], market_core_rate(two, markets, _STEPS))
+        best["two assets + a hedge"] = max(best["two assets + a hedge"], market_core_rate(hedged, markets, _STEPS))
     reference = best["single-asset core"]
     for name, rate in best.items():
         print(

@@ -15,14 +15,15 @@ import numpy as np
 
 from baselines import make_policy
 from baselines.dealer import ClosedFormHedged
-from envs import dealer_core, make_world, market_keys
+from envs import make_world, market_keys
+from envs.rollout import rule_rollout
 from envs.spaces import action_to_hedge, action_to_quotes, quotes_to_action
 
 POLICIES = ("optimal", "riccati", "closed_form_hedged", "no_hedge", "symmetric")
 
 
 def dealing_rule(world, policy):
-    """A single-asset policy as a market's dealing rule (``envs.dealer_core.rollout``): its quotes and hedge trade,
+    """A single-asset policy as a market's dealing rule (``envs.rollout.rule_rollout``): its quotes and hedge trade,
     through the env's float32 action mapping."""
 
     def rule(inventory, hedge_position, time_to_close, regime):
@@ -55,7 +56,7 @@ def main() -> None:
             name: dealing_rule(world, make_policy(name, world)) for name in POLICIES if name != "closed_form_hedged"
         }
         rules["closed_form_hedged"] = ClosedFormHedged(world.market)
-        rewards = {name: dealer_core.rollout(world.market, rule, keys).reward for name, rule in rules.items()}
+        rewards = {name: rule_rollout(world.market, rule, keys).reward for name, rule in rules.items()}
         symmetric, optimal = rewards["symmetric"].mean(), rewards["optimal"].mean()
         print(f"{preset}: {'policy':<20} {'reward':>8} {'± 95 %':>7} {'score':>6} {'vs riccati [95 % CI]':>24}")
         for name in POLICIES:

@@ -3,7 +3,8 @@
 For every preset, one-asset and multi-asset, under ``symmetric`` and the exact optimum (``optimal``; the closed form
 in ``two_assets_hedged``, which has no optimum), each tree (this checkout, and the revision exported with ``git
 archive``) runs the same episodes (the same keys) in its own process: the single-asset presets through
-``envs.rollout.rollout``, the multi-asset ones through ``envs.dealer_core.rollout``. Printed: each tree's mean with
+``envs.rollout.rollout``, the multi-asset ones through the dealing-rule rollout (``envs.rollout.rule_rollout``,
+``envs.dealer_core.rollout`` in earlier trees). Printed: each tree's mean with
 its 95 % interval and the difference's z-score (checkout − revision over the standard error of two independent
 samples, which is conservative where the draws are shared). The one core (issue "One market") must keep |z| small
 everywhere; where a tree's random-stream layout changed, the draws differ and agreement is in distribution.
@@ -32,9 +33,13 @@ import numpy as np
 from baselines import make_policy
 from baselines.dealer import DEALER_POLICIES
 from baselines.dealer_optimal import DealerOptimal
-from envs import dealer_core, list_presets, make_world, market_keys
+from envs import list_presets, make_world, market_keys
 from envs.presets import MULTI_ASSET_PRESETS, make_market
 from envs.rollout import rollout
+try:
+    from envs.rollout import rule_rollout
+except ImportError:  # a tree before the one runner
+    from envs.dealer_core import rollout as rule_rollout
 
 episodes = int(sys.argv[1])
 out = {}
@@ -56,7 +61,7 @@ for preset in MULTI_ASSET_PRESETS:
             policy, name = (DealerOptimal(market), name) if not market.hedges else (DEALER_POLICIES["closed_form"](market), "closed_form")
         else:
             policy = DEALER_POLICIES[name](market)
-        result = dealer_core.rollout(market, policy.act, market_keys(0, episodes))
+        result = rule_rollout(market, policy.act, market_keys(0, episodes))
         record(preset, name, "reward", result.reward)
         record(preset, name, "fills", result.fills.sum(axis=1))
         record(preset, name, "pnl", result.pnl)

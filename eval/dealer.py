@@ -16,9 +16,9 @@ from torch.utils.tensorboard import SummaryWriter
 from baselines.dealer import DEALER_POLICIES, DealerPolicy
 from baselines.dealer_optimal import DealerOptimal
 from envs import market_keys
-from envs.dealer_core import DealerEpisodes, rollout
 from envs.market import Market
 from envs.presets import MULTI_ASSET_PRESETS, make_market
+from envs.rollout import DealerEpisodes, rule_rollout
 from eval import plots
 from eval.evaluate import json_ready, unbuildable
 from eval.files import atomic_write_bytes, atomic_write_json, atomic_write_text, staged
@@ -151,7 +151,7 @@ def evaluate_dealer_policies(
     and the paired ``vs_optimal`` (else ``vs_closed_form``): policy − reference per episode [price], as a
     single-asset world's ``vs_avellaneda_stoikov``."""
     keys = market_keys(seed, episodes)
-    results = {name: rollout(dealer, policy, keys) for name, policy in policies.items()}
+    results = {name: rule_rollout(dealer, policy, keys) for name, policy in policies.items()}
     indices = bootstrap_indices(episodes, seed)
     reference = next((name for name in ("optimal", "closed_form") if name in results), None)
     scored = "optimal" in results and "symmetric" in results

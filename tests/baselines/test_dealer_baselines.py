@@ -7,10 +7,11 @@ import pytest
 from baselines.dealer import DEALER_POLICIES, ClosedForm, PerAsset
 from baselines.dealer_optimal import DealerOptimal
 from baselines.riccati import Riccati
-from envs import dealer_core, make_world
+from envs import make_world
 from envs.interface import natural_scales
 from envs.market import Asset, Penalty
 from envs.presets import make_market, mean_variance_market
+from envs.rollout import rule_rollout
 
 
 def test_one_asset_closed_form_is_glft_asymptotic_and_the_riccati_baseline():
@@ -92,7 +93,7 @@ def two_asset_ladder(request):
     optimal = DealerOptimal(dealer)
     keys = np.arange(3000, dtype=np.uint64) * 7919 + 5
     policies = {name: cls(dealer) for name, cls in DEALER_POLICIES.items()} | {"optimal": optimal}
-    return optimal, {name: dealer_core.rollout(dealer, policy, keys).reward for name, policy in policies.items()}
+    return optimal, {name: rule_rollout(dealer, policy, keys).reward for name, policy in policies.items()}
 
 
 def test_optimal_beats_every_policy_on_paired_episodes(two_asset_ladder):
@@ -164,8 +165,8 @@ def test_optimal_value_matches_monte_carlo_with_one_sided_flow_and_a_drawn_openi
         assets=(Asset(**{**first.__dict__, "sell_share": 0.6, "initial_inventory": (1, 6)}), second)
     )
     optimal = DealerOptimal(market)
-    realized = dealer_core.rollout(market, optimal, np.arange(4000, dtype=np.uint64)).reward
+    realized = rule_rollout(market, optimal, np.arange(4000, dtype=np.uint64)).reward
     assert abs(realized.mean() - optimal.expected_reward()) < 4 * realized.std() / np.sqrt(realized.size)
-    closed_form = dealer_core.rollout(market, ClosedForm(market), np.arange(4000, dtype=np.uint64)).reward
+    closed_form = rule_rollout(market, ClosedForm(market), np.arange(4000, dtype=np.uint64)).reward
     gap = realized - closed_form
     assert gap.mean() > 3 * gap.std() / np.sqrt(gap.size)
