@@ -9,12 +9,14 @@ from gymnasium.envs.registration import register, registry
 
 from envs import core
 from envs.batch import REWARD_VARIANTS, BatchStep, Finished, MarketBatch, market_keys
-from envs.core import (
+from envs.close_starts import (
     CLOSE_INVENTORIES,
     CLOSE_INVENTORY,
     CLOSE_WINDOW,
     check_close_starts,
     close_start_probability,
+)
+from envs.core import (
     feasible_hedge_trade,
     fill_probability,
     hedge_trade_cost,

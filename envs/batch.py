@@ -20,6 +20,13 @@ import gymnasium as gym
 import numpy as np
 
 from envs import core, dealer_spaces
+from envs.close_starts import (
+    CLOSE_INVENTORY,
+    CLOSE_WINDOW,
+    check_close_starts,
+    close_start_probability,
+    open_near_close,
+)
 from envs.interface import inventory_unit
 from envs.market import Market
 from envs.observation import observer
@@ -317,9 +324,9 @@ class MarketBatch(Batch):
     ``(n, legs)`` over its interface's action names (``interface``).
 
     ``close_starts`` (training only): the share of steps spent in sessions that open near the close, within
-    the last ``close_window`` steps (``core.open_near_close``, each session with
-    ``close_probability = core.close_start_probability(...)``); 0, the default, opens every session at step 0
-    as the world says. ``close_inventory`` says at which inventory they open (``core.CLOSE_INVENTORIES``):
+    the last ``close_window`` steps (``envs.close_starts.open_near_close``, each session with
+    ``close_probability = close_start_probability(...)``); 0, the default, opens every session at step 0
+    as the world says. ``close_inventory`` says at which inventory they open (``CLOSE_INVENTORIES``):
     ``"uniform"``, drawn uniformly within ±min(Q, ⌈3·inventory_unit⌉) lots; ``"visited"`` (the default), the
     one each market held ``close_window`` steps before the close of its last whole session, i.e. where the policy
     being trained takes its books into the close (the world's opening inventory until a session has passed that step, and
@@ -339,14 +346,14 @@ class MarketBatch(Batch):
         reward: RewardVariant = "pnl",
         autoreset: bool = True,
         close_starts: float = 0.0,
-        close_window: int = core.CLOSE_WINDOW,
-        close_inventory: str = core.CLOSE_INVENTORY,
+        close_window: int = CLOSE_WINDOW,
+        close_inventory: str = CLOSE_INVENTORY,
     ) -> None:
         self.view = interface(world)
         if isinstance(world, Market) and n is None:
             raise ValueError("num_envs must be an integer ≥ 1 (a Market's books are always batched); got None")
         super().__init__(n, reward, autoreset)
-        core.check_close_starts(close_starts, close_window, close_inventory)
+        check_close_starts(close_starts, close_window, close_inventory)
         if close_starts and not autoreset:
             raise ValueError("close_starts opens training sessions, each market on its own clock: it needs autoreset")
         self.close_starts, self.close_window = float(close_starts), close_window
@@ -355,7 +362,7 @@ class MarketBatch(Batch):
         self._visit_step = world.n_steps - min(close_window, world.n_steps)
         self.world = world
         self.market = world.market if isinstance(world, World) else world
-        self.close_probability = core.close_start_probability(self.market, self.close_starts, close_window)
+        self.close_probability = close_start_probability(self.market, self.close_starts, close_window)
         self.n_steps = world.n_steps
         self._action_shape = self.shape + (len(self.view.names),)
         ahead = max(1, DRAW_AHEAD_BYTES // (8 * core.stream_count(self.market) * self.n))
@@ -377,7 +384,7 @@ class MarketBatch(Batch):
                 if self._visited is None:
                     self._visited = state.inventory.copy()
                 inventory = self._visited if markets is None else self._visited[:, markets]
-            state = core.open_near_close(
+            state = open_near_close(
                 self.market, state, self.close_probability, self.close_window, inventory, self.view.reach
             )
         return state

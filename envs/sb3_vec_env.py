@@ -11,7 +11,7 @@ import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
 
 from envs.batch import Batch, MarketBatch, RewardVariant
-from envs.core import CLOSE_INVENTORY, CLOSE_WINDOW
+from envs.close_starts import CLOSE_INVENTORY, CLOSE_WINDOW
 from envs.market import Market
 from envs.presets import resolve_any
 from envs.world import World
