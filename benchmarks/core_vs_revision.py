@@ -24,10 +24,10 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from revision import ROOT, exported, head  # this folder's sibling module
+
 TIMING = """
 import time, numpy as np, gymnasium as gym
 import envs
@@ -119,15 +119,12 @@ def main() -> None:
     parser.add_argument("revision", nargs="?", default="02aed36")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.revision], capture_output=True, check=True)
-        subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
-        runs = [timed(Path(folder))]
+    with exported(args.revision) as tree:
+        runs = [timed(tree)]
         for _ in range(args.rounds):
-            runs += [timed(ROOT), timed(Path(folder))]
+            runs += [timed(ROOT), timed(tree)]
     revision_runs, checkout_runs = runs[0::2], runs[1::2]
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    print(f"checkout at {commit.stdout.strip()} against {args.revision}, {args.rounds} rounds (medians)")
+    print(f"checkout at {head()} against {args.revision}, {args.rounds} rounds (medians)")
     for label in checkout_runs[0]:
         if label.endswith("(ratio)"):
             old = statistics.median(run[label] for run in revision_runs)

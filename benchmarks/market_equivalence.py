@@ -20,12 +20,11 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
+from revision import ROOT, exported, head  # this folder's sibling module
 
-ROOT = Path(__file__).resolve().parents[1]
 # Runs inside each tree: every (preset, policy, metric)'s per-episode values, summarized as mean, std and count.
 MEASURE = """
 import json, sys
@@ -82,14 +81,10 @@ def main() -> None:
     parser.add_argument("revision", nargs="?", default="02aed36")
     parser.add_argument("--episodes", type=int, default=4000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.revision], capture_output=True, check=True)
-        subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
-        before, now = measure(Path(folder), args.episodes), measure(ROOT, args.episodes)
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    print(
-        f"{args.episodes} episodes per tree, the same keys; checkout at {commit.stdout.strip()} against {args.revision}"
-    )
+    with exported(args.revision) as tree:
+        before, now = measure(tree, args.episodes), measure(ROOT, args.episodes)
+    commit = head()
+    print(f"{args.episodes} episodes per tree, the same keys; checkout at {commit} against {args.revision}")
     print(f"{'preset/policy/metric':<38} {args.revision:>22} {'this checkout':>22} {'z':>6}")
     worst = 0.0
     for label, (mean_a, std_a, n_a) in before.items():

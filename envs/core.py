@@ -144,19 +144,9 @@ class StepOutcome:
     _reduction: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
     @property
-    def diffusion_pnl(self) -> np.ndarray:
-        """Every position's diffusive revaluation ``xᵀ·s_r·σ√dt·Lε`` [price] (drift and jumps left out)."""
-        return self._reduction()[0]
-
-    @property
     def fill_noise(self) -> np.ndarray:
         """The fills' cash (spread captured − fees) less its expectation given the quotes [price]."""
         return self._reduction()[1]
-
-    @property
-    def expected_penalty(self) -> np.ndarray:
-        """The penalty's expectation given the quotes [price] (the fills not yet drawn)."""
-        return self._reduction()[2]
 
     @property
     def variance_reduced_reward(self) -> np.ndarray:
@@ -740,9 +730,9 @@ def inventory_penalty(
 
 
 def net_risk(world, inventory: np.ndarray, hedge_position: np.ndarray) -> np.ndarray:
-    """``qᵀRq = q₁² + 2ρr·q₁·q₂ + r²·q₂²`` [lots² of the quoted asset], ``R = Σ/σ₁²`` (``World.risk_matrix``)."""
-    risk = world.risk_matrix
-    return inventory * inventory + (2.0 * risk[0, 1] * inventory + risk[1, 1] * hedge_position) * hedge_position
+    """``qᵀRq = q₁² + 2ρr·q₁·q₂ + r²·q₂²`` [lots² of the quoted asset], ``R = Σ/σ₁²`` (``World.risk_matrix``): the
+    core's penalty form (``_risk_form``) of a hedged world."""
+    return _risk_form(world.risk_matrix)(inventory, hedge_position)
 
 
 def round_to_hedge_lot(world, lots: np.ndarray) -> np.ndarray:
