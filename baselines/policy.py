@@ -87,7 +87,16 @@ class Policy:
         observation = np.asarray(observation)
         single = observation.ndim == 1
         decoded = decode_observation(self.world, observation[None, :] if single else observation)
-        actions = quotes_to_action(self.world, *self.act(decoded))
+        # The world's one asset and hedge: its columns of the per-asset and per-hedge entries.
+        bid, ask, trade = self.act({name: value[:, 0] if value.ndim == 2 else value for name, value in decoded.items()})
+        rows = (len(decoded["time_to_close"]), 1)
+        trade = None if trade is None else np.reshape(trade, rows)
+        actions = quotes_to_action(
+            self.world,
+            np.broadcast_to(bid, rows[:1]).reshape(rows),
+            np.reshape(np.broadcast_to(ask, rows[:1]), rows),
+            trade,
+        )
         return (actions[0] if single else actions), None
 
     def __repr__(self) -> str:

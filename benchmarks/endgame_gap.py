@@ -49,12 +49,12 @@ def quote_table(world: World, policies: dict, steps_left: tuple[int, ...] = (1, 
             continue
         cells = []
         for inventory in (-1, 0, 1):
-            observation = observation_at(world, np.array([inventory]), np.array([left]))
+            observation = observation_at(world, np.array([[inventory]]), np.array([left]))
             quotes = []
             for policy in policies.values():
                 bid, ask, bid_quoted, ask_quoted = action_to_quotes(world, policy.predict(observation)[0])
                 sides = (
-                    f"{offset[0]:+.2f}" if quoted[0] else "pull"
+                    f"{offset[0, 0]:+.2f}" if quoted[0, 0] else "pull"
                     for offset, quoted in ((bid, bid_quoted), (ask, ask_quoted))
                 )
                 quotes.append("/".join(sides))

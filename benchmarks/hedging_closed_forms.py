@@ -34,11 +34,11 @@ def dealing_rule(world, policy):
             "volatility": world.sigma_levels[regime],
         }
         bid, ask, trade = policy.act(decoded)
-        action = quotes_to_action(world, bid, ask, trade)
+        action = quotes_to_action(world, bid[:, None], ask[:, None], None if trade is None else trade[:, None])
         bid, ask, bid_quoted, ask_quoted = action_to_quotes(world, action)
         bid, ask = np.where(bid_quoted, bid, np.inf), np.where(ask_quoted, ask, np.inf)
-        hedge = action_to_hedge(world, action)[:, None] if world.hedged else None
-        return bid[:, None], ask[:, None], hedge
+        hedge = action_to_hedge(world, action) if world.hedged else None
+        return bid, ask, hedge
 
     return rule
 

@@ -26,12 +26,26 @@ from envs.core import (
     round_to_lot,
 )
 from envs.gym_env import MarketMakingEnv
-from envs.interface import natural_scales
+from envs.interface import Interface, derived_interface, interface_of, natural_scales
 from envs.market import Asset, HedgeInstrument, Market, Penalty, Regimes
-from envs.observation import ENTRIES, decode_observation, observation_at, observe, translate_observation
+from envs.observation import (
+    ENTRIES,
+    decode_observation,
+    observation_at,
+    observation_names,
+    observe,
+    translate_observation,
+)
 from envs.presets import PRESETS, list_presets, make_world, resolve_world
 from envs.registration import ENV_ID, REMOVED_DEALER_ID
-from envs.spaces import action_space, action_to_hedge, action_to_quotes, observation_space, quotes_to_action
+from envs.spaces import (
+    action_names,
+    action_space,
+    action_to_hedge,
+    action_to_quotes,
+    observation_space,
+    quotes_to_action,
+)
 from envs.vector_env import MarketMakingVectorEnv
 from envs.world import World, field_names
 
@@ -63,6 +77,11 @@ __all__ = [
     "BatchStep",
     "Finished",
     "natural_scales",
+    "Interface",
+    "action_names",
+    "derived_interface",
+    "interface_of",
+    "observation_names",
     "Asset",
     "HedgeInstrument",
     "Market",

@@ -3,23 +3,21 @@ core-independent part).
 
 It owns the seeding, the episode bookkeeping, the reward variant, close starts and the ``info`` assembly; the
 vector adapters use it with autoreset, the single env as one unbatched market (``n=None``) without autoreset.
-What the agent sees and does is the market's interface: a single-asset ``World``'s (``envs.observation``,
-``envs.spaces``) or, for a ``Market``, the one derived from its physics (``envs.dealer_spaces``).
+What the agent sees and does is the market's interface (``envs.interface``: a ``World``'s fields, or derived from a
+``Market``'s physics), through the one observation table (``envs.observation``) and action layout (``envs.spaces``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import gymnasium as gym
 import numpy as np
 
-from envs import core, dealer_spaces
+from envs import core
 from envs.close_starts import (
     CLOSE_INVENTORY,
     CLOSE_WINDOW,
@@ -27,11 +25,13 @@ from envs.close_starts import (
     close_start_probability,
     open_near_close,
 )
-from envs.interface import inventory_unit
-from envs.market import Market
+from envs.interface import Interface, interface_of
 from envs.observation import observer
-from envs.spaces import action_quotes, action_space, observation_space
-from envs.world import World
+from envs.spaces import action_mapper, action_names, action_space, observation_space
+
+if TYPE_CHECKING:
+    from envs.market import Market
+    from envs.world import World
 
 RewardVariant = Literal["pnl", "variance_reduced"]
 REWARD_VARIANTS = ("pnl", "variance_reduced")
@@ -42,9 +42,9 @@ CASH_FLOWS = {"spread_captured": 1.0, "inventory_pnl": 1.0, "fees": -1.0, "penal
 HEDGE_FLOWS = {"hedge_pnl": 1.0, "hedge_cost": -1.0}
 
 
-def cash_flows(world: World) -> dict[str, float]:
-    """The world's cash flows and their signs in the reward: ``CASH_FLOWS``, plus ``HEDGE_FLOWS`` if hedged."""
-    return {**CASH_FLOWS, **HEDGE_FLOWS} if world.hedged else CASH_FLOWS
+def cash_flows(world) -> dict[str, float]:
+    """The market's cash flows and their signs in the reward: ``CASH_FLOWS``, plus ``HEDGE_FLOWS`` with hedges."""
+    return {**CASH_FLOWS, **HEDGE_FLOWS} if interface_of(world).market.n_hedges else CASH_FLOWS
 
 
 def market_keys(seed: int | None, n: int) -> np.ndarray:
@@ -66,34 +66,44 @@ def draw_key(generator: np.random.Generator) -> np.uint64:
     return generator.integers(0, 2**64, dtype=np.uint64, endpoint=False)
 
 
-def step_info(state: core.MarketState, outcome: core.StepOutcome, quotes: core.Action) -> dict[str, np.ndarray]:
-    """The per-step decomposition reported in ``info``, one array entry per market (with a hedge
-    instrument also ``hedge_pnl``, ``hedge_cost``, ``hedge_trade``, ``hedge_position`` and ``hedge_mid``)."""
-    offset, quoted = quotes.offset, quotes.quoted
-    info = {
-        "spread_captured": outcome.spread_captured,
-        "inventory_pnl": outcome.inventory_pnl,
-        "penalty": outcome.penalty,
-        "fees": outcome.fees,
-        "bid_fills": outcome.bid_fills[0],
-        "ask_fills": outcome.ask_fills[0],
-        "bid_offset": offset[0, 0],
-        "ask_offset": offset[1, 0],
-        "bid_quoted": quoted[0, 0],
-        "ask_quoted": quoted[1, 0],
-        "inventory": state.inventory[0],
-        "mid": state.mid[0],
-        "wealth": state.wealth,
-    }
-    if outcome.hedge_trade is not None:
-        info.update(
-            hedge_pnl=outcome.hedge_pnl,
-            hedge_cost=outcome.hedge_cost,
-            hedge_trade=outcome.hedge_trade[0],
-            hedge_position=state.hedge_position[0],
-            hedge_mid=state.hedge_mid[0],
-        )
-    return info
+def info_reporter(world) -> Callable[[core.MarketState, core.StepOutcome, core.Action], dict[str, np.ndarray]]:
+    """The per-step decomposition reported in ``info``, one array entry per book (the names looked up once): the
+    cash flows [price] (``CASH_FLOWS``, with hedges ``HEDGE_FLOWS``), ``wealth`` [price]; per asset ``bid_fills``,
+    ``ask_fills``, ``inventory`` [lots], ``bid_offset``, ``ask_offset`` [price], ``bid_quoted``, ``ask_quoted`` and
+    ``mid`` [price]; per hedge ``hedge_trade``, ``hedge_position`` [lots] and ``hedge_mid`` [price]; suffixed by the
+    asset's (hedge's) index in a market of several (``inventory_0``)."""
+    market = interface_of(world).market
+
+    def names(name: str, count: int) -> list[tuple[str, int]]:
+        return [(name, 0)] if count == 1 else [(f"{name}_{i}", i) for i in range(count)]
+
+    per_asset = [names(name, market.n_assets) for name in ("bid_fills", "ask_fills", "bid_offset", "ask_offset")]
+    per_asset += [names(name, market.n_assets) for name in ("bid_quoted", "ask_quoted", "inventory", "mid")]
+    per_hedge = [names(name, market.n_hedges) for name in ("hedge_trade", "hedge_position", "hedge_mid")]
+
+    def report(state: core.MarketState, outcome: core.StepOutcome, quotes: core.Action) -> dict[str, np.ndarray]:
+        info = {
+            "spread_captured": outcome.spread_captured,
+            "inventory_pnl": outcome.inventory_pnl,
+            "penalty": outcome.penalty,
+            "fees": outcome.fees,
+        }
+        quoted = quotes.quoted if quotes.quoted is not None else np.ones(quotes.offset.shape, dtype=bool)
+        arrays = (outcome.bid_fills, outcome.ask_fills, quotes.offset[0], quotes.offset[1], quoted[0], quoted[1])
+        for columns, values in zip(per_asset, (*arrays, state.inventory, state.mid), strict=True):
+            for name, index in columns:
+                info[name] = values[index]
+        info["wealth"] = state.wealth
+        if outcome.hedge_trade is not None:
+            info.update(hedge_pnl=outcome.hedge_pnl, hedge_cost=outcome.hedge_cost)
+            for columns, values in zip(
+                per_hedge, (outcome.hedge_trade, state.hedge_position, state.hedge_mid), strict=True
+            ):
+                for name, index in columns:
+                    info[name] = values[index]
+        return info
+
+    return report
 
 
 def check_reward_variant(reward: str) -> str:
@@ -264,64 +274,10 @@ class Batch:
 DRAW_AHEAD_BYTES = 256 * 1024
 
 
-@dataclasses.dataclass(frozen=True)
-class Interface:
-    """The agent's side of a market, as the runner and its adapters use it: the single book's Gymnasium spaces, the
-    action's ``names``, ``observe`` (a state's observations), ``quotes`` (actions ``(n, legs)``, or ``(legs,)``
-    unbatched, to the core's ``Action``), ``info`` (a step's per-book decomposition), ``reach`` (per asset, the ±lots a
-    uniform close start opens within: ``min(Q, ⌈3·inventory_unit⌉)``) and whether the fills' EWMA is observed
-    (``fill_imbalance``)."""
-
-    observation_space: gym.spaces.Box
-    action_space: gym.spaces.Box
-    names: tuple[str, ...]
-    observe: Callable[[core.MarketState], np.ndarray]
-    quotes: Callable[[np.ndarray], core.Action]
-    info: Callable[[core.MarketState, core.StepOutcome, core.Action], dict[str, np.ndarray]]
-    reach: tuple[int, ...]
-    fill_imbalance: bool
-
-
-def interface(world: World | Market) -> Interface:
-    """A single-asset ``World``'s interface (its observation table and action mapping), or a ``Market``'s
-    (``envs.dealer_spaces``); ``ValueError`` for anything else."""
-    if isinstance(world, World):
-        reach = (min(world.max_inventory, math.ceil(3 * world.inventory_unit)),)
-        imbalance = "fill_imbalance" in world.observed_features
-        return Interface(
-            observation_space(world),
-            action_space(world),
-            world.action_names,
-            observer(world),
-            functools.partial(action_quotes, world),
-            step_info,
-            reach,
-            imbalance,
-        )
-    if not isinstance(world, Market):
-        raise ValueError(
-            "world must be an envs.world.World or an envs.market.Market (see make_world, make_market); "
-            f"got {type(world).__name__}"
-        )
-    reach = tuple(
-        min(a.max_inventory, math.ceil(3 * u)) for a, u in zip(world.assets, inventory_unit(world), strict=True)
-    )
-    return Interface(
-        dealer_spaces.dealer_observation_space(world),
-        dealer_spaces.dealer_action_space(world),
-        dealer_spaces.action_names(world),
-        functools.partial(dealer_spaces.observe, world),
-        lambda action: core.Action.quotes(*dealer_spaces.action_to_deal(world, action)),
-        lambda state, outcome, action: dealer_spaces.step_info(world, state, outcome),
-        reach,
-        False,
-    )
-
-
 class MarketBatch(Batch):
-    """``n`` books of one market over ``envs.core``: a single-asset ``World`` (``n=None``: one unbatched market,
-    actions ``(legs,)``, see ``Batch``) or a ``Market`` of any number of assets (always batched); actions
-    ``(n, legs)`` over its interface's action names (``interface``).
+    """``n`` books of one market over ``envs.core``: a single-asset ``World``, a ``Market`` of any number of assets
+    or an ``Interface`` to one (``envs.interface.interface_of``); actions ``(n, legs)`` over its ``action_names``
+    (``n=None``: one unbatched book, actions ``(legs,)``, see ``Batch``).
 
     ``close_starts`` (training only): the share of steps spent in sessions that open near the close, within
     the last ``close_window`` steps (``envs.close_starts.open_near_close``, each session with
@@ -341,7 +297,7 @@ class MarketBatch(Batch):
 
     def __init__(
         self,
-        world: World | Market,
+        world: World | Market | Interface,
         n: int | None,
         reward: RewardVariant = "pnl",
         autoreset: bool = True,
@@ -349,9 +305,7 @@ class MarketBatch(Batch):
         close_window: int = CLOSE_WINDOW,
         close_inventory: str = CLOSE_INVENTORY,
     ) -> None:
-        self.view = interface(world)
-        if isinstance(world, Market) and n is None:
-            raise ValueError("num_envs must be an integer ≥ 1 (a Market's books are always batched); got None")
+        self.view = interface_of(world)
         super().__init__(n, reward, autoreset)
         check_close_starts(close_starts, close_window, close_inventory)
         if close_starts and not autoreset:
@@ -359,12 +313,22 @@ class MarketBatch(Batch):
         self.close_starts, self.close_window = float(close_starts), close_window
         self.close_inventory = close_inventory
         self._visited: np.ndarray | None = None  # inventories held close_window steps before the last close
-        self._visit_step = world.n_steps - min(close_window, world.n_steps)
         self.world = world
-        self.market = world.market if isinstance(world, World) else world
+        self.market = self.view.market
+        self._visit_step = self.market.n_steps - min(close_window, self.market.n_steps)
+        self.observation_space, self.action_space = observation_space(self.view), action_space(self.view)
+        self.action_names = action_names(self.view)
+        self._observe_state, self._quotes = observer(self.view), action_mapper(self.view)
+        self._report = info_reporter(self.view)
+        # Per asset, the ±lots a uniform close start opens within: min(Q, ⌈3·inventory_unit⌉).
+        self._reach = tuple(
+            min(asset.max_inventory, math.ceil(3 * unit))
+            for asset, unit in zip(self.market.assets, self.view.inventory_unit, strict=True)
+        )
+        self._tracks_imbalance = "fill_imbalance" in self.view.features
         self.close_probability = close_start_probability(self.market, self.close_starts, close_window)
-        self.n_steps = world.n_steps
-        self._action_shape = self.shape + (len(self.view.names),)
+        self.n_steps = self.market.n_steps
+        self._action_shape = self.shape + (len(self.action_names),)
         ahead = max(1, DRAW_AHEAD_BYTES // (8 * core.stream_count(self.market) * self.n))
         self._ahead = 1 if self.close_starts else ahead  # close starts: the markets' steps differ
         self._noise: core.StepNoise | None = None  # over (steps, n) from self._drawn_from
@@ -377,7 +341,7 @@ class MarketBatch(Batch):
 
     def _open(self, keys: np.ndarray, episode: np.ndarray, markets: np.ndarray | None) -> core.MarketState:
         self._noise = None  # new sessions, new draws
-        state = core.reset(self.market, keys, episode, self.view.fill_imbalance)
+        state = core.reset(self.market, keys, episode, self._tracks_imbalance)
         if self.close_starts:
             inventory = None
             if self.close_inventory == "visited":
@@ -385,7 +349,7 @@ class MarketBatch(Batch):
                     self._visited = state.inventory.copy()
                 inventory = self._visited if markets is None else self._visited[:, markets]
             state = open_near_close(
-                self.market, state, self.close_probability, self.close_window, inventory, self.view.reach
+                self.market, state, self.close_probability, self.close_window, inventory, self._reach
             )
         return state
 
@@ -402,14 +366,14 @@ class MarketBatch(Batch):
         return self._noise.at(at - self._drawn_from)
 
     def _observe(self, state: core.MarketState) -> np.ndarray:
-        return self.view.observe(state)
+        return self._observe_state(state)
 
     def _advance(self, action: np.ndarray) -> tuple:
         if action.shape != self._action_shape:
-            raise ValueError(f"action must have shape {self._action_shape} {self.view.names}; got {action.shape}")
-        quotes = self.view.quotes(action)
+            raise ValueError(f"action must have shape {self._action_shape} {self.action_names}; got {action.shape}")
+        quotes = self._quotes(action)
         state, outcome = core.step(self.market, self.state, quotes, self._step_noise())
         if self._visited is not None:  # close starts at visited inventories
             passing = state.step == self._visit_step  # a session opened near the close starts past it
             self._visited[:, passing] = state.inventory[:, passing]
-        return state, outcome, self.view.info(state, outcome, quotes)
+        return state, outcome, self._report(state, outcome, quotes)

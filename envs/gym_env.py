@@ -1,5 +1,5 @@
-"""The single-market Gymnasium environment for every market, a thin adapter over the runner: one unbatched book of
-a single-asset world (``MarketBatch(world, None)``), or one book of a ``Market`` of any number of assets."""
+"""The single-market Gymnasium environment for every market, a thin adapter over the runner: one unbatched book
+(``MarketBatch(world, None)``) of a single-asset world or a ``Market`` of any number of assets."""
 
 from __future__ import annotations
 
@@ -45,79 +45,53 @@ class BatchEnv(gym.Env):
 class MarketMakingEnv(BatchEnv):
     """
     ## Description
-    A market maker quotes a bid and an ask around a random mid for one session of ``horizon`` time
-    units in steps of ``dt`` (Avellaneda & Stoikov 2008). Market orders hit a quote at offset δ with
-    intensity ``A·e^(−k·δ)`` per side; fills arrive unpaired, so inventory wanders unless the quotes
-    lean against it. All market parameters live in one ``World`` (``envs.make_world``).
+    A market maker quotes a bid and an ask on each of the d assets of a market for one session of ``horizon``
+    time units in steps of ``dt`` (Avellaneda & Stoikov 2008; for several correlated assets, requests of several
+    sizes and logistic fill curves, Guéant 2017 and Bergault, Evangelista, Guéant & Vieira 2021). Requests reach a
+    quote at offset δ with intensity ``A·f(δ)`` per side (``A·e^(−k·δ)`` by default); fills arrive unpaired, so
+    inventory wanders unless the quotes lean against it. The physics live in one ``Market`` (a single-asset
+    ``World`` is a one-asset market with its interface fields, ``envs.make_world``); what the agent sees and does
+    is the market's ``envs.interface.Interface``.
 
     ## Action Space
-    ``Box(−1, 1, (2,), float32)``: normalized (bid, ask) offsets; ``δ = min_offset + (a + 1)/2 ·
-    (max_offset − min_offset)`` in price units, ``a = +1`` pulls the side. Finite actions outside the
-    box are clipped; NaN or inf raises ``ValueError``. The range is the world's ``offset_range``: as
-    set, or, when ``min_offset``/``max_offset`` are left out, derived from the world's own scales,
-    ``1/k − 1.5·reach`` to ``1/k + 2·reach`` with ``reach = 1/k + c·inventory_scale + ξ + |fee|`` and
-    ``c = √(φ̄/(k·A·e⁻¹))`` the asymptotic optimal skew per lot (``envs.interface.natural_scales``).
-    In a world with a hedge instrument (``hedge_sigma`` set) the action is ``Box(−1, 1, (3,))``: entry 2
-    asks for a hedge trade of ``round(a·U_max/h)·h`` lots, clipped so that ``|q₂| ≤ Q₂``.
+    ``Box(−1, 1, (2·d + m,), float32)``: each asset's normalized bid and ask (``bid, ask`` for one asset;
+    ``bid_0, ask_0, bid_1, …`` for several), then each hedge instrument's trade (``envs.spaces``). A quote entry
+    maps linearly onto its asset's offset range, ``δ = low + (a + 1)/2 · (high − low)`` in price units, one offset
+    for every size; ``a = +1`` pulls the side. Finite actions outside the box are clipped; NaN or inf raises
+    ``ValueError``. The range is the interface's ``offset_range``: as set, or derived from the market's own scales,
+    ``δ̃(0) − 1.5·reach`` to ``δ̃(0) + 2·reach`` with ``reach = δ̃(0) + c·inventory_scale + ξ + |fee|`` and ``c``
+    the asymptotic optimal skew per lot (``envs.interface.natural_scales``). A hedge entry asks for a trade of
+    ``round(a·U/lot)·lot`` lots, clipped so that ``|position| ≤ Q₂``.
 
     ## Observation Space
+    One table for every market (``envs.observation``); per-asset entries take one column per asset (suffixed
+    ``_i`` in a market of several), per-hedge entries one per hedge:
+
     {table}
 
-    ``hedge_position`` follows the base three in a hedged world only; the features follow when
-    ``world.observed_features`` names them. The inventory's unit is the
-    world's ``inventory_unit``: ``inventory_scale`` as set, or three times the inventory's natural
-    standard deviation (between 1 and Q), so that the observation is of order one wherever the optimum
-    keeps inventory, whatever Q is. Its bounds are ``±Q / inventory_unit``.
+    ``hedge_position`` follows the base three where the market has hedge instruments; the features follow when
+    the interface names them. An asset's inventory unit is three times its natural standard deviation (between
+    1 and Q) unless set, so that the observation is of order one wherever the optimum keeps inventory; its bounds
+    are ``±Q / inventory_unit``.
 
     ## Rewards
-    Per step: the change in wealth marked to the mid, ``Δ(cash + q·s)``, minus ``φ·q²·dt``; at the
-    close also minus ``α·q_T²``. Fees are part of cash. With ``reward="variance_reduced"`` the
-    revaluation term ``q·σ√dt·ε`` is replaced by its expectation, zero (the adverse-jump part stays), and
-    the fills' cash (spread captured less fees) by its expectation given the quotes, ``Σ p(δ)·(δ − fee)``
-    (``core.StepOutcome.variance_reduced_reward``).
-    ``info`` carries the decomposition: ``spread_captured``, ``inventory_pnl``, ``penalty``, ``fees``,
-    ``bid_fills``, ``ask_fills``, the quotes, ``inventory``, ``mid`` and ``wealth``. With a hedge
-    instrument: the trade pays ``ψ·|u| + η·u²/dt`` (and a ticket fee) at the hedge's start-of-step mid, the
-    reward adds its position's revaluation, the penalties charge the net risk ``qᵀRq`` (``World.risk_matrix``),
-    and ``info`` adds ``hedge_pnl``, ``hedge_cost``, ``hedge_trade``, ``hedge_position`` and ``hedge_mid``.
+    Per step: the change in wealth marked to every mid, ``Δ(cash + Σ qᵢ·sᵢ)``, less fees (part of cash), minus
+    the running penalty ``φ·dt·xᵀRx`` over every position x (``φ·q²·dt`` for one asset); at the close also minus
+    ``α·xᵀRx`` (``envs.core``). Hedge trades pay ``ψ·|u| + η·u²/dt`` and a ticket fee at the start-of-step mid.
+    With ``reward="variance_reduced"`` the mids' diffusive revaluation is replaced by its expectation, zero (the
+    adverse-jump part stays), and the fills' cash and the penalty by their expectations given the quotes
+    (``core.StepOutcome.variance_reduced_reward``). ``info`` carries the decomposition (``envs.batch.info_reporter``):
+    ``spread_captured``, ``inventory_pnl``, ``penalty``, ``fees``, ``wealth``, per asset ``bid_fills``,
+    ``ask_fills``, the quotes, ``inventory`` and ``mid``; with hedges ``hedge_pnl``, ``hedge_cost`` and per hedge
+    ``hedge_trade``, ``hedge_position`` and ``hedge_mid``.
 
     ## Starting State
-    Mid ``s0``, zero cash, inventory ``initial_inventory`` (fixed or uniform on a range), the
-    volatility regime drawn from the chain's stationary law.
+    Each asset at its ``s0`` and ``initial_inventory`` (fixed or uniform on a range), each hedge at its ``s0`` and
+    flat, zero cash, the volatility regime drawn from the chain's stationary law.
 
     ## Episode End
     Termination: the session reaches the close after ``horizon / dt`` steps (time to close is
     observed, so this is not truncation). There is no truncation.
-
-    ## Markets of several assets
-    A dealer quotes a bid and an ask on each of d correlated assets of a ``Market`` for one session: requests of
-    several sizes arrive on each side and fill with a probability that falls with the quote's distance from the mid
-    (exponential or logistic curve); the dealer's inventory across the assets is the risk. Guéant (2017); Bergault,
-    Evangelista, Guéant & Vieira (2021).
-
-    Actions: ``Box(−1, 1, (2·d + m,), float32)``: each asset's normalized bid, then each asset's ask, mapped
-    linearly onto the asset's ``envs.interface.offset_range`` (from ``δ̃(0) − 1.5·reach`` to ``δ̃(0) + 2·reach``,
-    see ``envs.interface.natural_scales``); ``a = +1`` pulls the side. One offset per side serves every size. Then,
-    for each of the m hedge instruments (``Market.hedges``), a trade of ``round(a·U/lot)·lot`` lots, clipped so that
-    ``|position| ≤ Q₂``.
-
-    Observations: ``(d + m + 1,)`` float32, ``(d + m + 2,)`` with regimes (``envs.dealer_spaces``): each asset's
-    inventory over its ``envs.interface.inventory_unit`` (three times its natural standard deviation, between 1 and
-    Q), each hedge position over its ``envs.interface.hedge_unit`` (the minimum-variance hedge of the inventory
-    units), the time to close as a fraction of the session, and with regimes the regime's volatility scale over the
-    largest.
-
-    Rewards: Per step: the change in wealth marked to all mids, less fees, minus ``(φ_r·dt + α·[close])·xᵀRx`` over
-    every position (``envs.core``; hedge trades pay ``ψ·|u| + η·u²/dt`` and a ticket fee). With
-    ``reward="variance_reduced"`` the mids' diffusive revaluation is replaced by its mean, zero, and the fills' cash
-    and the penalty by their expectations given the quotes. ``info`` carries ``spread_captured``, ``inventory_pnl``, ``penalty``, ``fees``, ``wealth``
-    and per asset ``inventory_i``, ``bid_fills_i`` and ``ask_fills_i``; with hedges also ``hedge_pnl``,
-    ``hedge_cost`` and per hedge ``hedge_position_j`` and ``hedge_trade_j``.
-
-    Starting state: Each asset at its ``s0`` and ``initial_inventory``, each hedge at its ``s0`` and flat, zero
-    cash.
-
-    Episode end: Termination at the close after ``horizon / dt`` steps; no truncation.
 
     ## Arguments
     ``gymnasium.make("mm_inventory/MarketMaking-v0", world="default", reward="pnl", **overrides)``:
@@ -126,7 +100,7 @@ class MarketMakingEnv(BatchEnv):
 
     ## Version History
     - v0: initial release; offset range and inventory unit derived from the world when unset; the optional
-      hedge instrument (rung 3).
+      hedge instrument (rung 3); every market, one asset or many, with one observation table and action layout.
     """
 
     metadata = {"render_modes": []}
@@ -141,11 +115,10 @@ class MarketMakingEnv(BatchEnv):
         if render_mode is not None:
             raise ValueError(f"render_mode must be None (this env does not render); got {render_mode!r}")
         self.world = resolve_any(world, **overrides)
-        # A single-asset world steps one unbatched market; a Market one book of a batch.
-        self.batch = MarketBatch(self.world, None if isinstance(self.world, World) else 1, reward, autoreset=False)
+        self.batch = MarketBatch(self.world, None, reward, autoreset=False)  # one unbatched book
         self.render_mode = None
-        self.action_space = self.batch.view.action_space
-        self.observation_space = self.batch.view.observation_space
+        self.action_space = self.batch.action_space
+        self.observation_space = self.batch.observation_space
 
 
 MarketMakingEnv.__doc__ = MarketMakingEnv.__doc__.replace("{table}", observation_table_markdown())

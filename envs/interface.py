@@ -1,19 +1,26 @@
-"""The agent's view of a market, derived from its physics: the offset range each quote's action spans, the units
-of the observed inventories and hedge positions, and the unit of the observed time to close.
+"""The agent's interface to a market, apart from its physics: the offset range each quote's action spans, the units
+of the observed inventories and hedge positions, the unit of the observed time to close and the observed features
+(``Interface``), each derived from the market's physics unless given (``derived_interface``).
 
-One definition for every market, one asset or many (``World.natural_scales`` and the multi-asset stack read
-it). A world nobody tuned for is still learnable: its actions and observations are of order one wherever the
-optimum takes them.
+One definition for every market, one asset or many (a single-asset ``World`` sets its interface fields or leaves
+them derived, ``World.interface``). A world nobody tuned for is still learnable: its actions and observations are
+of order one wherever the optimum takes them. A learned policy carries its market and its interface.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 
 from envs.market import Market
+
+# Observations beyond the base entries (inventory, time to close, volatility, hedge positions), by name.
+OBSERVATION_FEATURES = ("mid_return", "last_fills", "fill_imbalance", "close_proximity", "close_relaxation")
 
 # Relaxation times of the optimal skew after which the close no longer moves the quotes.
 CLOSE_RELAXATIONS = 20.0
@@ -102,17 +109,106 @@ def hedge_units(market: Market, inventory_unit: np.ndarray) -> np.ndarray:
     return np.clip(reach, market.hedge_column("lot"), market.hedge_column("max_position"))
 
 
-def offset_range(market: Market) -> np.ndarray:
-    """``(d, 2)`` [price]: each asset's ``(min_offset, max_offset)``, the span of its normalized quote actions."""
+@dataclasses.dataclass(frozen=True)
+class Interface:
+    """What an agent's observations and actions are relative to in ``market`` (the observation table
+    ``envs.observation``, the action layout ``envs.spaces``). Validated at construction (``ValueError`` names the
+    field).
+
+    - ``offset_range`` [price]: per quoted asset, ``(low, high)``, the offsets a quote's action spans from −1 to
+      +1 (``high`` > 0 and > ``low``; an action at +1 pulls the side; ``low`` may be negative, through the mid).
+    - ``inventory_unit`` [lots]: per quoted asset, lots per unit of observed inventory (> 0).
+    - ``time_unit`` [time]: time per unit of the observed time to close (> 0).
+    - ``features``: the observed features after the base entries, distinct names from ``OBSERVATION_FEATURES``.
+
+    Hedge positions are observed in ``hedge_unit`` (the minimum-variance hedge of ``inventory_unit``).
+    """
+
+    market: Market
+    offset_range: tuple[tuple[float, float], ...]
+    inventory_unit: tuple[float, ...]
+    time_unit: float
+    features: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        d = self.market.n_assets
+        if len(self.offset_range) != d or any(len(pair) != 2 for pair in self.offset_range):
+            raise ValueError(f"offset_range must hold one (low, high) pair per asset ({d}); got {self.offset_range!r}")
+        for low, high in self.offset_range:
+            if not (math.isfinite(low) and math.isfinite(high) and high > 0 and high > low):
+                raise ValueError(f"offset_range must hold finite pairs with high > 0 and high > low; got {(low, high)}")
+        if len(self.inventory_unit) != d or not all(math.isfinite(u) and u > 0 for u in self.inventory_unit):
+            raise ValueError(f"inventory_unit must hold one number > 0 per asset ({d}); got {self.inventory_unit!r}")
+        if not (math.isfinite(self.time_unit) and self.time_unit > 0):
+            raise ValueError(f"time_unit must be a number > 0 [time]; got {self.time_unit!r}")
+        unknown = [name for name in self.features if name not in OBSERVATION_FEATURES]
+        if unknown or len(set(self.features)) != len(self.features):
+            raise ValueError(f"features must be distinct names from {OBSERVATION_FEATURES}; got {self.features!r}")
+
+    @cached_property
+    def hedge_unit(self) -> np.ndarray:
+        """``(m,)`` [lots]: lots per unit of each observed hedge position (``hedge_units`` of ``inventory_unit``)."""
+        return hedge_units(self.market, np.array(self.inventory_unit))
+
+    def document(self) -> dict[str, Any]:
+        """The interface as plain data (its market apart), ``derived_interface``'s keywords."""
+        return {
+            "offset_range": [list(pair) for pair in self.offset_range],
+            "inventory_unit": list(self.inventory_unit),
+            "time_unit": self.time_unit,
+            "features": list(self.features),
+        }
+
+
+def default_features(market: Market) -> tuple[str, ...]:
+    """The features observed unless chosen: ``close_proximity``, and ``close_relaxation`` where the session outlasts
+    its close (the natural time scale is shorter than the session), so that the close is an event in time the
+    policy can tell from the body."""
+    long_session = natural_scales(market)["time_scale"] < market.horizon
+    return ("close_proximity", "close_relaxation") if long_session else ("close_proximity",)
+
+
+def derived_interface(
+    market: Market,
+    offset_range: Any = None,
+    inventory_unit: Any = None,
+    time_unit: float | None = None,
+    features: Any = None,
+) -> Interface:
+    """The market's interface: each part as given, or derived from the market's physics (``None``):
+    ``offset_range`` and ``inventory_unit`` from ``natural_scales`` (per asset), ``time_unit`` its ``time_scale``,
+    ``features`` ``default_features``."""
     scales = natural_scales(market)
-    return np.stack([scales["min_offset"], scales["max_offset"]], axis=1)
+    if offset_range is None:
+        offset_range = zip(scales["min_offset"].tolist(), scales["max_offset"].tolist(), strict=True)
+    if inventory_unit is None:
+        inventory_unit = scales["inventory_scale"].tolist()
+    return Interface(
+        market,
+        tuple((float(low), float(high)) for low, high in offset_range),
+        tuple(float(unit) for unit in inventory_unit),
+        float(scales["time_scale"] if time_unit is None else time_unit),
+        tuple(default_features(market) if features is None else features),
+    )
 
 
-def inventory_unit(market: Market) -> np.ndarray:
-    """``(d,)`` [lots]: lots per unit of each asset's observed inventory (``natural_scales``' ``inventory_scale``)."""
-    return natural_scales(market)["inventory_scale"]
+@functools.lru_cache(maxsize=256)
+def market_interface(market: Market) -> Interface:
+    """``derived_interface`` with every part derived (cached per market)."""
+    return derived_interface(market)
 
 
-def hedge_unit(market: Market) -> np.ndarray:
-    """``(m,)`` [lots]: lots per unit of each observed hedge position, ``hedge_units`` of the inventory units."""
-    return hedge_units(market, inventory_unit(market))
+def interface_of(world: Any) -> Interface:
+    """The interface of a ``Market`` (derived), a ``World`` (its fields, ``World.interface``) or an ``Interface``
+    (itself); ``ValueError`` for anything else."""
+    if isinstance(world, Interface):
+        return world
+    if isinstance(world, Market):
+        return market_interface(world)
+    view = getattr(world, "interface", None)
+    if isinstance(view, Interface):
+        return view
+    raise ValueError(
+        "world must be an envs.World, an envs.Market or an envs.interface.Interface (see make_world, make_market); "
+        f"got {type(world).__name__}"
+    )

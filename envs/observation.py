@@ -1,49 +1,116 @@
-"""The observation layout, as one table read by the env, its bounds, decoding, plots and docs.
+"""The observation layout, as one table read by the env, its bounds, decoding, plots and docs, for every market.
 
-Each entry is a raw quantity in natural units divided by a scale the world owns: ``observation =
-raw / scale``. Decoding multiplies back, so a policy trained in one world can be shown the states of
-another in its own training world's units (``translate_observation``).
+Each entry is a raw quantity in natural units divided by a scale the market's interface owns (``envs.interface``):
+``observation = raw / scale``. An entry is per book (one column), per quoted asset (one column per asset) or per
+hedge instrument (one per hedge); a column is named after its entry, with the asset's (hedge's) index appended in a
+market of several (``inventory_0``, ``inventory_1``). Decoding multiplies back, so a policy trained in one market
+can be shown the states of another in its own training interface's units (``translate_observation``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 
 from envs.core import MarketState
-from envs.world import World
+from envs.interface import Interface, interface_of, natural_scales
 
 # Bound on the observed last mid return, in units of the largest regime's σ√dt.
 MID_RETURN_BOUND = 10.0
+# The entries every market observes, in order; the features follow (``Interface.features``).
+BASE_OBSERVATION = ("inventory", "time_to_close", "volatility", "hedge_position")
+# Each feature's entries.
+FEATURE_ENTRIES = {"last_fills": ("bid_filled", "ask_filled")}
 
 
-def regime_sigma(world: World, regime: np.ndarray) -> np.ndarray | float:
-    """σ of each market's current regime [price/√time] (the scalar σ in a world with one regime)."""
-    return world.sigma_levels[regime] if world.n_regimes > 1 else world.sigma
+@dataclasses.dataclass(frozen=True)
+class Constants:
+    """What the table's raw quantities read at every step, looked up once per interface (``constants``)."""
+
+    n_steps: int
+    dt: np.float64
+    sigma_levels: np.ndarray  # the first asset's σ in each regime [price/√time]
+    max_sigma: float  # their largest (1 where σ = 0)
+    one_regime: bool
+    largest_size: np.ndarray  # (d,) [lots]
+    close_time: float
+
+
+@lru_cache(maxsize=256)
+def constants(view: Interface) -> Constants:
+    market = view.market
+    sigma_levels = market.assets[0].sigma * np.asarray(market.regimes.scales, dtype=np.float64)
+    return Constants(
+        n_steps=market.n_steps,
+        dt=np.float64(market.dt),
+        sigma_levels=sigma_levels,
+        max_sigma=float(sigma_levels.max()) or 1.0,
+        one_regime=market.regimes.count == 1,
+        largest_size=np.array([float(max(asset.sizes)) for asset in market.assets]),
+        close_time=natural_scales(market)["close_time"],
+    )
+
+
+def regime_sigma(c: Constants, state: MarketState) -> np.ndarray | float:
+    """The first asset's σ in each book's current regime [price/√time] (its σ in a market with one regime)."""
+    return c.sigma_levels[0] if c.one_regime else c.sigma_levels[state.regime]
 
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
-    """One observation entry: ``raw(world, state) / scale(world)``, within ``bounds(world)``."""
+    """One observation entry: ``raw(constants(interface), state) / scale(interface)``, within ``bounds(interface)``.
+    ``per``:
+    ``"book"`` (raw of the books' shape, one column), ``"asset"`` (raw ``(d, *M)``, scales and bounds ``(d,)``, a
+    column per asset) or ``"hedge"`` (``(m, *M)``, a column per hedge)."""
 
     name: str
     unit: str
-    raw: Callable[[World, MarketState], np.ndarray]
-    scale: Callable[[World], float]
-    bounds: Callable[[World], tuple[float, float]]
+    per: Literal["book", "asset", "hedge"]
+    raw: Callable[[Constants, MarketState], np.ndarray]
+    scale: Callable[[Interface], np.ndarray | float]
+    bounds: Callable[[Interface], tuple]
     clip: bool = False
 
+    def count(self, view: Interface) -> int:
+        """Columns of this entry in ``view``'s market."""
+        return {"book": 1, "asset": view.market.n_assets, "hedge": view.market.n_hedges}[self.per]
 
-def _inventory_bound(world: World) -> tuple[float, float]:
-    reach = world.max_inventory / world.inventory_unit
+    def column_names(self, view: Interface) -> list[str]:
+        if self.per == "book" or self.count(view) == 1:
+            return [self.name] * self.count(view)
+        return [f"{self.name}_{i}" for i in range(self.count(view))]
+
+    def column_scales(self, view: Interface) -> np.ndarray:
+        return np.broadcast_to(np.asarray(self.scale(view), dtype=np.float64), (self.count(view),))
+
+    def column_bounds(self, view: Interface) -> tuple[np.ndarray, np.ndarray]:
+        low, high = self.bounds(view)
+        shape = (self.count(view),)
+        return np.broadcast_to(np.asarray(low, np.float64), shape), np.broadcast_to(np.asarray(high, np.float64), shape)
+
+
+def _inventory_reach(view: Interface) -> tuple[np.ndarray, np.ndarray]:
+    reach = view.market.column("max_inventory") / np.array(view.inventory_unit)
     return -reach, reach
 
 
-def _hedge_bound(world: World) -> tuple[float, float]:
-    reach = world.hedge_max_position / world.hedge_unit
+def _hedge_reach(view: Interface) -> tuple[np.ndarray, np.ndarray]:
+    reach = view.market.hedge_column("max_position") / view.hedge_unit
     return -reach, reach
+
+
+def _mid_return_scale(view: Interface) -> np.ndarray:
+    scales = np.asarray(view.market.regimes.scales, dtype=np.float64)
+    largest = view.market.column("sigma") * scales.max()
+    return np.where(largest > 0, largest, 1.0) * np.sqrt(view.market.dt)
+
+
+def _sizes(view: Interface) -> np.ndarray:
+    return constants(view).largest_size
 
 
 ENTRIES: dict[str, Entry] = {
@@ -51,89 +118,138 @@ ENTRIES: dict[str, Entry] = {
     for entry in (
         Entry(
             "inventory",
-            "lots / inventory_scale (World.inventory_unit)",
-            lambda w, s: s.inventory[0],
-            lambda w: w.inventory_unit,
-            _inventory_bound,
+            "lots / inventory_unit (Interface.inventory_unit)",
+            "asset",
+            lambda c, s: s.inventory,
+            lambda v: np.array(v.inventory_unit),
+            _inventory_reach,
         ),
         Entry(
             "time_to_close",
-            "(T − t) / World.time_unit (the session, or the span of the close in a longer one)",
-            lambda w, s: (w.n_steps - s.step) * np.float64(w.dt),
-            lambda w: w.time_unit,
-            lambda w: (0.0, w.horizon / w.time_unit),
+            "(T − t) / Interface.time_unit (the session, or the span of the close in a longer one)",
+            "book",
+            lambda c, s: (c.n_steps - s.step) * c.dt,
+            lambda v: v.time_unit,
+            lambda v: (0.0, v.market.horizon / v.time_unit),
         ),
         Entry(
             "volatility",
-            "σ of the current regime / largest regime σ",
-            lambda w, s: regime_sigma(w, s.regime),
-            lambda w: w.max_sigma,
-            lambda w: (0.0, 1.0),
+            "the first asset's σ in the current regime / its largest over regimes (regimes scale every σ alike)",
+            "book",
+            regime_sigma,
+            lambda v: constants(v).max_sigma,
+            lambda v: (0.0, 1.0),
         ),
         Entry(
             "hedge_position",
-            "hedge lots / World.hedge_unit (the minimum-variance hedge of inventory_unit); hedged worlds only",
-            lambda w, s: s.hedge_position[0],
-            lambda w: w.hedge_unit,
-            _hedge_bound,
+            "hedge lots / Interface.hedge_unit (the minimum-variance hedge of inventory_unit)",
+            "hedge",
+            lambda c, s: s.hedge_position,
+            lambda v: v.hedge_unit,
+            _hedge_reach,
         ),
         Entry(
             "mid_return",
-            "last mid change / (largest σ·√dt), clipped to ±10",
-            lambda w, s: s.mid_return[0],
-            lambda w: w.max_sigma * np.sqrt(w.dt),
-            lambda w: (-MID_RETURN_BOUND, MID_RETURN_BOUND),
+            "last mid change / (largest regime σ·√dt), clipped to ±10",
+            "asset",
+            lambda c, s: s.mid_return,
+            _mid_return_scale,
+            lambda v: (-MID_RETURN_BOUND, MID_RETURN_BOUND),
             clip=True,
         ),
         Entry(
             "close_proximity",
             "1 / steps left to the close (1 in the session's last step, ½ in the one before)",
-            lambda w, s: 1.0 / np.maximum(w.n_steps - s.step, 1),
-            lambda w: 1.0,
-            lambda w: (0.0, 1.0),
+            "book",
+            lambda c, s: 1.0 / np.maximum(c.n_steps - s.step, 1),
+            lambda v: 1.0,
+            lambda v: (0.0, 1.0),
         ),
         Entry(
             "close_relaxation",
-            "e^(−(T − t)/τ), τ the optimal skew's relaxation time (World.natural_scales['close_time']; 1 without one)",
-            lambda w, s: np.exp(-(w.n_steps - s.step) * np.float64(w.dt) / w.natural_scales["close_time"]),
-            lambda w: 1.0,
-            lambda w: (0.0, 1.0),
+            "e^(−(T − t)/τ), τ the optimal skew's relaxation time (natural_scales' close_time; 1 without one)",
+            "book",
+            lambda c, s: np.exp(-(c.n_steps - s.step) * c.dt / c.close_time),
+            lambda v: 1.0,
+            lambda v: (0.0, 1.0),
         ),
         Entry(
-            "bid_filled", "bid filled last step (0 or 1)", lambda w, s: s.bid_filled[0], lambda w: 1.0, lambda w: (0, 1)
+            "bid_filled",
+            "lots bought at the bid last step / the largest size (0 or 1 with unit sizes)",
+            "asset",
+            lambda c, s: s.bid_filled,
+            _sizes,
+            lambda v: (0.0, 1.0),
         ),
         Entry(
-            "ask_filled", "ask filled last step (0 or 1)", lambda w, s: s.ask_filled[0], lambda w: 1.0, lambda w: (0, 1)
+            "ask_filled",
+            "lots sold at the ask last step / the largest size (0 or 1 with unit sizes)",
+            "asset",
+            lambda c, s: s.ask_filled,
+            _sizes,
+            lambda v: (0.0, 1.0),
         ),
         Entry(
             "fill_imbalance",
-            "EWMA of bid − ask fills (weight 0.1 on the latest step)",
-            lambda w, s: s.fill_imbalance[0],
-            lambda w: 1.0,
-            lambda w: (-1.0, 1.0),
+            "EWMA of bid − ask lots filled (weight 0.1 on the latest step) / the largest size",
+            "asset",
+            lambda c, s: s.fill_imbalance,
+            _sizes,
+            lambda v: (-1.0, 1.0),
         ),
     )
 }
 
 
-def observer(world: World) -> Callable[[MarketState], np.ndarray]:
-    """``observe`` for one world, with its entries and scales looked up once (for a batch's every step)."""
+def observed_entries(view: Interface) -> tuple[Entry, ...]:
+    """The entries ``view`` observes, in order: the base ones (``hedge_position`` where the market has hedges),
+    then each feature's."""
+    names = [name for name in BASE_OBSERVATION if ENTRIES[name].count(view)]
+    for feature in view.features:
+        names += FEATURE_ENTRIES.get(feature, (feature,))
+    return tuple(ENTRIES[name] for name in names)
+
+
+def observation_names(world) -> tuple[str, ...]:
+    """The observation's column names, in order (see the module docstring)."""
+    view = interface_of(world)
+    return tuple(name for entry in observed_entries(view) for name in entry.column_names(view))
+
+
+def _columns(view: Interface) -> list[tuple[Entry, int | None, np.float64]]:
+    """Each column's entry, index within the entry (``None`` for a book entry) and scale."""
     columns = []
-    for name in world.observation_names:
-        entry = ENTRIES[name]
-        # A numpy scale: a Python float meeting a numpy integer scalar (one unbatched market) is ten times slower.
-        columns.append((entry.raw, np.float64(entry.scale(world)), entry.bounds(world) if entry.clip else None))
+    for entry in observed_entries(view):
+        for index, scale in enumerate(entry.column_scales(view)):
+            # A numpy scale: a Python float meeting a numpy integer scalar (one unbatched book) is ten times slower.
+            columns.append((entry, None if entry.per == "book" else index, np.float64(scale)))
+    return columns
+
+
+def observer(world) -> Callable[[MarketState], np.ndarray]:
+    """``observe`` for one market, with its columns and scales looked up once (for a batch's every step)."""
+    view = interface_of(world)
+    c = constants(view)
+    columns = []
+    for entry, index, scale in _columns(view):
+        bounds = None
+        if entry.clip:
+            low, high = entry.column_bounds(view)
+            bounds = (low[index or 0], high[index or 0])
+        columns.append((entry.raw, index, scale, bounds))
 
     def observe_state(state: MarketState) -> np.ndarray:
-        if not state.shape:  # one unbatched market: one array from its values, a third of the cost
-            values = [raw(world, state) / scale for raw, scale, _ in columns]
-            for column, (_, _, bounds) in enumerate(columns):
-                if bounds is not None:
-                    values[column] = np.clip(values[column], *bounds)
+        if not state.shape:  # one unbatched book: one array from its values, a third of the cost
+            values = []
+            for raw, index, scale, bounds in columns:
+                value = raw(c, state)
+                value = (value if index is None else value[index]) / scale
+                values.append(value if bounds is None else np.clip(value, *bounds))
             return np.array(values, dtype=np.float32)
         observation = np.empty(state.shape + (len(columns),), dtype=np.float32)
-        for column, (raw, scale, bounds) in enumerate(columns):
-            value = raw(world, state) / scale
+        for column, (raw, index, scale, bounds) in enumerate(columns):
+            value = raw(c, state)
+            value = (value if index is None else value[index]) / scale
             if bounds is not None:
                 value = np.clip(value, *bounds)
             observation[..., column] = value
@@ -142,95 +258,136 @@ def observer(world: World) -> Callable[[MarketState], np.ndarray]:
     return observe_state
 
 
-def observe(world: World, state: MarketState) -> np.ndarray:
-    """Observations, float32 of shape ``(n, len(world.observation_names))`` (``(len(...),)`` for one unbatched
-    market); see ``ENTRIES``."""
+def observe(world, state: MarketState) -> np.ndarray:
+    """Observations, float32 of shape ``(n, len(observation_names))`` (``(len(...),)`` for one unbatched book);
+    see ``ENTRIES``."""
     return observer(world)(state)
 
 
-def observation_bounds(world: World) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper bounds of each observation entry (float32)."""
-    low, high = zip(*(ENTRIES[name].bounds(world) for name in world.observation_names), strict=True)
-    return np.array(low, dtype=np.float32), np.array(high, dtype=np.float32)
+def observation_bounds(world) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of each observation column (float32)."""
+    view = interface_of(world)
+    bounds = [entry.column_bounds(view) for entry in observed_entries(view)]
+    low = np.concatenate([low for low, _ in bounds]).astype(np.float32)
+    high = np.concatenate([high for _, high in bounds]).astype(np.float32)
+    return low, high
 
 
-def decode_observation(world: World, observation: np.ndarray) -> dict[str, np.ndarray]:
-    """Recover the raw quantities of a batch of observations ``(n, obs_dim)``, one array per entry name.
-
-    ``inventory`` and ``hedge_position`` [lots, int64] and ``time_to_close`` [time, on the step grid] are exact;
-    ``volatility`` [price/√time] is snapped to the nearest regime's σ; the others are in their raw units.
-    """
+def _raw_columns(view: Interface, observation: np.ndarray) -> np.ndarray:
+    """The raw values ``(n, columns)`` behind a batch of observations: inventories and hedge positions rounded to
+    whole lots, the time to close snapped to the step grid, the volatility to the nearest regime's."""
     observation = np.asarray(observation, dtype=np.float64)
-    names = world.observation_names
-    if observation.ndim != 2 or observation.shape[1] != len(names):
-        raise ValueError(f"observation must have shape (n, {len(names)}); got {observation.shape}")
-    raw = {name: observation[:, column] * ENTRIES[name].scale(world) for column, name in enumerate(names)}
-    raw["inventory"] = np.rint(raw["inventory"]).astype(np.int64)
-    if "hedge_position" in raw:
-        raw["hedge_position"] = np.rint(raw["hedge_position"]).astype(np.int64)
-    raw["time_to_close"] = np.rint(raw["time_to_close"] / world.dt).astype(np.int64) * world.dt
-    raw["volatility"] = world.sigma_levels[world.regime_of(raw["volatility"])]
+    columns = _columns(view)
+    if observation.ndim != 2 or observation.shape[1] != len(columns):
+        raise ValueError(
+            f"observation must have shape (n, {len(columns)}) {list(observation_names(view))}; got {observation.shape}"
+        )
+    raw = observation * np.array([scale for _, _, scale in columns])
+    for column, (entry, _, _) in enumerate(columns):
+        if entry.name in ("inventory", "hedge_position"):
+            raw[:, column] = np.rint(raw[:, column])
+        elif entry.name == "time_to_close":
+            raw[:, column] = np.rint(raw[:, column] / view.market.dt) * view.market.dt
+        elif entry.name == "volatility":
+            levels = constants(view).sigma_levels
+            raw[:, column] = levels[np.abs(raw[:, column, None] - levels).argmin(axis=-1)]
     return raw
 
 
-def translate_observation(source: World, target: World, observation: np.ndarray) -> np.ndarray:
-    """Observations made in ``source`` re-expressed in ``target``'s units: the same inventory [lots],
-    time to close [time], volatility and features, scaled as ``target`` scales them (no clipping
+def decode_observation(world, observation: np.ndarray) -> dict[str, np.ndarray]:
+    """The raw quantities of a batch of observations ``(n, columns)``, one array per entry name: per book ``(n,)``,
+    per asset ``(n, d)``, per hedge ``(n, m)``.
+
+    ``inventory`` and ``hedge_position`` [lots, int64] and ``time_to_close`` [time, on the step grid] are exact;
+    ``regime`` (the index of the regime nearest the observed volatility, int64) is added, and ``volatility`` is
+    each asset's σ in it [price/√time, ``(n, d)``]; the others are in their raw units.
+    """
+    view = interface_of(world)
+    raw = _raw_columns(view, observation)
+    decoded: dict[str, np.ndarray] = {}
+    start = 0
+    for entry in observed_entries(view):
+        count = entry.count(view)
+        values = raw[:, start : start + count]
+        decoded[entry.name] = values[:, 0] if entry.per == "book" else values
+        start += count
+    for name in ("inventory", "hedge_position"):
+        if name in decoded:
+            decoded[name] = decoded[name].astype(np.int64)
+    levels = constants(view).sigma_levels
+    decoded["regime"] = np.abs(decoded["volatility"][:, None] - levels).argmin(axis=-1)
+    scales = np.asarray(view.market.regimes.scales, dtype=np.float64)
+    decoded["volatility"] = scales[decoded["regime"]][:, None] * view.market.column("sigma")
+    return decoded
+
+
+def translate_observation(source, target, observation: np.ndarray) -> np.ndarray:
+    """Observations made in ``source``'s market re-expressed in ``target``'s units: the same inventories [lots],
+    time to close [time], volatility [price/√time] and features, scaled as ``target`` scales them (no clipping
     beyond ``target``'s own, so a state outside ``target``'s training range stays outside it).
 
-    ``ValueError`` if the two worlds observe different entries.
+    ``ValueError`` if the two observe different columns.
     """
-    if source.observation_names != target.observation_names:
+    source, target = interface_of(source), interface_of(target)
+    if observation_names(source) != observation_names(target):
         raise ValueError(
-            f"observation layouts differ: this world observes {list(source.observation_names)}, the policy was "
-            f"trained on {list(target.observation_names)}; evaluate it in a world with the same observation_features"
+            f"observation layouts differ: this market observes {list(observation_names(source))}, the policy was "
+            f"trained on {list(observation_names(target))}; evaluate it in a market with the same assets, hedges "
+            "and observation features"
         )
-    raw = decode_observation(source, observation)
-    translated = np.empty(np.shape(observation), dtype=np.float32)
-    for column, name in enumerate(target.observation_names):
-        entry = ENTRIES[name]
-        value = raw[name] / entry.scale(target)
+    raw = _raw_columns(source, observation)
+    translated = np.empty(raw.shape, dtype=np.float32)
+    for column, (entry, index, scale) in enumerate(_columns(target)):
+        value = raw[:, column] / scale
         if entry.clip:
-            value = np.clip(value, *entry.bounds(target))
+            low, high = entry.column_bounds(target)
+            value = np.clip(value, low[index or 0], high[index or 0])
         translated[:, column] = value
     return translated
 
 
 def observation_at(
-    world: World,
+    world,
     inventory: np.ndarray,
     steps_left: np.ndarray,
     regime: np.ndarray | int = 0,
     hedge_position: np.ndarray | int = 0,
 ) -> np.ndarray:
-    """Observations of markets in given states with no history (extra features at zero), through
-    ``observe``: for plotting a policy's quotes over a grid of states."""
-    inventory, steps_left, regime, hedge_position = np.broadcast_arrays(
-        np.asarray(inventory), np.asarray(steps_left), np.asarray(regime), np.asarray(hedge_position)
-    )
-    n = inventory.size
-    zeros, counts = np.zeros((1, n)), np.zeros((1, n), dtype=np.int64)
+    """Observations ``(n, columns)`` of books in given states with no history (features at zero), through
+    ``observe``: ``inventory`` ``(n, d)`` [lots], ``steps_left`` ``(n,)``, ``regime`` ``(n,)`` and
+    ``hedge_position`` ``(n, m)`` [lots] (each broadcast); for plotting a policy's quotes over a grid of states."""
+    view = interface_of(world)
+    market = view.market
+    d, m = market.n_assets, market.n_hedges
+    inventory = np.asarray(inventory)
+    n = inventory.shape[0] if inventory.ndim else 1
+    steps_left, regime = (np.broadcast_to(np.asarray(x), (n,)) for x in (steps_left, regime))
+    zeros, counts = np.zeros((d, n)), np.zeros((d, n), dtype=np.int64)
     state = MarketState(
         mid=zeros,
         cash=zeros[0],
-        inventory=inventory.reshape(1, n).astype(np.int64),
-        step=world.n_steps - steps_left.ravel().astype(np.int64),
-        regime=regime.ravel().astype(np.int64),
+        inventory=np.broadcast_to(inventory, (n, d)).T.astype(np.int64),
+        step=market.n_steps - steps_left.astype(np.int64),
+        regime=regime.astype(np.int64),
         key=np.zeros(n, dtype=np.uint64),
         episode=np.zeros(n, dtype=np.uint64),
         mid_return=zeros,
         bid_filled=counts,
         ask_filled=counts,
-        hedge_mid=zeros if world.hedged else zeros[:0],
-        hedge_position=hedge_position.reshape(1, n).astype(np.int64) if world.hedged else counts[:0],
+        hedge_mid=np.zeros((m, n)),
+        hedge_position=np.broadcast_to(np.asarray(hedge_position), (n, m)).T.astype(np.int64),
         fill_imbalance=zeros,
     )
-    return observe(world, state)
+    return observe(view, state)
 
 
-def observation_table_markdown(world: World | None = None) -> str:
-    """The layout as a Markdown table (index, name, unit), for docs and reports."""
-    names = world.observation_names if world is not None else tuple(ENTRIES)
-    lines = ["| index | name | unit |", "|---|---|---|"]
-    lines += [f"| {i} | {name} | {ENTRIES[name].unit} |" for i, name in enumerate(names)]
+def observation_table_markdown(world=None) -> str:
+    """The layout as a Markdown table (index, name, per, unit): of a market's interface, or every entry."""
+    lines = ["| index | name | per | unit |", "|---|---|---|---|"]
+    if world is None:
+        lines += [f"| – | {name} | {entry.per} | {entry.unit} |" for name, entry in ENTRIES.items()]
+        return "\n".join(lines)
+    view = interface_of(world)
+    columns = [(name, entry) for entry in observed_entries(view) for name in entry.column_names(view)]
+    lines += [f"| {i} | {name} | {entry.per} | {entry.unit} |" for i, (name, entry) in enumerate(columns)]
     return "\n".join(lines)

@@ -107,4 +107,4 @@ class MarketMakingVecEnv(BatchVecEnv):
             close_window=close_window,
             close_inventory=close_inventory,
         )
-        super().__init__(batch, batch.view.observation_space, batch.view.action_space)
+        super().__init__(batch, batch.observation_space, batch.action_space)

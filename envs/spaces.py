@@ -1,97 +1,146 @@
-"""Action and observation spaces, and the maps between normalized actions and quotes.
+"""Action and observation spaces, and the maps between normalized actions and quotes, for every market.
 
-Action: ``Box([−1, 1]^legs, float32)`` over ``World.action_names``: entry 0 the bid, entry 1 the ask,
-and in a world with a hedge instrument entry 2 the hedge. Each quote entry maps linearly onto the
-world's offset range (``World.offset_range``, set or derived), ``δ = min_offset + (a + 1)/2 ·
-(max_offset − min_offset)`` [price]; ``a = +1`` (the far end, where finite actions beyond the box are
-clipped) pulls that side. The hedge entry asks for a trade of ``round(a·U_max/h)·h`` lots (positive
-buys; the core clips it to ``|q₂| ≤ Q₂``). NaN or inf is an error.
+Action: ``Box([−1, 1]^(2·d + m), float32)`` over ``action_names``: each quoted asset's bid and ask, then each hedge
+instrument's trade. Each quote entry maps linearly onto its asset's offset range (``Interface.offset_range``),
+``δ = low + (a + 1)/2 · (high − low)`` [price, every size]; ``a = +1`` (the far end, where finite actions beyond the
+box are clipped) pulls that side. A hedge entry asks for a trade of ``round(a·U/lot)·lot`` lots (positive buys; the
+core clips it to ``±Q₂``). NaN or inf is an error.
+
+Arrays of quotes are per asset ``(..., d)`` [price] and of hedge trades per hedge ``(..., m)`` [lots], in every
+market (one asset: ``(..., 1)``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import gymnasium as gym
 import numpy as np
 
-from envs.core import Action, round_to_hedge_lot
+from envs.core import Action, round_to_lot
+from envs.interface import Interface, interface_of
 from envs.observation import observation_bounds
-from envs.world import World
 
 # ±1 as 0-d arrays: an array operand spares numpy converting a Python float on each call (a third of the
 # call's cost at one market); the values are the same.
 _MINUS_ONE, _ONE = np.array(-1.0), np.array(1.0)
 
 
-def action_space(world: World) -> gym.spaces.Box:
-    """``Box(−1, 1, (len(world.action_names),), float32)``: the world's action legs, normalized."""
-    return gym.spaces.Box(-1.0, 1.0, shape=(len(world.action_names),), dtype=np.float32)
+def action_names(world) -> tuple[str, ...]:
+    """The action's legs, in order: ``bid``, ``ask`` per asset (``bid_0, ask_0, bid_1, …`` in a market of several),
+    then ``hedge`` per hedge instrument (``hedge_0, …`` with several)."""
+    market = interface_of(world).market
+    d, m = market.n_assets, market.n_hedges
+    quotes = ("bid", "ask") if d == 1 else tuple(f"{side}_{i}" for i in range(d) for side in ("bid", "ask"))
+    return quotes + (("hedge",) if m == 1 else tuple(f"hedge_{j}" for j in range(m)))
 
 
-def observation_space(world: World) -> gym.spaces.Box:
-    """Finite float32 box over ``world.observation_names``."""
+def action_space(world) -> gym.spaces.Box:
+    """``Box(−1, 1, (2·d + m,), float32)``: the market's action legs, normalized."""
+    return gym.spaces.Box(-1.0, 1.0, shape=(len(action_names(world)),), dtype=np.float32)
+
+
+def observation_space(world) -> gym.spaces.Box:
+    """Finite float32 box over the observation's columns (``envs.observation``)."""
     low, high = observation_bounds(world)
     return gym.spaces.Box(low, high, dtype=np.float32)
 
 
-def action_to_quotes(world: World, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Map actions of shape ``(..., legs)`` to ``(bid_offset, ask_offset, bid_quoted, ask_quoted)``.
+def _ranges(view: Interface) -> tuple[np.ndarray, np.ndarray]:
+    """``(low, price per unit of action)``, each ``(d,)`` [price]."""
+    ranges = np.array(view.offset_range, dtype=np.float64)
+    return ranges[:, 0], 0.5 * (ranges[:, 1] - ranges[:, 0])
 
-    Offsets are in price units; finite actions outside [−1, 1] are clipped; NaN or inf raises
-    ``ValueError``. The hedge leg, if any, is ``action_to_hedge``'s.
+
+def action_mapper(world) -> Callable[[np.ndarray], Action]:
+    """The core's ``Action`` from a batch of actions ``(n, legs)``, or one unbatched book's ``(legs,)``, with the
+    market's ranges looked up once (for a batch's every step); see the module docstring."""
+    view = interface_of(world)
+    market = view.market
+    d, m = market.n_assets, market.n_hedges
+    legs = action_names(view)
+    low, per_action = _ranges(view)
+    low_column, per_action_column = low[:, None], per_action[:, None]
+    max_trade, lot = market.hedge_column("max_trade").astype(np.float64), market.hedge_column("lot").astype(np.int64)
+    max_trade_column, lot_column = max_trade[:, None], lot[:, None]
+
+    def to_action(action: np.ndarray) -> Action:
+        action = np.asarray(action, dtype=np.float64)
+        if action.ndim not in (1, 2) or action.shape[-1] != len(legs):
+            raise ValueError(f"action must have a last dimension of {len(legs)} {legs}; got shape {action.shape}")
+        if np.count_nonzero(np.isfinite(action)) != action.size:  # .all() costs twice as much at one book
+            raise ValueError(
+                "action must be finite (no NaN or inf); accepted: values in [-1, 1], finite values outside are clipped"
+            )
+        action = np.minimum(np.maximum(action, _MINUS_ONE), _ONE)  # np.clip's dispatch costs twice as much at one book
+        if action.ndim == 1:  # the core's layout (2, d): the sides' rows
+            quotes = action[: 2 * d].reshape(d, 2).T
+            offset = low + per_action * (quotes + _ONE)
+            trade = round_to_lot(action[2 * d :] * max_trade, lot) if m else None
+        else:  # (2, d, n), contiguous over the books
+            quotes = np.ascontiguousarray(action[:, : 2 * d].reshape(-1, d, 2).transpose(2, 1, 0))
+            offset = low_column + per_action_column * (quotes + _ONE)
+            trade = round_to_lot(action[:, 2 * d :].T * max_trade_column, lot_column) if m else None
+        return Action(offset, quotes < _ONE, trade)
+
+    return to_action
+
+
+def action_quotes(world, action: np.ndarray) -> Action:
+    """``action_mapper(world)(action)``, for one call."""
+    return action_mapper(world)(action)
+
+
+def action_to_quotes(world, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Map actions ``(..., legs)`` to ``(bid_offset, ask_offset, bid_quoted, ask_quoted)``, each ``(..., d)``.
+
+    Offsets are in price units; finite actions outside [−1, 1] are clipped; NaN or inf raises ``ValueError``. The
+    hedge legs, if any, are ``action_to_hedge``'s.
     """
-    legs = len(world.action_names)
-    mapped = action_quotes(world, np.asarray(action, dtype=np.float64).reshape(-1, legs))
-    shape = np.shape(action)[:-1]
-    offset, quoted = mapped.offset.reshape(2, *shape), mapped.quoted.reshape(2, *shape)
-    return offset[0], offset[1], quoted[0], quoted[1]
-
-
-def action_to_hedge(world: World, action: np.ndarray) -> np.ndarray:
-    """The hedge trade [lots, int64] that actions of shape ``(..., legs)`` ask for (zeros without a hedge leg)."""
+    legs = len(action_names(world))
     action = np.asarray(action, dtype=np.float64)
-    if not world.hedged:
-        return np.zeros(action.shape[:-1], dtype=np.int64)
-    return action_quotes(world, action.reshape(-1, 3)).hedge.reshape(action.shape[:-1])
+    mapped = action_quotes(world, action.reshape(-1, legs))  # (2, d, n)
+    shape = action.shape[:-1] + (mapped.offset.shape[1],)
+    offset, quoted = np.moveaxis(mapped.offset, -1, 1), np.moveaxis(mapped.quoted, -1, 1)  # (2, n, d)
+    return offset[0].reshape(shape), offset[1].reshape(shape), quoted[0].reshape(shape), quoted[1].reshape(shape)
 
 
-def action_quotes(world: World, action: np.ndarray) -> Action:
-    """The core's ``Action`` from a batch of actions ``(n, legs)``, or one unbatched market's ``(legs,)``; see
-    ``action_to_quotes``."""
+def action_to_hedge(world, action: np.ndarray) -> np.ndarray:
+    """The hedge trades [lots, int64] that actions ``(..., legs)`` ask for, ``(..., m)`` (``m = 0``: no hedges)."""
+    legs = len(action_names(world))
     action = np.asarray(action, dtype=np.float64)
-    legs = world.action_names
-    if action.ndim not in (1, 2) or action.shape[-1] != len(legs):
-        raise ValueError(f"action must have a last dimension of {len(legs)} {legs}; got shape {action.shape}")
-    if np.count_nonzero(np.isfinite(action)) != action.size:  # .all() costs twice as much at one market
-        raise ValueError(
-            "action must be finite (no NaN or inf); accepted: values in [-1, 1], finite values outside are clipped"
-        )
-    action = np.minimum(np.maximum(action, _MINUS_ONE), _ONE)  # np.clip's dispatch costs twice as much at one market
-    low = world.offset_range[0]
-    # The core's layout, (2, 1, n) or (2, 1) unbatched: the sides' rows, contiguous over the markets.
-    legs = action[:2, None] if action.ndim == 1 else np.ascontiguousarray(action[:, :2].T)[:, None]
-    trade = round_to_hedge_lot(world, action[..., 2:].T * world.hedge_max_trade) if world.hedged else None
-    return Action(low + world.offset_per_action * (legs + _ONE), legs < _ONE, trade)
+    mapped = action_quotes(world, action.reshape(-1, legs))
+    m = interface_of(world).market.n_hedges
+    trade = mapped.hedge.T if m else np.zeros((action.size // legs, 0), dtype=np.int64)
+    return trade.reshape(action.shape[:-1] + (m,))
 
 
 def quotes_to_action(
-    world: World, bid_offset: np.ndarray, ask_offset: np.ndarray, hedge_trade: np.ndarray | None = None
+    world, bid_offset: np.ndarray, ask_offset: np.ndarray, hedge_trade: np.ndarray | None = None
 ) -> np.ndarray:
-    """Inverse of ``action_to_quotes`` (and ``action_to_hedge``): offsets [price] and a hedge trade [lots]
-    to float32 actions of shape ``(..., legs)``.
+    """Inverse of ``action_to_quotes`` (and ``action_to_hedge``): offsets ``(..., d)`` [price] and hedge trades
+    ``(..., m)`` [lots] to float32 actions ``(..., legs)``.
 
-    An offset of ``+inf`` (or at least ``max_offset``) pulls the side; offsets below ``min_offset``
-    are clipped to it. The hedge entry is ``trade / U_max`` (no trade when ``hedge_trade`` is ``None``);
-    a world without a hedge instrument refuses a non-zero trade.
+    An offset of ``+inf`` (or at least the range's top) pulls the side; offsets below the range's bottom are clipped
+    to it. A hedge entry is ``trade / U``, clipped to ±1 (no trade when ``hedge_trade`` is ``None``); a market without
+    hedges refuses a non-zero trade.
     """
-    offsets = np.stack(np.broadcast_arrays(np.asarray(bid_offset, float), np.asarray(ask_offset, float)), axis=-1)
-    low, high = world.offset_range
+    view = interface_of(world)
+    market = view.market
+    ranges = np.array(view.offset_range, dtype=np.float64)
+    bid, ask = np.broadcast_arrays(np.asarray(bid_offset, np.float64), np.asarray(ask_offset, np.float64))
+    if bid.shape[-1:] != (market.n_assets,):
+        raise ValueError(f"offsets must have a last dimension of {market.n_assets} (one per asset); got {bid.shape}")
+    offsets = np.stack([bid, ask], axis=-1)  # (..., d, 2)
+    low, high = ranges[:, 0, None], ranges[:, 1, None]
     offsets = np.minimum(offsets, high)  # +inf (pulled) maps to +1
-    action = np.clip(2.0 * (offsets - low) / (high - low) - 1.0, -1.0, 1.0)
-    if not world.hedged:
+    action = np.clip(2.0 * (offsets - low) / (high - low) - 1.0, -1.0, 1.0).reshape(bid.shape[:-1] + (-1,))
+    if not market.n_hedges:
         if hedge_trade is not None and np.any(np.asarray(hedge_trade) != 0):
-            raise ValueError("hedge_trade must be zero in a world without a hedge instrument (hedge_sigma unset)")
+            raise ValueError("hedge_trade must be zero in a market without hedge instruments")
         return action.astype(np.float32)
-    trade = np.zeros(action.shape[:-1]) if hedge_trade is None else np.asarray(hedge_trade, dtype=np.float64)
-    hedge = np.clip(trade / world.hedge_max_trade, -1.0, 1.0) if world.hedge_max_trade else np.zeros_like(trade)
-    hedge = np.broadcast_to(hedge, action.shape[:-1])
-    return np.concatenate([action, hedge[..., None]], axis=-1).astype(np.float32)
+    most = market.hedge_column("max_trade").astype(np.float64)
+    trade = np.zeros(most.shape) if hedge_trade is None else np.asarray(hedge_trade, dtype=np.float64)
+    hedge = np.clip(np.divide(trade, most, out=np.zeros(np.broadcast(trade, most).shape), where=most > 0), -1.0, 1.0)
+    hedge = np.broadcast_to(hedge, action.shape[:-1] + most.shape)
+    return np.concatenate([action, hedge], axis=-1).astype(np.float32)

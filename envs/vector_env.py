@@ -97,5 +97,5 @@ class MarketMakingVectorEnv(BatchVectorEnv):
     ) -> None:
         self.world = resolve_any(world, **overrides)
         batch = MarketBatch(self.world, num_envs, reward)
-        spaces = batch.view.observation_space, batch.view.action_space
+        spaces = batch.observation_space, batch.action_space
         super().__init__(batch, *spaces, render_mode, autoreset_mode)

@@ -22,8 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from envs.interface import hedge_units, natural_scales
+from envs.interface import OBSERVATION_FEATURES, Interface, default_features, hedge_units, natural_scales
 from envs.market import FILL_RULES, MID_PROCESSES, Asset, HedgeInstrument, Market, Penalty, Regimes
+from envs.observation import observation_names
+from envs.spaces import action_names
 from envs.validation import (
     check_fields,
     choice,
@@ -38,9 +40,6 @@ from envs.validation import (
     validate,
     whole_steps,
 )
-
-OBSERVATION_FEATURES = ("mid_return", "last_fills", "fill_imbalance", "close_proximity", "close_relaxation")
-BASE_OBSERVATION = ("inventory", "time_to_close", "volatility")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -418,27 +417,29 @@ class World:
         )
 
     @cached_property
-    def action_names(self) -> tuple[str, ...]:
-        """The action's legs, in order; each is a normalized entry in [−1, 1] (the world owns the layout)."""
-        return ("bid", "ask", "hedge") if self.hedged else ("bid", "ask")
-
-    @cached_property
     def observed_features(self) -> tuple[str, ...]:
-        """The extra observations: ``observation_features`` as set, or derived: ``close_proximity``, and
-        ``close_relaxation`` where the session outlasts its close (the natural time scale is shorter than
-        the session), so that the close is an event in time the policy can tell from the body."""
+        """The extra observations: ``observation_features`` as set, or derived (``envs.interface.default_features``)."""
         if self.observation_features is not None:
             return self.observation_features
-        long_session = self.natural_scales["time_scale"] < self.horizon
-        return ("close_proximity", "close_relaxation") if long_session else ("close_proximity",)
+        return default_features(self.market)
+
+    @cached_property
+    def interface(self) -> Interface:
+        """The agent's interface to this world's market: its offset range, inventory and time units and features,
+        as set or derived."""
+        return Interface(
+            self.market, (self.offset_range,), (self.inventory_unit,), self.time_unit, self.observed_features
+        )
+
+    @cached_property
+    def action_names(self) -> tuple[str, ...]:
+        """The action's legs, in order (``envs.spaces.action_names``): ``bid``, ``ask`` and, hedged, ``hedge``."""
+        return action_names(self.interface)
 
     @cached_property
     def observation_names(self) -> tuple[str, ...]:
-        """Names of the observation's entries, in order (``last_fills`` spans two)."""
-        names = list(BASE_OBSERVATION) + (["hedge_position"] if self.hedged else [])
-        for feature in self.observed_features:
-            names += ["bid_filled", "ask_filled"] if feature == "last_fills" else [feature]
-        return tuple(names)
+        """Names of the observation's columns, in order (``envs.observation.observation_names``)."""
+        return observation_names(self.interface)
 
     def without_hedge(self, risk_share: float = 1.0) -> World:
         """The quoted market alone: the hedge instrument removed, both penalties scaled by ``risk_share``

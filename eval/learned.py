@@ -17,11 +17,9 @@ import numpy as np
 import yaml
 
 from baselines.dealer import DealerPolicy
-from envs import World, action_to_hedge, action_to_quotes, quotes_to_action, translate_observation
-from envs.dealer_spaces import action_to_deal as dealer_action_to_deal
-from envs.dealer_spaces import observation_at
-from envs.dealer_spaces import observation_names as dealer_observation_names
+from envs import World, action_to_hedge, action_to_quotes, observation_at, quotes_to_action, translate_observation
 from envs.market import Market
+from envs.observation import observation_names
 from eval.run_folder import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
@@ -76,25 +74,29 @@ def normalize_observation(stats: dict[str, Any] | None, observation: np.ndarray)
 
 class LearnedDealer(DealerPolicy):
     """A model trained on a multi-asset market (``envs.gym_env``), quoting as the dealer's baselines do: its
-    observations and actions use the dealer's own scales (``envs.interface.inventory_unit``, ``envs.interface.offset_range``)."""
+    observations and actions are the market's own (``envs.observation``, ``envs.spaces``)."""
 
     name = "learned"
 
     def __init__(self, model: Any, dealer: Market, normalization: dict[str, Any] | None) -> None:
         super().__init__(dealer)
-        expected = (len(dealer_observation_names(dealer)),)
+        expected = (len(observation_names(dealer)),)
         if model.observation_space.shape != expected:
             raise ValueError(
                 f"the model observes shape {model.observation_space.shape}, but this dealer gives {expected} "
-                f"({', '.join(dealer_observation_names(dealer))}); use the dealer it was trained on"
+                f"({', '.join(observation_names(dealer))}); use the dealer it was trained on"
             )
         self.model = model
         self.normalization = normalization
 
     def act(self, inventory, hedge_position, time_to_close, regime=None):
-        observation = observation_at(self.dealer, inventory, time_to_close, hedge_position, regime)
+        steps_left = np.rint(np.asarray(time_to_close) / self.dealer.dt).astype(np.int64)
+        position = 0 if hedge_position is None else hedge_position
+        observation = observation_at(self.dealer, inventory, steps_left, 0 if regime is None else regime, position)
         actions, _ = self.model.predict(normalize_observation(self.normalization, observation), deterministic=True)
-        return dealer_action_to_deal(self.dealer, actions)
+        bid, ask, bid_quoted, ask_quoted = action_to_quotes(self.dealer, actions)
+        trade = action_to_hedge(self.dealer, actions) if self.dealer.n_hedges else None
+        return np.where(bid_quoted, bid, np.inf), np.where(ask_quoted, ask, np.inf), trade
 
     def quotes(self, inventory: np.ndarray, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The quotes with every hedge position flat."""
@@ -145,7 +147,7 @@ class LearnedPolicy:
         own = translate_observation(self.world, self.training_world, batch)
         actions, state = self.model.predict(self.normalize(own), state, episode_start, deterministic)
         bid, ask, bid_quoted, ask_quoted = action_to_quotes(self.training_world, actions)
-        trade = action_to_hedge(self.training_world, actions) if self.world.hedged else None
+        trade = action_to_hedge(self.training_world, actions)
         actions = quotes_to_action(
             self.world, np.where(bid_quoted, bid, np.inf), np.where(ask_quoted, ask, np.inf), trade
         )

@@ -54,9 +54,9 @@ def quote_curves(
     limit = world.max_inventory if inventory_limit is None else inventory_limit
     inventory = np.arange(-limit, limit + 1)
     steps_left = int(np.rint(time_fraction * world.n_steps))
-    observation = observation_at(world, inventory, steps_left, regime, hedge_position)
+    observation = observation_at(world, inventory[:, None], steps_left, regime, hedge_position)
     actions, _ = policy.predict(observation, deterministic=True)
-    bid, ask, bid_quoted, ask_quoted = action_to_quotes(world, np.asarray(actions))
+    bid, ask, bid_quoted, ask_quoted = (side[:, 0] for side in action_to_quotes(world, np.asarray(actions)))
     return inventory, np.where(bid_quoted, bid, np.nan), np.where(ask_quoted, ask, np.nan)
 
 
@@ -152,8 +152,9 @@ def held_hedge(world: World, policy, time_fraction: float, inventory_limit: int)
     position = np.zeros(inventory.size, dtype=np.int64)
     limit = world.hedge_max_position
     for _ in range(2 * limit // world.hedge_lot + 1):
-        actions, _ = policy.predict(observation_at(world, inventory, steps_left, 0, position), deterministic=True)
-        moved = position + feasible_hedge_trade(world, action_to_hedge(world, np.asarray(actions)), position)
+        observation = observation_at(world, inventory[:, None], steps_left, 0, position[:, None])
+        actions, _ = policy.predict(observation, deterministic=True)
+        moved = position + feasible_hedge_trade(world, action_to_hedge(world, np.asarray(actions))[:, 0], position)
         if np.array_equal(moved, position):
             break
         position = moved

@@ -23,9 +23,8 @@ from typing import Any
 import numpy as np
 
 from envs import World
-from envs.interface import hedge_unit, inventory_unit, offset_range
+from envs.interface import interface_of
 from envs.market import Market
-from envs.presets import mean_variance_market
 
 CONFIG_FILE = "config.yaml"
 WORLD_FILE = "world.json"
@@ -101,17 +100,25 @@ def code_version() -> str:
     return f"{text}+{commit}" if commit else text
 
 
+# The observation and action layout a market's record was trained with: 2 is the one table of every market
+# (``envs.observation``, ``envs.spaces``); records without one (``kind: dealer``, or ``kind: market`` with derived
+# ``scales``) were trained on the multi-asset layout before it and are refused.
+MARKET_LAYOUT = 2
+
+
 def world_document(world: World | Market, preset: str | None = None) -> dict[str, Any]:
     """The record of a training world: every field resolved (derived scales written in), the preset it
     came from, and the code version. A market's record has ``kind: market``, its fields as plain data
-    (``Market.document``) and its derived ``scales``."""
+    (``Market.document``), the ``layout`` its observations and actions follow and its ``interface``
+    (``envs.interface.Interface.document``)."""
     if isinstance(world, Market):
-        scales = {
-            "offset_range": offset_range(world).tolist(),
-            "inventory_unit": inventory_unit(world).tolist(),
-            "hedge_unit": hedge_unit(world).tolist(),
+        document = {
+            "kind": "market",
+            "layout": MARKET_LAYOUT,
+            "preset": preset,
+            "fields": world.document(),
+            "interface": interface_of(world).document(),
         }
-        document = {"kind": "market", "preset": preset, "fields": world.document(), "scales": scales}
         return {**document, "code_version": code_version()}
     fields = dataclasses.asdict(world.resolved())
     return {"preset": preset, "fields": fields, "code_version": code_version()}
@@ -119,7 +126,7 @@ def world_document(world: World | Market, preset: str | None = None) -> dict[str
 
 def load_world(path: Path) -> World | Market:
     """The training world recorded in ``world.json`` (``ValueError`` naming the file if unreadable, or, for
-    a dealer, if this code derives other scales from it than those the run was trained with)."""
+    a market, if it was trained on another layout or this code derives another interface from it)."""
     try:
         document = json.loads(path.read_text())
         fields = document["fields"]
@@ -137,23 +144,33 @@ def load_world(path: Path) -> World | Market:
 
 
 def _market(document: dict[str, Any], path: Path) -> Market:
-    """A recorded market, checked against the scales it was trained with. A ``kind: dealer`` record (before the
-    one market) is migrated: its ``risk_aversion`` γ becomes the penalty ``φ = γσ₁²/2``."""
-    fields, scales = dict(document["fields"]), document["scales"]
-    if document["kind"] == "dealer":
-        market = mean_variance_market(fields.pop("risk_aversion"), **fields)
-    else:
-        market = Market.from_document(fields)
-    recorded = (scales["offset_range"], scales["inventory_unit"], scales.get("hedge_unit", []))
-    derived = (offset_range(market), inventory_unit(market), hedge_unit(market))
-    same = all(
-        np.shape(ours) == np.shape(theirs) and np.allclose(ours, theirs, rtol=1e-12, atol=0.0)
-        for ours, theirs in zip(derived, recorded, strict=True)
-    )
-    if not same:
+    """A recorded market, checked against the layout and interface it was trained with."""
+    version = document.get("code_version", "unknown")
+    checkout = f"evaluate or resume it with the code version recorded there ({version}: git checkout that commit)"
+    layout = document.get("layout", 1)
+    if layout != MARKET_LAYOUT:
         raise ValueError(
-            f"this code derives other scales for the market in {path} than the run was trained with "
-            f"(offset ranges {offset_range(market).tolist()} vs {scales['offset_range']}); evaluate it with the code "
-            f"version recorded there ({document.get('code_version', 'unknown')}: git checkout that commit)"
+            f"the market in {path} was trained with observation layout {layout} (its inventories, hedges and the time "
+            f"as a share of the session; bids before asks), this code observes layout {MARKET_LAYOUT} (the one table "
+            f"of every market, envs.observation); {checkout}"
+        )
+    market = Market.from_document(document["fields"])
+    recorded, derived = document["interface"], interface_of(market).document()
+    if not _same_interface(recorded, derived):
+        raise ValueError(
+            f"this code derives another interface for the market in {path} than the run was trained with "
+            f"({derived} vs {recorded}); {checkout}"
         )
     return market
+
+
+def _same_interface(recorded: dict[str, Any], derived: dict[str, Any]) -> bool:
+    """Equal features, and numbers equal to within 1e-12 (a few ulps: CPUs differ in the last bits)."""
+    if recorded.get("features") != derived["features"] or set(recorded) != set(derived):
+        return False
+    numbers = [name for name in derived if name != "features"]
+    return all(
+        np.shape(recorded[name]) == np.shape(derived[name])
+        and np.allclose(recorded[name], derived[name], rtol=1e-12, atol=0.0)
+        for name in numbers
+    )

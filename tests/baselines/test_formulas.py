@@ -156,7 +156,7 @@ def test_predict_and_quotes_agree(preset):
         actions, state = policy.predict(observation)
         assert state is None and actions.shape == (n, 2) and actions.dtype == np.float32
         bid, ask = policy.quotes(q, steps_left * world.dt, world.sigma_levels[regime])
-        got_bid, got_ask, bid_quoted, ask_quoted = action_to_quotes(world, actions)
+        got_bid, got_ask, bid_quoted, ask_quoted = (side[:, 0] for side in action_to_quotes(world, actions))
         for expected, got, quoted in ((bid, got_bid, bid_quoted), (ask, got_ask, ask_quoted)):
             inside = expected < world.offset_range[1]
             np.testing.assert_array_equal(quoted, inside)

@@ -12,6 +12,7 @@ def test_the_environment_example_runs():
     exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
     book = namespace["book"]
     observation, _ = book.reset(seed=0)
-    assert observation.shape == (4,)  # two inventories, time to close, the regime's volatility
+    # Two inventories, time to close, the regime's volatility and the close's proximity (envs.observation_names).
+    assert observation.shape == (5,)
     book.step(book.action_space.sample())
     assert namespace["vec"].num_envs == 1000

@@ -103,7 +103,7 @@ def test_close_proximity_is_one_over_the_steps_left():
     for _ in range(world.n_steps - 1):
         seen.append(batch.step(np.zeros((3, 2))).observation[:, -1])
     np.testing.assert_allclose(np.array(seen)[:, 0], 1.0 / np.arange(10, 0, -1), rtol=1e-6)
-    fresh = observation_at(world, np.zeros(4, dtype=np.int64), np.array([1, 2, 4, 10]))
+    fresh = observation_at(world, np.zeros((4, 1), dtype=np.int64), np.array([1, 2, 4, 10]))
     np.testing.assert_allclose(fresh[:, -1], [1.0, 0.5, 0.25, 0.1], rtol=1e-6)
     np.testing.assert_allclose(decode_observation(world, fresh)["close_proximity"], [1.0, 0.5, 0.25, 0.1], rtol=1e-6)
 
@@ -111,16 +111,18 @@ def test_close_proximity_is_one_over_the_steps_left():
 def test_close_relaxation_decays_with_the_optimal_skews_relaxation_time():
     world = make_world("default", observation_features=("close_relaxation",))
     tau = 0.5 / np.sqrt(world.running_penalty * world.fill_decay * world.arrival_intensity / np.e)  # φ = 1 > α/T
-    observation = observation_at(world, np.zeros(3, dtype=np.int64), np.array([1, 20, 200]))
+    observation = observation_at(world, np.zeros((3, 1), dtype=np.int64), np.array([1, 20, 200]))
     np.testing.assert_allclose(observation[:, -1], np.exp(-np.array([1, 20, 200]) * world.dt / tau), rtol=1e-5)
     free = make_world("default", running_penalty=0.0, terminal_penalty=0.0, observation_features=("close_relaxation",))
-    np.testing.assert_array_equal(observation_at(free, np.zeros(2, dtype=np.int64), np.array([1, 200]))[:, -1], 1.0)
+    np.testing.assert_array_equal(
+        observation_at(free, np.zeros((2, 1), dtype=np.int64), np.array([1, 200]))[:, -1], 1.0
+    )
 
 
 def test_a_multi_asset_market_opens_near_the_close_with_every_asset_within_its_reach():
     """One runner for every market: close starts in a two-asset market draw each asset's inventory within its own
     ±min(Q, ⌈3·inventory_unit⌉), at the share of steps asked for; the runner draws its noise ahead bit for bit."""
-    from envs.interface import inventory_unit
+    from envs.interface import interface_of
     from envs.presets import make_market
 
     market = make_market("two_assets", horizon=0.1, dt=0.005)  # 20 steps a session
@@ -137,7 +139,7 @@ def test_a_multi_asset_market_opens_near_the_close_with_every_asset_within_its_r
     near = opened_at > 0
     lengths = market.n_steps - opened_at
     assert abs(lengths[near].sum() / lengths.sum() - 0.4) < 0.03
-    reach = np.minimum(market.column("max_inventory"), np.ceil(3 * inventory_unit(market)))
+    reach = np.minimum(market.column("max_inventory"), np.ceil(3 * np.array(interface_of(market).inventory_unit)))
     np.testing.assert_array_equal(inventory[:, near].max(axis=1), reach)
     np.testing.assert_array_equal(inventory[:, near].min(axis=1), -reach)
     assert not inventory[:, ~near].any()

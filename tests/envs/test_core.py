@@ -228,7 +228,7 @@ def test_observation_at_matches_the_env_observation():
     for _ in range(7):
         observation = batch.step(np.zeros((64, 2))).observation
     state = batch.state
-    fresh = observation_at(world, state.inventory[0], world.n_steps - state.step, state.regime)
+    fresh = observation_at(world, state.inventory.T, world.n_steps - state.step, state.regime)
     np.testing.assert_array_equal(fresh[:, :3], observation[:, :3])
     assert not fresh[:, 3:].any()  # no history: the extra features read zero
 

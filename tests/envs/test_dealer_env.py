@@ -8,9 +8,18 @@ from gymnasium.utils.env_checker import check_env
 
 from baselines.dealer import ClosedForm
 from baselines.dealer_optimal import DealerOptimal
-from envs import ENV_ID, MarketBatch, MarketMakingVecEnv, make_world
-from envs.dealer_spaces import action_to_quotes, observation_at, quotes_to_action
-from envs.interface import inventory_unit, natural_scales, offset_range
+from envs import (
+    ENV_ID,
+    MarketBatch,
+    MarketMakingVecEnv,
+    action_names,
+    action_to_quotes,
+    make_world,
+    observation_at,
+    observation_names,
+    quotes_to_action,
+)
+from envs.interface import interface_of, natural_scales
 from envs.market import Asset
 from envs.presets import make_market, mean_variance_market
 
@@ -19,8 +28,11 @@ def test_single_env_passes_gymnasiums_checker_and_has_the_documented_layout():
     env = gym.make(ENV_ID, world="dealer")
     check_env(env.unwrapped, skip_render_check=True)
     observation, _ = env.reset(seed=3)
-    assert env.action_space.shape == (4,) and observation.shape == (3,)
-    assert observation.tolist() == [0.0, 0.0, 1.0]
+    market = env.unwrapped.world
+    assert action_names(market) == ("bid_0", "ask_0", "bid_1", "ask_1") and env.action_space.shape == (4,)
+    names = ("inventory_0", "inventory_1", "time_to_close", "volatility", "close_proximity")
+    assert observation_names(market) == names and observation.shape == (5,)
+    assert observation.tolist() == pytest.approx([0.0, 0.0, 1.0, 1.0, 1.0 / market.n_steps])
 
 
 @pytest.mark.parametrize("preset", ["dealer", "two_assets_hedged"])
@@ -49,13 +61,16 @@ def test_a_vector_column_equals_the_single_env_seeded_alike(preset):
 
 def test_actions_map_to_each_assets_range_and_back():
     dealer = make_market("dealer")
-    (low, high) = offset_range(dealer).T
-    bid, ask = action_to_quotes(dealer, np.array([[-1.0, 0.0, 0.5, 1.0]]))
+    (low, high) = np.array(interface_of(dealer).offset_range).T
+    # Each asset's bid and ask in turn: bid₀, ask₀, bid₁, ask₁.
+    bid, ask, bid_quoted, ask_quoted = action_to_quotes(dealer, np.array([[-1.0, 0.5, 0.0, 1.0]]))
     assert bid[0].tolist() == pytest.approx([low[0], (low[1] + high[1]) / 2])
-    assert ask[0, 0] == pytest.approx(low[0] + 0.75 * (high[0] - low[0])) and ask[0, 1] == np.inf
+    assert ask[0, 0] == pytest.approx(low[0] + 0.75 * (high[0] - low[0]))
+    assert bid_quoted.all() and ask_quoted.tolist() == [[True, False]]
     assert action_to_quotes(dealer, np.array([[-3.0, 0, 0, 0]]))[0][0, 0] == pytest.approx(low[0])  # clipped
     offsets = np.array([[0.01, 0.3]]), np.array([[-0.2, np.inf]])
-    assert np.allclose(action_to_quotes(dealer, quotes_to_action(dealer, *offsets))[0], offsets[0], atol=1e-6)
+    back = action_to_quotes(dealer, quotes_to_action(dealer, *offsets))
+    assert np.allclose(back[0], offsets[0], atol=1e-6) and back[3].tolist() == [[True, False]]
     with pytest.raises(ValueError, match="action must be finite"):
         action_to_quotes(dealer, np.array([[np.nan, 0, 0, 0]]))
     batch = MarketBatch(dealer, 1)
@@ -65,10 +80,8 @@ def test_actions_map_to_each_assets_range_and_back():
 
 
 def test_bad_input_names_what_is_accepted():
-    with pytest.raises(ValueError, match="world must be an envs.world.World or an envs.market.Market"):
+    with pytest.raises(ValueError, match="world must be an envs.World, an envs.Market or an envs.interface.Interface"):
         MarketBatch("default", 2)
-    with pytest.raises(ValueError, match="always batched"):
-        MarketBatch(make_market("two_assets"), None, autoreset=False)
     with pytest.raises(ValueError, match="unknown preset 'bonds'"):
         gym.make(ENV_ID, world="bonds")
 
@@ -103,9 +116,9 @@ def test_skew_per_lot_is_the_closed_forms_long_horizon_marginal_for_each_asset_a
 def test_offset_range_holds_the_optimums_quotes_wherever_inventory_goes(preset):
     dealer = make_market(preset)
     optimal = DealerOptimal(dealer)
-    reach = np.floor(inventory_unit(dealer)).astype(int)
+    reach = np.floor(np.array(interface_of(dealer).inventory_unit)).astype(int)
     grid = np.array([(a, b) for a in range(-reach[0], reach[0] + 1) for b in range(-reach[1], reach[1] + 1)])
-    low, high = offset_range(dealer).T
+    low, high = np.array(interface_of(dealer).offset_range).T
     for tau in (dealer.horizon, 0.5 * dealer.horizon, 5 * dealer.dt):
         bid, ask = optimal.quotes(grid, np.full(len(grid), tau))
         for quotes in (bid, ask):
@@ -119,11 +132,15 @@ def test_offset_range_holds_the_optimums_quotes_wherever_inventory_goes(preset):
 
 def test_observation_is_of_order_one_where_the_optimum_keeps_inventory():
     dealer = make_market("two_assets")
-    observation = observation_at(dealer, np.array([[3, -2]]), np.array([0.25]))
-    assert observation[0].tolist() == pytest.approx(
-        [3 / inventory_unit(dealer)[0], -2 / inventory_unit(dealer)[1], 0.25]
+    observation = observation_at(dealer, np.array([[3, -2]]), np.array([dealer.n_steps // 4]))
+    assert observation[0, :3].tolist() == pytest.approx(
+        [
+            3 / np.array(interface_of(dealer).inventory_unit)[0],
+            -2 / np.array(interface_of(dealer).inventory_unit)[1],
+            0.25,
+        ]
     )
-    assert 1.0 < inventory_unit(dealer)[0] < dealer.assets[0].max_inventory
+    assert 1.0 < np.array(interface_of(dealer).inventory_unit)[0] < dealer.assets[0].max_inventory
 
 
 def test_one_id_for_every_market_and_the_removed_dealer_id_says_what_replaces_it():
@@ -141,7 +158,7 @@ def test_one_id_for_every_market_and_the_removed_dealer_id_says_what_replaces_it
         gym.make("mm_inventory/Dealer-v0", dealer="dealer")
     market = make_market("two_assets_regimes", horizon=0.05)  # 10 steps
     vector = gym.make_vec(ENV_ID, num_envs=3, vectorization_mode="vector_entry_point", world=market)
-    assert isinstance(vector, MarketMakingVectorEnv) and vector.single_observation_space.shape == (4,)
+    assert isinstance(vector, MarketMakingVectorEnv) and vector.single_observation_space.shape == (5,)
     env = RecordEpisodeStatistics(NormalizeObservation(vector))
     env.reset(seed=0)
     lengths = []
@@ -175,5 +192,5 @@ def test_one_asset_with_a_logistic_curve_and_sizes_trains_through_every_adapter(
         done = np.array([info.get("terminal_observation") is not None for info in infos])
         np.testing.assert_allclose(reward[~done], (now - wealth - penalty)[~done], rtol=1e-6, atol=1e-6)
         wealth = vector.batch.state.wealth.copy()
-        lots |= {int(info["bid_fills_0"]) for info in infos} | {int(info["ask_fills_0"]) for info in infos}
+        lots |= {int(info["bid_fills"]) for info in infos} | {int(info["ask_fills"]) for info in infos}
     assert lots == {0, 1, 2}

@@ -10,9 +10,18 @@ from gymnasium.utils.env_checker import check_env
 
 from baselines.dealer import ClosedForm, ClosedFormHedged
 from baselines.dealer_optimal import DealerOptimal
-from envs import ENV_ID, MarketMakingVecEnv, core, market_keys
-from envs.dealer_spaces import action_to_deal, action_to_quotes, observation_at, quotes_to_action
-from envs.interface import hedge_unit
+from envs import (
+    ENV_ID,
+    MarketMakingVecEnv,
+    action_to_hedge,
+    action_to_quotes,
+    core,
+    market_keys,
+    observation_at,
+    observation_names,
+    quotes_to_action,
+)
+from envs.interface import interface_of
 from envs.market import Asset, HedgeInstrument, Market
 from envs.presets import make_market, mean_variance_market
 from eval.dealer import dealer_ladder, evaluate_dealer_policies
@@ -103,7 +112,7 @@ def test_accounting_and_limits_hold_under_adversarial_actions():
         action = rng.uniform(-1.5, 1.5, (n, 5)).astype(np.float32)
         action[:, 4] = rng.choice([-1.0, 1.0, 0.3], n)  # large trades both ways, often at the limit
         _, reward, _, infos = env.step(action)
-        trade = np.array([info["hedge_trade_0"] for info in infos])
+        trade = np.array([info["hedge_trade"] for info in infos])
         assert np.all(np.abs(trade) <= most) and np.all(np.abs(batch.state.hedge_position) <= limit)
         parts = [
             info["spread_captured"] + info["inventory_pnl"] + info["hedge_pnl"] - info["hedge_cost"] - info["penalty"]
@@ -135,20 +144,22 @@ def test_adapters_lay_out_the_hedges_after_the_quotes():
     env = gym.make(ENV_ID, world="two_assets_hedged")
     check_env(env.unwrapped, skip_render_check=True)
     observation, _ = env.reset(seed=0)
-    assert env.action_space.shape == (5,) and observation.shape == (4,)
-    assert observation.tolist() == [0.0, 0.0, 0.0, 1.0]
-    assert env.observation_space.high[2] == pytest.approx(20 / hedge_unit(dealer)[0])
+    names = observation_names(dealer)
+    assert names[:5] == ("inventory_0", "inventory_1", "time_to_close", "volatility", "hedge_position")
+    assert env.action_space.shape == (5,) and observation.shape == (len(names),)
+    assert observation[:5].tolist() == [0.0, 0.0, 1.0, 1.0, 0.0]
+    assert env.observation_space.high[4] == pytest.approx(20 / interface_of(dealer).hedge_unit[0])
     action = np.array([[0.0, 0.0, 0.0, 0.0, 0.5], [0.0, 0.0, 0.0, 0.0, -1.0]])
-    bid, ask, trade = action_to_deal(dealer, action)
-    assert trade[:, 0].tolist() == [2, -5]  # round(0.5·5) = 2 (to even), −U
-    assert action_to_deal(make_market("two_assets"), action[:, :4])[2] is None
+    bid, ask, _, _ = action_to_quotes(dealer, action)
+    assert action_to_hedge(dealer, action)[:, 0].tolist() == [2, -5]  # round(0.5·5) = 2 (to even), −U
+    assert action_to_hedge(make_market("two_assets"), action[:, :4]).shape == (2, 0)
     assert np.array_equal(bid[0], bid[1]) and np.array_equal(ask[0], ask[1])  # the hedge entry moves no quote
-    back = quotes_to_action(dealer, *action_to_quotes(dealer, action), np.array([[2], [-5]]))
+    back = quotes_to_action(dealer, bid, ask, np.array([[2], [-5]]))
     assert np.allclose(back[:, 4], [0.4, -1.0])
-    hedged = observation_at(dealer, np.zeros((1, 2)), np.ones(1), np.array([[4]]))
-    assert hedged[0, 2] == pytest.approx(4 / hedge_unit(dealer)[0])
+    hedged = observation_at(dealer, np.zeros((1, 2)), np.ones(1), 0, np.array([[4]]))
+    assert hedged[0, 4] == pytest.approx(4 / interface_of(dealer).hedge_unit[0])
     _, _, _, _, info = env.step(np.array([0, 0, 0, 0, 1.0], dtype=np.float32))
-    assert info["hedge_trade_0"] == 5 and info["hedge_position_0"] == 5 and info["hedge_cost"] > 0
+    assert info["hedge_trade"] == 5 and info["hedge_position"] == 5 and info["hedge_cost"] > 0
 
 
 def test_closed_form_hedged_quotes_the_residual_risk_and_beats_the_unhedged_closed_form():

@@ -51,17 +51,18 @@ RELATIVE_TOLERANCE = 1e-12
 def trajectory(preset: str, overrides: dict, n: int = 6) -> dict[str, np.ndarray]:
     """Each field's values over the steps, ``(steps, n)`` (per asset ``(steps, d, n)`` in a multi-asset market),
     across one close and into the next session."""
-    if is_multi_asset(preset):
-        market = make_market(preset, **overrides)
-        batch, width, one = MarketBatch(market, n), 2 * market.n_assets + market.n_hedges, False
-    else:
-        world = make_world(preset, **overrides)
-        batch, width, one = MarketBatch(world, n), len(world.action_names), True
+    world = make_market(preset, **overrides) if is_multi_asset(preset) else make_world(preset, **overrides)
+    batch, one = MarketBatch(world, n), not is_multi_asset(preset)
+    d = batch.market.n_assets
+    width = len(batch.action_names)
+    # The recording's random actions listed every bid, then every ask; the action layout pairs each asset's bid and
+    # ask (identical with one asset), so the same draws are laid out as the recording read them.
+    layout = [column for i in range(d) for column in (i, d + i)] + list(range(2 * d, width))
     batch.reset(seed=11)
     rng = np.random.default_rng(5)
     rows: dict[str, list[np.ndarray]] = {name: [] for name in INTEGER_FIELDS + FLOAT_FIELDS}
     for _ in range(batch.n_steps + 3):
-        result = batch.step(rng.uniform(-1, 1.05, size=(n, width)))
+        result = batch.step(rng.uniform(-1, 1.05, size=(n, width))[:, layout])
         state = batch.state
         for name, value in (
             ("inventory", state.inventory[0] if one else state.inventory),  # one asset: its row

@@ -139,15 +139,15 @@ def test_hedged_spaces_observation_and_action_round_trip():
     assert world.action_names == ("bid", "ask", "hedge")
     assert action_space(world).shape == (3,)
     assert world.observation_names[:4] == ("inventory", "time_to_close", "volatility", "hedge_position")
-    observation = observation_at(world, np.array([3, -4]), np.array([100, 20]), 0, np.array([-2, 5]))
+    observation = observation_at(world, np.array([[3], [-4]]), np.array([100, 20]), 0, np.array([[-2], [5]]))
     decoded = decode_observation(world, observation)
-    np.testing.assert_array_equal(decoded["hedge_position"], [-2, 5])
-    np.testing.assert_array_equal(decoded["inventory"], [3, -4])
-    action = quotes_to_action(world, np.array([0.5, np.inf]), np.array([0.7, 0.6]), np.array([2, -1]))
+    np.testing.assert_array_equal(decoded["hedge_position"], [[-2], [5]])
+    np.testing.assert_array_equal(decoded["inventory"], [[3], [-4]])
+    action = quotes_to_action(world, np.array([[0.5], [np.inf]]), np.array([[0.7], [0.6]]), np.array([[2], [-1]]))
     assert action.shape == (2, 3)
     np.testing.assert_allclose(action[:, 2], [1.0, -0.5])
     with pytest.raises(ValueError, match="hedge_trade must be zero"):
-        quotes_to_action(make_world("default"), 0.5, 0.5, 1)
+        quotes_to_action(make_world("default"), [0.5], [0.5], [1])
 
 
 def test_hedged_gymnasium_env_passes_check_env():

@@ -132,7 +132,7 @@ def test_the_time_unit_is_the_span_of_the_close_capped_at_the_session():
     assert long.natural_scales["close_time"] == pytest.approx(tau)
     assert long.time_unit == pytest.approx(20 * tau) and long.time_unit < long.horizon / 5
     # The close's last step and the session's first are far apart in the observation, and decode exactly.
-    observation = observation_at(long, np.zeros(3, dtype=np.int64), np.array([1, 100, long.n_steps]))
+    observation = observation_at(long, np.zeros((3, 1), dtype=np.int64), np.array([1, 100, long.n_steps]))
     np.testing.assert_allclose(observation[:, 1], np.array([1, 100, 1000]) * long.dt / long.time_unit, rtol=1e-6)
     assert observation_space(long).high[1] == pytest.approx(long.horizon / long.time_unit)
     np.testing.assert_array_equal(decode_observation(long, observation)["time_to_close"] / long.dt, [1, 100, 1000])

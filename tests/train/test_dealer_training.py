@@ -1,7 +1,6 @@
 """Training on a dealer (configs/two_assets.yaml's world): the run folder, the comparison against the dealer's
 ladder in TensorBoard, resume, and bad input naming the key."""
 
-import dataclasses
 import json
 import re
 from pathlib import Path
@@ -11,8 +10,8 @@ import pytest
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from envs.dealer_spaces import action_to_quotes, observation_at
-from envs.interface import inventory_unit, offset_range
+from envs import action_to_quotes, observation_at
+from envs.interface import interface_of
 from envs.market import Asset, Market, Penalty
 from envs.presets import make_market, mean_variance_market
 from eval.cli import main as evaluate
@@ -123,53 +122,45 @@ def test_a_learned_dealer_quotes_what_its_network_asks_for(tmp_path):
     dealer = make_market("dealer")
     model = PPO("MlpPolicy", MarketMakingVecEnv(2, dealer), n_steps=8, batch_size=16, seed=0)
     policy = LearnedDealer(model, dealer, None)
-    inventory, time_to_close = np.array([[4, -2], [0, 0], [-15, 10]]), np.array([1.0, 0.5, 0.02])
-    actions, _ = model.predict(observation_at(dealer, inventory, time_to_close), deterministic=True)
-    for ours, theirs in zip(policy.quotes(inventory, time_to_close), action_to_quotes(dealer, actions), strict=True):
+    inventory, steps_left = np.array([[4, -2], [0, 0], [-15, 10]]), np.array([200, 100, 4])
+    actions, _ = model.predict(observation_at(dealer, inventory, steps_left), deterministic=True)
+    bid, ask, bid_quoted, ask_quoted = action_to_quotes(dealer, actions)
+    expected = np.where(bid_quoted, bid, np.inf), np.where(ask_quoted, ask, np.inf)
+    for ours, theirs in zip(policy.quotes(inventory, steps_left * dealer.dt), expected, strict=True):
         assert np.array_equal(ours, theirs)
-    with pytest.raises(ValueError, match=r"the model observes shape \(3,\), but this dealer gives \(4,\)"):
+    with pytest.raises(ValueError, match=r"the model observes shape \(5,\), but this dealer gives \(6,\)"):
         LearnedDealer(model, mean_variance_market(0.5, assets=(Asset(),) * 3), None)
 
 
-def test_a_recorded_dealer_whose_scales_this_code_derives_differently_is_refused(tmp_path):
+def test_a_recorded_market_whose_interface_this_code_derives_differently_is_refused(tmp_path):
     from eval.run_folder import world_document
 
     document = world_document(make_market("two_assets"), "two_assets")
-    document["scales"]["offset_range"][0][1] += 0.5
+    assert document["layout"] == 2 and document["interface"] == interface_of(make_market("two_assets")).document()
+    document["interface"]["offset_range"][0][1] += 0.5
     path = tmp_path / "world.json"
     path.write_text(json.dumps(document))
-    with pytest.raises(ValueError, match=r"derives other scales for the market .* recorded there \(0\.1\.0\+"):
+    with pytest.raises(ValueError, match=r"derives another interface for the market .* recorded there \(0\.1\.0\+"):
         load_world(path)
 
 
-def test_a_dealer_recorded_before_the_one_market_is_migrated_or_refused(tmp_path):
-    """A ``kind: dealer`` record holds γ (``risk_aversion``) among its fields: it loads as the market with
-    ``φ = γσ₁²/2`` when this code derives the scales it was trained with, and is refused, naming its version, when
-    not (its offset ranges, recorded before the one scales function, were wider by the skew per lot)."""
+@pytest.mark.parametrize("kind", ["dealer", "market"])
+def test_a_market_recorded_before_the_one_observation_table_is_refused_naming_its_version(tmp_path, kind):
+    """Records before the one table (``kind: dealer``, and ``kind: market`` with derived ``scales`` and no
+    ``layout``) were trained observing inventories, hedges and the time as a share of the session, bids before
+    asks: their networks cannot read today's observations, so they are refused, naming the version to check out."""
     market = make_market("two_assets")
-    fields = {
-        "assets": [dataclasses.asdict(asset) for asset in market.assets],
-        "hedges": [],
-        "correlation": [list(row) for row in market.correlation],
-        "risk_aversion": 0.5,
-        "horizon": 1.0,
-        "dt": 0.005,
-        "fill_rule": "poisson",
-    }
-    scales = {"offset_range": offset_range(market).tolist(), "inventory_unit": inventory_unit(market).tolist()}
+    fields = market.document() if kind == "market" else {"risk_aversion": 0.5, "horizon": 1.0, "dt": 0.005}
     old = {
-        "kind": "dealer",
+        "kind": kind,
         "preset": "two_assets",
         "fields": fields,
-        "scales": scales,
+        "scales": {"offset_range": [[-1.3803, 3.396]] * 2, "inventory_unit": [3.0, 3.0]},
         "code_version": "0.1.0+6187c85",
     }
     path = tmp_path / "world.json"
     path.write_text(json.dumps(old))
-    assert load_world(path) == market
-    old["scales"]["offset_range"] = [[-1.3803, 3.396], [-1.3803, 3.396]]  # as 6187c85 derived them
-    path.write_text(json.dumps(old))
-    with pytest.raises(ValueError, match=r"recorded there \(0\.1\.0\+6187c85: git checkout that commit\)"):
+    with pytest.raises(ValueError, match=r"observation layout 1 .* \(0\.1\.0\+6187c85: git checkout that commit\)"):
         load_world(path)
 
 
@@ -198,7 +189,8 @@ def test_training_on_two_correlated_assets_with_regimes_and_fees_scores_against_
     market = load_world(run.world)
     assert market.regimes.count == 2
     learned = load_learned_dealer(run_dir, market)
-    assert learned.model.observation_space.shape == (4,)  # two inventories, time to close, volatility
+    # Two inventories, the time to close, the volatility and the close's proximity.
+    assert learned.model.observation_space.shape == (5,)
     policies = json.loads((run.report / "metrics.json").read_text())["policies"]
     assert list(policies) == ["learned", *DEALER_BASELINES]
     assert policies["optimal"]["reward_mean"] > policies["closed_form"]["reward_mean"]

@@ -463,7 +463,7 @@ def test_a_policy_quotes_the_same_prices_in_another_world(finished_run):
     home, away = make_world("default", horizon=0.16), make_world("as2008")
     at_home, abroad = load_learned(finished_run[0], home), load_learned(finished_run[0], away)
     assert not at_home.translates and abroad.translates
-    inventory = np.repeat(np.arange(-10, 11), 3)
+    inventory = np.repeat(np.arange(-10, 11), 3)[:, None]
     time_to_close = np.tile([0.16, 0.08, 0.005], 21)
     home_obs = observation_at(home, inventory, np.rint(time_to_close / home.dt).astype(int))
     away_obs = observation_at(away, inventory, np.rint(time_to_close / away.dt).astype(int))
@@ -521,10 +521,10 @@ def test_a_hedged_run_trains_evaluates_and_carries_its_hedge_leg(tmp_path):
     actions[:, 2] = np.linspace(-1, 1, 13)
     for policy in (at_home, abroad):
         policy.model.predict = lambda observation, *args, **kwargs: (actions[: len(observation)], None)
-    inventory, hedge = np.arange(-6, 7), np.zeros(13, dtype=int)
+    inventory, hedge = np.arange(-6, 7)[:, None], np.zeros((13, 1), dtype=int)
     home_trades = action_to_hedge(home, at_home.predict(observation_at(home, inventory, 16, 0, hedge))[0])
     away_trades = action_to_hedge(away, abroad.predict(observation_at(away, inventory, 16, 0, hedge))[0])
-    np.testing.assert_array_equal(home_trades, [-2, -2, -1, -1, -1, 0, 0, 0, 1, 1, 1, 2, 2])  # rint(2a)
+    np.testing.assert_array_equal(home_trades[:, 0], [-2, -2, -1, -1, -1, 0, 0, 0, 1, 1, 1, 2, 2])  # rint(2a)
     # In the away world a = ±1 means 6 lots, yet the policy trades what it trades at home.
     np.testing.assert_array_equal(away_trades, home_trades)
 
