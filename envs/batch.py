@@ -73,13 +73,24 @@ def info_reporter(world) -> Callable[[core.MarketState, core.StepOutcome, core.A
     ``mid`` [price]; per hedge ``hedge_trade``, ``hedge_position`` [lots] and ``hedge_mid`` [price]; suffixed by the
     asset's (hedge's) index in a market of several (``inventory_0``)."""
     market = interface_of(world).market
+    d, m = market.n_assets, market.n_hedges
 
-    def names(name: str, count: int) -> list[tuple[str, int]]:
+    def suffixed(name: str, count: int) -> list[tuple[str, int]]:
         return [(name, 0)] if count == 1 else [(f"{name}_{i}", i) for i in range(count)]
 
-    per_asset = [names(name, market.n_assets) for name in ("bid_fills", "ask_fills", "bid_offset", "ask_offset")]
-    per_asset += [names(name, market.n_assets) for name in ("bid_quoted", "ask_quoted", "inventory", "mid")]
-    per_hedge = [names(name, market.n_hedges) for name in ("hedge_trade", "hedge_position", "hedge_mid")]
+    # (name, source, index): the sources are the fills, the quotes' offsets and flags, the inventories and mids.
+    per_asset = [
+        (name, source, i) for source, name in enumerate(("bid_fills", "ask_fills")) for name, i in suffixed(name, d)
+    ]
+    for side, name in enumerate(("bid", "ask")):
+        per_asset += [(column, 2, (side, i)) for column, i in suffixed(f"{name}_offset", d)]
+        per_asset += [(column, 3, (side, i)) for column, i in suffixed(f"{name}_quoted", d)]
+    per_asset += [(column, 4 + k, i) for k, name in enumerate(("inventory", "mid")) for column, i in suffixed(name, d)]
+    per_hedge = [
+        (column, k, j)
+        for k, name in enumerate(("hedge_trade", "hedge_position", "hedge_mid"))
+        for column, j in suffixed(name, m)
+    ]
 
     def report(state: core.MarketState, outcome: core.StepOutcome, quotes: core.Action) -> dict[str, np.ndarray]:
         info = {
@@ -89,18 +100,15 @@ def info_reporter(world) -> Callable[[core.MarketState, core.StepOutcome, core.A
             "fees": outcome.fees,
         }
         quoted = quotes.quoted if quotes.quoted is not None else np.ones(quotes.offset.shape, dtype=bool)
-        arrays = (outcome.bid_fills, outcome.ask_fills, quotes.offset[0], quotes.offset[1], quoted[0], quoted[1])
-        for columns, values in zip(per_asset, (*arrays, state.inventory, state.mid), strict=True):
-            for name, index in columns:
-                info[name] = values[index]
+        sources = (outcome.bid_fills, outcome.ask_fills, quotes.offset, quoted, state.inventory, state.mid)
+        for name, source, index in per_asset:
+            info[name] = sources[source][index]
         info["wealth"] = state.wealth
         if outcome.hedge_trade is not None:
-            info.update(hedge_pnl=outcome.hedge_pnl, hedge_cost=outcome.hedge_cost)
-            for columns, values in zip(
-                per_hedge, (outcome.hedge_trade, state.hedge_position, state.hedge_mid), strict=True
-            ):
-                for name, index in columns:
-                    info[name] = values[index]
+            info["hedge_pnl"], info["hedge_cost"] = outcome.hedge_pnl, outcome.hedge_cost
+            sources = (outcome.hedge_trade, state.hedge_position, state.hedge_mid)
+            for name, source, index in per_hedge:
+                info[name] = sources[source][index]
         return info
 
     return report
