@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from baselines.policy import POSITIVE, Parameter, Policy
+from baselines.policy import POSITIVE, OneAssetPolicy, Parameter
 
 
 def reservation_shift(inventory, risk_aversion: float, volatility, time_to_close) -> np.ndarray:
@@ -18,7 +18,7 @@ def optimal_spread(risk_aversion: float, volatility, time_to_close, fill_decay: 
     return gamma * np.square(volatility) * time_to_close + (2.0 / gamma) * np.log1p(gamma / fill_decay)
 
 
-class AvellanedaStoikov(Policy):
+class AvellanedaStoikov(OneAssetPolicy):
     """Quotes around the reservation price ``r = s − q·γ·σ²·(T − t)`` with the optimal total spread:
     ``δ_b = spread/2 + q·γσ²(T − t)``, ``δ_a = spread/2 − q·γσ²(T − t)``. A quote may cross the mid.
     A Taylor expansion valid near the close, not the exact optimum of its own model."""

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from baselines.linear_skew import LinearSkew
-from baselines.policy import POSITIVE, Parameter, Policy
+from baselines.policy import POSITIVE, OneAssetPolicy, Parameter
 from envs import World
 from envs.rollout import rollout
 
@@ -68,7 +68,7 @@ class CalibratedLinearSkew(LinearSkew):
     }
 
     def __init__(self, world: World, **params) -> None:
-        Policy.__init__(self, world, **params)
+        OneAssetPolicy.__init__(self, world, **params)
         tuned = calibrate_linear_skew(
             world, episodes=self.params["calibration_episodes"], seed=self.params["calibration_seed"]
         )

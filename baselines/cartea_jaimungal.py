@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from baselines.matrix_solution import depth_table, log_solution, tridiagonal
-from baselines.policy import NON_NEGATIVE, Parameter, Policy
+from baselines.policy import NON_NEGATIVE, OneAssetPolicy, Parameter
 
 
-class CarteaJaimungal(Policy):
+class CarteaJaimungal(OneAssetPolicy):
     """Maximizes ``E[X_T + q_T(S_T − α·q_T) − φ∫q_u² du]`` with ``|q| ≤ Q`` (the world's limit):
     ``ω(τ) = expm(A_m·τ)·z``, ``A_m`` tridiagonal with diagonal ``−φκq²``, ``λ_bid·e^(−1)`` towards
     ``q + 1`` and ``λ_ask·e^(−1)`` towards ``q − 1``, ``z_q = e^(−ακq²)``; depths

@@ -30,52 +30,25 @@ GLFT's asymptotic closed form in the small-γ limit of its Hamiltonian (GLFT 201
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 
 from baselines.avellaneda_stoikov import optimal_spread, reservation_shift
-from baselines.policy import pull_at_limit
-from envs import round_to_lot
+from baselines.policy import Policy, pull_at_limit
+from envs import World, round_to_lot
 from envs.interface import natural_scales
 from envs.market import Market
 
 
-class DealerPolicy:
-    """A dealer's rule. ``quotes(inventory (n, d) [lots], time_to_close (n,) [time])`` returns
-    ``(bid_offset, ask_offset)``, each ``(n, d)`` [price], ``+inf`` for a pulled side; ``act`` adds the hedge
-    trades (``None``: no trade, the default). Calling the policy acts (``envs.rollout.rule_rollout`` takes it as is).
-    """
-
-    name: ClassVar[str]
-
-    def __init__(self, dealer: Market) -> None:
-        if not isinstance(dealer, Market):
-            raise ValueError(f"dealer must be an envs.market.Market (see make_market); got {type(dealer).__name__}")
-        self.dealer = dealer
+class MarketPolicy(Policy):
+    """A policy of any market, one asset or many, quoting every asset at once: subclasses implement
+    ``quotes(inventory (n, d) [lots], time_to_close (n,) [time])``, returning ``(bid_offset, ask_offset)``, each
+    ``(n, d)`` [price], ``+inf`` for a pulled side; ``act`` adds no hedge trade unless a subclass says otherwise."""
 
     def quotes(self, inventory: np.ndarray, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
-    def act(
-        self,
-        inventory: np.ndarray,
-        hedge_position: np.ndarray,
-        time_to_close: np.ndarray,
-        regime: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """``(bid_offset, ask_offset, hedge_trade)``: the quotes, and the hedge trades ``(n, m)`` [lots] or ``None``.
-        ``regime`` ``(n,)``: the books' volatility regimes (closed forms quote at the base volatility)."""
-        return (*self.quotes(inventory, time_to_close), None)
-
-    def __call__(
-        self,
-        inventory: np.ndarray,
-        hedge_position: np.ndarray,
-        time_to_close: np.ndarray,
-        regime: np.ndarray | None = None,
-    ):
-        return self.act(inventory, hedge_position, time_to_close, regime)
+    def act(self, state):
+        return (*self.quotes(state["inventory"], state["time_to_close"]), None)
 
 
 def pull_at_limits(dealer: Market, inventory: np.ndarray, bid: np.ndarray, ask: np.ndarray):
@@ -85,7 +58,7 @@ def pull_at_limits(dealer: Market, inventory: np.ndarray, bid: np.ndarray, ask: 
     return pull_at_limit(inventory, bid, ask, dealer.column("max_inventory") - smallest + 1)
 
 
-class MyopicSymmetric(DealerPolicy):
+class MyopicSymmetric(MarketPolicy):
     """Rung 0 for a dealer: every side at the myopic best response ``δ̃ᵢ(0)`` (``1/k``, or
     ``(1 + W₀(e^(−1−α)))/β`` for a logistic curve), whatever the inventory."""
 
@@ -93,12 +66,12 @@ class MyopicSymmetric(DealerPolicy):
 
     def quotes(self, inventory, time_to_close):
         inventory = np.asarray(inventory)
-        half_spread = np.array([float(asset.best_response(0.0)) for asset in self.dealer.assets])
+        half_spread = np.array([float(asset.best_response(0.0)) for asset in self.market.assets])
         quote = np.broadcast_to(half_spread, inventory.shape)
-        return pull_at_limits(self.dealer, inventory, quote, quote)
+        return pull_at_limits(self.market, inventory, quote, quote)
 
 
-class LinearSkew(DealerPolicy):
+class LinearSkew(MarketPolicy):
     """Rung 1 asset by asset: ``δᵢ = δ̃ᵢ(0) ± cᵢ·qᵢ`` around the myopic quote, leaning on the asset's own
     inventory only, with the hard limit. The slope cᵢ [price/lot] is the asset's natural skew per lot
     (``envs.interface.natural_scales``: the closed form's long-horizon marginal for the asset alone)."""
@@ -107,20 +80,21 @@ class LinearSkew(DealerPolicy):
 
     def quotes(self, inventory, time_to_close):
         inventory = np.asarray(inventory, dtype=np.float64)
-        scales = natural_scales(self.dealer)
+        scales = natural_scales(self.market)
         lean = scales["skew_per_lot"] * inventory
-        return pull_at_limits(self.dealer, inventory, scales["myopic_offset"] + lean, scales["myopic_offset"] - lean)
+        return pull_at_limits(self.market, inventory, scales["myopic_offset"] + lean, scales["myopic_offset"] - lean)
 
 
-class AvellanedaStoikov(DealerPolicy):
+class AvellanedaStoikov(MarketPolicy):
     """Avellaneda & Stoikov (2008) asset by asset, ignoring correlation: ``baselines.avellaneda_stoikov``'s
     reservation shift ``qᵢ·γσᵢ²·τ`` and total spread ``γσᵢ²τ + (2/γ)·ln(1 + γ/kᵢ)`` (``2/kᵢ`` at γ = 0), with
     the hard limit. Exponential fill curves only (the paper's intensity ``A·e^(−kδ)``)."""
 
     name = "avellaneda_stoikov"
 
-    def __init__(self, dealer: Market) -> None:
-        super().__init__(dealer)
+    def __init__(self, world: World | Market) -> None:
+        super().__init__(world)
+        dealer = self.market
         logistic = [i for i, asset in enumerate(dealer.assets) if asset.fill_curve != "exponential"]
         if logistic:
             raise ValueError(
@@ -130,19 +104,20 @@ class AvellanedaStoikov(DealerPolicy):
     def quotes(self, inventory, time_to_close):
         inventory = np.asarray(inventory, dtype=np.float64)
         tau = np.asarray(time_to_close, dtype=np.float64)[:, None]
-        gamma, sigma, k = self.dealer.risk_aversion, self.dealer.column("sigma"), self.dealer.column("fill_decay")
+        gamma, sigma, k = self.market.risk_aversion, self.market.column("sigma"), self.market.column("fill_decay")
         shift = reservation_shift(inventory, gamma, sigma, tau)
         half_spread = 0.5 * optimal_spread(gamma, sigma, tau, k) if gamma > 0 else np.broadcast_to(1.0 / k, shift.shape)
-        return pull_at_limits(self.dealer, inventory, half_spread + shift, half_spread - shift)
+        return pull_at_limits(self.market, inventory, half_spread + shift, half_spread - shift)
 
 
-class ClosedForm(DealerPolicy):
+class ClosedForm(MarketPolicy):
     """The multi-asset closed form of Bergault, Evangelista, Guéant & Vieira (2021) (module docstring)."""
 
     name = "closed_form"
 
-    def __init__(self, dealer: Market) -> None:
-        super().__init__(dealer)
+    def __init__(self, world: World | Market) -> None:
+        super().__init__(world)
+        dealer = self.market
         quiet = [i for i, asset in enumerate(dealer.assets) if asset.arrival_intensity <= 0]
         if quiet:
             raise ValueError(f"the closed form needs arrival_intensity > 0 on every asset; assets {quiet} have none")
@@ -157,7 +132,7 @@ class ClosedForm(DealerPolicy):
         self._sizes = np.array([asset.size_weighted_size for asset in dealer.assets])
 
     def _covariance(self) -> np.ndarray:
-        return self.dealer.covariance
+        return self.market.covariance
 
     def coefficients(self, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``A`` ``(n, d, d)`` [price/lot²] and ``B`` ``(n, d)`` [price/lot] at times to close τ ``(n,)``."""
@@ -177,10 +152,10 @@ class ClosedForm(DealerPolicy):
         base = np.diagonal(a, axis1=1, axis2=2) * self._sizes
         bid = np.empty_like(inventory)
         ask = np.empty_like(inventory)
-        for i, asset in enumerate(self.dealer.assets):  # a loop over assets, each vectorized over books
+        for i, asset in enumerate(self.market.assets):  # a loop over assets, each vectorized over books
             bid[:, i] = asset.best_response(base[:, i] + lean[:, i])
             ask[:, i] = asset.best_response(base[:, i] - lean[:, i])
-        return pull_at_limits(self.dealer, inventory, bid, ask)
+        return pull_at_limits(self.market, inventory, bid, ask)
 
 
 class PerAsset(ClosedForm):
@@ -190,7 +165,7 @@ class PerAsset(ClosedForm):
     name = "per_asset"
 
     def _covariance(self) -> np.ndarray:
-        return np.diag(np.diag(self.dealer.covariance))
+        return np.diag(np.diag(self.market.covariance))
 
 
 class ClosedFormHedged(ClosedForm):
@@ -203,18 +178,18 @@ class ClosedFormHedged(ClosedForm):
     name = "closed_form_hedged"
 
     def _covariance(self) -> np.ndarray:
-        return self.dealer.residual_covariance
+        return self.market.residual_covariance
 
-    def act(self, inventory, hedge_position, time_to_close, regime=None):
-        bid, ask = self.quotes(inventory, time_to_close)
-        if not self.dealer.n_hedges:
+    def act(self, state):
+        bid, ask = self.quotes(state["inventory"], state["time_to_close"])
+        if not self.market.n_hedges:
             return bid, ask, None
-        target = np.asarray(inventory, dtype=np.float64) @ self.dealer.min_variance_hedge.T
-        lots = self.dealer.hedge_column("lot").astype(np.int64)
-        return bid, ask, round_to_lot(target, lots) - hedge_position
+        target = state["inventory"] @ self.market.min_variance_hedge.T
+        lots = self.market.hedge_column("lot").astype(np.int64)
+        return bid, ask, round_to_lot(target, lots) - state["hedge_position"]
 
 
-DEALER_POLICIES: dict[str, type[DealerPolicy]] = {
+DEALER_POLICIES: dict[str, type[MarketPolicy]] = {
     policy.name: policy
     for policy in (MyopicSymmetric, LinearSkew, AvellanedaStoikov, PerAsset, ClosedForm, ClosedFormHedged)
 }

@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from baselines.dealer import ClosedForm, DealerPolicy
+from baselines.dealer import ClosedForm, MarketPolicy
 from baselines.optimal import MAX_STATES, best_offset
 from baselines.quote_table import steps_to_close
-from envs import fill_probability
+from envs import World, fill_probability
 from envs.market import Market
 
 _COUPLING_ROUNDS = 3
 
 
-class DealerOptimal(DealerPolicy):
+class DealerOptimal(MarketPolicy):
     """Exact optimal quotes of a two-asset market, tabulated over (step, regime, q₁, q₂) (module docstring).
 
     ``value[n, r, i, j]`` is the expected reward still to come from step n in regime r at inventories
@@ -40,8 +40,9 @@ class DealerOptimal(DealerPolicy):
 
     name = "optimal"
 
-    def __init__(self, dealer: Market) -> None:
-        super().__init__(dealer)
+    def __init__(self, world: World | Market) -> None:
+        super().__init__(world)
+        dealer = self.market
         if dealer.n_assets != 2:
             raise ValueError(
                 f"optimal tabulates exactly two quoted assets (its joint inventory grid grows as Π(2Qᵢ + 1)); this "
@@ -126,7 +127,7 @@ class DealerOptimal(DealerPolicy):
         return total
 
     def _quote_step(self, grid, chance, low, high):
-        dealer = self.dealer
+        dealer = self.market
         shape = grid.shape[2:]
         offset = np.full((4, *shape), np.inf)
         for _ in range(_COUPLING_ROUNDS):
@@ -176,29 +177,27 @@ class DealerOptimal(DealerPolicy):
     def expected_reward(self) -> float:
         """Exact expected episode reward from the open [price]: over the opening inventories (uniform where an
         asset gives a range) and the regime chain's stationary law."""
-        bounds = [asset.inventory_bounds for asset in self.dealer.assets]
-        limits = [asset.max_inventory for asset in self.dealer.assets]
+        bounds = [asset.inventory_bounds for asset in self.market.assets]
+        limits = [asset.max_inventory for asset in self.market.assets]
         rows = slice(bounds[0][0] + limits[0], bounds[0][1] + limits[0] + 1)
         columns = slice(bounds[1][0] + limits[1], bounds[1][1] + limits[1] + 1)
         opening = self.value[0][:, rows, columns].mean(axis=(1, 2))
-        return float(opening @ self.dealer.stationary_regime_distribution)
+        return float(opening @ self.market.stationary_regime_distribution)
 
-    def act(self, inventory, hedge_position, time_to_close, regime=None):
-        dealer = self.dealer
-        inventory = np.asarray(inventory, dtype=np.int64)
-        if regime is None:
-            if dealer.regimes.count > 1:
-                raise ValueError("optimal quotes by regime in a market with regimes: pass each book's regime")
-            regime = np.zeros(inventory.shape[0], dtype=np.int64)
-        index = np.minimum(dealer.n_steps - steps_to_close(dealer, time_to_close), dealer.n_steps - 1)
+    def act(self, state):
+        dealer = self.market
+        inventory = state["inventory"]
+        index = np.minimum(dealer.n_steps - steps_to_close(dealer, state["time_to_close"]), dealer.n_steps - 1)
         i = inventory[:, 0] + dealer.assets[0].max_inventory
         j = inventory[:, 1] + dealer.assets[1].max_inventory
-        table = self.offsets[index, regime, :, i, j]  # (n, 4)
+        table = self.offsets[index, state["regime"], :, i, j]  # (n, 4)
         return table[:, :2], table[:, 2:], None
 
     def quotes(self, inventory, time_to_close):
-        """The quotes in a market with one regime (``act`` takes each book's regime)."""
-        return self.act(inventory, None, time_to_close)[:2]
+        """The quotes in a market with one regime (``act``, and a call on positions, read each book's regime)."""
+        if self.market.regimes.count > 1:
+            raise ValueError("optimal quotes by regime in a market with regimes: call it with each book's regime")
+        return self(inventory, None, time_to_close)[:2]
 
 
 def _check_modelled(market: Market) -> None:

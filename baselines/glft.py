@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from baselines.matrix_solution import depth_table, log_solution, tridiagonal
-from baselines.policy import POSITIVE, Parameter, Policy
+from baselines.policy import POSITIVE, OneAssetPolicy, Parameter
 from baselines.quote_table import lookup_by_regime
 
 _RISK_AVERSION = Parameter(float, 0.1, "0.1", "γ, CARA risk aversion [1/price]", bound=POSITIVE)
@@ -17,7 +17,7 @@ def risk_premium(risk_aversion: float, fill_decay: float) -> float:
     return np.log1p(risk_aversion / fill_decay) / risk_aversion
 
 
-class GLFT(Policy):
+class GLFT(OneAssetPolicy):
     """The asymptotic closed form (GLFT 2013, eq. 4.6–4.7), with ``c = √(σ²γ/(2kA)·(1 + γ/k)^(1 + k/γ))``:
     ``δ_b = (1/γ)ln(1 + γ/k) + (2q + 1)/2·c``, ``δ_a = (1/γ)ln(1 + γ/k) − (2q − 1)/2·c`` [price].
 
@@ -38,7 +38,7 @@ class GLFT(Policy):
         return base + (2 * q + 1) / 2 * c, base - (2 * q - 1) / 2 * c
 
 
-class GLFTExact(Policy):
+class GLFTExact(OneAssetPolicy):
     """The exact optimum of the CARA problem with ``|q| ≤ Q`` (GLFT 2013, Theorem 3.1):
     ``v(τ) = expm(−M·τ)·1``, M tridiagonal with diagonal ``α·q²`` and off-diagonals ``−η``,
     ``α = (k/2)·γ·σ²``, ``η = A·(1 + γ/k)^(−(1 + k/γ))``; ``δ_b = (1/k)·ln(v_q/v_{q+1}) + (1/γ)ln(1 + γ/k)``,

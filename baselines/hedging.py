@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from baselines.policy import NON_NEGATIVE, Parameter, Policy
+from baselines.policy import NON_NEGATIVE, OneAssetPolicy, Parameter
 from envs import World, feasible_hedge_trade, round_to_hedge_lot
 
 _BASE = Parameter(
@@ -26,7 +26,7 @@ _BASE = Parameter(
 )
 
 
-class _Hedger(Policy):
+class _Hedger(OneAssetPolicy):
     """A base quoting policy plus a hedge rule; subclasses set ``risk_share`` and ``target``."""
 
     parameters = {"base": _BASE}
@@ -54,7 +54,7 @@ class _Hedger(Policy):
     def quotes(self, inventory, time_to_close, volatility):
         return self.base.quotes(inventory, time_to_close, volatility)
 
-    def act(self, decoded):
+    def act_one(self, decoded):
         bid, ask = self.quotes(decoded["inventory"], decoded["time_to_close"], decoded["volatility"])
         target = self.target(decoded["inventory"]) if self.world.hedged else None
         if target is None:

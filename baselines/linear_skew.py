@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from baselines.policy import Parameter, Policy, pull_at_limit
+from baselines.policy import OneAssetPolicy, Parameter, pull_at_limit
 
 
-class LinearSkew(Policy):
+class LinearSkew(OneAssetPolicy):
     """Quote centre ``s − k·(q − q*)``, bid and ask a half-spread ``h`` either side of it; at
     ``|q| ≥ limit`` only the flattening side is quoted. Offsets from the mid:
     ``δ_b = h + k·(q − q*)``, ``δ_a = h − k·(q − q*)`` [price]."""

@@ -1,5 +1,6 @@
-"""The one interface every classic policy answers: SB3's ``predict`` on the env's own observations, and
-``quotes`` in price units for plots and tests."""
+"""The one interface every policy answers, classic or learned, in every market (``Policy``): ``act`` on decoded
+states (``envs.decode_observation``'s layout, per asset ``(n, d)``), SB3's ``predict`` on the env's own observations,
+and a call on positions in price units, the dealing rule ``envs.rollout.rule_rollout`` runs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from envs import World, decode_observation, quotes_to_action
+from envs import World, decode_observation, decoded_state, interface_of, quotes_to_action
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,29 +34,29 @@ NON_NEGATIVE = (lambda value: value >= 0, "≥ 0")
 
 
 class Policy:
-    """Base class: subclasses set ``name``, ``parameters`` and implement ``quotes``.
+    """Base class of every policy: subclasses set ``name`` and ``parameters`` and implement ``act``.
 
-    ``quotes(inventory, time_to_close, volatility)`` takes arrays of inventory [lots], time to
-    close T − t [time] and current σ [price/√time] and returns ``(bid_offset, ask_offset)`` [price],
-    ``+inf`` for a pulled side. ``act(decoded)`` maps the decoded observation (``envs.decode_observation``)
-    to ``(bid_offset, ask_offset, hedge_trade)``; by default the quotes and no hedge trade, so every
-    quoting policy is its own ``no_hedge`` in a world with a hedge instrument. ``predict`` decodes
-    observations, calls ``act`` and returns the normalized actions a learned policy would, so
-    evaluation treats both alike.
+    A policy is built for a world: a single-asset ``World``, a ``Market`` of any number of assets or an
+    ``envs.interface.Interface`` (``self.world`` as given; ``self.view`` its interface, ``self.market`` its physics).
+    ``act(state)`` maps decoded states (``envs.decode_observation``: per asset ``(n, d)``, per hedge ``(n, m)``,
+    ``time_to_close`` and ``regime`` ``(n,)``) to ``(bid_offset, ask_offset, hedge_trade)``: quotes ``(n, d)``
+    [price, ``+inf`` pulls the side] and trades ``(n, m)`` [lots], or ``None`` for none. ``predict`` decodes
+    observations, acts and returns the normalized actions a learned policy would, so evaluation treats both
+    alike; calling the policy on positions in price units acts as a dealing rule (``envs.rollout.rule_rollout``).
     """
 
     name: ClassVar[str]
     parameters: ClassVar[dict[str, Parameter]] = {}
 
-    def __init__(self, world: World, **params: Any) -> None:
-        if not isinstance(world, World):
-            raise ValueError(f"world must be an envs.World (see envs.make_world); got {type(world).__name__}")
+    def __init__(self, world: Any, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.parameters))
         if unknown:
             raise ValueError(
                 f"unknown parameter(s) {unknown} for policy {self.name!r}; "
                 f"accepted: {sorted(self.parameters) or 'none'}"
             )
+        self.view = interface_of(world)
+        self.market = self.view.market
         self.world = world
         self.params = {}
         for key, parameter in self.parameters.items():
@@ -66,15 +67,9 @@ class Policy:
                     f"parameter {key!r} of policy {self.name!r} must be {parameter.bound[1]}; got {value!r}"
                 )
 
-    def quotes(
-        self, inventory: np.ndarray, time_to_close: np.ndarray, volatility: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def act(self, state: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Quotes ``(n, d)`` [price] and hedge trades ``(n, m)`` [lots, or ``None`` for none] at decoded states."""
         raise NotImplementedError
-
-    def act(self, decoded: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Quotes [price] and hedge trade [lots, or ``None`` for none] at decoded states."""
-        bid, ask = self.quotes(decoded["inventory"], decoded["time_to_close"], decoded["volatility"])
-        return bid, ask, None
 
     def predict(
         self,
@@ -86,25 +81,59 @@ class Policy:
         """SB3's protocol: a batch of observations (or one) to normalized actions ``(n, legs)``."""
         observation = np.asarray(observation)
         single = observation.ndim == 1
-        decoded = decode_observation(self.world, observation[None, :] if single else observation)
-        # The world's one asset and hedge: its columns of the per-asset and per-hedge entries.
-        bid, ask, trade = self.act({name: value[:, 0] if value.ndim == 2 else value for name, value in decoded.items()})
-        rows = (len(decoded["time_to_close"]), 1)
-        trade = None if trade is None else np.reshape(trade, rows)
-        actions = quotes_to_action(
-            self.world,
-            np.broadcast_to(bid, rows[:1]).reshape(rows),
-            np.reshape(np.broadcast_to(ask, rows[:1]), rows),
-            trade,
-        )
+        decoded = decode_observation(self.view, observation[None, :] if single else observation)
+        actions = quotes_to_action(self.view, *self.act(decoded))
         return (actions[0] if single else actions), None
+
+    def __call__(
+        self,
+        inventory: np.ndarray,
+        hedge_position: np.ndarray | None,
+        time_to_close: np.ndarray,
+        regime: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``act`` at books' positions: inventories ``(n, d)`` and hedge positions ``(n, m)`` [lots; ``None``:
+        flat], time to close ``(n,)`` [time] and regimes ``(n,)`` (``None``: the first)."""
+        return self.act(decoded_state(self.market, inventory, hedge_position, time_to_close, regime))
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{self.name}({params})"
 
 
-class HedgingPolicy(Policy):
+class OneAssetPolicy(Policy):
+    """A policy of one quoted asset, written for a single-asset ``World`` (its fields read as numbers):
+    subclasses implement ``quotes(inventory, time_to_close, volatility)``, arrays ``(n,)`` of inventory [lots],
+    time to close T − t [time] and current σ [price/√time], returning ``(bid_offset, ask_offset)`` [price,
+    ``+inf`` for a pulled side], or ``act_one`` on the asset's columns of the decoded state (the quotes and no hedge
+    trade by default, so every quoting policy is its own ``no_hedge`` in a world with a hedge instrument)."""
+
+    def __init__(self, world: World, **params: Any) -> None:
+        if not isinstance(world, World):
+            raise ValueError(
+                f"world must be an envs.World (see envs.make_world): policy {self.name!r} quotes one asset; "
+                f"got {type(world).__name__}"
+            )
+        super().__init__(world, **params)
+
+    def quotes(
+        self, inventory: np.ndarray, time_to_close: np.ndarray, volatility: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def act_one(self, decoded: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Quotes [price] and hedge trade [lots, or ``None`` for none] at decoded states, each ``(n,)``."""
+        bid, ask = self.quotes(decoded["inventory"], decoded["time_to_close"], decoded["volatility"])
+        return bid, ask, None
+
+    def act(self, state):
+        rows = state["time_to_close"].shape
+        bid, ask, trade = self.act_one({name: v[:, 0] if v.ndim == 2 else v for name, v in state.items()})
+        bid, ask = (np.broadcast_to(np.asarray(side, dtype=np.float64), rows)[:, None] for side in (bid, ask))
+        return bid, ask, None if trade is None else np.reshape(trade, rows)[:, None]
+
+
+class HedgingPolicy(OneAssetPolicy):
     """A policy that decides its quotes and its hedge trade together, from both positions: subclasses
     implement ``decide(inventory, hedge_position, time_to_close, volatility) -> (bid_offset, ask_offset,
     hedge_trade)`` [price, price, lots]; ``quotes`` is ``decide`` at a flat hedge, without its trade."""
@@ -118,9 +147,9 @@ class HedgingPolicy(Policy):
         bid, ask, _ = self.decide(inventory, np.zeros_like(inventory), time_to_close, volatility)
         return bid, ask
 
-    def act(self, decoded):
+    def act_one(self, decoded):
         if not self.world.hedged:
-            return super().act(decoded)
+            return super().act_one(decoded)
         return self.decide(
             decoded["inventory"], decoded["hedge_position"], decoded["time_to_close"], decoded["volatility"]
         )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from baselines.policy import Parameter, Policy
+from baselines.policy import OneAssetPolicy, Parameter
 
 
-class Symmetric(Policy):
+class Symmetric(OneAssetPolicy):
     """Bid at ``s − h``, ask at ``s + h``. The default ``h = 1/k`` maximizes ``δ·A·e^(−k·δ)``, the
     risk-neutral optimal depth under exponential fills (Avellaneda & Stoikov 2008, §3 with γ → 0)."""
 

@@ -27,14 +27,8 @@ def dealing_rule(world, policy):
     through the env's float32 action mapping."""
 
     def rule(inventory, hedge_position, time_to_close, regime):
-        decoded = {
-            "inventory": inventory[:, 0],
-            "hedge_position": hedge_position[:, 0] if world.hedged else np.zeros(len(inventory), dtype=np.int64),
-            "time_to_close": time_to_close,
-            "volatility": world.sigma_levels[regime],
-        }
-        bid, ask, trade = policy.act(decoded)
-        action = quotes_to_action(world, bid[:, None], ask[:, None], None if trade is None else trade[:, None])
+        bid, ask, trade = policy(inventory, hedge_position, time_to_close, regime)
+        action = quotes_to_action(world, bid, ask, trade)
         bid, ask, bid_quoted, ask_quoted = action_to_quotes(world, action)
         bid, ask = np.where(bid_quoted, bid, np.inf), np.where(ask_quoted, ask, np.inf)
         hedge = action_to_hedge(world, action) if world.hedged else None

@@ -31,6 +31,7 @@ from envs.market import Asset, HedgeInstrument, Market, Penalty, Regimes
 from envs.observation import (
     ENTRIES,
     decode_observation,
+    decoded_state,
     observation_at,
     observation_names,
     observe,
@@ -103,6 +104,7 @@ __all__ = [
     "close_start_probability",
     "core",
     "decode_observation",
+    "decoded_state",
     "feasible_hedge_trade",
     "field_names",
     "fill_probability",

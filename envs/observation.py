@@ -321,6 +321,31 @@ def decode_observation(world, observation: np.ndarray) -> dict[str, np.ndarray]:
     return decoded
 
 
+def decoded_state(
+    world,
+    inventory: np.ndarray,
+    hedge_position: np.ndarray | None,
+    time_to_close: np.ndarray,
+    regime: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Books' positions in ``decode_observation``'s layout (without the features): ``inventory`` ``(n, d)`` and
+    ``hedge_position`` ``(n, m)`` [lots, int64; ``None``: flat], ``time_to_close`` ``(n,)`` [time], ``regime``
+    ``(n,)`` (``None``: the first) and each asset's σ in it, ``volatility`` ``(n, d)`` [price/√time]."""
+    market = interface_of(world).market
+    inventory = np.asarray(inventory, dtype=np.int64)
+    n = inventory.shape[0]
+    regime = np.zeros(n, dtype=np.int64) if regime is None else np.broadcast_to(np.asarray(regime, np.int64), (n,))
+    position = np.zeros((n, market.n_hedges), dtype=np.int64) if hedge_position is None else hedge_position
+    scales = np.asarray(market.regimes.scales, dtype=np.float64)
+    return {
+        "inventory": inventory,
+        "hedge_position": np.asarray(position, dtype=np.int64),
+        "time_to_close": np.broadcast_to(np.asarray(time_to_close, dtype=np.float64), (n,)),
+        "regime": regime,
+        "volatility": scales[regime][:, None] * market.column("sigma"),
+    }
+
+
 def translate_observation(source, target, observation: np.ndarray) -> np.ndarray:
     """Observations made in ``source``'s market re-expressed in ``target``'s units: the same inventories [lots],
     time to close [time], volatility [price/√time] and features, scaled as ``target`` scales them (no clipping

@@ -4,7 +4,7 @@
 ``rule_rollout`` runs a dealing rule on any ``Market`` straight over the core, in price units: it sees each book's
 inventories ``(n, d)`` [lots], hedge positions ``(n, m)`` [lots], time to the close ``(n,)`` [time] and regime
 ``(n,)``, and returns its quotes ``(n, d)`` [price, ``+inf`` pulled] and the hedge trades it asks for ``(n, m)``
-[lots] or ``None`` (``baselines.dealer.DealerPolicy.act`` is one).
+[lots] or ``None`` (every ``baselines.Policy`` is one, called).
 
 Episode ``i`` of a rollout seeded ``seed`` runs on the stream key of market ``seed + i``, so every
 policy rolled out with the same seed faces the same order arrivals and mid shocks wherever its own
@@ -133,7 +133,7 @@ def _add_hedge_sums(world: World, sums: dict[str, np.ndarray], info: dict[str, n
 
 
 # A dealer's rule: (inventory (n, d), hedge_position (n, m), time_to_close (n,), regime (n,)) → (bid (n, d), ask (n, d),
-# hedge trade (n, m) or None); ``baselines.dealer.DealerPolicy.act`` is one.
+# hedge trade (n, m) or None); every ``baselines.Policy`` is one, called.
 DealingRule = Callable[
     [np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray | None]
 ]

@@ -13,7 +13,7 @@ from typing import Any
 
 from torch.utils.tensorboard import SummaryWriter
 
-from baselines.dealer import DEALER_POLICIES, DealerPolicy
+from baselines.dealer import DEALER_POLICIES, MarketPolicy
 from baselines.dealer_optimal import DealerOptimal
 from envs import market_keys
 from envs.market import Market
@@ -57,7 +57,7 @@ def dealer_policy_names() -> list[str]:
     return [*DEALER_POLICIES, "optimal"]
 
 
-def make_dealer_policy(name: str, dealer: Market) -> DealerPolicy:
+def make_dealer_policy(name: str, dealer: Market) -> MarketPolicy:
     """The dealer baseline called ``name`` (``ValueError`` naming the accepted ones, or why it cannot be built)."""
     if name == "optimal":
         return DealerOptimal(dealer)
@@ -90,7 +90,7 @@ class DealerPlan:
 
     label: str
     dealer: Market
-    policies: dict[str, DealerPolicy]
+    policies: dict[str, MarketPolicy]
     note: str | None = None
 
 
@@ -141,7 +141,7 @@ def dealer_scalars(metrics: dict[str, Any]) -> dict[str, float]:
 
 def evaluate_dealer_policies(
     dealer: Market,
-    policies: dict[str, DealerPolicy],
+    policies: dict[str, MarketPolicy],
     episodes: int,
     seed: int,
     risk_aversion: float = DEFAULT_RISK_AVERSION,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from baselines.dealer import DealerPolicy
+from baselines.policy import Policy
 from envs import World, action_to_hedge, action_to_quotes, observation_at, quotes_to_action, translate_observation
 from envs.market import Market
 from envs.observation import observation_names
@@ -72,8 +72,8 @@ def normalize_observation(stats: dict[str, Any] | None, observation: np.ndarray)
     return np.clip(scaled, -stats["clip_obs"], stats["clip_obs"]).astype(np.float32)
 
 
-class LearnedDealer(DealerPolicy):
-    """A model trained on a multi-asset market (``envs.gym_env``), quoting as the dealer's baselines do: its
+class LearnedDealer(Policy):
+    """A model trained on a market of any number of assets (``envs.gym_env``), acting as the baselines do: its
     observations and actions are the market's own (``envs.observation``, ``envs.spaces``)."""
 
     name = "learned"
@@ -89,18 +89,19 @@ class LearnedDealer(DealerPolicy):
         self.model = model
         self.normalization = normalization
 
-    def act(self, inventory, hedge_position, time_to_close, regime=None):
-        steps_left = np.rint(np.asarray(time_to_close) / self.dealer.dt).astype(np.int64)
-        position = 0 if hedge_position is None else hedge_position
-        observation = observation_at(self.dealer, inventory, steps_left, 0 if regime is None else regime, position)
+    def act(self, state):
+        steps_left = np.rint(state["time_to_close"] / self.market.dt).astype(np.int64)
+        observation = observation_at(
+            self.view, state["inventory"], steps_left, state["regime"], state["hedge_position"]
+        )
         actions, _ = self.model.predict(normalize_observation(self.normalization, observation), deterministic=True)
-        bid, ask, bid_quoted, ask_quoted = action_to_quotes(self.dealer, actions)
-        trade = action_to_hedge(self.dealer, actions) if self.dealer.n_hedges else None
+        bid, ask, bid_quoted, ask_quoted = action_to_quotes(self.view, actions)
+        trade = action_to_hedge(self.view, actions) if self.market.n_hedges else None
         return np.where(bid_quoted, bid, np.inf), np.where(ask_quoted, ask, np.inf), trade
 
     def quotes(self, inventory: np.ndarray, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The quotes with every hedge position flat."""
-        return self.act(inventory, None, time_to_close)[:2]
+        """The quotes with every hedge position flat, in the first regime."""
+        return self(inventory, None, time_to_close)[:2]
 
 
 class LearnedPolicy:

@@ -136,7 +136,7 @@ def dealer_quotes_figure(dealer, policies: dict[str, object], asset: int = 0, ti
         if dealer.n_assets > 1:
             inventory[:, other] = level
         for index, (label, policy) in enumerate(policies.items()):
-            bid, ask, _ = policy.act(inventory, flat, np.full(q.size, time_fraction * dealer.horizon), regime)
+            bid, ask, _ = policy(inventory, flat, np.full(q.size, time_fraction * dealer.horizon), regime)
             axis.plot(q, bid[:, asset], color=f"C{index}", label=f"{label} bid")
             axis.plot(q, ask[:, asset], color=f"C{index}", linestyle="--", label=f"{label} ask")
         axis.set_title(f"asset {other} inventory {level} lots" if dealer.n_assets > 1 else "one asset")

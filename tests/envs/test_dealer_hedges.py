@@ -179,9 +179,9 @@ def test_closed_form_hedged_quotes_the_residual_risk_and_beats_the_unhedged_clos
     assert dealer.residual_covariance == pytest.approx(np.array([[1.44, -0.56], [-0.56, 1.44]]))
     assert np.allclose(hedged.quotes(inventory, tau), residual.quotes(inventory, tau))
     assert not np.allclose(hedged.quotes(inventory, tau), plain.quotes(inventory, tau))
-    _, _, trade = hedged.act(inventory, np.array([[1], [0]]), tau)
+    _, _, trade = hedged(inventory, np.array([[1], [0]]), tau)
     assert trade[:, 0].tolist() == [-3, 0]  # toward round(−0.8·3) = −2 from +1; −0.8·(2 − 2) = 0
-    assert plain.act(inventory, np.zeros((2, 1), dtype=np.int64), tau)[2] is None
+    assert plain(inventory, np.zeros((2, 1), dtype=np.int64), tau)[2] is None
     # Without hedges it is the closed form exactly.
     unhedged = make_market("two_assets")
     assert np.array_equal(

@@ -129,11 +129,11 @@ def test_every_market_reports_the_same_outcome_metrics_with_one_sign_and_one_net
     equivalent under the same names; paired comparisons are policy − reference in both (``vs_<reference>``); and
     the net risk is √(xᵀRx) in lots of the first asset in both, so the hedged world and its market, quoting alike
     and never trading the hedge, report the same net risk within error."""
-    from baselines.dealer import DealerPolicy
+    from baselines.dealer import MarketPolicy
     from eval.dealer import evaluate_dealer_policies
     from eval.metrics import outcome_metrics
 
-    class Fixed(DealerPolicy):
+    class Fixed(MarketPolicy):
         name = "fixed"
 
         def __init__(self, market, half_spread):

@@ -1,0 +1,55 @@
+"""One policy protocol for every rung and every market: each policy, single-asset or multi-asset, classic or learned,
+is a ``baselines.Policy`` that acts on decoded states, predicts on observations and deals on positions; the
+per-asset rungs quote a single-asset world too, and quote it as its own rungs do."""
+
+import numpy as np
+import pytest
+
+from baselines import POLICIES, Policy, make_policy
+from baselines.dealer import DEALER_POLICIES
+from envs import action_to_quotes, make_world, market_keys, observation_at
+from envs.presets import make_market
+from envs.rollout import rule_rollout
+
+
+@pytest.mark.parametrize("name", sorted(DEALER_POLICIES))
+def test_every_per_asset_rung_acts_in_a_single_asset_world_through_every_entry_point(name):
+    world = make_world("hedged")
+    policy = DEALER_POLICIES[name](world)
+    assert isinstance(policy, Policy) and policy.market == world.market
+    inventory, steps_left = np.array([[-4], [0], [3]]), np.array([200, 100, 2])
+    bid, ask, trade = policy(inventory, np.zeros((3, 1), dtype=np.int64), steps_left * world.dt)
+    assert bid.shape == ask.shape == (3, 1)
+    assert trade is None or trade.shape == (3, 1)
+    # predict on the env's observations asks for the same quotes, to the float32 action's resolution.
+    actions, _ = policy.predict(observation_at(world, inventory, steps_left))
+    low, high = world.offset_range
+    got_bid, got_ask, bid_quoted, ask_quoted = action_to_quotes(world, actions)
+    for expected, got, quoted in ((bid, got_bid, bid_quoted), (ask, got_ask, ask_quoted)):
+        inside = expected < high
+        np.testing.assert_array_equal(quoted, inside)
+        np.testing.assert_allclose(got[inside], np.maximum(expected[inside], low), atol=1e-6 * (high - low))
+
+
+def test_the_per_asset_symmetric_rung_is_the_single_asset_one():
+    """Both quote the myopic δ̃(0) = 1/k on each side, so on the same keys they earn exactly the same."""
+    world = make_world("default")
+    keys = market_keys(3, 200)
+    ours = rule_rollout(world.market, DEALER_POLICIES["symmetric"](world), keys)
+    theirs = rule_rollout(world.market, make_policy("symmetric", world), keys)
+    np.testing.assert_array_equal(ours.reward, theirs.reward)
+    np.testing.assert_array_equal(ours.fills, theirs.fills)
+
+
+def test_every_single_asset_policy_is_a_policy_and_deals_on_positions():
+    world = make_world("hedged", horizon=0.05)
+    for name in POLICIES:
+        policy = make_policy(name, world)
+        assert isinstance(policy, Policy)
+        bid, ask, trade = policy(np.array([[2], [-1]]), np.array([[0], [3]]), np.array([0.05, 0.01]))
+        assert bid.shape == ask.shape == (2, 1) and (trade is None or trade.shape == (2, 1))
+
+
+def test_a_single_asset_policy_refuses_a_market_of_several_assets_naming_why():
+    with pytest.raises(ValueError, match=r"world must be an envs.World .* policy 'glft' quotes one asset; got Market"):
+        make_policy("glft", make_market("two_assets"))
