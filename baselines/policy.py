@@ -128,7 +128,8 @@ class OneAssetPolicy(Policy):
 
     def act(self, state):
         rows = state["time_to_close"].shape
-        bid, ask, trade = self.act_one({name: v[:, 0] if v.ndim == 2 else v for name, v in state.items()})
+        columns = {name: v if v.ndim == 1 else v[:, 0] for name, v in state.items() if v.ndim == 1 or v.shape[1]}
+        bid, ask, trade = self.act_one(columns)
         bid, ask = (np.broadcast_to(np.asarray(side, dtype=np.float64), rows)[:, None] for side in (bid, ask))
         return bid, ask, None if trade is None else np.reshape(trade, rows)[:, None]
 
