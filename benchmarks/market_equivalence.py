@@ -60,7 +60,8 @@ for preset in MULTI_ASSET_PRESETS:
             policy, name = (DealerOptimal(market), name) if not market.hedges else (DEALER_POLICIES["closed_form"](market), "closed_form")
         else:
             policy = DEALER_POLICIES[name](market)
-        result = rule_rollout(market, policy.act, market_keys(0, episodes))
+        rule = policy.act if policy.act.__code__.co_argcount > 2 else policy  # act(state): the one protocol
+        result = rule_rollout(market, rule, market_keys(0, episodes))
         record(preset, name, "reward", result.reward)
         record(preset, name, "fills", result.fills.sum(axis=1))
         record(preset, name, "pnl", result.pnl)
