@@ -63,7 +63,8 @@ for preset in MULTI_ASSET_PRESETS:
         rule = policy.act if policy.act.__code__.co_argcount > 2 else policy  # act(state): the one protocol
         result = rule_rollout(market, rule, market_keys(0, episodes))
         record(preset, name, "reward", result.reward)
-        record(preset, name, "fills", result.fills.sum(axis=1))
+        fills = result.fills if hasattr(result, "fills") else result.bid_fills + result.ask_fills  # the one rollout
+        record(preset, name, "fills", fills.sum(axis=1))
         record(preset, name, "pnl", result.pnl)
 print(json.dumps(out))
 """

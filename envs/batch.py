@@ -143,6 +143,8 @@ class BatchStep:
     terminated: np.ndarray
     info: dict[str, np.ndarray]
     finished: Finished | None
+    outcome: core.StepOutcome | None = None  # the core's outcome and quotes (its layout), for rollouts
+    quotes: core.Action | None = None
 
 
 class Batch:
@@ -177,6 +179,7 @@ class Batch:
         # opens at the next step, which ignores its action, pays nothing and does not terminate.
         self.defer_resets = False
         self._opening = None  # the markets that closed on the previous step, under next-step autoreset
+        self._last_quotes = None  # the core quotes of the last step (``MarketBatch``)
         self.state = None
         self._start_time = time.perf_counter()
         self._opened_at = None  # the step each market's session opened at (reset sets it)
@@ -223,13 +226,14 @@ class Batch:
         self._objective = self._zeros()
         return self._observe(self.state)
 
-    def step(self, action: np.ndarray) -> BatchStep:
-        """Step every market with actions of shape ``(n, legs)`` (``(legs,)`` unbatched)."""
+    def step(self, action: np.ndarray | core.Action) -> BatchStep:
+        """Step every market with actions of shape ``(n, legs)`` (``(legs,)`` unbatched), or with quotes in price units
+        in the core's layout (``core.Action``)."""
         if self.state is None:
             raise RuntimeError("call reset() before step()")
         if not self.autoreset and self._first_step() >= self.n_steps:
             raise RuntimeError("the session is closed; call reset()")
-        self.state, outcome, info = self._advance(np.asarray(action))
+        self.state, outcome, info = self._advance(action if isinstance(action, core.Action) else np.asarray(action))
         reward = outcome.reward if self.reward == "pnl" else outcome.variance_reduced_reward
         done = outcome.terminated
         opening = self._opening
@@ -260,7 +264,7 @@ class Batch:
             self._restart(opening)
             observation = self._observe(self.state)
         self._opening = done.copy() if self.defer_resets and finished is not None else None
-        return BatchStep(observation, reward, done.copy(), info, finished)
+        return BatchStep(observation, reward, done.copy(), info, finished, outcome, self._last_quotes)
 
     def _restart(self, done: np.ndarray) -> None:
         fresh = self._open(self.state.key[done], self.state.episode[done] + np.uint64(1), done)
@@ -376,10 +380,14 @@ class MarketBatch(Batch):
     def _observe(self, state: core.MarketState) -> np.ndarray:
         return self._observe_state(state)
 
-    def _advance(self, action: np.ndarray) -> tuple:
-        if action.shape != self._action_shape:
+    def _advance(self, action: np.ndarray | core.Action) -> tuple:
+        if isinstance(action, core.Action):  # quotes in price units, the core's layout
+            quotes = action
+        elif action.shape != self._action_shape:
             raise ValueError(f"action must have shape {self._action_shape} {self.action_names}; got {action.shape}")
-        quotes = self._quotes(action)
+        else:
+            quotes = self._quotes(action)
+        self._last_quotes = quotes
         state, outcome = core.step(self.market, self.state, quotes, self._step_noise())
         if self._visited is not None:  # close starts at visited inventories
             passing = state.step == self._visit_step  # a session opened near the close starts past it

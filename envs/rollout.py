@@ -1,10 +1,10 @@
-"""Vectorized evaluation rollouts: one batch per policy, every episode a column, common random numbers.
+"""Vectorized evaluation rollouts over the one runner, for every market: one batch per policy, every episode a column,
+common random numbers.
 
-``rollout`` runs a single-asset world's policy on observations (the env's normalized actions, through the runner);
-``rule_rollout`` runs a dealing rule on any ``Market`` straight over the core, in price units: it sees each book's
-inventories ``(n, d)`` [lots], hedge positions ``(n, m)`` [lots], time to the close ``(n,)`` [time] and regime
-``(n,)``, and returns its quotes ``(n, d)`` [price, ``+inf`` pulled] and the hedge trades it asks for ``(n, m)``
-[lots] or ``None`` (every ``baselines.Policy`` is one, called).
+A policy drives a rollout either on observations (``predict``: observations → the env's normalized actions, what a
+learned policy does) or on positions in price units (``rule``: a dealing rule, e.g. any ``baselines.Policy`` called
+on inventories ``(n, d)`` [lots], hedge positions ``(n, m)`` [lots], time to the close ``(n,)`` [time] and regimes
+``(n,)``, returning quotes ``(n, d)`` [price, ``+inf`` pulled] and hedge trades ``(n, m)`` [lots] or ``None``).
 
 Episode ``i`` of a rollout seeded ``seed`` runs on the stream key of market ``seed + i``, so every
 policy rolled out with the same seed faces the same order arrivals and mid shocks wherever its own
@@ -20,187 +20,133 @@ import numpy as np
 
 from envs import core
 from envs.batch import MarketBatch, cash_flows, market_keys
-from envs.core import net_risk
-from envs.market import Market
-from envs.world import World
 
 Predict = Callable[[np.ndarray], np.ndarray]
-
-
-@dataclasses.dataclass(frozen=True)
-class Rollout:
-    """Per-episode results of one policy (arrays of shape ``(episodes,)``), price units unless noted.
-
-    ``reward`` is the env's own objective summed over the session; ``pnl`` the change in wealth marked
-    to the mids; ``flows`` each of the world's ``cash_flows`` summed over the session, which add up to ``reward``
-    with their signs. Counts of steps (``steps_at_limit``, ``steps_two_sided``) are out of ``world.n_steps``.
-    ``inventory_paths`` (``(n_steps + 1, episodes)``, lots) is kept only when asked for.
-    ``hedge`` (worlds with a hedge instrument, else ``None``) holds per-episode sums over the session's
-    steps: ``volume`` Σ|u| [lots], ``abs_position`` Σ|q₂|, ``net_risk`` Σ√(qᵀRq) [lots of the quoted
-    asset], ``cross`` Σq₁·q₂ and ``square`` Σq₁² [lots²] (their ratio is the realized hedge ratio).
-    """
-
-    reward: np.ndarray
-    pnl: np.ndarray
-    final_inventory: np.ndarray
-    mean_abs_inventory: np.ndarray
-    max_abs_inventory: np.ndarray
-    steps_at_limit: np.ndarray
-    steps_two_sided: np.ndarray
-    spread_sum: np.ndarray
-    bid_fills: np.ndarray
-    ask_fills: np.ndarray
-    flows: dict[str, np.ndarray]
-    inventory_paths: np.ndarray | None = None
-    hedge: dict[str, np.ndarray] | None = None
-
-
-HEDGE_SUMS = ("volume", "abs_position", "net_risk", "cross", "square")
-
-
-def rollout(
-    world: World, predict: Predict, episodes: int, seed: int, keep_paths: bool = False, copies: int = 1
-) -> Rollout:
-    """Run ``episodes`` sessions of ``world`` at once under ``predict`` (observations → actions).
-
-    ``predict`` receives float32 observations ``(copies·episodes, obs_dim)`` and returns actions of
-    shape ``(copies·episodes, legs)`` in the env's normalized action space. ``copies`` repeats the same
-    ``episodes`` random streams in consecutive blocks, so ``predict`` can run several policies, one
-    per block, under common random numbers in one batch; results are then ``(copies·episodes,)``.
-    """
-    batch = MarketBatch(world, episodes * copies)
-    observation = batch.reset(keys=np.tile(market_keys(seed, episodes), copies))
-    start_wealth = batch.state.wealth.copy()
-    inventory = batch.state.inventory[0]
-    zeros = np.zeros(batch.n)
-    flows = cash_flows(world)
-    hedge = {name: zeros.copy() for name in HEDGE_SUMS} if world.hedged else None
-    totals = {
-        name: zeros.copy()
-        for name in (
-            *flows,
-            "bid_fills",
-            "ask_fills",
-            "spread_sum",
-            "two_sided",
-            "abs_inventory",
-            "at_limit",
-        )
-    }
-    max_abs = np.abs(inventory).astype(np.float64)
-    paths = [inventory.copy()] if keep_paths else None
-    for _ in range(world.n_steps):
-        result = batch.step(np.asarray(predict(observation)))
-        observation, info = result.observation, result.info
-        two_sided = info["bid_quoted"] & info["ask_quoted"]
-        for name in (*flows, "bid_fills", "ask_fills"):
-            totals[name] += info[name]
-        if hedge is not None:
-            _add_hedge_sums(world, hedge, info)
-        totals["two_sided"] += two_sided
-        totals["spread_sum"] += np.where(two_sided, info["bid_offset"] + info["ask_offset"], 0.0)
-        inventory = info["inventory"]
-        totals["abs_inventory"] += np.abs(inventory)
-        totals["at_limit"] += np.abs(inventory) >= world.max_inventory
-        np.maximum(max_abs, np.abs(inventory), out=max_abs)
-        if keep_paths:
-            paths.append(inventory.copy())
-        final_wealth = info["wealth"]
-    return Rollout(
-        reward=result.finished.episode["objective"],
-        pnl=final_wealth - start_wealth,
-        final_inventory=inventory.astype(np.float64),
-        mean_abs_inventory=totals["abs_inventory"] / world.n_steps,
-        max_abs_inventory=max_abs,
-        steps_at_limit=totals["at_limit"],
-        steps_two_sided=totals["two_sided"],
-        spread_sum=totals["spread_sum"],
-        bid_fills=totals["bid_fills"],
-        ask_fills=totals["ask_fills"],
-        flows={name: totals[name] for name in flows},
-        inventory_paths=np.array(paths) if keep_paths else None,
-        hedge=hedge,
-    )
-
-
-def _add_hedge_sums(world: World, sums: dict[str, np.ndarray], info: dict[str, np.ndarray]) -> None:
-    inventory, position = info["inventory"], info["hedge_position"]
-    sums["volume"] += np.abs(info["hedge_trade"])
-    sums["abs_position"] += np.abs(position)
-    sums["net_risk"] += np.sqrt(np.maximum(net_risk(world, inventory, position), 0.0))
-    sums["cross"] += inventory * position
-    sums["square"] += inventory * inventory
-
-
-# A dealer's rule: (inventory (n, d), hedge_position (n, m), time_to_close (n,), regime (n,)) → (bid (n, d), ask (n, d),
-# hedge trade (n, m) or None); every ``baselines.Policy`` is one, called.
+# A dealing rule: (inventory (n, d), hedge_position (n, m), time_to_close (n,), regime (n,)) → (bid (n, d),
+# ask (n, d), hedge trade (n, m) or None); every ``baselines.Policy``, called, is one.
 DealingRule = Callable[
     [np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray | None]
 ]
 
 
 @dataclasses.dataclass(frozen=True)
-class DealerEpisodes:
-    """Per-episode sums of a batch of sessions: ``(n,)`` [price] unless noted; per-asset ``(n, d)``."""
+class Rollout:
+    """Per-episode results of one policy: arrays ``(episodes,)`` [price] unless noted; per asset ``(episodes, d)``;
+    per hedge ``(episodes, m)``.
+
+    ``reward`` is the env's own objective summed over the session; ``pnl`` the change in wealth marked
+    to the mids; ``flows`` each of the market's ``cash_flows`` summed over the session, which add up to ``reward``
+    with their signs. Per asset: ``bid_fills`` and ``ask_fills`` [lots], ``spread_by_asset`` (spread captured
+    [price]), ``final_inventory``, ``mean_abs_inventory`` and ``max_abs_inventory`` [lots], and counts of steps out
+    of ``n_steps`` (``steps_at_limit``, ``steps_two_sided``) with ``spread_sum`` (Σ ``δ_b + δ_a`` over two-sided
+    steps [price]). ``mean_net_risk``: ``√(xᵀRx)`` over every position averaged over the session [lots of the first
+    asset]; ``mean_abs_hedge`` and ``hedge_volume`` (Σ|u| [lots]) per hedge. With one asset and one hedge,
+    ``hedge_cross`` Σq₁·q₂ and ``inventory_square`` Σq₁² [lots², over the steps]: their ratio is the realized hedge
+    ratio. ``inventory_paths`` (``(n_steps + 1, episodes, d)``, lots) is kept only when asked for.
+    """
 
     reward: np.ndarray
-    pnl: np.ndarray  # the change in wealth marked to the mids over the session [price]
-    spread_captured: np.ndarray
-    inventory_pnl: np.ndarray
-    penalty: np.ndarray
-    fees: np.ndarray
-    hedge_pnl: np.ndarray
-    hedge_cost: np.ndarray
-    spread_by_asset: np.ndarray  # spread captured per asset [price]
-    fills: np.ndarray  # lots filled per asset, both sides
-    mean_abs_inventory: np.ndarray  # per asset [lots]
-    mean_net_risk: np.ndarray  # √(xᵀRx) over every position, averaged over the session [lots of the first asset]
-    max_abs_inventory: np.ndarray  # per asset [lots]
-    mean_abs_hedge: np.ndarray  # per hedge instrument [lots], (n, m)
+    pnl: np.ndarray
+    flows: dict[str, np.ndarray]
+    bid_fills: np.ndarray
+    ask_fills: np.ndarray
+    spread_by_asset: np.ndarray
+    final_inventory: np.ndarray
+    mean_abs_inventory: np.ndarray
+    max_abs_inventory: np.ndarray
+    steps_at_limit: np.ndarray
+    steps_two_sided: np.ndarray
+    spread_sum: np.ndarray
+    mean_net_risk: np.ndarray
+    mean_abs_hedge: np.ndarray
+    hedge_volume: np.ndarray
+    hedge_cross: np.ndarray
+    inventory_square: np.ndarray
+    inventory_paths: np.ndarray | None = None
 
 
-FLOWS = ("reward", "spread_captured", "inventory_pnl", "penalty", "fees", "hedge_pnl", "hedge_cost")
+def rollout(world, predict: Predict, episodes: int, seed: int, keep_paths: bool = False, copies: int = 1) -> Rollout:
+    """Run ``episodes`` sessions of ``world`` (a ``World``, ``Market`` or ``Interface``) at once under ``predict``
+    (observations → actions).
+
+    ``predict`` receives float32 observations ``(copies·episodes, obs_dim)`` and returns actions of
+    shape ``(copies·episodes, legs)`` in the env's normalized action space. ``copies`` repeats the same
+    ``episodes`` random streams in consecutive blocks, so ``predict`` can run several policies, one
+    per block, under common random numbers in one batch; results are then ``(copies·episodes,)``.
+    """
+    return _rollout(world, np.tile(market_keys(seed, episodes), copies), predict, None, keep_paths)
 
 
-def rule_rollout(dealer: Market, policy: DealingRule, keys: np.ndarray, episode: int = 0) -> DealerEpisodes:
-    """One session in each book (``keys``), dealing by ``policy(inventory, hedge_position, time_to_close, regime)``."""
-    state = core.reset(dealer, keys, np.full(len(keys), episode, dtype=np.uint64))
-    opening = state.wealth
-    d, n = state.inventory.shape
-    zeros = np.zeros(n)
-    sums = {name: np.zeros(n) for name in (*FLOWS, "risk")}
-    fills, abs_inventory, spread_by_asset = np.zeros((n, d)), np.zeros((n, d)), np.zeros((n, d))
-    abs_hedge = np.zeros((n, dealer.n_hedges))
-    max_abs = np.abs(state.inventory.T).astype(np.float64)
-    for index in range(dealer.n_steps):
-        time_to_close = np.full(n, dealer.horizon - index * dealer.dt)
-        bid, ask, trade = policy(state.inventory.T, state.hedge_position.T, time_to_close, state.regime)
-        state, outcome = core.step(dealer, state, core.Action.quotes(bid, ask, trade))
-        for name in FLOWS:
-            flow = getattr(outcome, name)
-            sums[name] += zeros if flow is None else flow
-        positions = state.positions
-        sums["risk"] += np.sqrt(np.einsum("in,ij,jn->n", positions, dealer.risk_matrix, positions))
-        abs_hedge += np.abs(state.hedge_position.T)
-        bid_lots, ask_lots = outcome.bid_fills.T, outcome.ask_fills.T
-        fills += bid_lots + ask_lots
-        for quote, lots in ((bid, bid_lots), (ask, ask_lots)):
-            spread_by_asset += lots * np.where(lots > 0, quote, 0.0)
-        abs_inventory += np.abs(state.inventory.T)
-        max_abs = np.maximum(max_abs, np.abs(state.inventory.T))
-    return DealerEpisodes(
-        reward=sums["reward"],
-        pnl=state.wealth - opening,
-        spread_captured=sums["spread_captured"],
-        inventory_pnl=sums["inventory_pnl"],
-        penalty=sums["penalty"],
-        fees=sums["fees"],
-        hedge_pnl=sums["hedge_pnl"],
-        hedge_cost=sums["hedge_cost"],
-        spread_by_asset=spread_by_asset,
-        fills=fills,
-        mean_abs_inventory=abs_inventory / dealer.n_steps,
-        mean_net_risk=sums["risk"] / dealer.n_steps,
-        max_abs_inventory=max_abs,
-        mean_abs_hedge=abs_hedge / dealer.n_steps,
+def rule_rollout(world, rule: DealingRule, keys: np.ndarray, keep_paths: bool = False) -> Rollout:
+    """One session in each book (``keys``, uint64 stream keys: ``market_keys``), dealing by ``rule(inventory,
+    hedge_position, time_to_close, regime)`` in price units (see the module docstring)."""
+    return _rollout(world, np.asarray(keys, dtype=np.uint64), None, rule, keep_paths)
+
+
+def _rollout(world, keys: np.ndarray, predict: Predict | None, rule: DealingRule | None, keep_paths: bool) -> Rollout:
+    batch = MarketBatch(world, len(keys), autoreset=False)  # the closing state stays for the sums
+    market = batch.market
+    observation = batch.reset(keys=keys)
+    state = batch.state
+    start_wealth = state.wealth.copy()
+    n, d, m = batch.n, market.n_assets, market.n_hedges
+    risk = core._risk_form(market.risk_matrix)
+    limit = market.column("max_inventory")[:, None]
+    flows = {name: np.zeros(n) for name in cash_flows(market)}
+    per_asset = {name: np.zeros((d, n)) for name in ("bid", "ask", "spread", "two_sided", "spread_sum", "abs", "limit")}
+    net_risk, abs_hedge, volume = np.zeros(n), np.zeros((m, n)), np.zeros((m, n))
+    cross, square = np.zeros(n), np.zeros(n)
+    max_abs = np.abs(state.inventory).astype(np.float64)
+    paths = [state.inventory.T.copy()] if keep_paths else None
+    for index in range(market.n_steps):
+        if rule is None:
+            action = np.asarray(predict(observation))
+        else:
+            time_to_close = np.full(n, market.horizon - index * market.dt)
+            bid, ask, trade = rule(state.inventory.T, state.hedge_position.T, time_to_close, state.regime)
+            action = core.Action.quotes(bid, ask, trade)
+        result = batch.step(action)
+        observation, state, outcome, quotes = result.observation, batch.state, result.outcome, result.quotes
+        for name in flows:
+            flows[name] += getattr(outcome, name)
+        offset = quotes.offset
+        quoted = quotes.quoted if quotes.quoted is not None else np.ones(offset.shape, dtype=bool)
+        two_sided = quoted[0] & quoted[1]
+        per_asset["bid"] += outcome.bid_fills
+        per_asset["ask"] += outcome.ask_fills
+        per_asset["spread"] += outcome.bid_fills * offset[0] + outcome.ask_fills * offset[1]
+        per_asset["two_sided"] += two_sided
+        per_asset["spread_sum"] += np.where(two_sided, offset[0] + offset[1], 0.0)
+        magnitude = np.abs(state.inventory)
+        per_asset["abs"] += magnitude
+        per_asset["limit"] += magnitude >= limit
+        np.maximum(max_abs, magnitude, out=max_abs)
+        net_risk += np.sqrt(np.maximum(risk(*state.positions), 0.0))
+        if m:
+            abs_hedge += np.abs(state.hedge_position)
+            volume += np.abs(outcome.hedge_trade)
+            cross += state.inventory[0] * state.hedge_position[0]
+            square += state.inventory[0] * state.inventory[0]
+        if keep_paths:
+            paths.append(state.inventory.T.copy())
+    steps = market.n_steps
+    return Rollout(
+        reward=result.finished.episode["objective"],
+        pnl=state.wealth - start_wealth,
+        flows=flows,
+        bid_fills=per_asset["bid"].T,
+        ask_fills=per_asset["ask"].T,
+        spread_by_asset=per_asset["spread"].T,
+        final_inventory=state.inventory.T.astype(np.float64),
+        mean_abs_inventory=per_asset["abs"].T / steps,
+        max_abs_inventory=max_abs.T,
+        steps_at_limit=per_asset["limit"].T,
+        steps_two_sided=per_asset["two_sided"].T,
+        spread_sum=per_asset["spread_sum"].T,
+        mean_net_risk=net_risk / steps,
+        mean_abs_hedge=abs_hedge.T / steps,
+        hedge_volume=volume.T,
+        hedge_cross=cross,
+        inventory_square=square,
+        inventory_paths=np.array(paths) if keep_paths else None,
     )

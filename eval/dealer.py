@@ -18,7 +18,7 @@ from baselines.dealer_optimal import DealerOptimal
 from envs import market_keys
 from envs.market import Market
 from envs.presets import MULTI_ASSET_PRESETS, make_market
-from envs.rollout import DealerEpisodes, rule_rollout
+from envs.rollout import Rollout, rule_rollout
 from eval import plots
 from eval.evaluate import json_ready, unbuildable
 from eval.files import atomic_write_bytes, atomic_write_json, atomic_write_text, staged
@@ -102,7 +102,7 @@ def plan_dealer(preset: str) -> DealerPlan:
     return DealerPlan(preset, dealer, policies, note)
 
 
-def episode_metrics(episodes: DealerEpisodes, risk_aversion: float) -> dict[str, Any]:
+def episode_metrics(episodes: Rollout, risk_aversion: float) -> dict[str, Any]:
     """Means over episodes: the ``outcome_metrics`` (reward, P&L, Sharpe, certainty equivalent at
     ``risk_aversion``), the reward's parts [price] (spread captured, inventory P&L, penalty, fees), and per asset the
     spread captured [price], fills, |inventory| and max |inventory| [lots]; ``net_risk_mean`` is ``√(xᵀRx)`` over
@@ -110,19 +110,16 @@ def episode_metrics(episodes: DealerEpisodes, risk_aversion: float) -> dict[str,
     with hedge instruments also ``hedge_pnl``, ``hedge_cost`` and per hedge ``mean_abs_hedge`` [lots]."""
     return {
         **outcome_metrics(episodes.reward, episodes.pnl, risk_aversion),
-        "spread_captured": float(episodes.spread_captured.mean()),
-        "inventory_pnl": float(episodes.inventory_pnl.mean()),
-        "penalty": float(episodes.penalty.mean()),
-        "fees": float(episodes.fees.mean()),
+        **{name: float(total.mean()) for name, total in episodes.flows.items() if not name.startswith("hedge_")},
         "net_risk_mean": float(episodes.mean_net_risk.mean()),
         "spread_captured_per_asset": episodes.spread_by_asset.mean(axis=0).tolist(),
-        "fills": episodes.fills.mean(axis=0).tolist(),
+        "fills": (episodes.bid_fills + episodes.ask_fills).mean(axis=0).tolist(),
         "mean_abs_inventory": episodes.mean_abs_inventory.mean(axis=0).tolist(),
         "max_abs_inventory": episodes.max_abs_inventory.max(axis=0).tolist(),
         **(
             {
-                "hedge_pnl": float(episodes.hedge_pnl.mean()),
-                "hedge_cost": float(episodes.hedge_cost.mean()),
+                "hedge_pnl": float(episodes.flows["hedge_pnl"].mean()),
+                "hedge_cost": float(episodes.flows["hedge_cost"].mean()),
                 "mean_abs_hedge": episodes.mean_abs_hedge.mean(axis=0).tolist(),
             }
             if episodes.mean_abs_hedge.shape[1]

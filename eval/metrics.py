@@ -67,10 +67,11 @@ def rollout_metrics(result: Rollout, world: World, risk_aversion: float) -> dict
     """
     mean_abs = float(result.mean_abs_inventory.mean())
     two_sided_steps = float(result.steps_two_sided.sum())
+    final_inventory = result.final_inventory[:, 0]
     return {
         **outcome_metrics(result.reward, result.pnl, risk_aversion),
-        "final_inventory_mean": float(result.final_inventory.mean()),
-        "final_inventory_std": float(result.final_inventory.std(ddof=1)) if result.final_inventory.size > 1 else 0.0,
+        "final_inventory_mean": float(final_inventory.mean()),
+        "final_inventory_std": float(final_inventory.std(ddof=1)) if final_inventory.size > 1 else 0.0,
         "mean_abs_inventory": mean_abs,
         "max_abs_inventory": float(result.max_abs_inventory.max()),
         "max_abs_inventory_mean": float(result.max_abs_inventory.mean()),
@@ -87,15 +88,14 @@ def rollout_metrics(result: Rollout, world: World, risk_aversion: float) -> dict
 
 def hedge_metrics(result: Rollout, world: World) -> dict[str, float]:
     """The hedge leg's metrics (see ``rollout_metrics``); empty without a hedge instrument."""
-    if result.hedge is None:
+    if not result.mean_abs_hedge.shape[1]:
         return {}
-    sums, steps = result.hedge, world.n_steps
-    square = float(sums["square"].sum())
+    square = float(result.inventory_square.sum())
     return {
-        "hedge_volume": float(sums["volume"].mean()),
-        "mean_abs_hedge": float(sums["abs_position"].mean() / steps),
-        "hedge_ratio": float(sums["cross"].sum() / square) if square > 0 else 0.0,
-        "net_risk_mean": float(sums["net_risk"].mean() / steps),
+        "hedge_volume": float(result.hedge_volume.mean()),
+        "mean_abs_hedge": float(result.mean_abs_hedge.mean()),
+        "hedge_ratio": float(result.hedge_cross.sum() / square) if square > 0 else 0.0,
+        "net_risk_mean": float(result.mean_net_risk.mean()),
     }
 
 

@@ -198,7 +198,7 @@ def inventory_paths_figure(world: World, rollouts: dict[str, Rollout]) -> Figure
     figure, axes = plt.subplots(1, len(rollouts), figsize=(4 * len(rollouts), 3.5), sharey=True, squeeze=False)
     time = np.arange(world.n_steps + 1) * world.dt
     for axis, (label, result) in zip(axes[0], rollouts.items(), strict=True):
-        paths = result.inventory_paths[:, :PATHS_SHOWN]
+        paths = result.inventory_paths[:, :PATHS_SHOWN, 0]
         axis.plot(time, paths, linewidth=0.8)
         axis.set_title(f"{label}\nmax |q| {result.max_abs_inventory.max():.0f}", fontsize=9)
         axis.set_xlabel("time")

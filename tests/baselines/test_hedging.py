@@ -131,5 +131,5 @@ def test_hedged_preset_makes_partial_hedging_optimal():
     both never hedging and always hedging fully."""
     world = make_world("hedged")
     result = rollout(world, lambda o: make_policy("optimal", world).predict(o)[0], 1000, 3)
-    ratio = result.hedge["cross"].sum() / result.hedge["square"].sum()
+    ratio = result.hedge_cross.sum() / result.inventory_square.sum()
     assert 0.2 < ratio / world.hedge_ratio < 0.8

@@ -8,19 +8,29 @@ from eval.specs import parse_spec
 
 
 def hand_built(world):
-    """Two episodes whose every metric is known by hand."""
+    """Two episodes of one asset whose every metric is known by hand (per-asset arrays: one column)."""
     n = world.n_steps
+
+    def column(*values):
+        return np.array(values)[:, None]
+
     return Rollout(
         reward=np.array([10.0, 20.0]),
         pnl=np.array([12.0, 24.0]),
-        final_inventory=np.array([2.0, -4.0]),
-        mean_abs_inventory=np.array([1.0, 3.0]),
-        max_abs_inventory=np.array([5.0, 10.0]),
-        steps_at_limit=np.array([0.0, n / 2]),
-        steps_two_sided=np.array([n, n / 2]),
-        spread_sum=np.array([1.5 * n, 1.5 * n / 2]),
-        bid_fills=np.array([30.0, 50.0]),
-        ask_fills=np.array([28.0, 54.0]),
+        final_inventory=column(2.0, -4.0),
+        mean_abs_inventory=column(1.0, 3.0),
+        max_abs_inventory=column(5.0, 10.0),
+        steps_at_limit=column(0.0, n / 2),
+        steps_two_sided=column(n, n / 2),
+        spread_sum=column(1.5 * n, 1.5 * n / 2),
+        bid_fills=column(30.0, 50.0),
+        ask_fills=column(28.0, 54.0),
+        spread_by_asset=column(40.0, 60.0),
+        mean_net_risk=np.array([1.0, 3.0]),
+        mean_abs_hedge=np.zeros((2, 0)),
+        hedge_volume=np.zeros((2, 0)),
+        hedge_cross=np.zeros(2),
+        inventory_square=np.zeros(2),
         flows={
             "spread_captured": np.array([40.0, 60.0]),
             "inventory_pnl": np.array([-28.0, -36.0]),
