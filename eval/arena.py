@@ -24,7 +24,7 @@ from eval.dealer import (
     publish_dealer,
 )
 from eval.evaluate import build_baselines, evaluate_policies
-from eval.learned import LearnedDealer, LearnedPolicy
+from eval.learned import LearnedPolicy
 from eval.run import Job, evaluate_and_publish
 from eval.specs import PolicySpec, parse_spec
 from eval.tensorboard_output import LAYOUT_METRICS, scalar_metrics
@@ -93,8 +93,8 @@ class DealerArena:
         built, self.note = dealer_baselines(self.world, [spec.name for spec in specs])
         return {spec.text: (spec, built[spec.name]) for spec in specs if spec.name in built}
 
-    def learned(self, model: Any, normalization: dict[str, Any] | None) -> LearnedDealer:
-        return LearnedDealer(model, self.world, normalization)
+    def learned(self, model: Any, normalization: dict[str, Any] | None) -> LearnedPolicy:
+        return LearnedPolicy(model, self.world, normalization)
 
     def compare(self, policies: Policies, episodes: int, seed: int, risk_aversion: float) -> Comparison:
         quoting = {label: policy for label, (_, policy) in policies.items()}

@@ -15,7 +15,7 @@ from baselines import list_policies
 from envs import list_presets, make_world
 from eval.dealer import DEALER_SCENARIOS, DealerPlan, evaluate_dealer, plan_dealer, publish_dealer
 from eval.evaluate import build_baselines, build_policy
-from eval.learned import load_learned_dealer
+from eval.learned import load_learned
 from eval.metrics import DEFAULT_RISK_AVERSION
 from eval.run import Job, check_writable, evaluate_and_publish
 from eval.scenarios import SCENARIOS, scenario_jobs
@@ -113,7 +113,7 @@ def dealer_plan(args: argparse.Namespace) -> DealerPlan:
     if other is not None:
         raise ValueError(f"--policy {other}: a dealer scenario evaluates its own ladder and run:PATH policies only")
     plan = plan_dealer(args.scenario)
-    learned = {spec.text: load_learned_dealer(spec.path, plan.dealer, args.device) for spec in specs}
+    learned = {spec.text: load_learned(spec.path, plan.dealer, args.device) for spec in specs}
     return dataclasses.replace(plan, policies={**learned, **plan.policies})
 
 

@@ -17,8 +17,15 @@ import numpy as np
 import yaml
 
 from baselines.policy import Policy
-from envs import World, action_to_hedge, action_to_quotes, observation_at, quotes_to_action, translate_observation
-from envs.market import Market
+from envs import (
+    Interface,
+    action_to_hedge,
+    action_to_quotes,
+    interface_of,
+    observation_at,
+    quotes_to_action,
+    translate_observation,
+)
 from envs.observation import observation_names
 from eval.run_folder import (
     CHECKPOINT_DIR,
@@ -72,63 +79,42 @@ def normalize_observation(stats: dict[str, Any] | None, observation: np.ndarray)
     return np.clip(scaled, -stats["clip_obs"], stats["clip_obs"]).astype(np.float32)
 
 
-class LearnedDealer(Policy):
-    """A model trained on a market of any number of assets (``envs.gym_env``), acting as the baselines do: its
-    observations and actions are the market's own (``envs.observation``, ``envs.spaces``)."""
+class LearnedPolicy(Policy):
+    """A trained SB3 model as a policy of any market (deterministic by default): ``predict`` on the env's
+    observations, and, as every ``baselines.Policy``, ``act`` on decoded states and a call on positions.
+
+    ``world`` is the market it acts in; ``training_world`` (default: the same) the one whose interface its network
+    learned: in another market it sees that market's states re-expressed in its training interface's units, and its
+    actions are mapped to prices with its training interface, so its quotes mean the same prices everywhere.
+    ``ValueError`` if the two observe different columns, or the model another shape.
+    """
 
     name = "learned"
-
-    def __init__(self, model: Any, dealer: Market, normalization: dict[str, Any] | None) -> None:
-        super().__init__(dealer)
-        expected = (len(observation_names(dealer)),)
-        if model.observation_space.shape != expected:
-            raise ValueError(
-                f"the model observes shape {model.observation_space.shape}, but this dealer gives {expected} "
-                f"({', '.join(observation_names(dealer))}); use the dealer it was trained on"
-            )
-        self.model = model
-        self.normalization = normalization
-
-    def act(self, state):
-        steps_left = np.rint(state["time_to_close"] / self.market.dt).astype(np.int64)
-        observation = observation_at(
-            self.view, state["inventory"], steps_left, state["regime"], state["hedge_position"]
-        )
-        actions, _ = self.model.predict(normalize_observation(self.normalization, observation), deterministic=True)
-        bid, ask, bid_quoted, ask_quoted = action_to_quotes(self.view, actions)
-        trade = action_to_hedge(self.view, actions) if self.market.n_hedges else None
-        return np.where(bid_quoted, bid, np.inf), np.where(ask_quoted, ask, np.inf), trade
-
-    def quotes(self, inventory: np.ndarray, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The quotes with every hedge position flat, in the first regime."""
-        return self(inventory, None, time_to_close)[:2]
-
-
-class LearnedPolicy:
-    """A trained SB3 model behind the same ``predict`` as the baselines (deterministic by default).
-
-    ``world`` is the world it acts in; ``training_world`` (default: the same) the one whose scaling its
-    network learned. ``ValueError`` if the two observe different entries.
-    """
 
     def __init__(
         self,
         model: Any,
-        world: World,
+        world: Any,
         normalization: dict[str, Any] | None,
-        training_world: World | None = None,
+        training_world: Any = None,
     ) -> None:
+        super().__init__(world)
         self.model = model
-        self.world = world
         self.normalization = normalization
         self.training_world = training_world if training_world is not None else world
-        if self.training_world.observation_names != world.observation_names:
+        self.training_view = interface_of(self.training_world)
+        trained, here = observation_names(self.training_view), observation_names(self.view)
+        if trained != here:
             raise ValueError(
-                f"the policy cannot act in this world: it was trained observing "
-                f"{list(self.training_world.observation_names)}, this world gives {list(world.observation_names)}; "
-                "evaluate it in a world with the same observation_features"
+                f"the policy cannot act in this world: it was trained observing {list(trained)}, this world gives "
+                f"{list(here)}; evaluate it in a world with the same assets, hedges and observation features"
             )
-        self.translates = _scaling(self.training_world) != _scaling(world)
+        if model.observation_space.shape != (len(trained),):
+            raise ValueError(
+                f"the model observes shape {model.observation_space.shape}, but its world gives {(len(trained),)} "
+                f"({', '.join(trained)}); use the world it was trained on"
+            )
+        self.translates = _scaling(self.training_view) != _scaling(self.view)
 
     def normalize(self, observation: np.ndarray) -> np.ndarray:
         return normalize_observation(self.normalization, observation)
@@ -145,29 +131,41 @@ class LearnedPolicy:
             return self.model.predict(self.normalize(observation), state, episode_start, deterministic)
         single = observation.ndim == 1
         batch = observation[None, :] if single else observation
-        own = translate_observation(self.world, self.training_world, batch)
+        own = translate_observation(self.view, self.training_view, batch)
         actions, state = self.model.predict(self.normalize(own), state, episode_start, deterministic)
-        bid, ask, bid_quoted, ask_quoted = action_to_quotes(self.training_world, actions)
-        trade = action_to_hedge(self.training_world, actions)
+        bid, ask, bid_quoted, ask_quoted = action_to_quotes(self.training_view, actions)
+        trade = action_to_hedge(self.training_view, actions)
         actions = quotes_to_action(
-            self.world, np.where(bid_quoted, bid, np.inf), np.where(ask_quoted, ask, np.inf), trade
+            self.view, np.where(bid_quoted, bid, np.inf), np.where(ask_quoted, ask, np.inf), trade
         )
         return (actions[0] if single else actions), state
 
+    def act(self, state):
+        """What ``predict`` asks for at the books' states (features at zero: no history), as quotes [price] and
+        hedge trades [lots]."""
+        steps_left = np.rint(state["time_to_close"] / self.market.dt).astype(np.int64)
+        observation = observation_at(
+            self.view, state["inventory"], steps_left, state["regime"], state["hedge_position"]
+        )
+        actions, _ = self.predict(observation)
+        bid, ask, bid_quoted, ask_quoted = action_to_quotes(self.view, actions)
+        trade = action_to_hedge(self.view, actions) if self.market.n_hedges else None
+        return np.where(bid_quoted, bid, np.inf), np.where(ask_quoted, ask, np.inf), trade
 
-def _scaling(world: World) -> tuple:
-    """What a policy's observations and actions are relative to."""
+
+def _scaling(view: Interface) -> tuple:
+    """What a policy's observations and actions are relative to: its interface, the step grid, the volatility
+    levels and the hedges' trade sizes."""
+    market = view.market
     return (
-        world.offset_range,
-        world.inventory_unit,
-        world.time_unit,
-        world.n_steps,
-        world.max_sigma,
-        tuple(world.sigma_levels),
-        world.dt,
-        world.hedge_unit,
-        world.hedge_max_trade,
-        world.hedge_lot,
+        repr(view.document()),
+        market.n_steps,
+        market.dt,
+        tuple(market.regimes.scales),
+        tuple(market.column("sigma")),
+        tuple(view.hedge_unit),
+        tuple(market.hedge_column("max_trade")),
+        tuple(market.hedge_column("lot")),
     )
 
 
@@ -198,7 +196,7 @@ def _step_of(folder: Path) -> int:
     return int(digits) if digits else -1
 
 
-def _load(path: str | Path, device: str) -> tuple[Any, Path, World | Market | None, dict[str, Any] | None]:
+def _load(path: str | Path, device: str) -> tuple[Any, Path, Any, dict[str, Any] | None]:
     """``(model, model file, recorded training world or None, normalization statistics or None)``."""
     model_file, run_folder = find_model(path)
     algorithm = "PPO"
@@ -226,35 +224,12 @@ def _load(path: str | Path, device: str) -> tuple[Any, Path, World | Market | No
     return model, model_file, training_world, normalization
 
 
-def load_learned(path: str | Path, world: World, device: str = "cpu") -> LearnedPolicy:
-    """Load a trained model (run folder or model file) as a policy for ``world``.
+def load_learned(path: str | Path, world: Any, device: str = "cpu") -> LearnedPolicy:
+    """Load a trained model (run folder or model file) as a policy for ``world`` (any market).
 
-    A run folder's recorded training world (``world.json``) sets the policy's scaling; a bare model
+    A run folder's recorded training world (``world.json``) sets the policy's interface; a bare model
     file without one is taken to have been trained in ``world``. Raises ``ValueError`` for a missing,
-    unreadable or corrupted model, one trained on a dealer, or one whose observation layout differs from
-    the world's.
+    unreadable or corrupted model, or one whose observation layout differs from the world's.
     """
-    model, model_file, training_world, normalization = _load(path, device)
-    if isinstance(training_world, Market):
-        raise ValueError(
-            f"{path} was trained on a dealer of {training_world.n_assets} assets, not a single-asset world; "
-            "evaluate it with python -m eval --scenario two_assets|dealer --policy run:PATH"
-        )
-    training_world = training_world or world
-    expected = (len(training_world.observation_names),)
-    if model.observation_space.shape != expected:
-        raise ValueError(
-            f"model {model_file} observes shape {model.observation_space.shape}, but its world gives "
-            f"{expected} ({', '.join(training_world.observation_names)}); use the world it was trained on"
-        )
-    return LearnedPolicy(model, world, normalization, training_world)
-
-
-def load_learned_dealer(path: str | Path, dealer: Market, device: str = "cpu") -> LearnedDealer:
-    """Load a model trained on ``dealer`` (run folder or model file) as a dealer policy. Raises ``ValueError``
-    as ``load_learned``, and for a run recorded on another dealer or on a single-asset world."""
     model, _, training_world, normalization = _load(path, device)
-    if training_world is not None and training_world != dealer:
-        trained = "a single-asset world" if isinstance(training_world, World) else "another dealer"
-        raise ValueError(f"{path} was trained on {trained}; a learned dealer is evaluated on its own training dealer")
-    return LearnedDealer(model, dealer, normalization)
+    return LearnedPolicy(model, world, normalization, training_world)
