@@ -78,23 +78,22 @@ class Policy:
         episode_start: np.ndarray | None = None,
         deterministic: bool = True,
     ) -> tuple[np.ndarray, None]:
-        """SB3's protocol: a batch of observations (or one) to normalized actions ``(n, legs)``."""
+        """SB3's protocol: a batch of observations (or one) to normalized actions ``(n, legs)`` (``actions``)."""
         observation = np.asarray(observation)
         single = observation.ndim == 1
-        decoded = decode_observation(self.view, observation[None, :] if single else observation)
-        actions = quotes_to_action(self.view, *self.act(decoded))
+        actions = self.actions(observation[None, :] if single else observation, deterministic)
         return (actions[0] if single else actions), None
 
-    def __call__(
-        self,
-        inventory: np.ndarray,
-        hedge_position: np.ndarray | None,
-        time_to_close: np.ndarray,
-        regime: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """``act`` at books' positions: inventories ``(n, d)`` and hedge positions ``(n, m)`` [lots; ``None``:
-        flat], time to close ``(n,)`` [time] and regimes ``(n,)`` (``None``: the first)."""
-        return self.act(decoded_state(self.market, inventory, hedge_position, time_to_close, regime))
+    def actions(self, observation: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """Normalized actions ``(n, legs)`` for a batch of observations ``(n, columns)``: ``act`` on their decoded
+        states."""
+        return quotes_to_action(self.view, *self.act(decode_observation(self.view, observation)))
+
+    def __call__(self, *positions: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``act`` at books' positions, ``(inventory, hedge_position, time_to_close[, regime])`` as
+        ``envs.decoded_state`` reads them (inventories ``(n, d)``, hedge positions ``(n, m)`` or ``None``, time to
+        close ``(n,)``, regimes ``(n,)`` or ``None``): the dealing rule of ``envs.rollout.rule_rollout``."""
+        return self.act(decoded_state(self.market, *positions))
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

@@ -119,26 +119,15 @@ class LearnedPolicy(Policy):
     def normalize(self, observation: np.ndarray) -> np.ndarray:
         return normalize_observation(self.normalization, observation)
 
-    def predict(
-        self,
-        observation: np.ndarray,
-        state: Any = None,
-        episode_start: np.ndarray | None = None,
-        deterministic: bool = True,
-    ) -> tuple[np.ndarray, Any]:
-        observation = np.asarray(observation)
+    def actions(self, observation: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """The network's actions for a batch of observations, through its training interface where it differs."""
         if not self.translates:
-            return self.model.predict(self.normalize(observation), state, episode_start, deterministic)
-        single = observation.ndim == 1
-        batch = observation[None, :] if single else observation
-        own = translate_observation(self.view, self.training_view, batch)
-        actions, state = self.model.predict(self.normalize(own), state, episode_start, deterministic)
+            return self.model.predict(self.normalize(observation), deterministic=deterministic)[0]
+        own = translate_observation(self.view, self.training_view, observation)
+        actions, _ = self.model.predict(self.normalize(own), deterministic=deterministic)
         bid, ask, bid_quoted, ask_quoted = action_to_quotes(self.training_view, actions)
         trade = action_to_hedge(self.training_view, actions)
-        actions = quotes_to_action(
-            self.view, np.where(bid_quoted, bid, np.inf), np.where(ask_quoted, ask, np.inf), trade
-        )
-        return (actions[0] if single else actions), state
+        return quotes_to_action(self.view, np.where(bid_quoted, bid, np.inf), np.where(ask_quoted, ask, np.inf), trade)
 
     def act(self, state):
         """What ``predict`` asks for at the books' states (features at zero: no history), as quotes [price] and
