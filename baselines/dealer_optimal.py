@@ -19,13 +19,17 @@ dealer's policies are scored.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from baselines.dealer import ClosedForm, MarketPolicy
-from baselines.optimal import MAX_STATES, best_offset
+from baselines.optimal import MAX_STATES, Optimal, best_offset
+from baselines.policy import Policy
 from baselines.quote_table import steps_to_close
 from envs import World, fill_probability
 from envs.market import Market
+from envs.world import world_of_market
 
 _COUPLING_ROUNDS = 3
 
@@ -198,6 +202,23 @@ class DealerOptimal(MarketPolicy):
         if self.market.regimes.count > 1:
             raise ValueError("optimal quotes by regime in a market with regimes: call it with each book's regime")
         return self(inventory, None, time_to_close)[:2]
+
+
+def exact_optimum(world: World | Market) -> Policy:
+    """``optimal`` of any market whose exact optimum this project tabulates: one quoted asset
+    (``baselines.optimal.Optimal`` over step, regime, inventory and hedge position; a one-asset market through
+    ``envs.world.world_of_market``) or two (``DealerOptimal``). ``ValueError`` says why not otherwise: beyond two
+    assets, the number of states its grid would need."""
+    market = world.market if isinstance(world, World) else world
+    if market.n_assets == 1:
+        return Optimal(world if isinstance(world, World) else world_of_market(market))
+    if market.n_assets > 2:
+        states = market.n_steps * market.regimes.count * math.prod(2 * a.max_inventory + 1 for a in market.assets)
+        raise ValueError(
+            f"optimal tabulates one or two quoted assets; this market has {market.n_assets}, whose (step, regime, "
+            f"inventories) grid would hold {states:,} states: score against closed_form instead"
+        )
+    return DealerOptimal(world)
 
 
 def _check_modelled(market: Market) -> None:

@@ -48,7 +48,7 @@ from envs.spaces import (
     quotes_to_action,
 )
 from envs.vector_env import MarketMakingVectorEnv
-from envs.world import World, field_names
+from envs.world import World, field_names, world_of_market
 
 if ENV_ID not in registry:
     register(
@@ -120,4 +120,5 @@ __all__ = [
     "resolve_world",
     "round_to_hedge_lot",
     "round_to_lot",
+    "world_of_market",
 ]

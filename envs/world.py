@@ -457,6 +457,62 @@ class World:
         return dataclasses.replace(self, **overrides)
 
 
+def world_of_market(market: Market) -> World:
+    """The single-asset ``World`` whose ``World.market`` is ``market`` (its interface fields derived), where a World
+    can hold it: one exponential asset with unit sizes and no drift, and at most one hedge opening at the asset's
+    mid without drift. ``ValueError`` names the first field it cannot hold."""
+    if market.n_assets != 1:
+        raise ValueError(f"a single-asset World holds one quoted asset; this market has {market.n_assets}")
+    asset = market.assets[0]
+    checks = [
+        ("assets[0].fill_curve", asset.fill_curve == "exponential", "'exponential'"),
+        ("assets[0].sizes", tuple(asset.sizes) == (1,), "(1,)"),
+        ("assets[0].drift", asset.drift == 0.0, "0.0"),
+        ("hedges", market.n_hedges <= 1, "at most one"),
+    ]
+    if market.n_hedges == 1:
+        hedge = market.hedges[0]
+        checks += [
+            ("hedges[0].s0", hedge.s0 == asset.s0, f"the asset's s0 ({asset.s0})"),
+            ("hedges[0].drift", hedge.drift == 0.0, "0.0"),
+        ]
+    for field, holds, accepted in checks:
+        if not holds:
+            raise ValueError(f"a single-asset World cannot hold this market's {field}; it accepts {accepted}")
+    hedge_fields = {}
+    if market.n_hedges:
+        hedge = market.hedges[0]
+        hedge_fields = {
+            f"hedge_{name}": getattr(hedge, name)
+            for name in ("sigma", "spread_cost", "impact", "ticket_fee", "max_trade", "lot", "max_position")
+        }
+        hedge_fields["hedge_correlation"] = market.correlation[0][1]
+    world = World(
+        s0=asset.s0,
+        sigma=asset.sigma,
+        horizon=market.horizon,
+        dt=market.dt,
+        arrival_intensity=asset.arrival_intensity,
+        fill_decay=asset.fill_decay,
+        sell_share=asset.sell_share,
+        fill_rule=market.fill_rule,
+        mid_process=market.mid_process,
+        max_inventory=asset.max_inventory,
+        running_penalty=market.penalty.running,
+        volatility_scaled_penalty=market.penalty.volatility_scaled,
+        terminal_penalty=market.penalty.terminal,
+        adverse_jump=asset.adverse_jump,
+        fee=asset.fee,
+        initial_inventory=asset.initial_inventory,
+        regime_scales=tuple(market.regimes.scales),
+        regime_switch_rates=tuple(tuple(row) for row in market.regimes.switch_rates),
+        **hedge_fields,
+    )
+    if world.market != market:
+        raise ValueError("a single-asset World cannot hold this market: its physics differ from the World's market")
+    return world
+
+
 HEDGE_DEFAULTS = {
     name: field.default for name, field in World.__dataclass_fields__.items() if name.startswith("hedge_")
 }

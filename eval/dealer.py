@@ -14,7 +14,7 @@ from typing import Any
 from torch.utils.tensorboard import SummaryWriter
 
 from baselines.dealer import DEALER_POLICIES, MarketPolicy
-from baselines.dealer_optimal import DealerOptimal
+from baselines.dealer_optimal import exact_optimum
 from envs import market_keys
 from envs.market import Market
 from envs.presets import MULTI_ASSET_PRESETS, make_market
@@ -60,7 +60,7 @@ def dealer_policy_names() -> list[str]:
 def make_dealer_policy(name: str, dealer: Market) -> MarketPolicy:
     """The dealer baseline called ``name`` (``ValueError`` naming the accepted ones, or why it cannot be built)."""
     if name == "optimal":
-        return DealerOptimal(dealer)
+        return exact_optimum(dealer)
     if name not in DEALER_POLICIES:
         raise ValueError(f"unknown dealer policy {name!r}; accepted: {dealer_policy_names()}")
     return DEALER_POLICIES[name](dealer)

@@ -53,3 +53,32 @@ def test_every_single_asset_policy_is_a_policy_and_deals_on_positions():
 def test_a_single_asset_policy_refuses_a_market_of_several_assets_naming_why():
     with pytest.raises(ValueError, match=r"world must be an envs.World .* policy 'glft' quotes one asset; got Market"):
         make_policy("glft", make_market("two_assets"))
+
+
+def test_optimal_is_the_exact_optimum_of_every_market_it_can_tabulate():
+    """One asset (with regimes and a hedge): the single-asset tabulation, the market read as a World; two assets:
+    the joint one; beyond: refused, naming the states its grid would need."""
+    from baselines.dealer_optimal import DealerOptimal, exact_optimum
+    from envs.world import world_of_market
+
+    world = make_world("hedged", horizon=0.1, regime_scales=(0.5, 1.5), regime_switch_rates=((-1.0, 1.0), (1.0, -1.0)))
+    keys = market_keys(0, 300)
+    ours = rule_rollout(world.market, exact_optimum(world.market), keys)
+    theirs = rule_rollout(world.market, make_policy("optimal", world), keys)
+    np.testing.assert_array_equal(ours.reward, theirs.reward)
+    assert isinstance(exact_optimum(make_market("two_assets")), DealerOptimal)
+    three = make_market("two_assets").replace(assets=[{}, {}, {}], correlation=np.eye(3).tolist())
+    with pytest.raises(ValueError, match=r"this market has 3, whose .* grid would hold 1,852,200 states"):
+        exact_optimum(three)
+    logistic = make_market("two_assets").replace(assets=[{"fill_curve": "logistic"}], correlation=[[1.0]])
+    with pytest.raises(ValueError, match=r"cannot hold this market's assets\[0\].fill_curve; it accepts 'exponential'"):
+        world_of_market(logistic)
+
+
+def test_every_presets_world_is_the_world_of_its_market():
+    from envs import list_presets
+    from envs.world import world_of_market
+
+    for preset in list_presets():
+        world = make_world(preset)
+        assert world_of_market(world.market).market == world.market, preset
