@@ -33,22 +33,11 @@ from __future__ import annotations
 import numpy as np
 
 from baselines.avellaneda_stoikov import optimal_spread, reservation_shift
-from baselines.policy import Policy, pull_at_limit
+from baselines.policy import MarketPolicy, pull_at_limit
+from baselines.symmetric import Symmetric
 from envs import World, round_to_lot
 from envs.interface import natural_scales
 from envs.market import Market
-
-
-class MarketPolicy(Policy):
-    """A policy of any market, one asset or many, quoting every asset at once: subclasses implement
-    ``quotes(inventory (n, d) [lots], time_to_close (n,) [time])``, returning ``(bid_offset, ask_offset)``, each
-    ``(n, d)`` [price], ``+inf`` for a pulled side; ``act`` adds no hedge trade unless a subclass says otherwise."""
-
-    def quotes(self, inventory: np.ndarray, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
-
-    def act(self, state):
-        return (*self.quotes(state["inventory"], state["time_to_close"]), None)
 
 
 def pull_at_limits(dealer: Market, inventory: np.ndarray, bid: np.ndarray, ask: np.ndarray):
@@ -56,19 +45,6 @@ def pull_at_limits(dealer: Market, inventory: np.ndarray, bid: np.ndarray, ask: 
     at ``Q − z_min + 1``, the same test on whole lots."""
     smallest = np.array([min(asset.sizes) for asset in dealer.assets])
     return pull_at_limit(inventory, bid, ask, dealer.column("max_inventory") - smallest + 1)
-
-
-class MyopicSymmetric(MarketPolicy):
-    """Rung 0 for a dealer: every side at the myopic best response ``δ̃ᵢ(0)`` (``1/k``, or
-    ``(1 + W₀(e^(−1−α)))/β`` for a logistic curve), whatever the inventory."""
-
-    name = "symmetric"
-
-    def quotes(self, inventory, time_to_close):
-        inventory = np.asarray(inventory)
-        half_spread = np.array([float(asset.best_response(0.0)) for asset in self.market.assets])
-        quote = np.broadcast_to(half_spread, inventory.shape)
-        return pull_at_limits(self.market, inventory, quote, quote)
 
 
 class LinearSkew(MarketPolicy):
@@ -190,6 +166,5 @@ class ClosedFormHedged(ClosedForm):
 
 
 DEALER_POLICIES: dict[str, type[MarketPolicy]] = {
-    policy.name: policy
-    for policy in (MyopicSymmetric, LinearSkew, AvellanedaStoikov, PerAsset, ClosedForm, ClosedFormHedged)
+    policy.name: policy for policy in (Symmetric, LinearSkew, AvellanedaStoikov, PerAsset, ClosedForm, ClosedFormHedged)
 }

@@ -16,8 +16,9 @@ from envs import World, decode_observation, decoded_state, interface_of, quotes_
 
 @dataclasses.dataclass(frozen=True)
 class Parameter:
-    """A policy parameter: its type (``float``, ``int`` or ``str``), default (a value, or a function of the
-    world), what the default is in words, and its meaning with units."""
+    """A policy parameter: its type (``float``, ``int`` or ``str``), default (a value, a function of the world, or
+    ``None``: derived by the policy from the market, per asset), what the default is in words, and its meaning with
+    units."""
 
     kind: type
     default: Callable[[World], Any] | Any
@@ -61,6 +62,9 @@ class Policy:
         self.params = {}
         for key, parameter in self.parameters.items():
             value = params.get(key, parameter.resolve(world))
+            if value is None and parameter.default is None:  # derived by the policy from the market
+                self.params[key] = None
+                continue
             self.params[key] = _coerce(self.name, key, parameter.kind, value)
             if parameter.bound is not None and not parameter.bound[0](self.params[key]):
                 raise ValueError(
@@ -98,6 +102,18 @@ class Policy:
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{self.name}({params})"
+
+
+class MarketPolicy(Policy):
+    """A policy of any market, one asset or many, quoting every asset at once: subclasses implement
+    ``quotes(inventory (n, d) [lots], time_to_close (n,) [time])``, returning ``(bid_offset, ask_offset)``, each
+    ``(n, d)`` [price], ``+inf`` for a pulled side; ``act`` adds no hedge trade unless a subclass says otherwise."""
+
+    def quotes(self, inventory: np.ndarray, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def act(self, state):
+        return (*self.quotes(state["inventory"], state["time_to_close"]), None)
 
 
 class OneAssetPolicy(Policy):

@@ -144,12 +144,12 @@ def test_avellaneda_stoikov_asset_by_asset_is_the_papers_formula():
 
 
 def test_linear_skew_leans_each_asset_on_its_own_inventory_with_the_natural_slope():
-    from baselines.dealer import LinearSkew, MyopicSymmetric
+    from baselines.dealer import LinearSkew, Symmetric
 
     dealer = make_market("dealer")
     inventory = np.array([[0, 0], [4, -10], [20, -20]])
     bid, ask = LinearSkew(dealer).quotes(inventory, np.ones(3))
-    symmetric_bid, _ = MyopicSymmetric(dealer).quotes(inventory[:1], np.ones(1))
+    symmetric_bid, _ = Symmetric(dealer).quotes(inventory[:1], np.ones(1))
     assert bid[0].tolist() == symmetric_bid[0].tolist()
     slope = natural_scales(dealer)["skew_per_lot"]
     assert (bid[1] - ask[1]).tolist() == pytest.approx((2 * slope * inventory[1]).tolist(), rel=1e-12)

@@ -23,7 +23,8 @@ def test_seed_worked_example_by_hand():
 
 def test_symmetric_default_is_one_over_k():
     world = make_world("as2008")
-    bid, ask = make_policy("symmetric", world).quotes(np.array([-7, 0, 9]), np.ones(3), np.full(3, 2.0))
+    bid, ask, trade = make_policy("symmetric", world)(np.array([[-7], [0], [9]]), None, np.ones(3))
+    assert bid.shape == (3, 1) and trade is None
     np.testing.assert_allclose(bid, 1 / 1.5)
     np.testing.assert_allclose(ask, 1 / 1.5)
 
@@ -155,7 +156,8 @@ def test_predict_and_quotes_agree(preset):
         policy = make_policy(name, world)
         actions, state = policy.predict(observation)
         assert state is None and actions.shape == (n, 2) and actions.dtype == np.float32
-        bid, ask = policy.quotes(q, steps_left * world.dt, world.sigma_levels[regime])
+        bid, ask, _ = policy(q[:, None], None, steps_left * world.dt, regime)
+        bid, ask = bid[:, 0], ask[:, 0]
         got_bid, got_ask, bid_quoted, ask_quoted = (side[:, 0] for side in action_to_quotes(world, actions))
         for expected, got, quoted in ((bid, got_bid, bid_quoted), (ask, got_ask, ask_quoted)):
             inside = expected < world.offset_range[1]
