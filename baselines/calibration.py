@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from baselines.linear_skew import LinearSkew
-from baselines.policy import POSITIVE, OneAssetPolicy, Parameter
+from baselines.policy import POSITIVE, Parameter, Policy
 from envs import World
 from envs.rollout import rollout
 
@@ -68,8 +68,14 @@ class CalibratedLinearSkew(LinearSkew):
     }
 
     def __init__(self, world: World, **params) -> None:
-        OneAssetPolicy.__init__(self, world, **params)
+        if not isinstance(world, World):
+            raise ValueError(
+                f"world must be an envs.World (see envs.make_world): policy {self.name!r} calibrates one asset; "
+                f"got {type(world).__name__}"
+            )
+        Policy.__init__(self, world, **params)
         tuned = calibrate_linear_skew(
             world, episodes=self.params["calibration_episodes"], seed=self.params["calibration_seed"]
         )
         self.params = {**self.params, **tuned}
+        self.resolve()

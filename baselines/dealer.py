@@ -33,10 +33,10 @@ from __future__ import annotations
 import numpy as np
 
 from baselines.avellaneda_stoikov import optimal_spread, reservation_shift
+from baselines.linear_skew import LinearSkew
 from baselines.policy import MarketPolicy, pull_at_limit
 from baselines.symmetric import Symmetric
 from envs import World, round_to_lot
-from envs.interface import natural_scales
 from envs.market import Market
 
 
@@ -45,20 +45,6 @@ def pull_at_limits(dealer: Market, inventory: np.ndarray, bid: np.ndarray, ask: 
     at ``Q − z_min + 1``, the same test on whole lots."""
     smallest = np.array([min(asset.sizes) for asset in dealer.assets])
     return pull_at_limit(inventory, bid, ask, dealer.column("max_inventory") - smallest + 1)
-
-
-class LinearSkew(MarketPolicy):
-    """Rung 1 asset by asset: ``δᵢ = δ̃ᵢ(0) ± cᵢ·qᵢ`` around the myopic quote, leaning on the asset's own
-    inventory only, with the hard limit. The slope cᵢ [price/lot] is the asset's natural skew per lot
-    (``envs.interface.natural_scales``: the closed form's long-horizon marginal for the asset alone)."""
-
-    name = "linear_skew"
-
-    def quotes(self, inventory, time_to_close):
-        inventory = np.asarray(inventory, dtype=np.float64)
-        scales = natural_scales(self.market)
-        lean = scales["skew_per_lot"] * inventory
-        return pull_at_limits(self.market, inventory, scales["myopic_offset"] + lean, scales["myopic_offset"] - lean)
 
 
 class AvellanedaStoikov(MarketPolicy):
