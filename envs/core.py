@@ -302,7 +302,7 @@ class _Terms:
     scales: np.ndarray | None  # (regimes,) volatility scales; None with one regime
     running: np.ndarray  # (regimes,) φ_r·dt [price/lot²]
     terminal: np.float64  # α [price/lot²] (a numpy scalar: a Python float times a numpy bool is ten times slower)
-    risk: Callable[..., np.ndarray]  # xᵀRx [lots² of the first asset] of every position's row (``_risk_form``)
+    risk: Callable[..., np.ndarray]  # xᵀRx [lots² of the first asset] of every position's row (``risk_form``)
     risk_diagonal: np.ndarray  # (d, 1…) R_ii of the quoted assets
     cumulative_transition: np.ndarray | None  # (regimes, regimes)
     # Per hedge, numpy scalars: max_trade and max_position [lots], spread_cost ψ [price/lot], impact η [price·time/lot²]
@@ -378,7 +378,7 @@ def _market_terms(market: Market, ndim: int) -> _Terms:
         scales=np.asarray(market.regimes.scales, dtype=np.float64) if market.regimes.count > 1 else None,
         running=market.running_penalty_levels * market.dt,
         terminal=np.float64(market.penalty.terminal),
-        risk=_risk_form(market.risk_matrix),
+        risk=risk_form(market.risk_matrix),
         risk_diagonal=np.diagonal(market.risk_matrix)[0]
         if d == 1
         else np.diagonal(market.risk_matrix)[:d].reshape((d,) + pad),
@@ -687,7 +687,7 @@ def _move_mids(terms: _Terms, regime: np.ndarray, net_sold: np.ndarray, normals:
     return shocks, quoted, hedges
 
 
-def _risk_form(risk: np.ndarray) -> Callable[..., np.ndarray]:
+def risk_form(risk: np.ndarray) -> Callable[..., np.ndarray]:
     """Phase 4's ``xᵀRx`` [lots² of the first asset] as a function of the positions' rows (inventories, then hedge
     positions): row i contributes ``(R_ii·x_i + Σ_{j>i} 2R_ij·x_j)·x_i``; ``R₁₁ = 1`` (``Market.risk_matrix``)."""
     if risk.shape[0] == 1:
@@ -731,8 +731,8 @@ def inventory_penalty(
 
 def net_risk(world, inventory: np.ndarray, hedge_position: np.ndarray) -> np.ndarray:
     """``qᵀRq = q₁² + 2ρr·q₁·q₂ + r²·q₂²`` [lots² of the quoted asset], ``R = Σ/σ₁²`` (``World.risk_matrix``): the
-    core's penalty form (``_risk_form``) of a hedged world."""
-    return _risk_form(world.risk_matrix)(inventory, hedge_position)
+    core's penalty form (``risk_form``) of a hedged world."""
+    return risk_form(world.risk_matrix)(inventory, hedge_position)
 
 
 def round_to_hedge_lot(world, lots: np.ndarray) -> np.ndarray:

@@ -90,7 +90,7 @@ def _rollout(world, keys: np.ndarray, predict: Predict | None, rule: DealingRule
     state = batch.state
     start_wealth = state.wealth.copy()
     n, d, m = batch.n, market.n_assets, market.n_hedges
-    risk = core._risk_form(market.risk_matrix)
+    risk = core.risk_form(market.risk_matrix)
     limit = market.column("max_inventory")[:, None]
     flows = {name: np.zeros(n) for name in cash_flows(market)}
     per_asset = {name: np.zeros((d, n)) for name in ("bid", "ask", "spread", "two_sided", "spread_sum", "abs", "limit")}
