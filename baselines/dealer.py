@@ -34,17 +34,10 @@ import numpy as np
 
 from baselines.avellaneda_stoikov import optimal_spread, reservation_shift
 from baselines.linear_skew import LinearSkew
-from baselines.policy import MarketPolicy, pull_at_limit
+from baselines.policy import MarketPolicy, flattening_limit, pull_at_limit
 from baselines.symmetric import Symmetric
 from envs import World, round_to_lot
 from envs.market import Market
-
-
-def pull_at_limits(dealer: Market, inventory: np.ndarray, bid: np.ndarray, ask: np.ndarray):
-    """Pull the sides no size can fill without passing ``±Q`` (a bid at ``q + z_min > Q``): ``pull_at_limit``
-    at ``Q − z_min + 1``, the same test on whole lots."""
-    smallest = np.array([min(asset.sizes) for asset in dealer.assets])
-    return pull_at_limit(inventory, bid, ask, dealer.column("max_inventory") - smallest + 1)
 
 
 class AvellanedaStoikov(MarketPolicy):
@@ -69,7 +62,7 @@ class AvellanedaStoikov(MarketPolicy):
         gamma, sigma, k = self.market.risk_aversion, self.market.column("sigma"), self.market.column("fill_decay")
         shift = reservation_shift(inventory, gamma, sigma, tau)
         half_spread = 0.5 * optimal_spread(gamma, sigma, tau, k) if gamma > 0 else np.broadcast_to(1.0 / k, shift.shape)
-        return pull_at_limits(self.market, inventory, half_spread + shift, half_spread - shift)
+        return pull_at_limit(inventory, half_spread + shift, half_spread - shift, flattening_limit(self.market))
 
 
 class ClosedForm(MarketPolicy):
@@ -117,7 +110,7 @@ class ClosedForm(MarketPolicy):
         for i, asset in enumerate(self.market.assets):  # a loop over assets, each vectorized over books
             bid[:, i] = asset.best_response(base[:, i] + lean[:, i])
             ask[:, i] = asset.best_response(base[:, i] - lean[:, i])
-        return pull_at_limits(self.market, inventory, bid, ask)
+        return pull_at_limit(inventory, bid, ask, flattening_limit(self.market))
 
 
 class PerAsset(ClosedForm):

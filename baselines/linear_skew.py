@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from baselines.policy import MarketPolicy, Parameter, pull_at_limit
+from baselines.policy import MarketPolicy, Parameter, flattening_limit, pull_at_limit
 from envs.interface import natural_scales
 
 
@@ -44,11 +44,10 @@ class LinearSkew(MarketPolicy):
     def resolve(self) -> None:
         """Each asset's ``skew``, ``half_spread`` and ``limit``: as given in ``params``, or derived."""
         market, scales = self.market, natural_scales(self.market)
-        smallest = np.array([min(asset.sizes) for asset in market.assets])
         derived = {
             "skew": scales["skew_per_lot"],
             "half_spread": scales["myopic_offset"],
-            "limit": market.column("max_inventory") - smallest + 1,
+            "limit": flattening_limit(market),
         }
         self.per_asset = {
             name: value if self.params[name] is None else np.full(market.n_assets, self.params[name])

@@ -184,6 +184,12 @@ def _coerce(policy: str, key: str, kind: type, value: Any) -> Any:
     return kind(value)
 
 
+def flattening_limit(market) -> np.ndarray:
+    """``(d,)`` [lots]: per asset, the inventory from which no size can fill the side that grows it without passing
+    ``±Q``, ``Q − z_min + 1`` (Q with unit sizes); ``pull_at_limit`` pulls that side there."""
+    return market.column("max_inventory") - np.array([min(asset.sizes) for asset in market.assets]) + 1
+
+
 def pull_at_limit(
     inventory: np.ndarray, bid: np.ndarray, ask: np.ndarray, limit: float
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -316,9 +316,13 @@ def decode_observation(world, observation: np.ndarray) -> dict[str, np.ndarray]:
             decoded[name] = decoded[name].astype(np.int64)
     levels = constants(view).sigma_levels
     decoded["regime"] = np.abs(decoded["volatility"][:, None] - levels).argmin(axis=-1)
-    scales = np.asarray(view.market.regimes.scales, dtype=np.float64)
-    decoded["volatility"] = scales[decoded["regime"]][:, None] * view.market.column("sigma")
+    decoded["volatility"] = regime_volatility(view.market, decoded["regime"])
     return decoded
+
+
+def regime_volatility(market, regime: np.ndarray) -> np.ndarray:
+    """Each asset's σ in each book's regime ``(n,)``: ``(n, d)`` [price/√time] (regimes scale every σ alike)."""
+    return np.asarray(market.regimes.scales, dtype=np.float64)[regime][:, None] * market.column("sigma")
 
 
 def decoded_state(
@@ -336,13 +340,12 @@ def decoded_state(
     n = inventory.shape[0]
     regime = np.zeros(n, dtype=np.int64) if regime is None else np.broadcast_to(np.asarray(regime, np.int64), (n,))
     position = np.zeros((n, market.n_hedges), dtype=np.int64) if hedge_position is None else hedge_position
-    scales = np.asarray(market.regimes.scales, dtype=np.float64)
     return {
         "inventory": inventory,
         "hedge_position": np.asarray(position, dtype=np.int64),
         "time_to_close": np.broadcast_to(np.asarray(time_to_close, dtype=np.float64), (n,)),
         "regime": regime,
-        "volatility": scales[regime][:, None] * market.column("sigma"),
+        "volatility": regime_volatility(market, regime),
     }
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.interface import OBSERVATION_FEATURES, Interface, default_features, hedge_units, natural_scales
+from envs.interface import OBSERVATION_FEATURES, Interface, default_features, natural_scales
 from envs.market import FILL_RULES, MID_PROCESSES, Asset, HedgeInstrument, Market, Penalty, Regimes
 from envs.observation import observation_names
 from envs.spaces import action_names
@@ -395,14 +395,6 @@ class World:
     def time_unit(self) -> float:
         """Time per unit of the observed time to close: ``time_scale`` as set, or derived."""
         return self.time_scale if self.time_scale is not None else self.natural_scales["time_scale"]
-
-    @cached_property
-    def hedge_unit(self) -> float:
-        """Lots per unit of the observed hedge position: the minimum-variance hedge of ``inventory_unit``,
-        ``|ρ|·σ₁/σ₂·inventory_unit``, between ``hedge_lot`` and Q₂ (1 without a hedge instrument)."""
-        if not self.hedged:
-            return 1.0
-        return float(hedge_units(self.market, np.array([self.inventory_unit]))[0])
 
     def resolved(self) -> World:
         """This world with every derived scale written in, so that it survives a change of defaults."""
