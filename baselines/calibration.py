@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from baselines.linear_skew import LinearSkew
-from baselines.policy import POSITIVE, Parameter, Policy
+from baselines.policy import POSITIVE, Parameter, Policy, one_asset_world
 from envs import World
 from envs.rollout import rollout
 
@@ -67,12 +67,10 @@ class CalibratedLinearSkew(LinearSkew):
         "calibration_episodes": Parameter(int, 200, "200", "episodes per grid point", bound=POSITIVE),
     }
 
+    one_asset = True
+
     def __init__(self, world: World, **params) -> None:
-        if not isinstance(world, World):
-            raise ValueError(
-                f"world must be an envs.World (see envs.make_world): policy {self.name!r} calibrates one asset; "
-                f"got {type(world).__name__}"
-            )
+        world = one_asset_world(self.name, world)
         Policy.__init__(self, world, **params)
         tuned = calibrate_linear_skew(
             world, episodes=self.params["calibration_episodes"], seed=self.params["calibration_seed"]

@@ -37,6 +37,7 @@ class CarteaJaimungal(OneAssetPolicy):
 
     def __init__(self, world, **params):
         super().__init__(world, **params)
+        world = self.world  # a one-asset market arrives as its World
         phi, alpha, kappa = self.params["running_penalty"], self.params["terminal_penalty"], world.fill_decay
         q = np.arange(-world.max_inventory, world.max_inventory + 1, dtype=np.float64)
         generator = tridiagonal(

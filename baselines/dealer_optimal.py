@@ -23,9 +23,9 @@ import math
 
 import numpy as np
 
-from baselines.dealer import ClosedForm, MarketPolicy
+from baselines.closed_form import ClosedForm
 from baselines.optimal import MAX_STATES, Optimal, best_offset
-from baselines.policy import Policy
+from baselines.policy import MarketPolicy, Policy
 from baselines.quote_table import steps_to_close
 from envs import World, fill_probability
 from envs.market import Market
@@ -197,7 +197,7 @@ class DealerOptimal(MarketPolicy):
         table = self.offsets[index, state["regime"], :, i, j]  # (n, 4)
         return table[:, :2], table[:, 2:], None
 
-    def quotes(self, inventory, time_to_close):
+    def quotes(self, inventory, time_to_close, volatility):
         """The quotes in a market with one regime (``act``, and a call on positions, read each book's regime)."""
         if self.market.regimes.count > 1:
             raise ValueError("optimal quotes by regime in a market with regimes: call it with each book's regime")
@@ -247,7 +247,7 @@ def _offset_range(dealer: Market, inventory: np.ndarray) -> tuple[float, float]:
     half their span and the widest myopic quote either way."""
     closed_form = ClosedForm(dealer)
     flat = inventory.reshape(-1, dealer.n_assets)
-    bid, ask = closed_form.quotes(flat, np.full(flat.shape[0], dealer.horizon))
+    bid, ask, _ = closed_form(flat, None, np.full(flat.shape[0], dealer.horizon))
     quotes = np.concatenate([bid, ask]).ravel()
     quotes = quotes[np.isfinite(quotes)]
     myopic = max(abs(float(asset.best_response(0.0))) for asset in dealer.assets)

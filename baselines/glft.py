@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from baselines.avellaneda_stoikov import RISK_AVERSION
 from baselines.matrix_solution import depth_table, log_solution, tridiagonal
-from baselines.policy import POSITIVE, OneAssetPolicy, Parameter
+from baselines.policy import MarketPolicy, OneAssetPolicy, exponential_only
 from baselines.quote_table import lookup_by_regime
-
-_RISK_AVERSION = Parameter(float, 0.1, "0.1", "γ, CARA risk aversion [1/price]", bound=POSITIVE)
 
 
 def risk_premium(risk_aversion: float, fill_decay: float) -> float:
@@ -17,21 +16,27 @@ def risk_premium(risk_aversion: float, fill_decay: float) -> float:
     return np.log1p(risk_aversion / fill_decay) / risk_aversion
 
 
-class GLFT(OneAssetPolicy):
-    """The asymptotic closed form (GLFT 2013, eq. 4.6–4.7), with ``c = √(σ²γ/(2kA)·(1 + γ/k)^(1 + k/γ))``:
+class GLFT(MarketPolicy):
+    """The asymptotic closed form (GLFT 2013, eq. 4.6–4.7), asset by asset in any market, with
+    ``c = √(σ²γ/(2kA)·(1 + γ/k)^(1 + k/γ))``:
     ``δ_b = (1/γ)ln(1 + γ/k) + (2q + 1)/2·c``, ``δ_a = (1/γ)ln(1 + γ/k) − (2q − 1)/2·c`` [price].
 
     With an adverse jump ξ the arrival rate is scaled by ``e^(−kξ/2)`` and both quotes widen by ξ/2
-    (GLFT 2013, §6). σ is read from the observation; A is the world's per-side arrival intensity.
+    (GLFT 2013, §6). σ is read from the state; A is each asset's per-side arrival intensity. Correlation, sizes
+    and limits are ignored (``closed_form`` holds them). Exponential fill curves only.
     """
 
     name = "glft"
-    parameters = {"risk_aversion": _RISK_AVERSION}
+    parameters = {"risk_aversion": RISK_AVERSION}
+
+    def __init__(self, world, **params):
+        super().__init__(world, **params)
+        exponential_only(self)
 
     def quotes(self, inventory, time_to_close, volatility):
-        world, gamma, k = self.world, self.params["risk_aversion"], self.world.fill_decay
-        xi = world.adverse_jump
-        intensity = world.arrival_intensity * np.exp(-0.5 * k * xi)
+        market, gamma = self.market, self.params["risk_aversion"]
+        k, xi = market.column("fill_decay"), market.column("adverse_jump")
+        intensity = market.column("arrival_intensity") * np.exp(-0.5 * k * xi)
         c = np.sqrt(np.square(volatility) * gamma / (2 * k * intensity) * (1 + gamma / k) ** (1 + k / gamma))
         base = risk_premium(gamma, k) + 0.5 * xi
         q = np.asarray(inventory, dtype=np.float64)
@@ -49,10 +54,11 @@ class GLFTExact(OneAssetPolicy):
     """
 
     name = "glft_exact"
-    parameters = {"risk_aversion": _RISK_AVERSION}
+    parameters = {"risk_aversion": RISK_AVERSION}
 
     def __init__(self, world, **params):
         super().__init__(world, **params)
+        world = self.world  # a one-asset market arrives as its World
         gamma, k, limit = self.params["risk_aversion"], world.fill_decay, world.max_inventory
         q = np.arange(-limit, limit + 1, dtype=np.float64)
         eta = world.arrival_intensity * (1 + gamma / k) ** (-(1 + k / gamma))

@@ -33,6 +33,7 @@ class _Hedger(OneAssetPolicy):
 
     def __init__(self, world: World, **params) -> None:
         super().__init__(world, **params)
+        world = self.world  # a one-asset market arrives as its World
         # The registry imports this module; a base is looked up in it when built, never at import.
         from baselines.registry import HEDGERS, make_policy
 

@@ -54,7 +54,7 @@ class LinearSkew(MarketPolicy):
             for name, value in derived.items()
         }
 
-    def quotes(self, inventory, time_to_close):
+    def quotes(self, inventory, time_to_close, volatility):
         inventory = np.asarray(inventory, dtype=np.float64)
         lean = self.per_asset["skew"] * (inventory - self.params["target_inventory"])
         h = self.per_asset["half_spread"]

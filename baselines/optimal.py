@@ -91,6 +91,7 @@ class Optimal(HedgingPolicy):
 
     def __init__(self, world: World, **params) -> None:
         super().__init__(world, **params)
+        world = self.world  # a one-asset market arrives as its World
         limit, n_regimes = world.max_inventory, world.n_regimes
         hedge_positions = _hedge_grid(world)
         states = world.n_steps * n_regimes * (2 * limit + 1) * hedge_positions.size

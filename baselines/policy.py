@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from envs import World, decode_observation, decoded_state, interface_of, quotes_to_action
+from envs import Market, World, decode_observation, decoded_state, interface_of, quotes_to_action, world_of_market
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,14 +48,10 @@ class Policy:
 
     name: ClassVar[str]
     parameters: ClassVar[dict[str, Parameter]] = {}
+    one_asset: ClassVar[bool] = False  # quotes a single-asset world (or a one-asset market) only
 
     def __init__(self, world: Any, **params: Any) -> None:
-        unknown = sorted(set(params) - set(self.parameters))
-        if unknown:
-            raise ValueError(
-                f"unknown parameter(s) {unknown} for policy {self.name!r}; "
-                f"accepted: {sorted(self.parameters) or 'none'}"
-            )
+        self.check_parameters(params)
         self.view = interface_of(world)
         self.market = self.view.market
         self.world = world
@@ -70,6 +66,15 @@ class Policy:
                 raise ValueError(
                     f"parameter {key!r} of policy {self.name!r} must be {parameter.bound[1]}; got {value!r}"
                 )
+
+    @classmethod
+    def check_parameters(cls, params: dict[str, Any]) -> None:
+        """``ValueError`` naming any parameter the policy does not take, and those it does."""
+        unknown = sorted(set(params) - set(cls.parameters))
+        if unknown:
+            raise ValueError(
+                f"unknown parameter(s) {unknown} for policy {cls.name!r}; accepted: {sorted(cls.parameters) or 'none'}"
+            )
 
     def act(self, state: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Quotes ``(n, d)`` [price] and hedge trades ``(n, m)`` [lots, or ``None`` for none] at decoded states."""
@@ -106,14 +111,17 @@ class Policy:
 
 class MarketPolicy(Policy):
     """A policy of any market, one asset or many, quoting every asset at once: subclasses implement
-    ``quotes(inventory (n, d) [lots], time_to_close (n,) [time])``, returning ``(bid_offset, ask_offset)``, each
-    ``(n, d)`` [price], ``+inf`` for a pulled side; ``act`` adds no hedge trade unless a subclass says otherwise."""
+    ``quotes(inventory (n, d) [lots], time_to_close (n,) [time], volatility (n, d) [price/√time])``, returning
+    ``(bid_offset, ask_offset)``, each ``(n, d)`` [price], ``+inf`` for a pulled side; ``act`` adds no hedge trade
+    unless a subclass says otherwise."""
 
-    def quotes(self, inventory: np.ndarray, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def quotes(
+        self, inventory: np.ndarray, time_to_close: np.ndarray, volatility: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
     def act(self, state):
-        return (*self.quotes(state["inventory"], state["time_to_close"]), None)
+        return (*self.quotes(state["inventory"], state["time_to_close"], state["volatility"]), None)
 
 
 class OneAssetPolicy(Policy):
@@ -123,13 +131,10 @@ class OneAssetPolicy(Policy):
     ``+inf`` for a pulled side], or ``act_one`` on the asset's columns of the decoded state (the quotes and no hedge
     trade by default, so every quoting policy is its own ``no_hedge`` in a world with a hedge instrument)."""
 
-    def __init__(self, world: World, **params: Any) -> None:
-        if not isinstance(world, World):
-            raise ValueError(
-                f"world must be an envs.World (see envs.make_world): policy {self.name!r} quotes one asset; "
-                f"got {type(world).__name__}"
-            )
-        super().__init__(world, **params)
+    one_asset = True
+
+    def __init__(self, world: World | Market, **params: Any) -> None:
+        super().__init__(one_asset_world(self.name, world), **params)
 
     def quotes(
         self, inventory: np.ndarray, time_to_close: np.ndarray, volatility: np.ndarray
@@ -195,3 +200,28 @@ def pull_at_limit(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hard position limit: at ``q ≥ limit`` quote no bid, at ``q ≤ −limit`` no ask (``+inf`` = pulled)."""
     return np.where(inventory >= limit, np.inf, bid), np.where(inventory <= -limit, np.inf, ask)
+
+
+def exponential_only(policy: Policy) -> None:
+    """``ValueError`` naming the assets whose fill curve is not the exponential ``A·e^(−kδ)`` a formula needs."""
+    other = [i for i, asset in enumerate(policy.market.assets) if asset.fill_curve != "exponential"]
+    if other:
+        raise ValueError(f"{policy.name} needs exponential fill curves (A·e^(−kδ)); assets {other} are not")
+
+
+def book_column(values: Any, like: np.ndarray) -> np.ndarray:
+    """Per-book values ``(n,)`` shaped to broadcast against per-asset arrays like ``like``: ``(n, 1)`` against
+    ``(n, d)``, unchanged against one asset's column ``(n,)``."""
+    values = np.asarray(values, dtype=np.float64)
+    return values[:, None] if np.ndim(like) == 2 and values.ndim == 1 else values
+
+
+def one_asset_world(policy: str, world: World | Market) -> World:
+    """``world`` as the single-asset ``World`` a one-asset policy reads (a one-asset ``Market`` converted by
+    ``envs.world_of_market``); ``ValueError`` for a market of several assets."""
+    if isinstance(world, Market) and world.n_assets == 1:
+        world = world_of_market(world)
+    if not isinstance(world, World):
+        got = f"a market of {world.n_assets} assets" if isinstance(world, Market) else type(world).__name__
+        raise ValueError(f"policy {policy!r} quotes one asset; got {got}")
+    return world

@@ -1,4 +1,4 @@
-"""The policy registry: build any classic policy by name from a world."""
+"""The policy registry: build any classic policy by name for any market it can quote."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 from baselines.avellaneda_stoikov import AvellanedaStoikov
 from baselines.calibration import CalibratedLinearSkew
 from baselines.cartea_jaimungal import CarteaJaimungal
+from baselines.closed_form import ClosedForm, ClosedFormHedged, PerAsset
+from baselines.dealer_optimal import exact_optimum
 from baselines.glft import GLFT, GLFTExact
 from baselines.hedging import BandHedge, FullHedge, NoHedge
 from baselines.linear_skew import LinearSkew
@@ -14,7 +16,7 @@ from baselines.optimal import Optimal
 from baselines.policy import Policy
 from baselines.riccati import Riccati
 from baselines.symmetric import Symmetric
-from envs import World
+from envs import Market, World, interface_of
 
 POLICIES: dict[str, type[Policy]] = {
     cls.name: cls
@@ -26,6 +28,9 @@ POLICIES: dict[str, type[Policy]] = {
         GLFT,
         GLFTExact,
         CarteaJaimungal,
+        PerAsset,
+        ClosedForm,
+        ClosedFormHedged,
         Riccati,
         NoHedge,
         FullHedge,
@@ -35,6 +40,8 @@ POLICIES: dict[str, type[Policy]] = {
 }
 # Policies that quote as another (their ``base``) and add a hedge rule: never a base themselves.
 HEDGERS = ("no_hedge", "full_hedge", "band_hedge")
+# Policies of one quoted asset; every other quotes a market of any number of assets.
+ONE_ASSET = tuple(name for name, cls in POLICIES.items() if cls.one_asset and name != "optimal")
 
 
 def list_policies() -> dict[str, dict[str, dict[str, str]]]:
@@ -47,8 +54,17 @@ def list_policies() -> dict[str, dict[str, dict[str, str]]]:
     }
 
 
-def make_policy(name: str, world: World, **params: Any) -> Policy:
-    """Build policy ``name`` for ``world``; ``ValueError`` names an unknown policy or parameter."""
+def make_policy(name: str, world: World | Market, **params: Any) -> Policy:
+    """Build policy ``name`` for ``world`` (a single-asset ``World`` or a ``Market`` of any number of assets);
+    ``ValueError`` names an unknown policy or parameter, or why the policy cannot quote this market. ``optimal``
+    is the exact optimum of any market it can tabulate (``baselines.dealer_optimal.exact_optimum``)."""
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; accepted: {sorted(POLICIES)}")
+    assets = interface_of(world).market.n_assets
+    if name in ONE_ASSET and assets > 1:
+        others = sorted(set(POLICIES) - set(ONE_ASSET))
+        raise ValueError(f"policy {name!r} quotes one asset; this market has {assets} (policies of any market: {others})")
+    if name == "optimal":
+        Optimal.check_parameters(params)
+        return exact_optimum(world)
     return POLICIES[name](world, **params)

@@ -104,6 +104,7 @@ class Riccati(HedgingPolicy):
 
     def __init__(self, world: World, **params) -> None:
         super().__init__(world, **params)
+        world = self.world  # a one-asset market arrives as its World
         steps = np.arange(world.n_steps + 1)
         solved = [riccati_coefficients(world, phi, steps) for phi in world.running_penalty_levels]
         self.a = np.stack([a for a, _ in solved])  # (regimes, steps to close, m, m)

@@ -28,6 +28,6 @@ class Symmetric(MarketPolicy):
         myopic = [float(asset.best_response(0.0)) for asset in self.market.assets]
         self.half_spread = np.array(myopic) if given is None else np.full(self.market.n_assets, given)
 
-    def quotes(self, inventory, time_to_close):
+    def quotes(self, inventory, time_to_close, volatility):
         offset = np.broadcast_to(self.half_spread, np.shape(inventory)).astype(np.float64)
         return offset, offset.copy()

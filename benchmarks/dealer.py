@@ -15,7 +15,7 @@ import tracemalloc
 import numpy as np
 from env_speed import core_rate  # this folder's sibling script: the single-asset core timed the same way
 
-from baselines.dealer import ClosedForm
+from baselines.closed_form import ClosedForm
 from baselines.dealer_optimal import DealerOptimal
 from envs import market_keys
 from envs.core import Action, reset, step

@@ -14,7 +14,7 @@ import argparse
 import numpy as np
 
 from baselines import make_policy
-from baselines.dealer import ClosedFormHedged
+from baselines.closed_form import ClosedFormHedged
 from envs import make_world, market_keys
 from envs.rollout import rule_rollout
 from envs.spaces import action_to_hedge, action_to_quotes, quotes_to_action

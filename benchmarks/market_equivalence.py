@@ -30,7 +30,11 @@ MEASURE = """
 import json, sys
 import numpy as np
 from baselines import make_policy
-from baselines.dealer import DEALER_POLICIES
+try:
+    from baselines.dealer import DEALER_POLICIES
+    market_policy = lambda name, market: DEALER_POLICIES[name](market)
+except ImportError:  # a tree with one registry for every market
+    market_policy = make_policy
 from baselines.dealer_optimal import DealerOptimal
 from envs import list_presets, make_world, market_keys
 from envs.presets import MULTI_ASSET_PRESETS, make_market
@@ -57,9 +61,9 @@ for preset in MULTI_ASSET_PRESETS:
     market = make_market(preset)
     for name in ("symmetric", "optimal"):
         if name == "optimal":
-            policy, name = (DealerOptimal(market), name) if not market.hedges else (DEALER_POLICIES["closed_form"](market), "closed_form")
+            policy, name = (DealerOptimal(market), name) if not market.hedges else (market_policy("closed_form", market), "closed_form")
         else:
-            policy = DEALER_POLICIES[name](market)
+            policy = market_policy(name, market)
         rule = policy.act if policy.act.__code__.co_argcount > 2 else policy  # act(state): the one protocol
         result = rule_rollout(market, rule, market_keys(0, episodes))
         record(preset, name, "reward", result.reward)

@@ -13,8 +13,9 @@ from typing import Any
 
 from torch.utils.tensorboard import SummaryWriter
 
-from baselines.dealer import DEALER_POLICIES, MarketPolicy
-from baselines.dealer_optimal import exact_optimum
+from baselines import make_policy
+from baselines.policy import MarketPolicy
+from baselines.registry import ONE_ASSET, POLICIES
 from envs import market_keys
 from envs.market import Market
 from envs.presets import MULTI_ASSET_PRESETS, make_market
@@ -53,17 +54,15 @@ def dealer_ladder(dealer: Market) -> tuple[str, ...]:
 
 
 def dealer_policy_names() -> list[str]:
-    """Every dealer baseline's name: the ``DEALER_POLICIES`` ladder and ``optimal``."""
-    return [*DEALER_POLICIES, "optimal"]
+    """Every baseline of a market of several assets."""
+    return [name for name in POLICIES if name not in ONE_ASSET]
 
 
 def make_dealer_policy(name: str, dealer: Market) -> MarketPolicy:
     """The dealer baseline called ``name`` (``ValueError`` naming the accepted ones, or why it cannot be built)."""
-    if name == "optimal":
-        return exact_optimum(dealer)
-    if name not in DEALER_POLICIES:
+    if name not in dealer_policy_names():
         raise ValueError(f"unknown dealer policy {name!r}; accepted: {dealer_policy_names()}")
-    return DEALER_POLICIES[name](dealer)
+    return make_policy(name, dealer)
 
 
 def dealer_baselines(dealer: Market, names: tuple[str, ...] | list[str], warn: bool = True):

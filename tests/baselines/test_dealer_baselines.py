@@ -4,7 +4,8 @@ two-asset optimum against every other policy and against Monte Carlo."""
 import numpy as np
 import pytest
 
-from baselines.dealer import DEALER_POLICIES, ClosedForm, PerAsset
+from baselines import make_policy
+from baselines.closed_form import ClosedForm, PerAsset
 from baselines.dealer_optimal import DealerOptimal
 from baselines.riccati import Riccati
 from envs import make_world
@@ -24,14 +25,14 @@ def test_one_asset_closed_form_is_glft_asymptotic_and_the_riccati_baseline():
     policy = ClosedForm(dealer)
     q = np.arange(-5, 6, dtype=np.float64)[:, None]
     c = np.sqrt(sigma**2 * gamma * np.e / (2 * k * intensity))
-    bid, ask = policy.quotes(q, np.full(q.shape[0], 50.0))
+    bid, ask = policy.quotes(q, np.full(q.shape[0], 50.0), None)
     np.testing.assert_allclose(bid[:, 0], 1 / k + (2 * q[:, 0] + 1) / 2 * c, rtol=1e-12)
     np.testing.assert_allclose(ask[:, 0], 1 / k - (2 * q[:, 0] - 1) / 2 * c, rtol=1e-12)
     world = make_world("default", running_penalty=gamma * sigma**2 / 2, terminal_penalty=0.0)
     riccati = Riccati(world)
     for tau in (1.0, 0.3, 0.01):
         expected_bid, expected_ask, _ = riccati.decide(q[:, 0], 0.0, np.full(q.shape[0], tau), sigma)
-        bid, ask = policy.quotes(q, np.full(q.shape[0], tau))
+        bid, ask = policy.quotes(q, np.full(q.shape[0], tau), None)
         np.testing.assert_allclose(bid[:, 0], expected_bid, rtol=1e-9)
         np.testing.assert_allclose(ask[:, 0], expected_ask, rtol=1e-9)
 
@@ -45,10 +46,10 @@ def test_uncorrelated_assets_factor_into_single_asset_quotes():
     rng = np.random.default_rng(0)
     inventory = rng.integers(-8, 9, size=(50, 2)).astype(float)
     tau = rng.uniform(0.0, 1.0, 50)
-    bid, ask = joint.quotes(inventory, tau)
+    bid, ask = joint.quotes(inventory, tau, None)
     for i, asset in enumerate((first, second)):
         alone = ClosedForm(mean_variance_market(assets=(asset,), risk_aversion=0.7))
-        alone_bid, alone_ask = alone.quotes(inventory[:, i : i + 1], tau)
+        alone_bid, alone_ask = alone.quotes(inventory[:, i : i + 1], tau, None)
         np.testing.assert_allclose(bid[:, i], alone_bid[:, 0], rtol=1e-12)
         np.testing.assert_allclose(ask[:, i], alone_ask[:, 0], rtol=1e-12)
 
@@ -78,10 +79,10 @@ def test_each_asset_leans_on_the_other_inventory():
     dealer = make_market("two_assets")
     inventory = np.array([[0.0, -5.0], [0.0, 0.0], [0.0, 5.0]])
     tau = np.full(3, 1.0)
-    bid, ask = ClosedForm(dealer).quotes(inventory, tau)
+    bid, ask = ClosedForm(dealer).quotes(inventory, tau, None)
     assert bid[0, 0] < bid[1, 0] < bid[2, 0]
     assert ask[0, 0] > ask[1, 0] > ask[2, 0]
-    naive_bid, naive_ask = PerAsset(dealer).quotes(inventory, tau)
+    naive_bid, naive_ask = PerAsset(dealer).quotes(inventory, tau, None)
     assert naive_bid[0, 0] == naive_bid[1, 0] == naive_bid[2, 0]
 
 
@@ -92,13 +93,14 @@ def two_asset_ladder(request):
     dealer = make_market(request.param)
     optimal = DealerOptimal(dealer)
     keys = np.arange(3000, dtype=np.uint64) * 7919 + 5
-    policies = {name: cls(dealer) for name, cls in DEALER_POLICIES.items()} | {"optimal": optimal}
+    ladder = ("symmetric", "linear_skew", "avellaneda_stoikov", "glft", "per_asset", "closed_form")
+    policies = {name: make_policy(name, dealer) for name in ladder} | {"optimal": optimal}
     return optimal, {name: rule_rollout(dealer, policy, keys).reward for name, policy in policies.items()}
 
 
 def test_optimal_beats_every_policy_on_paired_episodes(two_asset_ladder):
     _, rewards = two_asset_ladder
-    for name in ("symmetric", "linear_skew", "avellaneda_stoikov", "per_asset", "closed_form"):
+    for name in ("symmetric", "linear_skew", "avellaneda_stoikov", "glft", "per_asset", "closed_form"):
         gap = rewards["optimal"] - rewards[name]
         assert gap.mean() > 3 * gap.std() / np.sqrt(gap.size), name
     assert rewards["symmetric"].mean() < rewards["per_asset"].mean()
@@ -122,34 +124,34 @@ def test_optimal_refuses_what_it_cannot_tabulate():
         DealerOptimal(jumpy)
     regimes = make_market("two_assets_regimes")
     with pytest.raises(ValueError, match="optimal quotes by regime in a market with regimes"):
-        DealerOptimal(regimes.replace(dt=0.05)).quotes(np.zeros((1, 2), dtype=np.int64), np.array([1.0]))
+        DealerOptimal(regimes.replace(dt=0.05)).quotes(np.zeros((1, 2), dtype=np.int64), np.array([1.0]), None)
     with pytest.raises(ValueError, match="arrival_intensity > 0 on every asset"):
         ClosedForm(mean_variance_market(0.5, assets=(Asset(), Asset(arrival_intensity=0.0))))
 
 
 def test_avellaneda_stoikov_asset_by_asset_is_the_papers_formula():
-    """q = 3, τ = 0.5, γ = 0.5, σ = 2, k = 1.5: γσ²τ = 1, half spread 0.5 + 2·ln(4/3), lean γσ²τ·q = 3."""
-    from baselines.dealer import AvellanedaStoikov
-
+    """q = 3, τ = 0.5, γ = 0.5, σ = 2, k = 1.5: γσ²τ = 1, half spread 0.5 + 2·ln(4/3), lean γσ²τ·q = 3; the
+    default γ is A–S 2008's 0.1 in every market, as in a single-asset world."""
     dealer = make_market("two_assets")
-    bid, ask = AvellanedaStoikov(dealer).quotes(np.array([[3, 0]]), np.array([0.5]))
+    policy = make_policy("avellaneda_stoikov", dealer, risk_aversion=0.5)
+    bid, ask = policy.quotes(np.array([[3, 0]]), np.array([0.5]), np.array([[2.0, 2.0]]))
     half = 0.5 + 2.0 * np.log(4.0 / 3.0)
     assert bid[0].tolist() == pytest.approx([half + 3.0, half], rel=1e-12)
     assert ask[0].tolist() == pytest.approx([half - 3.0, half], rel=1e-12)
-    assert AvellanedaStoikov(dealer.replace(penalty=Penalty())).quotes(np.array([[9, 0]]), np.array([1.0]))[0][
-        0
-    ].tolist() == pytest.approx([1 / 1.5, 1 / 1.5])
+    single = make_policy("avellaneda_stoikov", make_world("default"))
+    assert make_policy("avellaneda_stoikov", dealer).params == single.params == {"risk_aversion": 0.1}
     with pytest.raises(ValueError, match=r"avellaneda_stoikov needs exponential fill curves .*assets \[0, 1\] are not"):
-        AvellanedaStoikov(make_market("dealer"))
+        make_policy("avellaneda_stoikov", make_market("dealer"))
 
 
 def test_linear_skew_leans_each_asset_on_its_own_inventory_with_the_natural_slope():
-    from baselines.dealer import LinearSkew, Symmetric
+    from baselines.linear_skew import LinearSkew
+    from baselines.symmetric import Symmetric
 
     dealer = make_market("dealer")
     inventory = np.array([[0, 0], [4, -10], [20, -20]])
-    bid, ask = LinearSkew(dealer).quotes(inventory, np.ones(3))
-    symmetric_bid, _ = Symmetric(dealer).quotes(inventory[:1], np.ones(1))
+    bid, ask = LinearSkew(dealer).quotes(inventory, np.ones(3), None)
+    symmetric_bid, _ = Symmetric(dealer).quotes(inventory[:1], np.ones(1), None)
     assert bid[0].tolist() == symmetric_bid[0].tolist()
     slope = natural_scales(dealer)["skew_per_lot"]
     assert (bid[1] - ask[1]).tolist() == pytest.approx((2 * slope * inventory[1]).tolist(), rel=1e-12)

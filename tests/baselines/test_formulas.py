@@ -11,12 +11,12 @@ def test_seed_worked_example_by_hand():
     mid = 100.0
     # Without a binding limit both sides are quoted around the centre 100 − 0.01·45 = 99.55.
     bid, ask = make_policy("linear_skew", world, skew=0.01, half_spread=0.05, limit=60).quotes(
-        np.array([[45]]), np.array([0.5])
+        np.array([[45]]), np.array([0.5]), None
     )
     bid, ask = bid[:, 0], ask[:, 0]
     assert mid - bid[0] == pytest.approx(99.50) and mid + ask[0] == pytest.approx(99.60)
     # With the 30-lot limit at q ≥ 30 only the ask (the flattening side) is quoted.
-    bid, ask = (side[:, 0] for side in policy.quotes(np.array([[29], [30], [45], [-30]]), np.zeros(4)))
+    bid, ask = (side[:, 0] for side in policy.quotes(np.array([[29], [30], [45], [-30]]), np.zeros(4), None))
     assert np.isfinite(bid[0]) and np.isinf(bid[1]) and np.isinf(bid[2]) and np.isfinite(bid[3])
     assert np.isfinite(ask[:3]).all() and np.isinf(ask[3])
     assert mid + ask[2] == pytest.approx(99.60)
@@ -181,6 +181,9 @@ def test_list_policies_and_bad_parameters():
         "glft",
         "glft_exact",
         "cartea_jaimungal",
+        "per_asset",
+        "closed_form",
+        "closed_form_hedged",
         "riccati",
         "no_hedge",
         "full_hedge",

@@ -6,16 +6,20 @@ import numpy as np
 import pytest
 
 from baselines import POLICIES, Policy, make_policy
-from baselines.dealer import DEALER_POLICIES
+from baselines.registry import ONE_ASSET
 from envs import action_to_quotes, make_world, market_keys, observation_at
 from envs.presets import make_market
 from envs.rollout import rule_rollout
 
 
-@pytest.mark.parametrize("name", sorted(DEALER_POLICIES))
+HEDGE_ONLY = ("full_hedge", "band_hedge", "riccati")  # need a hedge instrument
+ANY_MARKET = sorted(set(POLICIES) - set(ONE_ASSET) - {"optimal", "linear_skew_calibrated"})
+
+
+@pytest.mark.parametrize("name", ANY_MARKET)
 def test_every_per_asset_rung_acts_in_a_single_asset_world_through_every_entry_point(name):
     world = make_world("hedged")
-    policy = DEALER_POLICIES[name](world)
+    policy = make_policy(name, world)
     assert isinstance(policy, Policy) and policy.market == world.market
     inventory, steps_left = np.array([[-4], [0], [3]]), np.array([200, 100, 2])
     bid, ask, trade = policy(inventory, np.zeros((3, 1), dtype=np.int64), steps_left * world.dt)
@@ -31,14 +35,17 @@ def test_every_per_asset_rung_acts_in_a_single_asset_world_through_every_entry_p
         np.testing.assert_allclose(got[inside], np.maximum(expected[inside], low), atol=1e-6 * (high - low))
 
 
-def test_the_per_asset_symmetric_rung_is_the_single_asset_one():
-    """Both quote the myopic δ̃(0) = 1/k on each side, so on the same keys they earn exactly the same."""
-    world = make_world("default")
-    keys = market_keys(3, 200)
-    ours = rule_rollout(world.market, DEALER_POLICIES["symmetric"](world), keys)
-    theirs = rule_rollout(world.market, make_policy("symmetric", world), keys)
-    np.testing.assert_array_equal(ours.reward, theirs.reward)
-    np.testing.assert_array_equal(ours.bid_fills + ours.ask_fills, theirs.bid_fills + theirs.ask_fills)
+@pytest.mark.parametrize("name", sorted(set(POLICIES) - set(HEDGE_ONLY)))
+def test_every_policy_quotes_a_one_asset_market_as_its_single_asset_world(name):
+    """A one-asset ``Market`` is the single-asset world it was made from: every policy, one-asset or not, quotes
+    the same prices in both; a market of several assets is refused by the one-asset policies, naming the others."""
+    world = make_world("regimes", horizon=0.2)
+    state = (np.array([[-4], [0], [3]]), None, np.array([0.2, 0.1, 0.01]), np.array([0, 1, 0]))
+    built = make_policy(name, world.market)
+    np.testing.assert_array_equal(np.stack(built(*state)[:2]), np.stack(make_policy(name, world)(*state)[:2]))
+    if name in ONE_ASSET:
+        with pytest.raises(ValueError, match=f"policy '{name}' quotes one asset; this market has 2 \\(policies of any"):
+            make_policy(name, make_market("two_assets"))
 
 
 def test_every_single_asset_policy_is_a_policy_and_deals_on_positions():
@@ -51,8 +58,8 @@ def test_every_single_asset_policy_is_a_policy_and_deals_on_positions():
 
 
 def test_a_single_asset_policy_refuses_a_market_of_several_assets_naming_why():
-    with pytest.raises(ValueError, match=r"world must be an envs.World .* policy 'glft' quotes one asset; got Market"):
-        make_policy("glft", make_market("two_assets"))
+    with pytest.raises(ValueError, match=r"policy 'glft_exact' quotes one asset; got a market of 2 assets"):
+        POLICIES["glft_exact"](make_market("two_assets"))
 
 
 def test_optimal_is_the_exact_optimum_of_every_market_it_can_tabulate():

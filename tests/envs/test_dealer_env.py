@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from baselines.dealer import ClosedForm
+from baselines.closed_form import ClosedForm
 from baselines.dealer_optimal import DealerOptimal
 from envs import (
     ENV_ID,
@@ -120,7 +120,7 @@ def test_offset_range_holds_the_optimums_quotes_wherever_inventory_goes(preset):
     grid = np.array([(a, b) for a in range(-reach[0], reach[0] + 1) for b in range(-reach[1], reach[1] + 1)])
     low, high = np.array(interface_of(dealer).offset_range).T
     for tau in (dealer.horizon, 0.5 * dealer.horizon, 5 * dealer.dt):
-        bid, ask = optimal.quotes(grid, np.full(len(grid), tau))
+        bid, ask = optimal.quotes(grid, np.full(len(grid), tau), None)
         for quotes in (bid, ask):
             quoted = np.isfinite(quotes)
             assert np.all((quotes >= low) | ~quoted) and np.all((quotes < high) | ~quoted), (

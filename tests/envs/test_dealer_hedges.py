@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from baselines.dealer import ClosedForm, ClosedFormHedged
+from baselines.closed_form import ClosedForm, ClosedFormHedged
 from baselines.dealer_optimal import DealerOptimal
 from envs import (
     ENV_ID,
@@ -177,15 +177,15 @@ def test_closed_form_hedged_quotes_the_residual_risk_and_beats_the_unhedged_clos
         mean_variance_market(assets=(asset, asset), correlation=((1, rho), (rho, 1)), risk_aversion=0.5, dt=0.005)
     )
     assert dealer.residual_covariance == pytest.approx(np.array([[1.44, -0.56], [-0.56, 1.44]]))
-    assert np.allclose(hedged.quotes(inventory, tau), residual.quotes(inventory, tau))
-    assert not np.allclose(hedged.quotes(inventory, tau), plain.quotes(inventory, tau))
+    assert np.allclose(hedged.quotes(inventory, tau, None), residual.quotes(inventory, tau, None))
+    assert not np.allclose(hedged.quotes(inventory, tau, None), plain.quotes(inventory, tau, None))
     _, _, trade = hedged(inventory, np.array([[1], [0]]), tau)
     assert trade[:, 0].tolist() == [-3, 0]  # toward round(−0.8·3) = −2 from +1; −0.8·(2 − 2) = 0
     assert plain(inventory, np.zeros((2, 1), dtype=np.int64), tau)[2] is None
     # Without hedges it is the closed form exactly.
     unhedged = make_market("two_assets")
     assert np.array_equal(
-        ClosedFormHedged(unhedged).quotes(inventory, tau), ClosedForm(unhedged).quotes(inventory, tau)
+        ClosedFormHedged(unhedged).quotes(inventory, tau, None), ClosedForm(unhedged).quotes(inventory, tau, None)
     )
     # Paired on 2,000 sessions: hedging at a fiftieth of the spread beats carrying the risk.
     results = evaluate_dealer_policies(dealer, {"closed_form": plain, "closed_form_hedged": hedged}, 2000, 0)

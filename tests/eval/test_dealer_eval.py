@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from baselines.dealer import DEALER_POLICIES
+from baselines import make_policy
 from envs.market import Asset
 from envs.presets import mean_variance_market
 from eval.cli import main
@@ -38,7 +38,8 @@ def test_three_assets_are_scored_against_the_closed_form():
     dealer = mean_variance_market(
         0.5, assets=(Asset(max_inventory=5),) * 3, correlation=np.full((3, 3), 0.3) + 0.7 * np.eye(3)
     )
-    plan = DealerPlan("three", dealer, {name: cls(dealer) for name, cls in DEALER_POLICIES.items()}, note="no optimum")
+    ladder = ("symmetric", "linear_skew", "avellaneda_stoikov", "per_asset", "closed_form")
+    plan = DealerPlan("three", dealer, {name: make_policy(name, dealer) for name in ladder}, note="no optimum")
     document = evaluate_dealer(plan, 50, 0)
     gap = document["policies"]["closed_form"]["vs_closed_form"]
     assert gap["mean"] == 0.0

@@ -129,7 +129,7 @@ def test_every_market_reports_the_same_outcome_metrics_with_one_sign_and_one_net
     equivalent under the same names; paired comparisons are policy − reference in both (``vs_<reference>``); and
     the net risk is √(xᵀRx) in lots of the first asset in both, so the hedged world and its market, quoting alike
     and never trading the hedge, report the same net risk within error."""
-    from baselines.dealer import MarketPolicy
+    from baselines.policy import MarketPolicy
     from eval.dealer import evaluate_dealer_policies
     from eval.metrics import outcome_metrics
 
@@ -140,7 +140,7 @@ def test_every_market_reports_the_same_outcome_metrics_with_one_sign_and_one_net
             super().__init__(market)
             self.half_spread = half_spread
 
-        def quotes(self, inventory, time_to_close):
+        def quotes(self, inventory, time_to_close, volatility):
             return np.full(inventory.shape, self.half_spread), np.full(inventory.shape, self.half_spread)
 
     shared = set(outcome_metrics(np.zeros(2), np.ones(2), 0.1))

@@ -1,5 +1,5 @@
-"""The dealer's baselines: the multi-asset closed form and the naive per-asset comparators (symmetric, linear
-skew, Avellaneda–Stoikov and the closed form asset by asset, each ignoring correlation).
+"""The closed form of any market: the multi-asset closed form, its per-asset comparator (ignoring correlation)
+and its hedged variant.
 
 The closed form is Bergault, Evangelista, Guéant & Vieira (2021), "Closed-form approximations in multi-asset
 market making" (Applied Mathematical Finance 28(2)), §3–4, following Guéant (2017), "Optimal market making"
@@ -32,37 +32,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from baselines.avellaneda_stoikov import optimal_spread, reservation_shift
-from baselines.linear_skew import LinearSkew
 from baselines.policy import MarketPolicy, flattening_limit, pull_at_limit
-from baselines.symmetric import Symmetric
 from envs import World, round_to_lot
 from envs.market import Market
-
-
-class AvellanedaStoikov(MarketPolicy):
-    """Avellaneda & Stoikov (2008) asset by asset, ignoring correlation: ``baselines.avellaneda_stoikov``'s
-    reservation shift ``qᵢ·γσᵢ²·τ`` and total spread ``γσᵢ²τ + (2/γ)·ln(1 + γ/kᵢ)`` (``2/kᵢ`` at γ = 0), with
-    the hard limit. Exponential fill curves only (the paper's intensity ``A·e^(−kδ)``)."""
-
-    name = "avellaneda_stoikov"
-
-    def __init__(self, world: World | Market) -> None:
-        super().__init__(world)
-        dealer = self.market
-        logistic = [i for i, asset in enumerate(dealer.assets) if asset.fill_curve != "exponential"]
-        if logistic:
-            raise ValueError(
-                f"avellaneda_stoikov needs exponential fill curves (A–S 2008's A·e^(−kδ)); assets {logistic} are not"
-            )
-
-    def quotes(self, inventory, time_to_close):
-        inventory = np.asarray(inventory, dtype=np.float64)
-        tau = np.asarray(time_to_close, dtype=np.float64)[:, None]
-        gamma, sigma, k = self.market.risk_aversion, self.market.column("sigma"), self.market.column("fill_decay")
-        shift = reservation_shift(inventory, gamma, sigma, tau)
-        half_spread = 0.5 * optimal_spread(gamma, sigma, tau, k) if gamma > 0 else np.broadcast_to(1.0 / k, shift.shape)
-        return pull_at_limit(inventory, half_spread + shift, half_spread - shift, flattening_limit(self.market))
 
 
 class ClosedForm(MarketPolicy):
@@ -100,7 +72,7 @@ class ClosedForm(MarketPolicy):
         b = -np.einsum("ik,nk,k->ni", self._left, ratio, self._drift)
         return a, b
 
-    def quotes(self, inventory, time_to_close):
+    def quotes(self, inventory, time_to_close, volatility):
         inventory = np.asarray(inventory, dtype=np.float64)
         a, b = self.coefficients(np.broadcast_to(time_to_close, inventory.shape[:1]))
         lean = 2.0 * np.einsum("nij,nj->ni", a, inventory) + b
@@ -136,14 +108,9 @@ class ClosedFormHedged(ClosedForm):
         return self.market.residual_covariance
 
     def act(self, state):
-        bid, ask = self.quotes(state["inventory"], state["time_to_close"])
+        bid, ask, _ = super().act(state)
         if not self.market.n_hedges:
             return bid, ask, None
         target = state["inventory"] @ self.market.min_variance_hedge.T
         lots = self.market.hedge_column("lot").astype(np.int64)
         return bid, ask, round_to_lot(target, lots) - state["hedge_position"]
-
-
-DEALER_POLICIES: dict[str, type[MarketPolicy]] = {
-    policy.name: policy for policy in (Symmetric, LinearSkew, AvellanedaStoikov, PerAsset, ClosedForm, ClosedFormHedged)
-}
