@@ -63,7 +63,9 @@ def make_policy(name: str, world: World | Market, **params: Any) -> Policy:
     assets = interface_of(world).market.n_assets
     if name in ONE_ASSET and assets > 1:
         others = sorted(set(POLICIES) - set(ONE_ASSET))
-        raise ValueError(f"policy {name!r} quotes one asset; this market has {assets} (policies of any market: {others})")
+        raise ValueError(
+            f"policy {name!r} quotes one asset; this market has {assets} (policies of any market: {others})"
+        )
     if name == "optimal":
         Optimal.check_parameters(params)
         return exact_optimum(world)

@@ -21,7 +21,8 @@ from envs import market_keys
 from envs.core import Action, reset, step
 from envs.market import Asset, Market
 from envs.presets import make_market, mean_variance_market
-from eval.dealer import evaluate_dealer, plan_dealer
+from eval.evaluate import build_baselines, evaluate_policies
+from eval.evaluate import ladder as market_ladder
 
 _STEPS = 200
 _ROUNDS = 5
@@ -89,22 +90,30 @@ def build_costs() -> None:
         print(line)
 
 
+def evaluated(preset: str, episodes: int) -> tuple[dict, dict]:
+    """The preset's ladder (``eval.evaluate.ladder``) on paired episodes from seed 0: metrics and policies by name."""
+    market = make_market(preset)
+    policies, _ = build_baselines(market, market_ladder(market), warn=False)
+    results = evaluate_policies(market, policies, episodes, 0, warn=False)
+    return {name: result.metrics for name, result in results.items()}, policies
+
+
 def ladder(episodes: int) -> None:
     for preset in ("two_assets", "dealer", "two_assets_regimes"):
-        document = evaluate_dealer(plan_dealer(preset), episodes, 0)
+        metrics, policies = evaluated(preset, episodes)
         print(f"{preset}: {episodes} paired episodes")
         print(f"  {'policy':<18} {'reward':>8} {'± 95 %':>7} {'score':>6} {'net risk':>8}")
-        for name, entry in document["policies"].items():
+        for name, entry in metrics.items():
             print(
                 f"  {name:<18} {entry['reward_mean']:8.3f} {entry['reward_ci95'][1] - entry['reward_mean']:7.3f} "
                 f"{entry['optimality_score']:6.3f} {entry['net_risk_mean']:8.3f}"
             )
-        print(f"  optimal's exact expected reward {document['optimal_expected_reward']:.3f}")
-    document = evaluate_dealer(plan_dealer("two_assets_hedged"), episodes, 0)
+        print(f"  optimal's exact expected reward {policies['optimal'][1].expected_reward():.3f}")
+    metrics, _ = evaluated("two_assets_hedged", episodes)
     print(f"two_assets_hedged: {episodes} paired episodes (no optimum with hedges: policy − closed_form per episode)")
     print(f"  {'policy':<18} {'reward':>8} {'gap':>7} {'95 % CI':>17} {'hedge cost':>10} {'net risk':>8}")
-    for name, entry in document["policies"].items():
-        gap = entry["vs_closed_form"]
+    for name, entry in metrics.items():
+        gap = entry.get("vs_closed_form", {"mean": 0.0, "ci95": [0.0, 0.0]})  # closed_form itself
         print(
             f"  {name:<18} {entry['reward_mean']:8.3f} {gap['mean']:7.3f} "
             f"[{gap['ci95'][0]:7.3f}, {gap['ci95'][1]:7.3f}] {entry['hedge_cost']:10.3f} {entry['net_risk_mean']:8.3f}"

@@ -16,7 +16,7 @@ import numpy as np
 from baselines import make_policy
 from envs import make_world
 from envs.rollout import rollout
-from eval.metrics import bootstrap_indices, hedge_metrics, optimality_score
+from eval.metrics import bootstrap_indices, optimality_score, rollout_metrics
 
 LADDER = ("symmetric", "no_hedge", "full_hedge", "band_hedge", "riccati", "optimal")
 
@@ -52,7 +52,7 @@ def main() -> None:
         for name in LADDER:
             policy = make_policy(name, world)
             result = rollout(world, lambda o, p=policy: p.predict(o)[0], episodes, 0)
-            rewards[name] = (result.reward, hedge_metrics(result, world))
+            rewards[name] = (result.reward, rollout_metrics(result, world, 0.1))
         symmetric, optimal = rewards["symmetric"][0], rewards["optimal"][0]
         indices = bootstrap_indices(episodes, 0)
         print(

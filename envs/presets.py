@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from envs.market import Asset, HedgeInstrument, Market, Penalty, Regimes
-from envs.world import World, check_field_names
+from envs.world import World, check_field_names, field_names
 
 # Avellaneda & Stoikov (2008), section 4: s0 = 100, T = 1, σ = 2, dt = 0.005, A = 140, k = 1.5,
 # literal fill rule clip(λ·dt), binomial mid ±σ√dt, no penalty. The explicit offset range reproduces
@@ -230,6 +231,17 @@ def resolve_any(world: str | World | Market | None, **overrides: Any) -> World |
     """A single-asset ``World`` (``resolve_world``) or, for a ``Market`` or a multi-asset preset, a ``Market``
     (``resolve_dealer``), with overrides (the kind's fields)."""
     return resolve_dealer(world, **overrides) if is_multi_asset(world) else resolve_world(world, **overrides)
+
+
+def preset_names() -> list[str]:
+    """Every preset, the single-asset worlds' then the multi-asset markets'."""
+    return list_presets() + sorted(MULTI_ASSET_PRESETS)
+
+
+def preset_fields(preset: str) -> list[str]:
+    """The fields a preset's overrides may set: ``World``'s for a single-asset world, ``Market``'s for a
+    multi-asset one."""
+    return [field.name for field in dataclasses.fields(Market)] if is_multi_asset(preset) else field_names()
 
 
 def is_multi_asset(world: Any) -> bool:

@@ -7,21 +7,21 @@ before any evaluation; 1 a failure during the evaluation (traceback printed); 13
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
 from baselines import list_policies
 from envs import list_presets, make_world
-from eval.dealer import DEALER_SCENARIOS, DealerPlan, evaluate_dealer, plan_dealer, publish_dealer
-from eval.evaluate import build_baselines, build_policy
-from eval.learned import load_learned
+from envs.presets import MULTI_ASSET_PRESETS, make_market
+from eval.evaluate import build_baselines, build_policy, ladder
 from eval.metrics import DEFAULT_RISK_AVERSION
 from eval.run import Job, check_writable, evaluate_and_publish
 from eval.scenarios import SCENARIOS, scenario_jobs
 from eval.specs import parse_set, parse_spec, world_overrides
 
 DEFAULT_POLICIES = ("symmetric", "linear_skew", "avellaneda_stoikov", "optimal")
+# One scenario per multi-asset preset: its ladder (``eval.evaluate.ladder``) on paired episodes.
+MARKET_SCENARIOS = tuple(MULTI_ASSET_PRESETS)
 BAD_INPUT = 2
 INTERRUPTED = 130
 
@@ -48,8 +48,8 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--scenario",
-        choices=SCENARIOS + DEALER_SCENARIOS,
-        help="a named reproduction instead of --world/--policy (two_assets, two_assets_hedged, dealer: the multi-asset dealer's ladder, with --policy run:PATH for runs trained on that dealer)",
+        choices=SCENARIOS + MARKET_SCENARIOS,
+        help="a named reproduction instead of --world/--policy (a multi-asset preset: its ladder, with --policy run:PATH for runs trained on that market)",
     )
     p.add_argument("--episodes", type=int, default=1000, help="episodes per policy (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of episode 0; episode i uses seed + i (default 0)")
@@ -88,13 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return BAD_INPUT
     try:
-        if args.scenario in DEALER_SCENARIOS:
-            plan = jobs[0]
-            publish_dealer(out, plan, evaluate_dealer(plan, args.episodes, args.seed, args.risk_aversion), title)
-            if plan.note:
-                print(plan.note, file=sys.stderr)
-        else:
-            evaluate_and_publish(out, jobs, args.episodes, args.seed, args.risk_aversion, title)
+        evaluate_and_publish(out, jobs, args.episodes, args.seed, args.risk_aversion, title)
+        if args.scenario in MARKET_SCENARIOS:  # elsewhere build_baselines has warned
+            for note in jobs[0].notes:
+                print(note, file=sys.stderr)
     except KeyboardInterrupt:
         print(f"\ninterrupted; nothing was written to {out}", file=sys.stderr)
         return INTERRUPTED
@@ -104,20 +101,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def dealer_plan(args: argparse.Namespace) -> DealerPlan:
-    """A dealer scenario's ladder, with the learned dealers of ``--policy run:PATH`` first."""
+def market_job(args: argparse.Namespace) -> Job:
+    """A multi-asset preset's ladder, with the learned policies of ``--policy run:PATH`` first; a baseline the
+    market cannot hold is left out, its reason a note."""
     if args.world or args.set:
         raise ValueError("--scenario takes no --world or --set")
     specs = [parse_spec(text) for text in args.policy or ()]
     other = next((spec.text for spec in specs if spec.name != "run"), None)
     if other is not None:
-        raise ValueError(f"--policy {other}: a dealer scenario evaluates its own ladder and run:PATH policies only")
-    plan = plan_dealer(args.scenario)
-    learned = {spec.text: load_learned(spec.path, plan.dealer, args.device) for spec in specs}
-    return dataclasses.replace(plan, policies={**learned, **plan.policies})
+        raise ValueError(f"--policy {other}: a market scenario evaluates its own ladder and run:PATH policies only")
+    market = make_market(args.scenario)
+    baselines, notes = build_baselines(market, ladder(market), warn=False)
+    learned = {spec.text: (spec, build_policy(spec, market, args.device)) for spec in specs}
+    return Job(args.scenario, market, {**learned, **baselines}, tuple(notes))
 
 
-def prepare(args: argparse.Namespace) -> tuple[Path, list[Job] | list[DealerPlan], str]:
+def prepare(args: argparse.Namespace) -> tuple[Path, list[Job], str]:
     """Validate every input and build every policy; ``ValueError`` names the bad one."""
     if args.episodes < 1:
         raise ValueError(f"--episodes must be ≥ 1; got {args.episodes}")
@@ -125,8 +124,8 @@ def prepare(args: argparse.Namespace) -> tuple[Path, list[Job] | list[DealerPlan
         raise ValueError(f"--risk-aversion must be > 0; got {args.risk_aversion}")
     if args.scenario:
         out, title = args.out or Path("reports") / args.scenario, f"Scenario `{args.scenario}`"
-        if args.scenario in DEALER_SCENARIOS:
-            return out, [dealer_plan(args)], title
+        if args.scenario in MARKET_SCENARIOS:
+            return out, [market_job(args)], title
         if args.world or args.policy or args.set:
             raise ValueError("--scenario takes no --world, --set or --policy")
         return out, scenario_jobs(args.scenario, args.episodes, args.seed), title
@@ -138,14 +137,14 @@ def prepare(args: argparse.Namespace) -> tuple[Path, list[Job] | list[DealerPlan
     for preset in args.world or ["default"]:
         world = make_world(preset, **overrides)
         label = preset + "".join(f"[{k}={v}]" for k, v in overrides.items())
-        baselines = build_baselines(world, [spec.text for spec in specs if spec.name != "run"])
+        baselines, notes = build_baselines(world, [spec.text for spec in specs if spec.name != "run"])
         policies = {}
         for spec in specs:  # in command-line order
             if spec.name == "run":
                 policies[spec.text] = (spec, build_policy(spec, world, args.device))
             elif spec.text in baselines:
                 policies[spec.text] = baselines[spec.text]
-        jobs.append(Job(label, world, policies))
+        jobs.append(Job(label, world, policies, tuple(notes)))
     return args.out or Path("reports") / "-".join(args.world or ["default"]), jobs, "Evaluation"
 
 

@@ -1,4 +1,4 @@
-"""Paired evaluation: every policy rolled out on the same episode streams of a world, then scored."""
+"""Paired evaluation: every policy rolled out on the same episode streams of any market, then scored."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from baselines import make_policy
-from envs import World
+from baselines import list_policies, make_policy
+from envs import Market, World, interface_of
 from envs.rollout import Rollout, rollout
 from eval.learned import load_learned
 from eval.metrics import (
@@ -21,7 +21,10 @@ from eval.metrics import (
 )
 from eval.specs import PolicySpec, parse_spec
 
-REFERENCE = "avellaneda_stoikov"
+# The named comparators: where one is evaluated, every other policy gets ``vs_<reference>``, policy − reference.
+REFERENCES = ("avellaneda_stoikov", "closed_form")
+# The default ladder of a market (``ladder``), in the report's order.
+LADDER = ("symmetric", "linear_skew", "avellaneda_stoikov", "per_asset", "closed_form", "optimal")
 # Where the optimum cannot be built, metrics carry this key with the reason, and the report prints it.
 SCORE_NOTE = "optimality_score_unavailable"
 
@@ -42,7 +45,18 @@ class PolicyResult:
     metrics: dict[str, Any]
 
 
-def build_policy(spec: PolicySpec, world: World, device: str = "cpu") -> Predictor:
+def ladder(world: World | Market) -> tuple[str, ...]:
+    """A market's default baselines: ``LADDER``; with one asset ``linear_skew_calibrated`` for ``linear_skew`` and
+    no ``per_asset`` (the closed form asset by asset is the closed form) nor ``closed_form`` (GLFT's asymptotic
+    form, which ``avellaneda_stoikov`` stands for); with hedge instruments and several assets also
+    ``closed_form_hedged``."""
+    market = interface_of(world).market
+    if market.n_assets == 1:
+        return ("symmetric", "linear_skew_calibrated", "avellaneda_stoikov", "optimal")
+    return (*LADDER, "closed_form_hedged") if market.n_hedges else LADDER
+
+
+def build_policy(spec: PolicySpec, world: World | Market, device: str = "cpu") -> Predictor:
     """A baseline from ``baselines.make_policy`` or a learned policy from ``run:PATH``."""
     if spec.name == "run":
         return load_learned(spec.path, world, device=device)
@@ -55,22 +69,27 @@ def unbuildable(name: str, error: Exception) -> str:
     return f"{name} cannot be built for this world{consequence}: {error}"
 
 
-def build_baselines(world: World, entries: tuple[str, ...] | list[str]) -> dict[str, tuple[PolicySpec, Predictor]]:
-    """Baselines by spec text; ``optimal`` where the world does not allow it is skipped with a warning
-    (the reason is also in the metrics); any other bad spec raises ``ValueError``."""
-    built = {}
+def build_baselines(
+    world: World | Market, entries: tuple[str, ...] | list[str], warn: bool = True
+) -> tuple[dict[str, tuple[PolicySpec, Predictor]], list[str]]:
+    """Baselines by spec text, and notes: a baseline named without parameters that this market cannot hold
+    (``optimal`` beyond what it tabulates, ``avellaneda_stoikov`` on a logistic curve) is left out, its reason a
+    note (and a warning unless ``warn`` is false); an unknown name or a bad parameter raises ``ValueError``."""
+    built, notes = {}, []
     for entry in entries:
         spec = parse_spec(entry)
         try:
             built[spec.text] = (spec, build_policy(spec, world))
         except ValueError as error:
-            if spec.name != "optimal":
+            if spec.name == "run" or spec.params or spec.name not in list_policies():
                 raise
-            warnings.warn(unbuildable(spec.name, error), stacklevel=2)
-    return built
+            notes.append(unbuildable(spec.name, error))
+            if warn:
+                warnings.warn(notes[-1], stacklevel=2)
+    return built, notes
 
 
-def world_record(world: World) -> dict[str, Any]:
+def world_record(world: World | Market) -> dict[str, Any]:
     """The world's fields as JSON-ready data, derived scales written in."""
     return json_ready(dataclasses.asdict(world.resolved()))
 
@@ -89,7 +108,7 @@ def json_ready(value: Any) -> Any:
 
 
 def evaluate_policies(
-    world: World,
+    world: World | Market,
     policies: dict[str, tuple[PolicySpec, Predictor]],
     episodes: int,
     seed: int,
@@ -100,8 +119,8 @@ def evaluate_policies(
     """Roll out every policy on episodes ``seed … seed + episodes − 1`` of ``world`` and score them.
 
     Adds ``optimality_score`` (and its CI) when ``optimal`` can be built for the world (otherwise
-    ``optimality_score_unavailable`` with the reason, and a warning unless ``warn`` is false), and, when
-    an ``avellaneda_stoikov`` policy is present, each other policy's paired reward difference to it.
+    ``optimality_score_unavailable`` with the reason, and a warning unless ``warn`` is false), and, for each of the
+    ``REFERENCES`` evaluated, each other policy's paired reward difference to it, ``vs_<reference>``.
     """
     results: dict[str, PolicyResult] = {}
     for key, (spec, policy) in policies.items():
@@ -122,11 +141,11 @@ def evaluate_policies(
             score = optimality_score(result.rollout.reward, symmetric, optimal, indices)
             result.metrics["optimality_score"] = score["score"]
             result.metrics["optimality_score_ci95"] = score["ci95"]
-    reference = next((r for r in results.values() if r.spec.name == REFERENCE), None)
-    if reference is not None:
-        for result in results.values():
+    for name in REFERENCES:
+        reference = next((r for r in results.values() if r.spec.name == name), None)
+        for result in results.values() if reference is not None else ():
             if result is not reference:
-                result.metrics[f"vs_{REFERENCE}"] = paired_difference(
+                result.metrics[f"vs_{name}"] = paired_difference(
                     result.rollout.reward, reference.rollout.reward, indices
                 )
     return results

@@ -119,10 +119,10 @@ def quotes_figure(
     return _finished(figure, axes, "offset from mid δ [price]")
 
 
-def dealer_quotes_figure(dealer, policies: dict[str, object], asset: int = 0, time_fraction: float = 0.5) -> Figure:
+def market_quotes_figure(dealer, policies: dict[str, object], asset: int = 0, time_fraction: float = 0.5) -> Figure:
     """One asset's bid (solid) and ask (dashed) against its own inventory, one panel per inventory of the next
     asset (−Q/2, 0, +Q/2), at ``time_fraction`` of the session to close, hedges flat and, in a market with regimes,
-    in the regime the chain spends most time in; ``policies`` map names to dealer policies (``baselines.dealer``)."""
+    in the regime the chain spends most time in; ``policies`` map names to policies (``baselines.Policy``, learned ones included)."""
     other = (asset + 1) % dealer.n_assets
     own_limit, other_limit = dealer.assets[asset].max_inventory, dealer.assets[other].max_inventory
     q = np.arange(-own_limit, own_limit + 1)
@@ -142,6 +142,16 @@ def dealer_quotes_figure(dealer, policies: dict[str, object], asset: int = 0, ti
         axis.set_title(f"asset {other} inventory {level} lots" if dealer.n_assets > 1 else "one asset")
         axis.set_xlabel(f"asset {asset} inventory [lots]")
     return _finished(figure, axes, f"asset {asset} offset from mid δ [price]")
+
+
+def comparison_quotes_figure(world, policies: dict[str, tuple], rollouts: Sequence[Rollout]) -> Figure:
+    """The quotes figure of a paired evaluation (policies by label as ``(spec, policy)``): a single-asset world's
+    quotes against inventory over the visited range (``quotes_figure``), a market's one asset against the next
+    (``market_quotes_figure``)."""
+    if not isinstance(world, World):
+        return market_quotes_figure(world, {label: policy for label, (_, policy) in policies.items()})
+    limit = visited_inventory(world, rollouts)
+    return quotes_figure(world, compared_policies(world, policies), inventory_limit=limit)
 
 
 def held_hedge(world: World, policy, time_fraction: float, inventory_limit: int) -> tuple[np.ndarray, np.ndarray]:

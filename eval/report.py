@@ -8,40 +8,26 @@ from pathlib import Path
 from typing import Any
 
 from envs.batch import CASH_FLOWS, HEDGE_FLOWS
-from eval.evaluate import SCORE_NOTE, PolicyResult, json_ready, world_record
+from eval.evaluate import REFERENCES, SCORE_NOTE, PolicyResult, json_ready, world_record
 from eval.files import atomic_write_json, atomic_write_text
+from eval.metrics import METRICS
 
 SCHEMA = "mm-inventory/metrics/v1"
-# Columns of the readable table, with the direction that is better (None: no best marked).
-TABLE_COLUMNS = {
-    "reward_mean": max,
-    "reward_std": min,
-    "pnl_mean": max,
-    "pnl_std": min,
-    "sharpe": max,
-    "certainty_equivalent": max,
-    "final_inventory_std": min,
-    "mean_abs_inventory": min,
-    "max_abs_inventory": min,
-    "max_abs_inventory_mean": min,
-    "time_at_limit": min,
-    "spread_mean": None,
-    "fills_bid": None,
-    "fills_ask": None,
-    "hedge_volume": None,
-    "mean_abs_hedge": None,
-    "hedge_ratio": None,
-    "net_risk_mean": min,
-    "optimality_score": max,
-}
 
 
-def world_entry(label: str, world, results: dict[str, PolicyResult]) -> dict[str, Any]:
-    return {
+def world_entry(label: str, world, results: dict[str, PolicyResult], notes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One world's part of ``metrics.json``: its fields, each policy's spec and metrics, the notes on baselines
+    left out, and where ``optimal`` was evaluated its exact expected reward (backward induction)."""
+    entry = {
         "label": label,
         "world": world_record(world),
         "policies": {key: {"spec": r.spec.as_dict(), **json_ready(r.metrics)} for key, r in results.items()},
+        "notes": list(notes),
     }
+    optimal = next((r.policy for r in results.values() if r.spec.name == "optimal"), None)
+    if optimal is not None:
+        entry["optimal_expected_reward"] = optimal.expected_reward()
+    return entry
 
 
 def metrics_document(worlds: list[dict[str, Any]], episodes: int, seed: int, risk_aversion: float) -> dict[str, Any]:
@@ -71,12 +57,21 @@ def csv_text(worlds: list[dict[str, Any]]) -> str:
 def markdown_table(entry: dict[str, Any]) -> str:
     """One world's policies as a Markdown table, the best value per column in bold."""
     policies = entry["policies"]
-    columns = [c for c in TABLE_COLUMNS if any(isinstance(m.get(c), (int, float)) for m in policies.values())]
+    present = {
+        key for metrics in policies.values() for key, value in metrics.items() if isinstance(value, (int, float))
+    }
+    order = {name: index for index, name in enumerate(METRICS)}
+    better = {}
+    for column in sorted(present, key=lambda key: (order.get(metric_of(key), len(order)), key)):
+        metric = METRICS.get(metric_of(column))
+        if metric is not None and metric.shown:
+            better[column] = metric.better
+    columns = list(better)
     best = {}
     for column in columns:
         values = [m[column] for m in policies.values() if isinstance(m.get(column), (int, float))]
-        if TABLE_COLUMNS[column] is not None and len(values) > 1:
-            best[column] = TABLE_COLUMNS[column](values)
+        if better[column] is not None and len(values) > 1:
+            best[column] = better[column](values)
     lines = ["| policy | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
     for spec, metrics in policies.items():
         cells = []
@@ -86,6 +81,12 @@ def markdown_table(entry: dict[str, Any]) -> str:
             cells.append(f"**{text}**" if column in best and value == best[column] else text)
         lines.append(f"| `{spec}` | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def metric_of(column: str) -> str:
+    """The ``METRICS`` name of a column: itself, or without the asset's (hedge's) index, ``fills_bid_1``."""
+    base, _, index = column.rpartition("_")
+    return base if index.isdigit() and base in METRICS and METRICS[base].scope != "portfolio" else column
 
 
 def decomposition_table(entry: dict[str, Any]) -> str:
@@ -104,12 +105,14 @@ def decomposition_table(entry: dict[str, Any]) -> str:
 def paired_lines(entry: dict[str, Any]) -> list[str]:
     lines = []
     for spec, metrics in entry["policies"].items():
-        paired = metrics.get("vs_avellaneda_stoikov")
-        if paired:
-            low, high = paired["ci95"]
-            lines.append(
-                f"- `{spec}` − A–S: {paired['mean']:+.4g} per episode (bootstrap 95 % CI [{low:+.4g}, {high:+.4g}])"
-            )
+        for reference in REFERENCES:
+            paired = metrics.get(f"vs_{reference}")
+            if paired:
+                low, high = paired["ci95"]
+                lines.append(
+                    f"- `{spec}` − `{reference}`: {paired['mean']:+.4g} per episode "
+                    f"(bootstrap 95 % CI [{low:+.4g}, {high:+.4g}])"
+                )
         if metrics.get("optimality_score") is not None:
             low, high = metrics["optimality_score_ci95"]
             lines.append(
@@ -130,8 +133,11 @@ def markdown_report(document: dict[str, Any], worlds: list[dict[str, Any]], plot
     for entry in worlds:
         parts += [f"## World `{entry['label']}`", "", markdown_table(entry), ""]
         parts += ["The reward, part by part (per episode):", "", decomposition_table(entry), ""]
-        notes = {m[SCORE_NOTE] for m in entry["policies"].values() if m.get(SCORE_NOTE)}
+        notes = {m[SCORE_NOTE] for m in entry["policies"].values() if m.get(SCORE_NOTE)} | set(entry["notes"])
         parts += [line for note in sorted(notes) for line in (f"Note: {note}.", "")]
+        if "optimal_expected_reward" in entry:
+            value = entry["optimal_expected_reward"]
+            parts += [f"The optimum's exact expected reward (backward induction): {value:.6g}.", ""]
         extra = paired_lines(entry)
         if extra:
             parts += ["Paired statistics:", "", *extra, ""]

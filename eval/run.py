@@ -12,13 +12,20 @@ from pathlib import Path
 
 from torch.utils.tensorboard import SummaryWriter
 
-from envs import World
+from envs import Market, World
 from eval import plots
 from eval.evaluate import PolicyResult, Predictor, evaluate_policies
 from eval.files import atomic_write_bytes, atomic_write_json, staged
 from eval.report import markdown_table, metrics_document, world_entry, write_reports
 from eval.specs import PolicySpec
-from eval.tensorboard_output import custom_scalars_layout, log_hparams, log_metrics, run_name
+from eval.tensorboard_output import (
+    custom_scalars_layout,
+    layout_metrics,
+    log_hparams,
+    log_metrics,
+    run_name,
+    scalar_metrics,
+)
 
 
 @dataclasses.dataclass
@@ -26,8 +33,9 @@ class Job:
     """One world to evaluate: a label for reports, the world, and policies keyed by spec text."""
 
     label: str
-    world: World
+    world: World | Market
     policies: dict[str, tuple[PolicySpec, Predictor]]
+    notes: tuple[str, ...] = ()  # why a requested baseline is missing (``build_baselines``)
 
 
 def check_writable(out: Path) -> None:
@@ -52,7 +60,7 @@ def evaluate_and_publish(
             results = evaluate_policies(
                 job.world, job.policies, episodes, seed, risk_aversion, keep_paths=True, warn=warn
             )
-            entries.append(world_entry(job.label, job.world, results))
+            entries.append(world_entry(job.label, job.world, results, job.notes))
             episode_rewards[job.label] = {key: result.rollout.reward.tolist() for key, result in results.items()}
             prefix = "" if len(jobs) == 1 else f"{run_name(job.label)}-"
             figures = _figures(job.world, results)
@@ -73,24 +81,53 @@ def evaluate_and_publish(
         with SummaryWriter(log_dir=str(staging / "tb" / "report")) as writer:
             for entry in entries:
                 writer.add_text(f"table/{run_name(entry['label'])}", markdown_table(entry), 0)
-            writer.add_custom_scalars(custom_scalars_layout())
+            writer.add_custom_scalars(custom_scalars_layout(layout_metrics(jobs[0].world)))
     return document
 
 
-def _figures(world: World, results: dict[str, PolicyResult]) -> dict:
+def _figures(world: World | Market, results: dict[str, PolicyResult]) -> dict:
     rollouts = {key: result.rollout for key, result in results.items()}
-    compared = plots.compared_policies(world, {key: (r.spec, r.policy) for key, r in results.items()})
-    visited = plots.visited_inventory(world, list(rollouts.values()))
+    policies = {key: (r.spec, r.policy) for key, r in results.items()}
+    quotes = plots.comparison_quotes_figure(world, policies, list(rollouts.values()))
+    pnl = plots.histogram_figure(rollouts, "pnl", "P&L marked to mids [price]")
+    if not isinstance(world, World):
+        return {"pnl_histogram": pnl, "quotes": quotes}
     figures = {
         "inventory_paths": plots.inventory_paths_figure(world, rollouts),
-        "pnl_histogram": plots.histogram_figure(rollouts, "pnl", "P&L marked to mids [price]"),
+        "pnl_histogram": pnl,
         "final_inventory_histogram": plots.histogram_figure(rollouts, "final_inventory", "final inventory [lots]"),
-        "quotes": plots.quotes_figure(world, compared, inventory_limit=visited),
+        "quotes": quotes,
     }
     if world.hedged:
+        compared = plots.compared_policies(world, policies)
+        visited = plots.visited_inventory(world, list(rollouts.values()))
         figures["hedge_position"] = plots.hedge_figure(world, compared, visited)
         figures["hedged_quotes"] = plots.hedged_quotes_figure(world, compared, visited)
     return figures
+
+
+@dataclasses.dataclass
+class Comparison:
+    """One paired evaluation during training: metrics by label (as ``metrics.json`` holds them), their
+    TensorBoard scalars, and the quotes figure."""
+
+    metrics: dict[str, dict]
+    scalars: dict[str, dict[str, float]]
+    figure: object
+
+
+def compare(
+    world: World | Market,
+    policies: dict[str, tuple[PolicySpec, Predictor]],
+    episodes: int,
+    seed: int,
+    risk_aversion: float,
+) -> Comparison:
+    """Every policy on the same episodes (``evaluate_policies``, no warnings), with the quotes figure."""
+    results = evaluate_policies(world, policies, episodes, seed, risk_aversion, warn=False)
+    figure = plots.comparison_quotes_figure(world, policies, [result.rollout for result in results.values()])
+    metrics = {label: result.metrics for label, result in results.items()}
+    return Comparison(metrics, {label: scalar_metrics(m) for label, m in metrics.items()}, figure)
 
 
 def _write_tensorboard(folder: Path, results: dict[str, PolicyResult], figures: dict) -> None:

@@ -11,6 +11,9 @@ from typing import Any
 
 from torch.utils.tensorboard import SummaryWriter
 
+from envs import interface_of
+from eval.metrics import METRICS, metric_names
+
 SCALAR_PREFIX = "eval"
 # Metrics that make the "learned vs baselines" custom-scalars tab, in order.
 LAYOUT_METRICS = (
@@ -23,6 +26,17 @@ LAYOUT_METRICS = (
     "time_at_limit",
     "spread_mean",
 )
+
+
+def layout_metrics(world: Any) -> tuple[str, ...]:
+    """``LAYOUT_METRICS`` as ``world`` names them: each per-asset metric once per asset in a market of several
+    (``eval.metrics.metric_names``)."""
+    assets = interface_of(world).market.n_assets
+    return tuple(
+        entry
+        for name in LAYOUT_METRICS
+        for entry in (metric_names(name, assets) if METRICS[name].scope == "asset" else [name])
+    )
 
 
 def run_name(label: str) -> str:

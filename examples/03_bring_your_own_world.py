@@ -17,7 +17,6 @@ import envs
 from envs import Asset, HedgeInstrument, Market, Penalty, Regimes
 from envs.presets import make_market
 from eval import build_policy, evaluate_policies, parse_spec
-from eval.dealer import evaluate_dealer_policies, make_dealer_policy
 
 QUICK = os.environ.get("MM_EXAMPLE_QUICK") == "1"
 EPISODES = 50 if QUICK else 2000
@@ -82,7 +81,8 @@ print(f"  actions {book.action_space.shape} (each asset's bid, each asset's ask,
 
 # %%
 two_assets = make_market("two_assets", horizon=0.5)
-ladder = {name: make_dealer_policy(name, two_assets) for name in ("symmetric", "per_asset", "closed_form", "optimal")}
-scores = evaluate_dealer_policies(two_assets, ladder, EPISODES, seed=0)
-for name, metrics in scores.items():
+names = ("symmetric", "per_asset", "closed_form", "optimal")
+ladder = {name: (parse_spec(name), build_policy(parse_spec(name), two_assets)) for name in names}
+scores = evaluate_policies(two_assets, ladder, EPISODES, seed=0)
+for name, metrics in ((name, result.metrics) for name, result in scores.items()):
     print(f"{name:12s} reward_mean {metrics['reward_mean']:8.3f}  optimality_score {metrics['optimality_score']:6.3f}")

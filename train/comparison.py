@@ -14,21 +14,22 @@ from stable_baselines3.common.logger import Figure
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from eval.arena import Comparison, DealerArena, MarketArena
+from envs import Market, World
 from eval.files import atomic_write_json
-from eval.learned import normalization_stats
+from eval.learned import LearnedPolicy, normalization_stats
+from eval.run import Comparison, compare
 from eval.run_folder import RunFolder
 from eval.specs import PolicySpec
-from eval.tensorboard_output import SCALAR_PREFIX, custom_scalars_layout, log_metrics, run_name
+from eval.tensorboard_output import SCALAR_PREFIX, custom_scalars_layout, layout_metrics, log_metrics, run_name
 from train.checkpoints import list_checkpoints, save_checkpoint
 from train.config import Config
 
 LEARNED = "learned"
 
 
-def learned_view(model: Any, arena: MarketArena | DealerArena, vec_normalize: Any) -> Any:
-    """The model being trained, seen as a policy of the arena's world (on raw observations)."""
-    return arena.learned(model, normalization_stats(vec_normalize))
+def learned_view(model: Any, world: World | Market, vec_normalize: Any) -> LearnedPolicy:
+    """The model being trained, seen as a policy of its world (on raw observations)."""
+    return LearnedPolicy(model, world, normalization_stats(vec_normalize))
 
 
 # Called after each periodic evaluation with the step and the learned policy's metrics.
@@ -77,7 +78,7 @@ class ComparisonCallback(BaseCallback):
     def __init__(
         self,
         config: Config,
-        arena: MarketArena | DealerArena,
+        world: World | Market,
         run_dir: Path,
         vec_normalize: Any,
         baselines: dict[str, tuple[PolicySpec, Any]],
@@ -87,7 +88,7 @@ class ComparisonCallback(BaseCallback):
         super().__init__()
         self.on_evaluation = on_evaluation
         self.config = config
-        self.arena = arena
+        self.world = world
         self.run_dir = run_dir
         self.vec_normalize = vec_normalize
         self.baselines = baselines
@@ -101,7 +102,7 @@ class ComparisonCallback(BaseCallback):
         for label in self.baselines:
             self.writers[label] = SummaryWriter(log_dir=str(tb / run_name(label)))
         with SummaryWriter(log_dir=str(tb / LEARNED)) as layout:
-            layout.add_custom_scalars(custom_scalars_layout(self.arena.layout))
+            layout.add_custom_scalars(custom_scalars_layout(layout_metrics(self.world)))
         self.next_evaluation = self._next(self.config.evaluation.frequency)
         self.next_checkpoint = self._next(self.config.checkpoint_frequency)
         self.bar = tqdm(
@@ -151,9 +152,9 @@ class ComparisonCallback(BaseCallback):
     def evaluate(self) -> Comparison:
         """One paired evaluation at the current step, logged to TensorBoard and ``evaluations.json``."""
         evaluation = self.config.evaluation
-        learned = learned_view(self.model, self.arena, self.vec_normalize)
+        learned = learned_view(self.model, self.world, self.vec_normalize)
         policies = {LEARNED: (PolicySpec(LEARNED, "run", {}, str(self.run_dir)), learned), **self.baselines}
-        comparison = self.arena.compare(policies, evaluation.episodes, evaluation.seed, evaluation.risk_aversion)
+        comparison = compare(self.world, policies, evaluation.episodes, evaluation.seed, evaluation.risk_aversion)
         step = self.num_timesteps
         for key, value in comparison.scalars[LEARNED].items():
             self.logger.record(f"{SCALAR_PREFIX}/{key}", value)

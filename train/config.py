@@ -23,18 +23,14 @@ from envs import (
     REWARD_VARIANTS,
     World,
     check_close_starts,
-    field_names,
-    list_presets,
-    make_world,
 )
 from envs.market import Market
-from envs.presets import MULTI_ASSET_PRESETS, make_market
-from eval.dealer import dealer_ladder, dealer_policy_names
+from envs.presets import is_multi_asset, preset_fields, preset_names, resolve_any
+from eval.evaluate import ladder
 from eval.learned import ALGORITHMS, algorithm_class
 from eval.metrics import DEFAULT_RISK_AVERSION
 from eval.specs import parse_set, parse_spec
 
-MARKET_BASELINES = ("symmetric", "linear_skew_calibrated", "avellaneda_stoikov", "optimal")
 ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu", "silu")
 POLICY_KWARGS = (
     "net_arch",
@@ -113,7 +109,7 @@ class EvaluationConfig:
     episodes: int = 500  # episodes per policy per evaluation (common random numbers)
     seed: int = 1_000_000  # seed of evaluation episode 0, disjoint from training seeds
     risk_aversion: float = DEFAULT_RISK_AVERSION  # CARA γ of the certainty-equivalent metric [1/price]
-    baselines: tuple | None = None  # None: the world kind's ladder (MARKET_BASELINES or eval.dealer.dealer_ladder)
+    baselines: tuple | None = None  # None: the market's ladder (eval.evaluate.ladder)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,17 +158,16 @@ def config_from_dict(data: dict[str, Any]) -> Config:
     """Build, fill in the recipe, the world kind's baselines and close starts and the world-derived
     hyperparameters, and validate."""
     config = _build(Config, data, "")
-    if config.evaluation.baselines is None:
-        ladder = MARKET_BASELINES
-        if config.world.preset in MULTI_ASSET_PRESETS:
-            try:
-                ladder = dealer_ladder(world_of(config))
-            except ValueError:  # a bad override: _check names it
-                ladder = dealer_ladder(make_market(config.world.preset))
-        config = dataclasses.replace(config, evaluation=dataclasses.replace(config.evaluation, baselines=ladder))
-    if config.world.preset in MULTI_ASSET_PRESETS and "close_starts" not in (data.get("env") or {}):
+    given = config.evaluation.baselines is not None
+    if not given:
+        try:
+            baselines = ladder(world_of(config))
+        except ValueError:  # a bad preset or override: _check names it
+            baselines = ()
+        config = dataclasses.replace(config, evaluation=dataclasses.replace(config.evaluation, baselines=baselines))
+    if is_multi_asset(config.world.preset) and "close_starts" not in (data.get("env") or {}):
         config = dataclasses.replace(config, env=dataclasses.replace(config.env, close_starts=0.0))
-    _check(config)
+    _check(config, given)
     return resolve_recipe(config)
 
 
@@ -264,7 +259,7 @@ def _typed(key: str, value: Any, default: Any) -> Any:
     return value
 
 
-def _check(config: Config) -> None:
+def _check(config: Config, given: bool = True) -> None:
     positive = {
         "torch_threads": config.torch_threads,
         "total_timesteps": config.total_timesteps,
@@ -290,11 +285,10 @@ def _check(config: Config) -> None:
         raise ConfigError(f"env.{error}") from None
     if config.env.reward not in REWARD_VARIANTS:
         raise ConfigError(f"env.reward must be one of {list(REWARD_VARIANTS)}; got {config.env.reward!r}")
-    presets = list_presets() + sorted(MULTI_ASSET_PRESETS)
+    presets = preset_names()
     if config.world.preset not in presets:
         raise ConfigError(f"world.preset must be one of {presets}; got {config.world.preset!r}")
-    dealer = config.world.preset in MULTI_ASSET_PRESETS
-    fields = [f.name for f in dataclasses.fields(Market)] if dealer else field_names()
+    fields = preset_fields(config.world.preset)
     unknown = sorted(set(config.world.overrides) - set(fields))
     if unknown:
         raise ConfigError(f"unknown key world.overrides.{unknown[0]}; accepted: {fields}")
@@ -303,12 +297,6 @@ def _check(config: Config) -> None:
     except ValueError as error:
         raise ConfigError(f"world.overrides: {error}") from None
     _check_algorithm(config.algorithm)
-    if dealer:
-        accepted = dealer_policy_names()
-        wrong = next((entry for entry in config.evaluation.baselines if entry not in accepted), None)
-        if wrong is not None:
-            raise ConfigError(f"evaluation.baselines: {wrong!r} is not a dealer policy; accepted: {accepted}")
-        return
     for entry in config.evaluation.baselines:
         try:
             spec = parse_spec(entry)
@@ -318,9 +306,10 @@ def _check(config: Config) -> None:
             raise ConfigError(
                 f"evaluation.baselines: unknown policy {spec.name!r}; accepted: {sorted(list_policies())}"
             )
-        # optimal is skipped with a warning, not an error, where the world does not allow it; the calibrated
-        # skew's parameters are checked without running its backtest.
-        if spec.name not in ("optimal", "linear_skew_calibrated"):
+        # A given baseline must quote this market (the default ladder leaves out, with a note, what cannot);
+        # optimal is left out with a warning where it cannot be built, and the calibrated skew's parameters are
+        # checked without running its backtest.
+        if (given or spec.params) and spec.name not in ("optimal", "linear_skew_calibrated"):
             try:
                 make_policy(spec.name, world, **spec.params)
             except ValueError as error:
@@ -328,10 +317,8 @@ def _check(config: Config) -> None:
 
 
 def world_of(config: Config) -> World | Market:
-    """The validated world of a config: a ``World``, or a ``Market`` for a multi-asset preset (``envs.presets.MULTI_ASSET_PRESETS``)."""
-    if config.world.preset in MULTI_ASSET_PRESETS:
-        return make_market(config.world.preset, **config.world.overrides)
-    return make_world(config.world.preset, **config.world.overrides)
+    """The validated market of a config's preset and overrides (``envs.presets.resolve_any``)."""
+    return resolve_any(config.world.preset, **config.world.overrides)
 
 
 def _check_algorithm(algorithm: AlgorithmConfig) -> None:

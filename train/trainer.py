@@ -26,9 +26,10 @@ from torch.utils.tensorboard import SummaryWriter
 from envs import World
 from envs.market import Market
 from envs.sb3_vec_env import MarketMakingVecEnv
-from eval.arena import arena_for
+from eval.evaluate import build_baselines
 from eval.files import atomic_write_json, atomic_write_text
 from eval.learned import algorithm_class, normalization_stats
+from eval.run import Job, evaluate_and_publish
 from eval.run_folder import MODEL_FILE, NORMALIZATION_FILE, RunFolder, load_world, world_document
 from eval.specs import WORLD_OVERRIDES, PolicySpec, parse_set
 from eval.tensorboard_output import log_hparams
@@ -186,9 +187,8 @@ def train(
             **{key: schedule(value) for key, value in config.algorithm.hyperparameters.items()},
         )
     model.set_logger(configure(str(run.tensorboard / LEARNED), ["tensorboard"]))
-    arena = arena_for(world)
-    baselines = arena.baselines(config.evaluation.baselines)
-    comparison = ComparisonCallback(config, arena, run_dir, env, baselines, history, on_evaluation)
+    baselines, notes = build_baselines(world, config.evaluation.baselines)
+    comparison = ComparisonCallback(config, world, run_dir, env, baselines, history, on_evaluation)
     guard = FiniteGuard()
     callbacks = [guard, comparison] + exploration_ceiling(config, world, model)
     remaining = config.total_timesteps - model.num_timesteps
@@ -206,7 +206,8 @@ def train(
         comparison.close()
         raise _failure(error, comparison, run_dir, model) from error
     try:
-        return _finish(config, arena, run, model, env, baselines, comparison, _timing(started, start_step, model))
+        job = Job(config.world.preset, world, baselines, tuple(notes))
+        return _finish(config, job, run, model, env, comparison, _timing(started, start_step, model))
     except Exception as error:
         raise _failure(error, comparison, run_dir, model) from error
 
@@ -244,23 +245,24 @@ def _timing(started: float, start_step: int, model: Any) -> dict[str, float]:
     return {"wall_seconds": wall, "env_steps": steps, "env_steps_per_second": steps / wall if wall > 0 else 0.0}
 
 
-def _finish(config, arena, run, model, env, baselines, comparison, timing) -> TrainResult:
+def _finish(config, job, run, model, env, comparison, timing) -> TrainResult:
     """Final model, final checkpoint, the paired evaluation report, timing and the hparams entry."""
     run.final.mkdir(exist_ok=True)
     model.save(run.final / MODEL_FILE)
     atomic_write_json(run.final / NORMALIZATION_FILE, normalization_stats(env))
     checkpoint = comparison.checkpoint()
-    learned = learned_view(model, arena, env)
+    learned = learned_view(model, job.world, env)
     spec = PolicySpec(LEARNED, "run", {}, str(run.root))
     evaluation = config.evaluation
-    document = arena.publish(
+    job = dataclasses.replace(job, policies={LEARNED: (spec, learned), **job.policies})
+    document = evaluate_and_publish(
         run.report,
-        config.world.preset,
-        {LEARNED: (spec, learned), **baselines},
+        [job],
         evaluation.episodes,
         evaluation.seed,
         evaluation.risk_aversion,
         f"Run `{run.root}`",
+        warn=False,
     )
     learned_metrics = document["policies"][LEARNED]
     atomic_write_json(run.training, {"num_timesteps": model.num_timesteps, **timing})

@@ -24,7 +24,8 @@ from envs import (
 from envs.interface import interface_of
 from envs.market import Asset, HedgeInstrument, Market
 from envs.presets import make_market, mean_variance_market
-from eval.dealer import dealer_ladder, evaluate_dealer_policies
+from eval.evaluate import evaluate_policies, ladder
+from eval.specs import parse_spec
 
 ASSET = Asset(sigma=1.0, arrival_intensity=50.0, fill_decay=2.0, max_inventory=6)
 
@@ -164,9 +165,7 @@ def test_adapters_lay_out_the_hedges_after_the_quotes():
 
 def test_closed_form_hedged_quotes_the_residual_risk_and_beats_the_unhedged_closed_form():
     dealer = make_market("two_assets_hedged")
-    assert dealer_ladder(dealer)[-1] == "closed_form_hedged" and "closed_form_hedged" not in dealer_ladder(
-        make_market("two_assets")
-    )
+    assert ladder(dealer)[-1] == "closed_form_hedged" and "closed_form_hedged" not in ladder(make_market("two_assets"))
     hedged, plain = ClosedFormHedged(dealer), ClosedForm(dealer)
     inventory, tau = np.array([[3, 0], [2, -2]]), np.full(2, 0.5)
     # Its quotes are the closed form's for the dealer without hedges whose risk is the residual one: by hand,
@@ -188,7 +187,10 @@ def test_closed_form_hedged_quotes_the_residual_risk_and_beats_the_unhedged_clos
         ClosedFormHedged(unhedged).quotes(inventory, tau, None), ClosedForm(unhedged).quotes(inventory, tau, None)
     )
     # Paired on 2,000 sessions: hedging at a fiftieth of the spread beats carrying the risk.
-    results = evaluate_dealer_policies(dealer, {"closed_form": plain, "closed_form_hedged": hedged}, 2000, 0)
+    policies = {
+        name: (parse_spec(name), policy) for name, policy in (("closed_form", plain), ("closed_form_hedged", hedged))
+    }
+    results = {name: r.metrics for name, r in evaluate_policies(dealer, policies, 2000, 0, warn=False).items()}
     gap = results["closed_form_hedged"]["vs_closed_form"]  # policy − reference
     assert gap["ci95"][0] > 0 and results["closed_form_hedged"]["penalty"] < results["closed_form"]["penalty"]
 

@@ -1,15 +1,16 @@
-"""The dealer's scenarios end to end, and the report beyond two assets (no optimum: gaps to the closed form)."""
+"""The multi-asset scenarios end to end through the one evaluation, and the report beyond two assets (no optimum:
+paired differences to the closed form)."""
 
 import json
 
 import numpy as np
 import pytest
 
-from baselines import make_policy
 from envs.market import Asset
 from envs.presets import mean_variance_market
 from eval.cli import main
-from eval.dealer import DealerPlan, evaluate_dealer, report_text
+from eval.evaluate import build_baselines, ladder
+from eval.run import Job, evaluate_and_publish
 
 
 def test_two_assets_scenario_writes_the_ladder_with_scores(tmp_path, capsys):
@@ -18,15 +19,19 @@ def test_two_assets_scenario_writes_the_ladder_with_scores(tmp_path, capsys):
     document = json.loads((out / "metrics.json").read_text())
     policies = document["policies"]
     assert list(policies) == ["symmetric", "linear_skew", "avellaneda_stoikov", "per_asset", "closed_form", "optimal"]
-    assert sum(policies["closed_form"]["spread_captured_per_asset"]) == pytest.approx(
-        policies["closed_form"]["spread_captured"], rel=1e-12
+    closed_form = policies["closed_form"]
+    assert closed_form["spread_captured_0"] + closed_form["spread_captured_1"] == pytest.approx(
+        closed_form["spread_captured"], rel=1e-12
     )
     assert policies["optimal"]["optimality_score"] == 1.0
     assert policies["symmetric"]["optimality_score"] == 0.0
     assert 0.9 < policies["closed_form"]["optimality_score"] < 1.0
-    assert len(policies["optimal"]["mean_abs_inventory"]) == 2
+    assert {"mean_abs_inventory_0", "mean_abs_inventory_1"} <= set(policies["optimal"])
+    assert "mean_abs_inventory" not in policies["optimal"]
+    assert document["optimal_expected_reward"] == pytest.approx(policies["optimal"]["reward_mean"], rel=0.05)
     assert (out / "quotes.png").stat().st_size > 0
-    assert "| closed_form |" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "| `closed_form` |" in report and "mean_abs_inventory_1" in report and "exact expected reward" in report
 
 
 def test_dealer_scenario_refuses_world_and_policy_flags(capsys):
@@ -34,20 +39,25 @@ def test_dealer_scenario_refuses_world_and_policy_flags(capsys):
     assert "--scenario takes no --world" in capsys.readouterr().err
 
 
-def test_three_assets_are_scored_against_the_closed_form():
+def test_three_assets_are_scored_against_the_closed_form(tmp_path):
     dealer = mean_variance_market(
         0.5, assets=(Asset(max_inventory=5),) * 3, correlation=np.full((3, 3), 0.3) + 0.7 * np.eye(3)
     )
-    ladder = ("symmetric", "linear_skew", "avellaneda_stoikov", "per_asset", "closed_form")
-    plan = DealerPlan("three", dealer, {name: make_policy(name, dealer) for name in ladder}, note="no optimum")
-    document = evaluate_dealer(plan, 50, 0)
-    gap = document["policies"]["closed_form"]["vs_closed_form"]
-    assert gap["mean"] == 0.0
+    policies, notes = build_baselines(dealer, ladder(dealer), warn=False)
+    assert "optimal" not in policies and notes[0].startswith("optimal cannot be built for this world")
+    with pytest.warns(UserWarning, match="optimal cannot be built"):
+        document = evaluate_and_publish(
+            tmp_path / "three", [Job("three", dealer, policies, tuple(notes))], 50, 0, 0.1, "t"
+        )
+    gap = document["policies"]["symmetric"]["vs_closed_form"]
+    assert "vs_closed_form" not in document["policies"]["closed_form"]
     assert "optimality_score" not in document["policies"]["symmetric"]
-    text = report_text(document)
-    assert "vs closed_form" in text and "no optimum" in text
+    text = (tmp_path / "three" / "report.md").read_text()
+    assert (
+        "`symmetric` − `closed_form`" in text and "optimal cannot be built" in text and "mean_abs_inventory_2" in text
+    )
     symmetric = document["policies"]["symmetric"]
-    assert symmetric["vs_closed_form"]["mean"] < 0  # policy − reference: symmetric quoting earns less
+    assert gap["mean"] < 0  # policy − reference: symmetric quoting earns less
     for name in ("pnl_mean", "pnl_std", "pnl_ci95", "sharpe", "certainty_equivalent"):
         assert name in symmetric, name
 
@@ -57,5 +67,8 @@ def test_the_dealer_preset_leaves_out_what_cannot_be_built_and_says_why(tmp_path
     assert main(["--scenario", "dealer", "--episodes", "50", "--out", str(out)]) == 0
     document = json.loads((out / "metrics.json").read_text())
     assert "avellaneda_stoikov" not in document["policies"] and "linear_skew" in document["policies"]
-    assert "avellaneda_stoikov cannot be built for this world: avellaneda_stoikov needs exponential" in document["note"]
+    assert (
+        "avellaneda_stoikov cannot be built for this world: avellaneda_stoikov needs exponential"
+        in document["notes"][0]
+    )
     assert "avellaneda_stoikov cannot be built" in capsys.readouterr().err

@@ -68,11 +68,12 @@ def test_the_reward_decomposes_exactly_into_what_the_report_shows(tmp_path):
 
 
 def test_an_unbuildable_optimum_is_said_the_same_way_in_eval_and_train(tmp_path, capsys):
-    from eval.arena import arena_for
+    from eval.evaluate import build_baselines
 
     world = make_world("as2008", dt=1e-5, max_inventory=1000)
     with pytest.warns(UserWarning, match="optimal cannot be built for this world; no optimality score: .*states"):
-        arena_for(world).baselines(("symmetric", "optimal"))
+        built, notes = build_baselines(world, ("symmetric", "optimal"))
+    assert list(built) == ["symmetric"] and "states" in notes[0]
     symmetric = make_policy("symmetric", world)
     with pytest.warns(UserWarning, match="optimal cannot be built for this world; no optimality score"):
         results = evaluate_policies(
@@ -130,7 +131,6 @@ def test_every_market_reports_the_same_outcome_metrics_with_one_sign_and_one_net
     the net risk is √(xᵀRx) in lots of the first asset in both, so the hedged world and its market, quoting alike
     and never trading the hedge, report the same net risk within error."""
     from baselines.policy import MarketPolicy
-    from eval.dealer import evaluate_dealer_policies
     from eval.metrics import outcome_metrics
 
     class Fixed(MarketPolicy):
@@ -158,7 +158,12 @@ def test_every_market_reports_the_same_outcome_metrics_with_one_sign_and_one_net
         symmetric["reward_mean"] - single["avellaneda_stoikov"].metrics["reward_mean"], rel=1e-9
     )
     market = world.market
-    multi = evaluate_dealer_policies(market, {"fixed": Fixed(market, 0.8), "wide": Fixed(market, 1.2)}, 2000, 3)
+    fixed = {name: (PolicySpec(name, name, {}), Fixed(market, h)) for name, h in (("fixed", 0.8), ("wide", 1.2))}
+    multi = {name: result.metrics for name, result in evaluate_policies(market, fixed, 2000, 3, warn=False).items()}
     assert shared <= set(multi["fixed"])
+    assert set(symmetric) - {"vs_avellaneda_stoikov", "spec"} <= set(multi["fixed"]) | {
+        "optimality_score",
+        "optimality_score_ci95",
+    }
     risks = symmetric["net_risk_mean"], multi["fixed"]["net_risk_mean"]
     assert risks[0] == pytest.approx(risks[1], rel=0.05), risks

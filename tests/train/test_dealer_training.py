@@ -15,7 +15,7 @@ from envs.interface import interface_of
 from envs.market import Asset, Market, Penalty
 from envs.presets import make_market, mean_variance_market
 from eval.cli import main as evaluate
-from eval.dealer import DEALER_BASELINES
+from eval.evaluate import LADDER as DEALER_BASELINES
 from eval.learned import LearnedPolicy, load_learned
 from eval.run_folder import RunFolder, load_world
 from train.cli import main
