@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from baselines import list_policies, make_policy
+from baselines import POLICIES, list_policies, make_policy
+from baselines.policy import one_asset_world
 from envs import (
     CLOSE_INVENTORY,
     CLOSE_WINDOW,
@@ -309,11 +310,14 @@ def _check(config: Config, given: bool = True) -> None:
         # A given baseline must quote this market (the default ladder leaves out, with a note, what cannot);
         # optimal is left out with a warning where it cannot be built, and the calibrated skew's parameters are
         # checked without running its backtest.
-        if (given or spec.params) and spec.name not in ("optimal", "linear_skew_calibrated"):
-            try:
+        try:
+            if spec.name == "linear_skew_calibrated":
+                POLICIES[spec.name].check_parameters(spec.params)
+                one_asset_world(spec.name, world)
+            elif (given or spec.params) and spec.name != "optimal":
                 make_policy(spec.name, world, **spec.params)
-            except ValueError as error:
-                raise ConfigError(f"evaluation.baselines: {error}") from None
+        except ValueError as error:
+            raise ConfigError(f"evaluation.baselines: {error}") from None
 
 
 def world_of(config: Config) -> World | Market:

@@ -44,7 +44,10 @@ def test_a_dealer_config_gets_the_dealers_ladder_and_derived_hyperparameters():
 @pytest.mark.parametrize(
     ("sets", "message"),
     [
-        (["world.preset=two_assets", "evaluation.baselines=[linear_skew_calibrated]"], "not a dealer policy; accepted"),
+        (
+            ["world.preset=two_assets", "evaluation.baselines=[linear_skew_calibrated]"],
+            "quotes one asset; got a market of 2",
+        ),
         (["world.preset=dealer", "world.overrides.sigma=1"], "unknown key world.overrides.sigma; accepted"),
         (["world.preset=dealer", "world.overrides.dt=0.3"], "world.overrides: dt must divide horizon"),
         (["world.preset=bonds"], "world.preset must be one of .*two_assets"),
@@ -74,13 +77,13 @@ def test_training_on_a_dealer_compares_against_its_ladder_and_resumes(tmp_path, 
     document = json.loads((run.report / "metrics.json").read_text())
     assert list(document["policies"]) == ["learned", *DEALER_BASELINES]
     assert "optimality_score" in document["policies"]["optimal"]  # null here: 20 steps leave no gap to score
-    assert "| learned |" in (run.report / "report.md").read_text()
+    assert "| `learned` |" in (run.report / "report.md").read_text()
     history = json.loads(run.evaluations.read_text())
     assert [entry["step"] for entry in history] == [800, 1600]
     assert {"reward_mean", "mean_abs_inventory_0", "mean_abs_inventory_1"} <= set(history[-1]["policies"]["learned"])
     for label in ("learned", "closed_form", "optimal"):
         tags = EventAccumulator(str(run.tensorboard / label)).Reload().Tags()["scalars"]
-        assert {"eval/reward_mean", "eval/penalty", "eval/net_risk_mean", "eval/fills_1"} <= set(tags), label
+        assert {"eval/reward_mean", "eval/penalty", "eval/net_risk_mean", "eval/fills_bid_1"} <= set(tags), label
     assert main(["--resume", str(run_dir), "--set", "total_timesteps=2400"]) == 0
     assert "resuming" in capsys.readouterr().out
     assert json.loads(run.training.read_text())["num_timesteps"] == 2400
@@ -95,7 +98,7 @@ def test_training_on_a_dealer_compares_against_its_ladder_and_resumes(tmp_path, 
     assert evaluate(["--world", "default", "--policy", f"run:{run_dir}", "--episodes", "20", "--out", str(out)]) == 2
     assert "the policy cannot act in this world: it was trained observing ['inventory_0'" in capsys.readouterr().err
     assert evaluate(["--scenario", "dealer", "--policy", "symmetric", "--out", str(out)]) == 2
-    assert "a dealer scenario evaluates its own ladder and run:PATH" in capsys.readouterr().err
+    assert "a market scenario evaluates its own ladder and run:PATH" in capsys.readouterr().err
 
 
 def test_eval_scores_a_learned_dealer_on_its_preset(tmp_path, capsys):
