@@ -225,3 +225,37 @@ def one_asset_world(policy: str, world: World | Market) -> World:
         got = f"a market of {world.n_assets} assets" if isinstance(world, Market) else type(world).__name__
         raise ValueError(f"policy {policy!r} quotes one asset; got {got}")
     return world
+
+
+class AssetByAsset(MarketPolicy):
+    """A one-asset rung (``rung``, a ``OneAssetPolicy`` class) applied to each asset of a market alone
+    (``Market.asset_alone``: its own flow, limit, regimes and share of the penalty), ignoring correlation and the
+    other assets' inventories; ``params`` hold each asset's value of every parameter. Built by ``asset_by_asset``."""
+
+    rung: ClassVar[type[OneAssetPolicy]]
+
+    def __init__(self, world: Any, **params: Any) -> None:
+        self.check_parameters(params)
+        self.view = interface_of(world)
+        self.market = self.view.market
+        self.world = world
+        self.rungs = []
+        for index in range(self.market.n_assets):
+            try:
+                self.rungs.append(self.rung(self.market.asset_alone(index), **params))
+            except ValueError as error:
+                raise ValueError(f"{self.name} quotes each asset alone; asset {index}: {error}") from None
+        self.params = {key: tuple(rung.params[key] for rung in self.rungs) for key in self.parameters}
+
+    def quotes(self, inventory, time_to_close, volatility):
+        sides = [rung.quotes(inventory[:, i], time_to_close, volatility[:, i]) for i, rung in enumerate(self.rungs)]
+        return tuple(
+            np.stack([np.broadcast_to(side[j], time_to_close.shape) for side in sides], axis=1) for j in (0, 1)
+        )
+
+
+def asset_by_asset(rung: type[OneAssetPolicy]) -> type[AssetByAsset]:
+    """``rung`` as a policy of any market, asset by asset (``AssetByAsset``), under the rung's own name."""
+    return type(
+        f"{rung.__name__}ByAsset", (AssetByAsset,), {"rung": rung, "name": rung.name, "parameters": rung.parameters}
+    )

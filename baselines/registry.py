@@ -13,7 +13,7 @@ from baselines.glft import GLFT, GLFTExact
 from baselines.hedging import BandHedge, FullHedge, NoHedge
 from baselines.linear_skew import LinearSkew
 from baselines.optimal import Optimal
-from baselines.policy import Policy
+from baselines.policy import Policy, asset_by_asset
 from baselines.riccati import Riccati
 from baselines.symmetric import Symmetric
 from envs import Market, World, interface_of
@@ -40,8 +40,10 @@ POLICIES: dict[str, type[Policy]] = {
 }
 # Policies that quote as another (their ``base``) and add a hedge rule: never a base themselves.
 HEDGERS = ("no_hedge", "full_hedge", "band_hedge")
-# Policies of one quoted asset; every other quotes a market of any number of assets.
-ONE_ASSET = tuple(name for name, cls in POLICIES.items() if cls.one_asset and name != "optimal")
+# One-asset rungs that quote a market of several assets asset by asset (``baselines.policy.AssetByAsset``).
+ASSET_BY_ASSET = ("glft_exact", "cartea_jaimungal")
+# Policies of one quoted asset only; every other quotes a market of any number of assets.
+ONE_ASSET = tuple(name for name, cls in POLICIES.items() if cls.one_asset and name not in ("optimal", *ASSET_BY_ASSET))
 
 
 def list_policies() -> dict[str, dict[str, dict[str, str]]]:
@@ -69,4 +71,6 @@ def make_policy(name: str, world: World | Market, **params: Any) -> Policy:
     if name == "optimal":
         Optimal.check_parameters(params)
         return exact_optimum(world)
+    if name in ASSET_BY_ASSET and assets > 1:
+        return asset_by_asset(POLICIES[name])(world, **params)
     return POLICIES[name](world, **params)

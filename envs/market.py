@@ -485,6 +485,15 @@ class Market:
         levels = scales**2 if self.penalty.volatility_scaled else np.ones_like(scales)
         return self.penalty.running * levels
 
+    def asset_alone(self, index: int) -> Market:
+        """Quoted asset ``index`` as a market of its own: no other asset or hedge, the same regimes, session and
+        rules, and the penalty on its own risk, ``φ·Rᵢᵢ`` and ``α·Rᵢᵢ`` (the asset's part of ``xᵀRx``)."""
+        share = float(self.risk_matrix[index, index])
+        penalty = dataclasses.replace(
+            self.penalty, running=self.penalty.running * share, terminal=self.penalty.terminal * share
+        )
+        return self.replace(assets=(self.assets[index],), hedges=(), correlation=None, penalty=penalty)
+
     def replace(self, **overrides: Any) -> Market:
         """A copy with some fields changed (validated like any market; ``ValueError`` names an unknown field).
 

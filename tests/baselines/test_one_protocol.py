@@ -88,3 +88,24 @@ def test_every_presets_world_is_the_world_of_its_market():
     for preset in list_presets():
         world = make_world(preset)
         assert world_of_market(world.market).market == world.market, preset
+
+
+@pytest.mark.parametrize("name", ["glft_exact", "cartea_jaimungal"])
+def test_a_one_asset_rung_quotes_a_market_asset_by_asset(name):
+    """Each asset quoted as the rung quotes that asset alone (its flow, limit and share φ·Rᵢᵢ of the penalty),
+    whatever the other asset holds; a market the rung cannot model is refused naming the asset."""
+    market = make_market("two_assets", penalty={"terminal": 0.3})
+    policy = make_policy(name, market)
+    tau = np.array([0.5, 0.5, 0.1])
+    bid, ask, trade = policy(np.array([[3, 0], [3, -5], [-2, 7]]), None, tau)
+    assert trade is None and bid.shape == (3, 2)
+    for i in range(2):
+        alone = make_policy(name, market.asset_alone(i))
+        own = np.array([[3], [3], [-2]]) if i == 0 else np.array([[0], [-5], [7]])
+        alone_bid, alone_ask, _ = alone(own, None, tau)
+        np.testing.assert_array_equal(bid[:, i], alone_bid[:, 0])
+        np.testing.assert_array_equal(ask[:, i], alone_ask[:, 0])
+    share = market.risk_matrix[1, 1]
+    assert market.asset_alone(1).penalty.terminal == pytest.approx(0.3 * share)
+    with pytest.raises(ValueError, match=f"{name} quotes each asset alone; asset 0: .*fill_curve"):
+        make_policy(name, make_market("dealer"))
