@@ -1,116 +1,197 @@
-"""The closed form of any market: the multi-asset closed form, its per-asset comparator (ignoring correlation)
-and its hedged variant.
+"""The closed form of any market, with or without hedge instruments, and its per-asset comparator (ignoring
+correlation): one family of closed forms, from one quadratic approximation of the value.
 
-The closed form is Bergault, Evangelista, Guéant & Vieira (2021), "Closed-form approximations in multi-asset
-market making" (Applied Mathematical Finance 28(2)), §3–4, following Guéant (2017), "Optimal market making"
-(Applied Mathematical Finance 24(2)), §4–6. Each side's Hamiltonian
-``H(p) = sup_δ f(δ)·(δ − p)`` is replaced by its expansion to second order at p = 0 (curvature
-``α₂ = H''(0)``, ``Asset.hamiltonian_curvature``), so that the value ``θ(t, q) = −qᵀA(t)q − qᵀB(t) − C(t)`` is
-quadratic in the inventory vector. With requests of size z at intensity ``λ·p_z`` and
-``θ(q) − θ(q ± z·eᵢ) ≈ ∓z·∂ᵢθ``, matching powers of q in the HJB equation
-``0 = ∂ₜθ + μᵀq − (γ/2)·qᵀΣq + Σᵢ Σ_sides Σ_z z·λᵢ·p_z·H(p)`` gives
+Bergault, Evangelista, Guéant & Vieira (2021), "Closed-form approximations in multi-asset market making"
+(Applied Mathematical Finance 28(2)), §3–4, following Guéant (2017), "Optimal market making" (Applied Mathematical
+Finance 24(2)), §4–6; the hedge instruments as Barzykin, Bergault & Guéant (2023), "Algorithmic market making in
+dealer markets with hedging and market impact" (Mathematical Finance 33(1)). Each side's Hamiltonian
+``H(p) = sup_δ f(δ)·(δ − p)`` is replaced by its expansion to second order at p = 0 (``h₁ = H'(0) = −f(δ̃(0))``,
+``h₂ = H''(0)``, ``Asset.hamiltonian_curvature``), so that the value ``θ(t, x) = −xᵀA(t)x − xᵀB(t) − C(t)`` is
+quadratic in the positions x (the quoted inventories, then the hedges that can trade). A hedge traded at rate v
+costs ``η·v² + ψ·|v|``, and ``sup_v [v·∂θ/∂y − η·v²] = (∂θ/∂y)²/(4η)`` (ψ left out of the quadratic part). With
+requests of size z at intensity ``λ_side·p_z``, ``θ(x) − θ(x ± z·eᵢ) ≈ ∓z·∂ᵢθ`` and the running penalty
+``Φ = φ·R`` (``(γ/2)·Σ``), matching powers of x in the HJB equation gives, in τ = T − t,
 
-    A′ = 2·A·D₊·A − (γ/2)·Σ,   A(T) = 0;        B′ = μ + 2·A·D₊·B,   B(T) = 0,
+    dA/dτ = Φ − A·M·A,   A(0) = α·R;        dB/dτ = −μ − A·(M·B + c),   B(0) = 0,
 
-``D₊ = diag(2·λᵢ·α₂ᵢ·Σ_z p_z·z)`` (both sides). With τ = T − t and ``Â = √γ·(D₊^½·Σ·D₊^½)^½``:
+``M = diag(2·D₊, 1/η)``, ``D₊ᵢ = (λᵇᵢ + λᵃᵢ)·h₂ᵢ·m₁ᵢ`` (``m₁ = Σ p_z·z``, ``m₂ = Σ p_z·z²``) and, for a one-sided
+flow, ``cᵢ = 2·(λᵇᵢ − λᵃᵢ)·(h₁ᵢ·m₁ᵢ + h₂ᵢ·Aᵢᵢ·m₂ᵢ)`` (0 for the hedges). Without a terminal penalty and with
+balanced flow this is solved by one eigendecomposition: with ``S = (M^½·Φ·M^½)^½ = V·diag(s)·Vᵀ``,
 
-    A(t) = ½·D₊^(−½)·Â·tanh(Â·τ)·D₊^(−½),     B(t) = −D₊^(−½)·Â⁻¹·tanh(Â·τ)·D₊^½·μ
+    A(τ) = M^(−½)·S·tanh(S·τ)·M^(−½),     B(τ) = −M^(−½)·V·diag(tanh(s·τ)/s)·Vᵀ·M^½·μ
 
-(one eigendecomposition; ``Â⁻¹·tanh(Â·τ)`` is read as τ on a zero eigenvalue). The quotes are the greedy
-best responses to the quadratic value: a side of asset i quoting one offset for every size maximizes
-``f(δ)·Σ_z p_z·z·(δ − p_z)``, so ``δ = δ̃ᵢ(p̄)`` at the size-weighted marginal
+(``tanh(s·τ)/s`` read as τ where s = 0); otherwise A and B are integrated (``scipy.integrate.solve_ivp``) on the
+step grid. φ is each regime's (``Market.running_penalty_levels``), so the coefficients are the regime's.
 
-    p̄ᵇ = 2·(A·q)ᵢ + Aᵢᵢ·z̄ᵢ + Bᵢ,     p̄ᵃ = −2·(A·q)ᵢ + Aᵢᵢ·z̄ᵢ − Bᵢ,
+The policy trades first, then quotes at the post-trade positions:
 
-``z̄ᵢ = Σ p_z·z² / Σ p_z·z`` (``Asset.size_weighted_size``) and ``δ̃`` the curve's exact best response
-(``Asset.best_response``; through Lambert W for the logistic curve). Each asset's quotes lean on every
-asset's inventory through the off-diagonal entries of A. With d = 1 and the exponential curve this is
-GLFT's asymptotic closed form in the small-γ limit of its Hamiltonian (GLFT 2013, eq. 4.6–4.7).
+- each hedge j: the dead-zone rate ``v = sign(p)·(|p| − ψ)₊/(2η)`` with ``p = ∂θ/∂yⱼ = −2(A·x)ⱼ − Bⱼ``, over one
+  step ``u = v·dt``, never past the dead zone's edge (``|u| ≤ (|p| − ψ)₊/(2Aⱼⱼ)``), rounded to the lot and kept
+  within ``±U`` and ``±Q₂``; a hedge with ``U = 0`` is no position of the value;
+- each quoted asset i: the greedy best responses to the quadratic value, ``δ = δ̃ᵢ(p̄ + fee)`` at the
+  size-weighted marginal ``p̄ᵇ = 2·(A·x)ᵢ + Aᵢᵢ·z̄ᵢ + Bᵢ``, ``p̄ᵃ = −2·(A·x)ᵢ + Aᵢᵢ·z̄ᵢ − Bᵢ``, ``z̄ᵢ = m₂/m₁``
+  (``Asset.size_weighted_size``) and ``δ̃`` the curve's exact best response (``Asset.best_response``; through
+  Lambert W for the logistic curve); no side that would pass the limit (``pull_at_limit``).
+
+Each asset's quotes lean on every position through the off-diagonal entries of A. With one exponential asset this
+is GLFT's asymptotic closed form in the small-γ limit of its Hamiltonian (GLFT 2013, eq. 4.6–4.7), whose stationary
+skew per lot is ``2·A₁₁ = √(φ/(k·A·e⁻¹))``. The adverse jump is not modelled (``optimal`` handles it exactly).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.integrate
 
 from baselines.policy import MarketPolicy, flattening_limit, pull_at_limit
+from baselines.quote_table import steps_to_close
 from envs import World, round_to_lot
+from envs.core import clip_trade
 from envs.market import Market
+
+# The smallest impact the closed form divides by [price·time/lot²]; a hedge with η = 0 trades at its U.
+_MIN_IMPACT = 1e-12
 
 
 class ClosedForm(MarketPolicy):
-    """The multi-asset closed form of Bergault, Evangelista, Guéant & Vieira (2021) (module docstring)."""
+    """The closed form of any market (module docstring): quotes, and in a market with hedge instruments the
+    hedge trades, from the quadratic approximation of the value."""
 
     name = "closed_form"
 
     def __init__(self, world: World | Market) -> None:
         super().__init__(world)
-        dealer = self.market
-        quiet = [i for i, asset in enumerate(dealer.assets) if asset.arrival_intensity <= 0]
+        market = self.market
+        quiet = [i for i, asset in enumerate(market.assets) if asset.arrival_intensity <= 0]
         if quiet:
             raise ValueError(f"the closed form needs arrival_intensity > 0 on every asset; assets {quiet} have none")
-        curvature = np.array([asset.hamiltonian_curvature() for asset in dealer.assets])
-        mean_size = np.array([asset.mean_size for asset in dealer.assets])
-        self.weights = 2.0 * dealer.column("arrival_intensity") * curvature * mean_size  # D₊'s diagonal
-        root = np.sqrt(self.weights)
-        values, vectors = np.linalg.eigh(root[:, None] * self._covariance() * root[None, :])
-        self.rates = np.sqrt(dealer.risk_aversion * np.clip(values, 0.0, None))  # Â's eigenvalues
-        self._left = vectors / root[:, None]  # D₊^(−½)·V
-        self._drift = vectors.T @ (root * dealer.column("drift"))  # Vᵀ·D₊^½·μ
-        self._sizes = np.array([asset.size_weighted_size for asset in dealer.assets])
+        assets = market.assets
+        self.traded = np.flatnonzero(market.hedge_column("max_trade") > 0)  # the hedges in the value
+        d, sides = market.n_assets, np.array([asset.side_intensities for asset in assets])  # (d, 2)
+        curvature = np.array([asset.hamiltonian_curvature() for asset in assets])
+        first = np.array([asset.mean_size for asset in assets])
+        second = np.array([asset.second_size_moment for asset in assets])
+        self.weights = sides.sum(axis=1) * curvature * first  # D₊'s diagonal
+        impact = np.maximum(market.hedge_column("impact")[self.traded], _MIN_IMPACT)
+        self._m = np.concatenate([2.0 * self.weights, 1.0 / impact])
+        kept = np.concatenate([np.arange(d), d + self.traded])
+        self._risk = self._risk_matrix()[np.ix_(kept, kept)]
+        self._drift = market.instrument_column("drift")[kept]
+        imbalance = sides[:, 0] - sides[:, 1]
+        slope = -np.array([asset.myopic_fill_chance for asset in assets])  # h₁
+        self._c0 = 2.0 * imbalance * slope * first  # c without its A-dependent part
+        self._c1 = 2.0 * imbalance * curvature * second
+        self._sizes = np.array([asset.size_weighted_size for asset in assets])
+        self._fee = market.column("fee")
+        self._closed = market.penalty.terminal == 0.0 and not imbalance.any()
+        levels = market.running_penalty_levels
+        self._tables = None if self._closed else [self._integrated(level) for level in levels]
+        self._spectra = [self._spectrum(level) for level in levels] if self._closed else None
 
-    def _covariance(self) -> np.ndarray:
-        return self.market.covariance
+    def _risk_matrix(self) -> np.ndarray:
+        return self.market.risk_matrix
 
-    def coefficients(self, time_to_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``A`` ``(n, d, d)`` [price/lot²] and ``B`` ``(n, d)`` [price/lot] at times to close τ ``(n,)``."""
-        tau = np.asarray(time_to_close, dtype=np.float64)[..., None]
-        rates = self.rates
-        tanh = np.tanh(rates * tau)
-        a = 0.5 * np.einsum("ik,nk,jk->nij", self._left, rates * tanh, self._left)
-        safe = np.where(rates > 0, rates, 1.0)
-        ratio = np.where(rates > 0, tanh / safe, tau)  # Â⁻¹·tanh(Âτ), τ on a zero eigenvalue
-        b = -np.einsum("ik,nk,k->ni", self._left, ratio, self._drift)
+    def _spectrum(self, running_penalty: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        root = np.sqrt(self._m)
+        values, vectors = np.linalg.eigh(root[:, None] * running_penalty * self._risk * root[None, :])
+        return np.sqrt(np.clip(values, 0.0, None)), vectors / root[:, None], vectors.T @ (root * self._drift)
+
+    def _integrated(self, running_penalty: float) -> tuple[np.ndarray, np.ndarray]:
+        market, n = self.market, self._m.size
+        d, penalty, m = market.n_assets, running_penalty * self._risk, self._m
+
+        def derivative(_, y):
+            a, b = y[: n * n].reshape(n, n), y[n * n :]
+            c = np.zeros(n)
+            c[:d] = self._c0 + self._c1 * np.diagonal(a)[:d]
+            return np.concatenate([(penalty - a @ (m[:, None] * a)).ravel(), -self._drift - a @ (m * b + c)])
+
+        tau = np.arange(market.n_steps + 1) * market.dt
+        start = np.concatenate([(market.penalty.terminal * self._risk).ravel(), np.zeros(n)])
+        solution = scipy.integrate.solve_ivp(
+            derivative, (0.0, float(tau[-1])), start, t_eval=tau, rtol=1e-10, atol=1e-12, method="LSODA"
+        )
+        return solution.y[: n * n].T.reshape(-1, n, n), solution.y[n * n :].T
+
+    def coefficients(
+        self, time_to_close: np.ndarray, regime: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``A`` ``(n, k, k)`` [price/lot²] and ``B`` ``(n, k)`` [price/lot] over the k positions of the value (the
+        assets, then the hedges that trade) at times to close τ ``(n,)`` [time] in regimes ``(n,)`` (``None``: the
+        first): closed forms at any τ, or the integrated tables at the nearest step."""
+        tau = np.asarray(time_to_close, dtype=np.float64)
+        regime = np.zeros(tau.shape, dtype=np.int64) if regime is None else np.broadcast_to(regime, tau.shape)
+        k = self._m.size
+        a, b = np.empty((*tau.shape, k, k)), np.empty((*tau.shape, k))
+        for level in np.unique(regime):  # one pass per regime, vectorized over the books
+            rows = regime == level
+            if self._tables is not None:
+                steps = steps_to_close(self.market, tau[rows])
+                a[rows], b[rows] = self._tables[level][0][steps], self._tables[level][1][steps]
+                continue
+            rates, left, drift = self._spectra[level]
+            at = tau[rows][:, None]
+            tanh = np.tanh(rates * at)
+            a[rows] = np.einsum("ik,nk,jk->nij", left, rates * tanh, left)
+            ratio = np.where(rates > 0, tanh / np.where(rates > 0, rates, 1.0), at)  # tanh(sτ)/s, τ at s = 0
+            b[rows] = -np.einsum("ik,nk,k->ni", left, ratio, drift)
         return a, b
 
-    def quotes(self, inventory, time_to_close, volatility):
-        inventory = np.asarray(inventory, dtype=np.float64)
-        a, b = self.coefficients(np.broadcast_to(time_to_close, inventory.shape[:1]))
-        lean = 2.0 * np.einsum("nij,nj->ni", a, inventory) + b
-        base = np.diagonal(a, axis1=1, axis2=2) * self._sizes
-        bid = np.empty_like(inventory)
-        ask = np.empty_like(inventory)
-        for i, asset in enumerate(self.market.assets):  # a loop over assets, each vectorized over books
+    def act(self, state):
+        market, d = self.market, self.market.n_assets
+        inventory = np.asarray(state["inventory"], dtype=np.float64)
+        a, b = self.coefficients(state["time_to_close"], state.get("regime"))
+        positions = [inventory]
+        trade = None
+        if market.n_hedges:
+            held = np.asarray(state["hedge_position"], dtype=np.int64)
+            trade = np.zeros_like(held)
+            if self.traded.size:
+                trade[:, self.traded] = self._hedge_trades(a, b, inventory, held[:, self.traded])
+            positions.append((held + trade)[:, self.traded].astype(np.float64))
+        x = np.concatenate(positions, axis=1)
+        lean = 2.0 * np.einsum("nij,nj->ni", a[:, :d], x) + b[:, :d]
+        base = np.diagonal(a, axis1=1, axis2=2)[:, :d] * self._sizes + self._fee
+        bid, ask = np.empty_like(inventory), np.empty_like(inventory)
+        for i, asset in enumerate(market.assets):  # a loop over assets, each vectorized over books
             bid[:, i] = asset.best_response(base[:, i] + lean[:, i])
             ask[:, i] = asset.best_response(base[:, i] - lean[:, i])
-        return pull_at_limit(inventory, bid, ask, flattening_limit(self.market))
+        return (*pull_at_limit(inventory, bid, ask, flattening_limit(market)), trade)
+
+    def _hedge_trades(self, a, b, inventory, held) -> np.ndarray:
+        """Each traded hedge's dead-zone trade [lots] before the step's quotes (module docstring)."""
+        market, d = self.market, self.market.n_assets
+        hedges = [market.hedges[j] for j in self.traded]
+        x = np.concatenate([inventory, held.astype(np.float64)], axis=1)
+        marginal = -2.0 * np.einsum("nij,nj->ni", a[:, d:], x) - b[:, d:]
+        spread, impact = (np.array([getattr(h, name) for h in hedges]) for name in ("spread_cost", "impact"))
+        excess = np.maximum(np.abs(marginal) - spread, 0.0)
+        with np.errstate(divide="ignore"):  # A_yy = 0 at the close: the rate alone bounds the trade
+            reach = np.minimum(
+                market.dt / (2.0 * np.maximum(impact, _MIN_IMPACT)), 0.5 / np.diagonal(a, axis1=1, axis2=2)[:, d:]
+            )
+        lots, limits = (np.array([getattr(h, name) for h in hedges]) for name in ("lot", "max_trade"))
+        positions = np.array([h.max_position for h in hedges])
+        requested = round_to_lot(np.sign(marginal) * excess * reach, lots.astype(np.int64))
+        return clip_trade(requested, held, limits.astype(np.int64), positions.astype(np.int64))
+
+    def quotes(self, inventory, time_to_close, volatility):
+        """The quotes at flat hedges in the first regime (``act`` reads each book's hedges and regime)."""
+        n = np.shape(inventory)[0]
+        state = {
+            "inventory": np.asarray(inventory),
+            "time_to_close": np.broadcast_to(np.asarray(time_to_close, dtype=np.float64), (n,)),
+            "hedge_position": np.zeros((n, self.market.n_hedges), dtype=np.int64),
+        }
+        return self.act(state)[:2]
 
 
 class PerAsset(ClosedForm):
-    """The naive comparator: the closed form (GLFT's, for an exponential curve) applied asset by asset,
-    each with its own variance and no correlation (Σ's off-diagonal set to 0)."""
+    """The naive comparator: the closed form (GLFT's, for an exponential curve) applied asset by asset, each with
+    its own variance and no correlation (R's off-diagonal set to 0): it never hedges, and only unwinds a hedge
+    position it holds (its own risk)."""
 
     name = "per_asset"
 
-    def _covariance(self) -> np.ndarray:
-        return np.diag(np.diag(self.market.covariance))
-
-
-class ClosedFormHedged(ClosedForm):
-    """The closed form for the risk the minimum-variance hedge leaves, plus that hedge: quotes as
-    ``ClosedForm`` with Σ replaced by ``Market.residual_covariance`` (``Σ_qq − Σ_qh·Σ_hh⁺·Σ_hq``), and each step
-    trades every hedge instrument toward ``H·q`` (``Market.min_variance_hedge``, rounded to its lot; the core
-    clips the trade to ``±U`` and ``±Q₂``), whatever the trading costs (the dealer's ``full_hedge``,
-    ``baselines.hedging``). The hedges' drift is ignored. With no hedge instruments it is ``ClosedForm``."""
-
-    name = "closed_form_hedged"
-
-    def _covariance(self) -> np.ndarray:
-        return self.market.residual_covariance
-
-    def act(self, state):
-        bid, ask, _ = super().act(state)
-        if not self.market.n_hedges:
-            return bid, ask, None
-        target = state["inventory"] @ self.market.min_variance_hedge.T
-        lots = self.market.hedge_column("lot").astype(np.int64)
-        return bid, ask, round_to_lot(target, lots) - state["hedge_position"]
+    def _risk_matrix(self) -> np.ndarray:
+        return np.diag(np.diag(self.market.risk_matrix))

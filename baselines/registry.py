@@ -7,14 +7,13 @@ from typing import Any
 from baselines.avellaneda_stoikov import AvellanedaStoikov
 from baselines.calibration import CalibratedLinearSkew
 from baselines.cartea_jaimungal import CarteaJaimungal
-from baselines.closed_form import ClosedForm, ClosedFormHedged, PerAsset
+from baselines.closed_form import ClosedForm, PerAsset
 from baselines.dealer_optimal import exact_optimum
 from baselines.glft import GLFT, GLFTExact
 from baselines.hedging import BandHedge, FullHedge, NoHedge
 from baselines.linear_skew import LinearSkew
 from baselines.optimal import Optimal
 from baselines.policy import Policy, asset_by_asset
-from baselines.riccati import Riccati
 from baselines.symmetric import Symmetric
 from envs import Market, World, interface_of
 
@@ -30,8 +29,6 @@ POLICIES: dict[str, type[Policy]] = {
         CarteaJaimungal,
         PerAsset,
         ClosedForm,
-        ClosedFormHedged,
-        Riccati,
         NoHedge,
         FullHedge,
         BandHedge,

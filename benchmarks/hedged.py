@@ -18,7 +18,7 @@ from envs import make_world
 from envs.rollout import rollout
 from eval.metrics import bootstrap_indices, optimality_score, rollout_metrics
 
-LADDER = ("symmetric", "no_hedge", "full_hedge", "band_hedge", "riccati", "optimal")
+LADDER = ("symmetric", "no_hedge", "full_hedge", "band_hedge", "closed_form", "optimal")
 
 
 def build_cost(preset: str) -> tuple[float, float, int]:

@@ -48,12 +48,11 @@ class PolicyResult:
 def ladder(world: World | Market) -> tuple[str, ...]:
     """A market's default baselines: ``LADDER``; with one asset ``linear_skew_calibrated`` for ``linear_skew`` and
     no ``per_asset`` (the closed form asset by asset is the closed form) nor ``closed_form`` (GLFT's asymptotic
-    form, which ``avellaneda_stoikov`` stands for); with hedge instruments and several assets also
-    ``closed_form_hedged``."""
+    form, which ``avellaneda_stoikov`` stands for)."""
     market = interface_of(world).market
     if market.n_assets == 1:
         return ("symmetric", "linear_skew_calibrated", "avellaneda_stoikov", "optimal")
-    return (*LADDER, "closed_form_hedged") if market.n_hedges else LADDER
+    return LADDER
 
 
 def build_policy(spec: PolicySpec, world: World | Market, device: str = "cpu") -> Predictor:

@@ -1,7 +1,7 @@
 """Figures researchers expect: inventory paths on common seeds, P&L and final-inventory histograms, and
 bid/ask offsets against inventory at several times to close (learned vs closed form vs optimum); with a
 hedge instrument also the hedge position held against inventory, and the quotes at several hedge
-positions (learned vs ``riccati`` vs ``optimal``)."""
+positions (learned vs ``closed_form`` vs ``optimal``)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from envs.rollout import Rollout  # noqa: E402
 TIME_FRACTIONS = (1.0, 0.5, 0.1)
 PATHS_SHOWN = 8
 REFERENCES = ("avellaneda_stoikov", "optimal")
-HEDGED_REFERENCES = ("riccati", "optimal")
+HEDGED_REFERENCES = ("closed_form", "optimal")
 HEDGE_FRACTIONS = (-0.5, 0.0, 0.5)
 
 

@@ -12,7 +12,7 @@ from eval.specs import parse_spec
 
 SCENARIOS = ("worked_example", "as2008", "hedging")  # scenario_jobs' builders, in this order
 AS2008_RISK_AVERSIONS = (0.1, 0.01, 1.0)
-HEDGING_POLICIES = ("no_hedge", "full_hedge", "band_hedge", "riccati", "optimal")
+HEDGING_POLICIES = ("no_hedge", "full_hedge", "band_hedge", "closed_form", "optimal")
 # The hedged preset's costs scaled: nearly free, as set, and dear [ψ price/lot, η price·time/lot²].
 HEDGING_COSTS = {"cheap": (0.0, 0.00005), "preset": (0.02, 0.0005), "dear": (0.2, 0.002)}
 
@@ -59,7 +59,7 @@ def as2008_jobs(episodes: int, seed: int) -> list[Job]:
 
 
 def hedging_jobs(episodes: int, seed: int) -> list[Job]:
-    """The source documents' trade-off: ``no_hedge`` vs ``full_hedge`` vs ``band_hedge`` vs ``riccati`` vs
+    """The source documents' trade-off: ``no_hedge`` vs ``full_hedge`` vs ``band_hedge`` vs ``closed_form`` vs
     ``optimal`` in the ``hedged`` world at three hedge costs (``HEDGING_COSTS``) and in ``externalize``.
     Price risk turns into basis risk (``net_risk_mean`` against ``mean_abs_inventory``); cheap hedging
     wins; dear hedging loses to skewing."""

@@ -7,7 +7,6 @@ import pytest
 from baselines import make_policy
 from baselines.closed_form import ClosedForm, PerAsset
 from baselines.dealer_optimal import DealerOptimal
-from baselines.riccati import Riccati
 from envs import make_world
 from envs.interface import natural_scales
 from envs.market import Asset, Penalty
@@ -15,9 +14,9 @@ from envs.presets import make_market, mean_variance_market
 from envs.rollout import rule_rollout
 
 
-def test_one_asset_closed_form_is_glft_asymptotic_and_the_riccati_baseline():
+def test_one_asset_closed_form_is_glft_asymptotic():
     """d = 1, exponential: ``δ_b = 1/k + (2q + 1)/2·c`` with ``c = √(σ²γ·e/(2kA))`` far from the close (GLFT 2013,
-    eq. 4.6–4.7, small-γ Hamiltonian), and the single-asset ``riccati`` baseline at every time to close."""
+    eq. 4.6–4.7, small-γ Hamiltonian); the same policy quotes the single-asset world with that penalty."""
     sigma, gamma, k, intensity = 2.0, 0.5, 1.5, 140.0
     dealer = mean_variance_market(
         0.5, assets=(Asset(sigma=sigma, fill_decay=k, arrival_intensity=intensity, max_inventory=10),)
@@ -29,12 +28,12 @@ def test_one_asset_closed_form_is_glft_asymptotic_and_the_riccati_baseline():
     np.testing.assert_allclose(bid[:, 0], 1 / k + (2 * q[:, 0] + 1) / 2 * c, rtol=1e-12)
     np.testing.assert_allclose(ask[:, 0], 1 / k - (2 * q[:, 0] - 1) / 2 * c, rtol=1e-12)
     world = make_world("default", running_penalty=gamma * sigma**2 / 2, terminal_penalty=0.0)
-    riccati = Riccati(world)
+    single = ClosedForm(world)
     for tau in (1.0, 0.3, 0.01):
-        expected_bid, expected_ask, _ = riccati.decide(q[:, 0], 0.0, np.full(q.shape[0], tau), sigma)
+        expected_bid, expected_ask = single.quotes(q, np.full(q.shape[0], tau), None)
         bid, ask = policy.quotes(q, np.full(q.shape[0], tau), None)
-        np.testing.assert_allclose(bid[:, 0], expected_bid, rtol=1e-9)
-        np.testing.assert_allclose(ask[:, 0], expected_ask, rtol=1e-9)
+        np.testing.assert_allclose(bid, expected_bid, rtol=1e-9)
+        np.testing.assert_allclose(ask, expected_ask, rtol=1e-9)
 
 
 def test_uncorrelated_assets_factor_into_single_asset_quotes():

@@ -183,8 +183,6 @@ def test_list_policies_and_bad_parameters():
         "cartea_jaimungal",
         "per_asset",
         "closed_form",
-        "closed_form_hedged",
-        "riccati",
         "no_hedge",
         "full_hedge",
         "band_hedge",

@@ -1,11 +1,12 @@
-"""Rung 3's formulas: the Riccati closed form and the exact optimum with a hedge leg, checked in their
-limits (no hedge, a frictionless hedge, a perfect free hedge) and against each other and Monte Carlo."""
+"""Rung 3's formulas: the closed form with a hedge leg (its Riccati equations) and the exact optimum with one,
+checked in their limits (no hedge, a frictionless hedge, a perfect free hedge) and against each other and Monte
+Carlo."""
 
 import numpy as np
 import pytest
 
 from baselines import make_policy
-from baselines.riccati import riccati_coefficients
+from baselines.closed_form import ClosedForm
 from envs import make_world
 from envs.rollout import rollout
 
@@ -25,13 +26,13 @@ def test_optimum_with_a_hedge_that_cannot_trade_is_todays_optimum():
     np.testing.assert_allclose(with_axis.quotes(q, t, v), plain.quotes(q, t, v), rtol=1e-12)
 
 
-def test_riccati_without_a_hedge_is_glft_in_the_small_risk_aversion_limit():
+def test_the_closed_form_without_a_hedge_is_glft_in_the_small_risk_aversion_limit():
     """The scalar problem's stationary quotes are GLFT's (2013, eq. 4.6–4.7) with γσ²/2 = φ as γ → 0:
     ``δ_b = 1/k + (2q + 1)/2·c``, ``c = √(φ/(k·A·e⁻¹))``."""
     world = make_world("default", terminal_penalty=0.0)
-    riccati = make_policy("riccati", world)
+    closed_form = make_policy("closed_form", world)
     q = np.arange(-5, 6)
-    bid, ask = riccati.quotes(q, np.ones(q.size), np.full(q.size, world.sigma))
+    bid, ask = (side[:, 0] for side in closed_form.quotes(q[:, None], np.ones(q.size), None))
     gamma = 1e-5
     glft_world = world.replace(sigma=float(np.sqrt(2 * world.running_penalty / gamma)))
     glft_bid, glft_ask = make_policy("glft", glft_world, risk_aversion=gamma).quotes(
@@ -43,20 +44,21 @@ def test_riccati_without_a_hedge_is_glft_in_the_small_risk_aversion_limit():
     np.testing.assert_allclose(np.diff(bid), c, rtol=1e-9)
 
 
-def test_riccati_with_a_hedge_that_cannot_trade_quotes_as_without_one():
+def test_the_closed_form_with_a_hedge_that_cannot_trade_quotes_as_without_one():
     hedged = make_world("hedged", hedge_max_trade=0)
-    q, t, v = np.arange(-10, 11), np.full(21, 0.3), np.full(21, 2.0)
+    q, t = np.arange(-10, 11)[:, None], np.full(21, 0.3)
     np.testing.assert_allclose(
-        make_policy("riccati", hedged).quotes(q, t, v), make_policy("riccati", hedged.without_hedge()).quotes(q, t, v)
+        make_policy("closed_form", hedged).quotes(q, t, None),
+        make_policy("closed_form", hedged.without_hedge()).quotes(q, t, None),
     )
 
 
-def test_riccati_closed_form_equals_the_backward_integration():
-    """α = 0 uses the eigendecomposition; a negligible α forces the ODE solver: the two agree."""
+def test_the_closed_form_equals_the_backward_integration():
+    """α = 0 with balanced flow uses the eigendecomposition; a negligible α forces the ODE solver: the two agree."""
     world = make_world("hedged", terminal_penalty=0.0)
-    steps = np.arange(world.n_steps + 1)
-    closed, _ = riccati_coefficients(world, 1.0, steps)
-    integrated, _ = riccati_coefficients(world.replace(terminal_penalty=1e-14), 1.0, steps)
+    tau = np.arange(world.n_steps + 1) * world.dt
+    closed, _ = ClosedForm(world).coefficients(tau)
+    integrated, _ = ClosedForm(world.replace(terminal_penalty=1e-14)).coefficients(tau)
     np.testing.assert_allclose(closed, integrated, atol=1e-8)
     assert closed[0] == pytest.approx(np.zeros((2, 2)))
 
@@ -68,11 +70,11 @@ def test_frictionless_hedge_targets_minimum_variance_and_prices_only_basis_risk(
     world = make_world(
         "hedged", hedge_correlation=rho, hedge_sigma=3.0, hedge_impact=1e-9, hedge_spread_cost=0.0, terminal_penalty=0.0
     )
-    steps = np.array([world.n_steps])
-    (a,), _ = riccati_coefficients(world, world.running_penalty, steps)
+    tau = np.array([world.horizon])
+    (a,), _ = ClosedForm(world).coefficients(tau)
     assert -a[1, 0] / a[1, 1] == pytest.approx(world.hedge_ratio, rel=1e-3)
     basis = world.without_hedge(1 - rho**2)
-    (scalar,), _ = riccati_coefficients(basis, basis.running_penalty, steps)
+    (scalar,), _ = ClosedForm(basis).coefficients(tau)
     assert a[0, 0] - a[0, 1] ** 2 / a[1, 1] == pytest.approx(scalar[0, 0], rel=1e-3)
 
 
@@ -84,7 +86,7 @@ def test_optimal_frictionless_hedge_holds_the_minimum_variance_hedge():
     assert np.all(np.abs(trade - world.hedge_ratio * q) <= 1.0)  # within a lot of −ρσ₁/σ₂·q
 
 
-@pytest.mark.parametrize("policy", ["optimal", "riccati"])
+@pytest.mark.parametrize("policy", ["optimal", "closed_form"])
 def test_a_perfect_free_hedge_makes_the_quotes_independent_of_inventory(policy):
     """ρ = 1, no hedge cost and room to hedge everything: the book is flattened in the hedge, so the
     quotes are the same at every inventory. (Near the position limit Q the exact optimum still leans:
@@ -99,22 +101,22 @@ def test_a_perfect_free_hedge_makes_the_quotes_independent_of_inventory(policy):
         horizon=0.25,
     )
     built = make_policy(policy, world)
-    q = np.arange(-6, 7)
-    state = (np.zeros(q.size, dtype=int), np.full(q.size, 0.125), np.full(q.size, 2.0))
-    bid, ask, trade = built.decide(q, *state)
+    q = np.arange(-6, 7)[:, None]
+    tau = np.full(q.shape[0], 0.125)
+    bid, ask, trade = built(q, np.zeros_like(q), tau)
     np.testing.assert_array_equal(trade, -q)
-    np.testing.assert_allclose(bid, bid[6], atol=1e-9)
-    np.testing.assert_allclose(ask, ask[6], atol=1e-9)
+    np.testing.assert_allclose(bid, np.broadcast_to(bid[6], bid.shape), atol=1e-9)
+    np.testing.assert_allclose(ask, np.broadcast_to(ask[6], ask.shape), atol=1e-9)
     # Without the hedge the same policy skews.
-    plain_bid, _ = make_policy(policy, world.without_hedge()).quotes(q, *state[1:])
-    assert plain_bid[-1] - plain_bid[0] > 0.5
+    plain_bid, _, _ = make_policy(policy, world.without_hedge())(q, None, tau)
+    assert plain_bid[-1, 0] - plain_bid[0, 0] > 0.5
 
 
 @pytest.mark.parametrize("preset", ["hedged", "externalize"])
 def test_optimal_is_at_least_as_good_as_every_hedger(preset):
     world = make_world(preset)
     best = rewards(world, make_policy("optimal", world))
-    for name in ("symmetric", "no_hedge", "full_hedge", "band_hedge", "riccati", "glft"):
+    for name in ("symmetric", "no_hedge", "full_hedge", "band_hedge", "closed_form", "glft"):
         difference = best - rewards(world, make_policy(name, world))  # paired on the same streams
         assert difference.mean() >= -3 * difference.std() / np.sqrt(EPISODES), name
 

@@ -11,7 +11,7 @@ from envs import action_to_quotes, make_world, market_keys, observation_at
 from envs.presets import make_market
 from envs.rollout import rule_rollout
 
-HEDGE_ONLY = ("full_hedge", "band_hedge", "riccati")  # need a hedge instrument
+HEDGE_ONLY = ("full_hedge", "band_hedge")  # need a hedge instrument
 ANY_MARKET = sorted(set(POLICIES) - set(ONE_ASSET) - {"optimal", "linear_skew_calibrated"})
 
 

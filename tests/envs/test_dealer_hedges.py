@@ -1,14 +1,12 @@
 """The dealer's hedge-only instruments: validation, the trade's execution and cost by hand, accounting and
 limits under adversarial actions, the mids' correlation, the adapters' layouts, and the hedged closed form."""
 
-import dataclasses
-
 import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from baselines.closed_form import ClosedForm, ClosedFormHedged
+from baselines.closed_form import ClosedForm, PerAsset
 from baselines.dealer_optimal import DealerOptimal
 from envs import (
     ENV_ID,
@@ -163,36 +161,39 @@ def test_adapters_lay_out_the_hedges_after_the_quotes():
     assert info["hedge_trade"] == 5 and info["hedge_position"] == 5 and info["hedge_cost"] > 0
 
 
-def test_closed_form_hedged_quotes_the_residual_risk_and_beats_the_unhedged_closed_form():
+def test_the_closed_form_hedges_at_the_dead_zone_rate_and_beats_the_correlation_blind_closed_form():
+    """With hedge instruments the closed form's value holds the hedges too: a hedge trades at the dead-zone rate
+    ``sign(p)·(|p| − ψ)₊/(2η)·dt`` (capped at the zone's edge), ``p = −2(A·x)ⱼ − Bⱼ``, and the quotes lean on the
+    post-trade positions; ``per_asset`` (no correlation) never hedges, only unwinds. Paired on 2,000 sessions, hedging wins."""
     dealer = make_market("two_assets_hedged")
-    assert ladder(dealer)[-1] == "closed_form_hedged" and "closed_form_hedged" not in ladder(make_market("two_assets"))
-    hedged, plain = ClosedFormHedged(dealer), ClosedForm(dealer)
-    inventory, tau = np.array([[3, 0], [2, -2]]), np.full(2, 0.5)
-    # Its quotes are the closed form's for the dealer without hedges whose risk is the residual one: by hand,
-    # Σ_qq − Σ_qh·Σ_hh⁻¹·Σ_hq = [[4, 2], [2, 4]] − [3.2, 3.2]ᵀ[3.2, 3.2]/4 = [[1.44, −0.56], [−0.56, 1.44]].
-    rho = -0.56 / 1.44
-    asset = dataclasses.replace(dealer.assets[0], sigma=1.2)
-    residual = ClosedForm(
-        mean_variance_market(assets=(asset, asset), correlation=((1, rho), (rho, 1)), risk_aversion=0.5, dt=0.005)
-    )
-    assert dealer.residual_covariance == pytest.approx(np.array([[1.44, -0.56], [-0.56, 1.44]]))
-    assert np.allclose(hedged.quotes(inventory, tau, None), residual.quotes(inventory, tau, None))
-    assert not np.allclose(hedged.quotes(inventory, tau, None), plain.quotes(inventory, tau, None))
-    _, _, trade = hedged(inventory, np.array([[1], [0]]), tau)
-    assert trade[:, 0].tolist() == [-3, 0]  # toward round(−0.8·3) = −2 from +1; −0.8·(2 − 2) = 0
-    assert plain(inventory, np.zeros((2, 1), dtype=np.int64), tau)[2] is None
-    # Without hedges it is the closed form exactly.
-    unhedged = make_market("two_assets")
-    assert np.array_equal(
-        ClosedFormHedged(unhedged).quotes(inventory, tau, None), ClosedForm(unhedged).quotes(inventory, tau, None)
-    )
-    # Paired on 2,000 sessions: hedging at a fiftieth of the spread beats carrying the risk.
+    assert "closed_form" in ladder(dealer) and not any("hedged" in name for name in ladder(dealer))
+    policy = ClosedForm(dealer)
+    inventory, held, tau = np.array([[6, 0], [2, -2], [0, 0]]), np.array([[0], [0], [3]]), np.full(3, 0.5)
+    a, b = policy.coefficients(tau)
+    assert a.shape == (3, 3, 3) and b.shape == (3, 3)
+    x = np.concatenate([inventory, held], axis=1).astype(float)
+    marginal = -2.0 * np.einsum("nj,nj->n", a[:, 2], x) - b[:, 2]
+    hedge = dealer.hedges[0]
+    rate = np.sign(marginal) * np.maximum(np.abs(marginal) - hedge.spread_cost, 0.0)
+    expected = np.rint(rate * np.minimum(dealer.dt / (2 * hedge.impact), 1 / (2 * a[:, 2, 2])) / hedge.lot) * hedge.lot
+    bid, ask, trade = policy(inventory, held, tau)
+    np.testing.assert_array_equal(trade[:, 0], np.clip(expected, -hedge.max_trade, hedge.max_trade))
+    assert trade[0, 0] < 0 and trade[2, 0] < 0  # long the assets, or long the index alone: sell the index
+    after = np.concatenate([inventory, held + trade], axis=1).astype(float)
+    lean = 2.0 * np.einsum("nij,nj->ni", a[:, :2], after) + b[:, :2]
+    base = np.diagonal(a, axis1=1, axis2=2)[:, :2]
+    np.testing.assert_allclose(bid, base + lean + 1 / dealer.column("fill_decay"), rtol=1e-12)
+    np.testing.assert_allclose(ask, base - lean + 1 / dealer.column("fill_decay"), rtol=1e-12)
+    blind = PerAsset(dealer)(inventory, held, tau)[2][:, 0]
+    assert blind[0] == blind[1] == 0 and blind[2] < 0  # no hedging; a held index is only risk, and it unwinds it
+    # Without hedges the value is the quoted assets' alone.
+    assert ClosedForm(make_market("two_assets")).coefficients(tau)[0].shape == (3, 2, 2)
     policies = {
-        name: (parse_spec(name), policy) for name, policy in (("closed_form", plain), ("closed_form_hedged", hedged))
+        name: (parse_spec(name), cls(dealer)) for name, cls in (("closed_form", ClosedForm), ("per_asset", PerAsset))
     }
     results = {name: r.metrics for name, r in evaluate_policies(dealer, policies, 2000, 0, warn=False).items()}
-    gap = results["closed_form_hedged"]["vs_closed_form"]  # policy − reference
-    assert gap["ci95"][0] > 0 and results["closed_form_hedged"]["penalty"] < results["closed_form"]["penalty"]
+    gap = results["per_asset"]["vs_closed_form"]  # policy − reference
+    assert gap["ci95"][1] < 0 and results["closed_form"]["net_risk_mean"] < results["per_asset"]["net_risk_mean"]
 
 
 def test_optimal_refuses_a_dealer_with_hedges():
@@ -212,7 +213,7 @@ def test_assets_and_hedges_may_come_as_mappings_of_their_fields():
         ],
     )
     assert world_of(config) == make_market("two_assets_hedged")
-    assert config.evaluation.baselines[-2:] == ("optimal", "closed_form_hedged")  # the ladder of the dealer built
+    assert config.evaluation.baselines[-2:] == ("closed_form", "optimal")  # the ladder of the market built
     with pytest.raises(
         ValueError, match=r"hedges\[0\]: unknown HedgeInstrument field\(s\) \['vol'\]; accepted: \['s0'"
     ):

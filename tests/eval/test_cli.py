@@ -230,7 +230,7 @@ def test_hedging_scenario_shows_the_trade_off(tmp_path):
     assert list(worlds) == ["hedged cheap", "hedged preset", "hedged dear", "externalize"]
     signs = {"spread_captured": 1, "inventory_pnl": 1, "hedge_pnl": 1, "fees": -1, "penalty": -1, "hedge_cost": -1}
     for entry in worlds.values():
-        assert list(entry["policies"]) == ["no_hedge", "full_hedge", "band_hedge", "riccati", "optimal"]
+        assert list(entry["policies"]) == ["no_hedge", "full_hedge", "band_hedge", "closed_form", "optimal"]
         for metrics in entry["policies"].values():
             parts = sum(sign * metrics[name] for name, sign in signs.items())
             assert parts == pytest.approx(metrics["reward_mean"], abs=1e-9)

@@ -504,7 +504,7 @@ def test_a_hedged_run_trains_evaluates_and_carries_its_hedge_leg(tmp_path):
 
     run_dir = tmp_path / "hedged"
     world = {"preset": "hedged", "overrides": {"horizon": 0.16}}
-    evaluation = {**TINY["evaluation"], "baselines": ["symmetric", "no_hedge", "riccati", "optimal"]}
+    evaluation = {**TINY["evaluation"], "baselines": ["symmetric", "no_hedge", "closed_form", "optimal"]}
     done = run_cli(
         "--config", str(write_config(tmp_path, world=world, evaluation=evaluation)), "--run-dir", str(run_dir)
     )
