@@ -68,7 +68,6 @@ results: setup
 	$(RECORD) eval_speed benchmarks/eval_speed.py
 	$(RECORD) hedged benchmarks/hedged.py
 	$(RECORD) dealer benchmarks/dealer.py
-	$(RECORD) hedging_closed_forms benchmarks/hedging_closed_forms.py
 	$(RECORD) market_equivalence benchmarks/market_equivalence.py
 	$(RECORD) core_vs_revision benchmarks/core_vs_revision.py --rounds 5
 ifndef QUICK

@@ -8,9 +8,9 @@ from baselines.avellaneda_stoikov import AvellanedaStoikov
 from baselines.calibration import CalibratedLinearSkew
 from baselines.cartea_jaimungal import CarteaJaimungal
 from baselines.closed_form import ClosedForm, PerAsset
-from baselines.dealer_optimal import exact_optimum
 from baselines.glft import GLFT, GLFTExact
 from baselines.hedging import BandHedge, FullHedge, NoHedge
+from baselines.joint_optimal import exact_optimum
 from baselines.linear_skew import LinearSkew
 from baselines.optimal import Optimal
 from baselines.policy import Policy, asset_by_asset
@@ -56,7 +56,7 @@ def list_policies() -> dict[str, dict[str, dict[str, str]]]:
 def make_policy(name: str, world: World | Market, **params: Any) -> Policy:
     """Build policy ``name`` for ``world`` (a single-asset ``World`` or a ``Market`` of any number of assets);
     ``ValueError`` names an unknown policy or parameter, or why the policy cannot quote this market. ``optimal``
-    is the exact optimum of any market it can tabulate (``baselines.dealer_optimal.exact_optimum``)."""
+    is the exact optimum of any market it can tabulate (``baselines.joint_optimal.exact_optimum``)."""
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; accepted: {sorted(POLICIES)}")
     assets = interface_of(world).market.n_assets

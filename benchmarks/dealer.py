@@ -16,7 +16,7 @@ import numpy as np
 from env_speed import core_rate  # this folder's sibling script: the single-asset core timed the same way
 
 from baselines.closed_form import ClosedForm
-from baselines.dealer_optimal import DealerOptimal
+from baselines.joint_optimal import JointOptimal
 from envs import market_keys
 from envs.core import Action, reset, step
 from envs.market import Asset, Market
@@ -77,10 +77,10 @@ def build_costs() -> None:
         line = f"{label}: closed form built in {closed * 1e3:.2f} ms"
         if dealer.n_assets == 2:
             start = time.perf_counter()
-            DealerOptimal(dealer)
+            JointOptimal(dealer)
             seconds = time.perf_counter() - start
             tracemalloc.start()
-            optimal = DealerOptimal(dealer)
+            optimal = JointOptimal(dealer)
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             line += (

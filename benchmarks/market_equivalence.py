@@ -35,7 +35,10 @@ try:
     market_policy = lambda name, market: DEALER_POLICIES[name](market)
 except ImportError:  # a tree with one registry for every market
     market_policy = make_policy
-from baselines.dealer_optimal import DealerOptimal
+try:
+    from baselines.joint_optimal import JointOptimal as DealerOptimal
+except ImportError:  # a tree before the one vocabulary
+    from baselines.dealer_optimal import DealerOptimal
 from envs import list_presets, make_world, market_keys
 from envs.presets import MULTI_ASSET_PRESETS, make_market
 from envs.rollout import rollout

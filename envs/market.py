@@ -419,12 +419,6 @@ class Market:
         return -np.linalg.pinv(sigma[d:, d:]) @ sigma[d:, :d]
 
     @cached_property
-    def residual_covariance(self) -> np.ndarray:
-        """``Σ_qq − Σ_qh·Σ_hh⁺·Σ_hq`` ``(d, d)``: the quoted inventories' risk left after the minimum-variance hedge."""
-        d, sigma = self.n_assets, self.instrument_covariance
-        return sigma[:d, :d] + sigma[:d, d:] @ self.min_variance_hedge
-
-    @cached_property
     def shock_loading(self) -> np.ndarray:
         """L with ``L·Lᵀ = C``: correlated shocks from independent normals (a symmetric square root, so a
         semi-definite C is fine)."""

@@ -220,17 +220,12 @@ def make_market(preset: str, **overrides: Any) -> Market:
     return make_world(preset, **overrides).market
 
 
-def resolve_dealer(market: str | Market, **overrides: Any) -> Market:
-    """A ``Market`` from a preset name or a ``Market``, with field overrides."""
-    if isinstance(market, Market):
-        return market.replace(**overrides) if overrides else market
-    return make_market(market, **overrides)
-
-
 def resolve_any(world: str | World | Market | None, **overrides: Any) -> World | Market:
     """A single-asset ``World`` (``resolve_world``) or, for a ``Market`` or a multi-asset preset, a ``Market``
-    (``resolve_dealer``), with overrides (the kind's fields)."""
-    return resolve_dealer(world, **overrides) if is_multi_asset(world) else resolve_world(world, **overrides)
+    (a preset name's ``make_market``), with overrides (the kind's fields)."""
+    if isinstance(world, Market):
+        return world.replace(**overrides) if overrides else world
+    return make_market(world, **overrides) if is_multi_asset(world) else resolve_world(world, **overrides)
 
 
 def preset_names() -> list[str]:

@@ -119,27 +119,27 @@ def quotes_figure(
     return _finished(figure, axes, "offset from mid δ [price]")
 
 
-def market_quotes_figure(dealer, policies: dict[str, object], asset: int = 0, time_fraction: float = 0.5) -> Figure:
+def market_quotes_figure(market, policies: dict[str, object], asset: int = 0, time_fraction: float = 0.5) -> Figure:
     """One asset's bid (solid) and ask (dashed) against its own inventory, one panel per inventory of the next
     asset (−Q/2, 0, +Q/2), at ``time_fraction`` of the session to close, hedges flat and, in a market with regimes,
     in the regime the chain spends most time in; ``policies`` map names to policies (``baselines.Policy``, learned ones included)."""
-    other = (asset + 1) % dealer.n_assets
-    own_limit, other_limit = dealer.assets[asset].max_inventory, dealer.assets[other].max_inventory
+    other = (asset + 1) % market.n_assets
+    own_limit, other_limit = market.assets[asset].max_inventory, market.assets[other].max_inventory
     q = np.arange(-own_limit, own_limit + 1)
-    held = [-(other_limit // 2), 0, other_limit // 2] if dealer.n_assets > 1 else [0]
-    regime = np.full(q.size, int(np.argmax(dealer.stationary_regime_distribution)))
-    flat = np.zeros((q.size, dealer.n_hedges), dtype=np.int64)
+    held = [-(other_limit // 2), 0, other_limit // 2] if market.n_assets > 1 else [0]
+    regime = np.full(q.size, int(np.argmax(market.stationary_regime_distribution)))
+    flat = np.zeros((q.size, market.n_hedges), dtype=np.int64)
     figure, axes = _panel_row(len(held))
     for axis, level in zip(axes, held, strict=True):
-        inventory = np.zeros((q.size, dealer.n_assets), dtype=np.int64)
+        inventory = np.zeros((q.size, market.n_assets), dtype=np.int64)
         inventory[:, asset] = q
-        if dealer.n_assets > 1:
+        if market.n_assets > 1:
             inventory[:, other] = level
         for index, (label, policy) in enumerate(policies.items()):
-            bid, ask, _ = policy(inventory, flat, np.full(q.size, time_fraction * dealer.horizon), regime)
+            bid, ask, _ = policy(inventory, flat, np.full(q.size, time_fraction * market.horizon), regime)
             axis.plot(q, bid[:, asset], color=f"C{index}", label=f"{label} bid")
             axis.plot(q, ask[:, asset], color=f"C{index}", linestyle="--", label=f"{label} ask")
-        axis.set_title(f"asset {other} inventory {level} lots" if dealer.n_assets > 1 else "one asset")
+        axis.set_title(f"asset {other} inventory {level} lots" if market.n_assets > 1 else "one asset")
         axis.set_xlabel(f"asset {asset} inventory [lots]")
     return _finished(figure, axes, f"asset {asset} offset from mid δ [price]")
 

@@ -6,7 +6,7 @@ import pytest
 
 from baselines import make_policy
 from baselines.closed_form import ClosedForm, PerAsset
-from baselines.dealer_optimal import DealerOptimal
+from baselines.joint_optimal import JointOptimal
 from envs import make_world
 from envs.interface import natural_scales
 from envs.market import Asset, Penalty
@@ -90,7 +90,7 @@ def two_asset_ladder(request):
     """The ladder on 3,000 paired episodes; ``two_assets_regimes`` adds regimes (acting on both mids and, scaled by
     σ², on the penalty), fees and a terminal penalty, which the optimum models and the closed forms do not."""
     dealer = make_market(request.param)
-    optimal = DealerOptimal(dealer)
+    optimal = JointOptimal(dealer)
     keys = np.arange(3000, dtype=np.uint64) * 7919 + 5
     ladder = ("symmetric", "linear_skew", "avellaneda_stoikov", "glft", "per_asset", "closed_form")
     policies = {name: make_policy(name, dealer) for name in ladder} | {"optimal": optimal}
@@ -114,16 +114,16 @@ def test_optimal_value_matches_monte_carlo(two_asset_ladder):
 def test_optimal_refuses_what_it_cannot_tabulate():
     three = mean_variance_market(0.5, assets=(Asset(),) * 3)
     with pytest.raises(ValueError, match="optimal tabulates exactly two quoted assets.*has 3"):
-        DealerOptimal(three)
+        JointOptimal(three)
     huge = mean_variance_market(0.5, assets=(Asset(max_inventory=400), Asset(max_inventory=400)), dt=0.001)
     with pytest.raises(ValueError, match="grid has .* states, more than"):
-        DealerOptimal(huge)
+        JointOptimal(huge)
     jumpy = make_market("two_assets").replace(assets=(Asset(adverse_jump=0.1), Asset()))
     with pytest.raises(ValueError, match=r"optimal does not model assets\[0\].adverse_jump yet"):
-        DealerOptimal(jumpy)
+        JointOptimal(jumpy)
     regimes = make_market("two_assets_regimes")
     with pytest.raises(ValueError, match="optimal quotes by regime in a market with regimes"):
-        DealerOptimal(regimes.replace(dt=0.05)).quotes(np.zeros((1, 2), dtype=np.int64), np.array([1.0]), None)
+        JointOptimal(regimes.replace(dt=0.05)).quotes(np.zeros((1, 2), dtype=np.int64), np.array([1.0]), None)
     with pytest.raises(ValueError, match="arrival_intensity > 0 on every asset"):
         ClosedForm(mean_variance_market(0.5, assets=(Asset(), Asset(arrival_intensity=0.0))))
 
@@ -165,7 +165,7 @@ def test_optimal_value_matches_monte_carlo_with_one_sided_flow_and_a_drawn_openi
     market = regimes.replace(
         assets=(Asset(**{**first.__dict__, "sell_share": 0.6, "initial_inventory": (1, 6)}), second)
     )
-    optimal = DealerOptimal(market)
+    optimal = JointOptimal(market)
     realized = rule_rollout(market, optimal, np.arange(4000, dtype=np.uint64)).reward
     assert abs(realized.mean() - optimal.expected_reward()) < 4 * realized.std() / np.sqrt(realized.size)
     closed_form = rule_rollout(market, ClosedForm(market), np.arange(4000, dtype=np.uint64)).reward

@@ -64,7 +64,7 @@ def test_a_single_asset_policy_refuses_a_market_of_several_assets_naming_why():
 def test_optimal_is_the_exact_optimum_of_every_market_it_can_tabulate():
     """One asset (with regimes and a hedge): the single-asset tabulation, the market read as a World; two assets:
     the joint one; beyond: refused, naming the states its grid would need."""
-    from baselines.dealer_optimal import DealerOptimal, exact_optimum
+    from baselines.joint_optimal import JointOptimal, exact_optimum
     from envs.world import world_of_market
 
     world = make_world("hedged", horizon=0.1, regime_scales=(0.5, 1.5), regime_switch_rates=((-1.0, 1.0), (1.0, -1.0)))
@@ -72,7 +72,7 @@ def test_optimal_is_the_exact_optimum_of_every_market_it_can_tabulate():
     ours = rule_rollout(world.market, exact_optimum(world.market), keys)
     theirs = rule_rollout(world.market, make_policy("optimal", world), keys)
     np.testing.assert_array_equal(ours.reward, theirs.reward)
-    assert isinstance(exact_optimum(make_market("two_assets")), DealerOptimal)
+    assert isinstance(exact_optimum(make_market("two_assets")), JointOptimal)
     three = make_market("two_assets").replace(assets=[{}, {}, {}], correlation=np.eye(3).tolist())
     with pytest.raises(ValueError, match=r"this market has 3, whose .* grid would hold 1,852,200 states"):
         exact_optimum(three)

