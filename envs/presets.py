@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from envs.market import Asset, HedgeInstrument, Market, Penalty, Regimes
 from envs.world import World, check_field_names, field_names
@@ -226,6 +229,24 @@ def resolve_any(world: str | World | Market | None, **overrides: Any) -> World |
     if isinstance(world, Market):
         return world.replace(**overrides) if overrides else world
     return make_market(world, **overrides) if is_multi_asset(world) else resolve_world(world, **overrides)
+
+
+def read_market_file(path: str | Path) -> Market:
+    """The market of a YAML market file: its ``market`` mapping (as ``python -m eval.calibrate`` writes it, beside its
+    provenance and estimates) or a bare mapping of ``Market`` fields; ``ValueError`` names the file and the problem."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise ValueError(f"market file {path} cannot be read: {error.strerror or error}") from None
+    except yaml.YAMLError as error:
+        raise ValueError(f"market file {path} is not valid YAML: {error}") from None
+    if isinstance(document, dict) and "market" in document:
+        document = document["market"]
+    try:
+        return Market.from_document(document)
+    except ValueError as error:
+        raise ValueError(f"market file {path}: {error}") from None
 
 
 def preset_names() -> list[str]:

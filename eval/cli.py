@@ -12,7 +12,7 @@ from pathlib import Path
 
 from baselines import list_policies
 from envs import list_presets, make_world
-from envs.presets import MULTI_ASSET_PRESETS, make_market
+from envs.presets import MULTI_ASSET_PRESETS, make_market, read_market_file
 from eval.evaluate import build_baselines, build_policy, ladder
 from eval.metrics import DEFAULT_RISK_AVERSION
 from eval.run import Job, check_writable, evaluate_and_publish
@@ -33,6 +33,14 @@ def parser() -> argparse.ArgumentParser:
         epilog="Model files are pickles: load only files from sources you trust.",
     )
     p.add_argument("--world", action="append", metavar="PRESET", help="world preset (repeatable: robustness matrix)")
+    p.add_argument(
+        "--world-file",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="PATH",
+        help="a market file (YAML, e.g. from python -m eval.calibrate) to evaluate in (repeatable)",
+    )
     p.add_argument(
         "--set",
         action="append",
@@ -126,17 +134,22 @@ def prepare(args: argparse.Namespace) -> tuple[Path, list[Job], str]:
         out, title = args.out or Path("reports") / args.scenario, f"Scenario `{args.scenario}`"
         if args.scenario in MARKET_SCENARIOS:
             return out, [market_job(args)], title
-        if args.world or args.policy or args.set:
-            raise ValueError("--scenario takes no --world, --set or --policy")
+        if args.world or args.world_file or args.policy or args.set:
+            raise ValueError("--scenario takes no --world, --world-file, --set or --policy")
         return out, scenario_jobs(args.scenario, args.episodes, args.seed), title
     overrides = world_overrides(parse_set(args.set))
     specs = [parse_spec(text) for text in (args.policy or DEFAULT_POLICIES)]
     if len({spec.text for spec in specs}) != len(specs):
         raise ValueError("--policy: each spec may be given once")
+    if args.world_file and overrides:
+        raise ValueError("--set overrides a preset's fields; edit the market file given by --world-file instead")
+    worlds = [
+        (preset + "".join(f"[{k}={v}]" for k, v in overrides.items()), make_world(preset, **overrides))
+        for preset in args.world or ([] if args.world_file else ["default"])
+    ]
+    worlds += [(path.stem, read_market_file(path)) for path in args.world_file]
     jobs = []
-    for preset in args.world or ["default"]:
-        world = make_world(preset, **overrides)
-        label = preset + "".join(f"[{k}={v}]" for k, v in overrides.items())
+    for label, world in worlds:
         baselines, notes = build_baselines(world, [spec.text for spec in specs if spec.name != "run"])
         policies = {}
         for spec in specs:  # in command-line order
@@ -145,7 +158,8 @@ def prepare(args: argparse.Namespace) -> tuple[Path, list[Job], str]:
             elif spec.text in baselines:
                 policies[spec.text] = baselines[spec.text]
         jobs.append(Job(label, world, policies, tuple(notes)))
-    return args.out or Path("reports") / "-".join(args.world or ["default"]), jobs, "Evaluation"
+    names = [*(args.world or []), *(path.stem for path in args.world_file)] or ["default"]
+    return args.out or Path("reports") / "-".join(names), jobs, "Evaluation"
 
 
 if __name__ == "__main__":

@@ -46,12 +46,14 @@ class PolicyResult:
 
 
 def ladder(world: World | Market) -> tuple[str, ...]:
-    """A market's default baselines: ``LADDER``; with one asset ``linear_skew_calibrated`` for ``linear_skew`` and
-    no ``per_asset`` (the closed form asset by asset is the closed form) nor ``closed_form`` (GLFT's asymptotic
-    form, which ``avellaneda_stoikov`` stands for)."""
-    market = interface_of(world).market
-    if market.n_assets == 1:
+    """A market's default baselines: ``LADDER``; in a single-asset ``World`` ``linear_skew_calibrated`` for
+    ``linear_skew`` and no ``per_asset`` (the closed form asset by asset is the closed form) nor ``closed_form``
+    (GLFT's asymptotic form, which ``avellaneda_stoikov`` stands for); in any other one-asset market no
+    ``per_asset``."""
+    if isinstance(world, World):
         return ("symmetric", "linear_skew_calibrated", "avellaneda_stoikov", "optimal")
+    if interface_of(world).market.n_assets == 1:  # a market file's asset, which a World may not hold
+        return tuple(name for name in LADDER if name != "per_asset")
     return LADDER
 
 

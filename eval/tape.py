@@ -195,6 +195,8 @@ def _table(folder: Path, stem: str, columns: tuple[str, ...]) -> tuple[Path, pd.
     path = found[0]
     try:
         table = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+    except ImportError as error:  # pandas reads Parquet through pyarrow, an optional extra
+        raise ValueError(f"{path}: reading Parquet needs pyarrow (pip install 'mm-inventory[data]'): {error}") from None
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path}: empty; expected a header {','.join(columns)} and at least one row") from None
     except (pd.errors.ParserError, ValueError, OSError) as error:

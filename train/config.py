@@ -26,7 +26,7 @@ from envs import (
     check_close_starts,
 )
 from envs.market import Market
-from envs.presets import is_multi_asset, preset_fields, preset_names, resolve_any
+from envs.presets import is_multi_asset, preset_fields, preset_names, read_market_file, resolve_any
 from eval.evaluate import ladder
 from eval.learned import ALGORITHMS, algorithm_class
 from eval.metrics import DEFAULT_RISK_AVERSION
@@ -72,6 +72,7 @@ class WorldConfig:
 
     preset: str = "default"  # a preset from envs.list_presets()
     overrides: dict = dataclasses.field(default_factory=dict)  # world fields replacing the preset's
+    file: str = ""  # a market file (YAML, e.g. from python -m eval.calibrate) instead of the preset
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,6 +160,9 @@ def config_from_dict(data: dict[str, Any]) -> Config:
     """Build, fill in the recipe, the world kind's baselines and close starts and the world-derived
     hyperparameters, and validate."""
     config = _build(Config, data, "")
+    if config.world.file:  # absolute: a sweep's trials run in another working directory
+        world = dataclasses.replace(config.world, file=str(Path(config.world.file).resolve()))
+        config = dataclasses.replace(config, world=world)
     given = config.evaluation.baselines is not None
     if not given:
         try:
@@ -289,7 +293,7 @@ def _check(config: Config, given: bool = True) -> None:
     presets = preset_names()
     if config.world.preset not in presets:
         raise ConfigError(f"world.preset must be one of {presets}; got {config.world.preset!r}")
-    fields = preset_fields(config.world.preset)
+    fields = [f.name for f in dataclasses.fields(Market)] if config.world.file else preset_fields(config.world.preset)
     unknown = sorted(set(config.world.overrides) - set(fields))
     if unknown:
         raise ConfigError(f"unknown key world.overrides.{unknown[0]}; accepted: {fields}")
@@ -311,7 +315,7 @@ def _check(config: Config, given: bool = True) -> None:
         # optimal is left out with a warning where it cannot be built, and the calibrated skew's parameters are
         # checked without running its backtest.
         try:
-            if spec.name == "linear_skew_calibrated":
+            if spec.name == "linear_skew_calibrated" and (given or spec.params):
                 POLICIES[spec.name].check_parameters(spec.params)
                 one_asset_world(spec.name, world)
             elif (given or spec.params) and spec.name != "optimal":
@@ -321,7 +325,9 @@ def _check(config: Config, given: bool = True) -> None:
 
 
 def world_of(config: Config) -> World | Market:
-    """The validated market of a config's preset and overrides (``envs.presets.resolve_any``)."""
+    """The validated market of a config's market file or preset, with its overrides (``envs.presets.resolve_any``)."""
+    if config.world.file:
+        return resolve_any(read_market_file(config.world.file), **config.world.overrides)
     return resolve_any(config.world.preset, **config.world.overrides)
 
 

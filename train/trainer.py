@@ -177,7 +177,7 @@ def train(
     else:
         run_dir.mkdir(parents=True, exist_ok=False)
         atomic_write_text(run.config, yaml.safe_dump(config.as_dict(), sort_keys=False))
-        atomic_write_json(run.world, world_document(world, config.world.preset))
+        atomic_write_json(run.world, world_document(world, label_of(config)))
         model = algorithm(
             "MlpPolicy",
             env,
@@ -206,10 +206,15 @@ def train(
         comparison.close()
         raise _failure(error, comparison, run_dir, model) from error
     try:
-        job = Job(config.world.preset, world, baselines, tuple(notes))
+        job = Job(label_of(config), world, baselines, tuple(notes))
         return _finish(config, job, run, model, env, comparison, _timing(started, start_step, model))
     except Exception as error:
         raise _failure(error, comparison, run_dir, model) from error
+
+
+def label_of(config: Config) -> str:
+    """The world's name in reports: its market file's stem, or its preset."""
+    return Path(config.world.file).stem if config.world.file else config.world.preset
 
 
 def exploration_ceiling(config: Config, world: World | Market, model: Any) -> list[QuoteStdCeiling]:

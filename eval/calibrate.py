@@ -1,0 +1,262 @@
+"""A market calibrated from a recorded tape (``eval.tape``): the mid's volatility, each side's fill intensity by
+depth and the request sizes, each estimate with a 95 % interval and the diagnostics that say how far to trust it.
+
+- **Volatility.** The mid sampled every ``sampling`` seconds (the last quote before each grid time), its changes
+  ``rᵢ``, and the realized variance ``σ̂² = Σ rᵢ² / (n·Δ)`` [price²/s]; for Gaussian increments ``n·σ̂²/σ²`` is
+  χ²(n), which gives the interval. Microstructure noise (bid–ask bounce) adds ``2·E[ε²]`` to each ``rᵢ²``, so σ̂
+  grows as Δ shrinks: ``volatility_signature`` gives σ̂ at several Δ, to choose one where it is flat.
+- **Fill intensity.** A market order reaches depth ``D`` [price] from the mid just before it (a sell: the mid less
+  its lowest price; a buy: its highest price less the mid), trades of one order (one time stamp, one side) counted
+  as one order reaching its deepest level. The model's requests reach a quote at δ with intensity ``A·e^(−k·δ)``,
+  so beyond the touch ``D − h`` is exponential at rate k (h the median quoted half-spread, the depth every order
+  reaches; an order measured short of it, against a mid the quotes had not yet updated, is counted at the touch, and
+  its share is reported as ``stale``): ``k̂ = 1/mean(D − h)`` with its χ²(2N) interval, and ``Â = N/T·e^(k̂·h)``
+  per side with a log-normal interval from the count and k̂ (N the orders, T the span). Prints on one side within
+  ``SWEEP_WINDOW`` of each other are one order. The diagnostics give k̂'s relative change with the mid after each
+  trade and with every print an order (the naive choices).
+- **Sizes.** Each order's size over ``lot`` [the venue's quantity per lot], rounded to whole lots (at least 1),
+  summarized as a ladder of at most ``SIZE_LEVELS`` sizes and their shares.
+
+Rates and σ are converted to the market's time unit (``time_unit`` seconds); the market's ``horizon`` is the
+user's choice. Sources of the formulas: realized variance and its noise, Aït-Sahalia & Jacod (2014), "High-Frequency
+Financial Econometrics", ch. 6–7; the exponential intensity, Avellaneda & Stoikov (2008), eq. 2.12.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+from scipy import stats
+
+from envs.market import Asset, Market, Penalty
+from eval.tape import Tape
+
+SIZE_LEVELS = 3
+# Consecutive prints on one side at most this far apart [s] are one order sweeping several levels: a venue sends
+# each fill of one taker order as its own message, received within about a millisecond.
+SWEEP_WINDOW = 0.002
+Z_95 = 1.959963984540054
+
+
+@dataclasses.dataclass(frozen=True)
+class Estimate:
+    """A value with its 95 % interval and the number of observations behind it."""
+
+    value: float
+    low: float
+    high: float
+    count: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Orders:
+    """Market orders [one per order]: depth from the mid [price], size [the venue's quantity], side (+1 buy) and the
+    quoted half-spread before it [price]."""
+
+    depth: np.ndarray
+    size: np.ndarray
+    side: np.ndarray
+    half_spread: np.ndarray
+
+
+def volatility(tape: Tape, sampling: float) -> Estimate:
+    """σ̂ [price/√s] from the mid sampled every ``sampling`` seconds, with its χ² interval (module docstring)."""
+    grid = np.arange(tape.quote_time[0], tape.quote_time[-1], sampling)
+    if grid.size < 3:
+        raise ValueError(f"sampling {sampling} s leaves fewer than 2 returns in a tape of {tape.duration:.0f} s")
+    index = np.searchsorted(tape.quote_time, grid, side="right") - 1
+    returns = np.diff(tape.mid[index])
+    n = returns.size
+    variance = float(np.sum(returns**2) / (n * sampling))
+    low = n * variance / stats.chi2.ppf(0.975, n)
+    high = n * variance / stats.chi2.ppf(0.025, n)
+    return Estimate(math.sqrt(variance), math.sqrt(low), math.sqrt(high), n)
+
+
+def volatility_signature(
+    tape: Tape, samplings: tuple[float, ...] = (0.1, 1.0, 5.0, 15.0, 30.0)
+) -> dict[float, Estimate]:
+    """σ̂ at each sampling interval [s] the tape allows: where it flattens, the noise no longer dominates."""
+    return {sampling: volatility(tape, sampling) for sampling in samplings if tape.duration / sampling >= 3}
+
+
+def market_orders(tape: Tape, merge_sweeps: bool = True, mid_before: bool = True) -> Orders:
+    """Each market order's depth, size and side (module docstring); ``merge_sweeps=False`` counts every print as an
+    order, ``mid_before=False`` measures from the first mid at or after the trade (both the naive choices)."""
+    time, side = tape.trade_time, tape.trade_side
+    if merge_sweeps:
+        starts = np.flatnonzero(np.r_[True, (np.diff(time) > SWEEP_WINDOW) | (np.diff(side) != 0)])
+    else:
+        starts = np.arange(time.size)
+    deepest = np.where(
+        side[starts] > 0, np.maximum.reduceat(tape.trade_price, starts), np.minimum.reduceat(tape.trade_price, starts)
+    )
+    if mid_before:
+        mid = tape.mid_before(time[starts])
+    else:
+        index = np.minimum(np.searchsorted(tape.quote_time, time[starts], side="left"), tape.quote_time.size - 1)
+        mid = tape.mid[index]
+    before = np.searchsorted(tape.quote_time, time[starts], side="left") - 1
+    half_spread = 0.5 * (tape.ask - tape.bid)[np.maximum(before, 0)]
+    known = np.isfinite(mid)
+    depth = side[starts] * (deepest - mid)
+    size = np.add.reduceat(tape.trade_size, starts)
+    return Orders(depth[known], size[known], side[starts][known], half_spread[known])
+
+
+def exponential_intensity(depth: np.ndarray, span: float, floor: float) -> tuple[Estimate, Estimate]:
+    """``(A, k)`` of ``A·e^(−k·δ)`` [1/s, 1/price] from one side's order depths over ``span`` seconds, every order
+    reaching at least the touch ``floor`` [price], with their intervals (module docstring)."""
+    if depth.size < 2:
+        raise ValueError(f"{depth.size} market order(s) on a side: too few to fit an intensity")
+    excess = float(np.mean(np.maximum(depth, floor) - floor))
+    n = depth.size
+    if excess <= 0:
+        raise ValueError("every market order reached the same depth: the decay k is not identified")
+    k = 1.0 / excess
+    k_low = stats.chi2.ppf(0.025, 2 * n) / (2 * n * excess)
+    k_high = stats.chi2.ppf(0.975, 2 * n) / (2 * n * excess)
+    a = n / span * math.exp(k * floor)
+    spread = math.sqrt(1.0 / n + (floor * k) ** 2 / n)  # sd of ln Â: the count's and k̂'s (var k̂ ≈ k²/N)
+    return (
+        Estimate(a, a * math.exp(-Z_95 * spread), a * math.exp(Z_95 * spread), n),
+        Estimate(k, float(k_low), float(k_high), n),
+    )
+
+
+def size_ladder(size: np.ndarray, lot: float) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Order sizes in whole lots (at least 1) as a ladder of at most ``SIZE_LEVELS`` sizes (the 50th, 80th and 95th
+    percentiles) and the share of orders nearest each."""
+    lots = np.maximum(np.rint(size / lot), 1).astype(np.int64)
+    ladder = np.unique(np.percentile(lots, (50, 80, 95)[:SIZE_LEVELS], method="nearest").astype(np.int64))
+    nearest = np.abs(lots[:, None] - ladder[None, :]).argmin(axis=1)
+    shares = np.bincount(nearest, minlength=ladder.size) / lots.size
+    return tuple(int(v) for v in ladder), tuple(float(v) for v in shares)
+
+
+@dataclasses.dataclass(frozen=True)
+class Calibration:
+    """A calibrated one-asset market, the estimates behind it [per second, price, the venue's quantity] and the
+    diagnostics: k̂ per side with the naive choices, and σ̂ at several samplings."""
+
+    market: Market
+    sigma: Estimate
+    intensity: dict[str, Estimate]
+    decay: dict[str, Estimate]
+    touch: float
+    stale: float
+    diagnostics: dict[str, dict[str, float]]
+    signature: dict[float, Estimate]
+
+
+def calibrate(
+    tape: Tape,
+    time_unit: float = 60.0,
+    horizon: float = 5.0,
+    dt: float = 0.01,
+    sampling: float = 5.0,
+    lot: float | None = None,
+    fee: float = 0.0,
+    max_inventory: int | None = None,
+    risk_aversion: float = 0.0,
+) -> Calibration:
+    """The one-asset market of ``tape``: σ and the intensities in the time unit of ``time_unit`` seconds, a session
+    of ``horizon`` units in steps of ``dt``, sizes in lots of ``lot`` (default: the median order size), ``fee`` per
+    lot, the limit ``max_inventory`` (default: 10 times the largest ladder size) and the running penalty of a
+    mean-variance maker of CARA ``risk_aversion`` γ [1/price], ``(γ/2)·σ²·q²`` (data say nothing of it: the
+    user's choice; 0 is risk-neutral)."""
+    orders = market_orders(tape)
+    touch = float(np.median(orders.half_spread))  # the depth every order reaches
+    sides = {"bid": orders.side < 0, "ask": orders.side > 0}  # sells reach the bid, buys the ask
+    fits = {name: exponential_intensity(orders.depth[rows], tape.duration, touch) for name, rows in sides.items()}
+    pooled_a, pooled_k = exponential_intensity(orders.depth, tape.duration, touch)
+    naive = {
+        "mid after each trade": market_orders(tape, mid_before=False),
+        "every print an order": market_orders(tape, merge_sweeps=False),
+    }
+    diagnostics = {
+        choice: {
+            name: exponential_intensity(other.depth[(other.side > 0) == (name == "ask")], tape.duration, touch)[1].value
+            / fits[name][1].value
+            - 1
+            for name in sides
+        }
+        for choice, other in naive.items()
+    }
+    sigma = volatility(tape, sampling)
+    lot = float(np.median(orders.size)) if lot is None else lot
+    sizes, shares = size_ladder(orders.size, lot)
+    rates = {name: fit[0].value for name, fit in fits.items()}
+    asset = Asset(
+        s0=float(tape.mid[-1]),
+        sigma=sigma.value * math.sqrt(time_unit),
+        arrival_intensity=0.5 * (rates["bid"] + rates["ask"]) * time_unit,
+        sell_share=rates["bid"] / (rates["bid"] + rates["ask"]),
+        fill_decay=pooled_k.value,
+        sizes=sizes,
+        size_probabilities=shares,
+        max_inventory=max_inventory if max_inventory is not None else 10 * max(sizes) * math.lcm(*sizes) // max(sizes),
+        fee=fee,
+    )
+    market = Market(
+        assets=(asset,), penalty=Penalty(running=0.5 * risk_aversion * asset.sigma**2), horizon=horizon, dt=dt
+    )
+    return Calibration(
+        market,
+        sigma,
+        {name: fit[0] for name, fit in fits.items()} | {"pooled": pooled_a},
+        {name: fit[1] for name, fit in fits.items()} | {"pooled": pooled_k},
+        touch,
+        float(np.mean(orders.depth < touch)),
+        diagnostics,
+        volatility_signature(tape),
+    )
+
+
+def simulated_tape(
+    asset: Asset, seconds: float, time_unit: float, half_spread: float, lot: float, seed: int, quote_every: float = 0.1
+) -> Tape:
+    """A tape drawn from the market model that ``calibrate`` inverts, for checking that it recovers known
+    parameters: quotes every ``quote_every`` seconds at ``mid ± half_spread`` [price] around a Gaussian mid of
+    volatility ``asset.sigma`` per √(``time_unit`` seconds); on each side, requests at ``A·e^(−k·h)`` per second that
+    reach the touch (the bid's share ``2·sell_share``), each reaching ``h`` plus an exponential depth at rate k, for
+    a ladder size times ``lot``, printed as two fills 1 ms apart (a sweep) at the touch and at its deepest price."""
+    rng = np.random.default_rng(seed)
+    quote_time = np.arange(0.0, seconds, quote_every)
+    sigma = asset.sigma / math.sqrt(time_unit)
+    mid = asset.s0 + np.concatenate(
+        [[0.0], np.cumsum(sigma * math.sqrt(quote_every) * rng.standard_normal(quote_time.size - 1))]
+    )
+    rows = []
+    for side, share in ((-1, asset.sell_share), (1, 1.0 - asset.sell_share)):
+        rate = 2.0 * share * asset.arrival_intensity / time_unit * math.exp(-asset.fill_decay * half_spread)
+        times = np.sort(
+            rng.uniform(quote_time[1], seconds - 0.01, rng.poisson(rate * (seconds - 0.01 - quote_time[1])))
+        )
+        depth = half_spread + rng.exponential(1.0 / asset.fill_decay, times.size)
+        size = rng.choice(asset.sizes, times.size, p=asset.size_probabilities) * lot
+        before = mid[np.searchsorted(quote_time, times, side="left") - 1]
+        for offset, price, part in ((0.0, before + side * half_spread, 0.5), (0.001, before + side * depth, 0.5)):
+            rows += list(zip(times + offset, price, size * part, np.full(times.size, side), strict=True))
+    trades = np.array(sorted(rows))
+    return Tape(
+        trades[:, 0],
+        trades[:, 1],
+        trades[:, 2],
+        trades[:, 3].astype(np.int64),
+        quote_time,
+        mid - half_spread,
+        mid + half_spread,
+        start=0.0,
+        sources=(("simulated", f"seed {seed}"),),
+    )
+
+
+if __name__ == "__main__":
+    import sys
+
+    from eval.calibration_report import main
+
+    sys.exit(main())
