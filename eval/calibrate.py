@@ -13,7 +13,9 @@ depth and the request sizes, each estimate with a 95 % interval and the diagnost
   its share is reported as ``stale``): ``k̂ = 1/mean(D − h)`` with its χ²(2N) interval, and ``Â = N/T·e^(k̂·h)``
   per side with a log-normal interval from the count and k̂ (N the orders, T the span). Prints on one side within
   ``SWEEP_WINDOW`` of each other are one order. The diagnostics give k̂'s relative change with the mid after each
-  trade and with every print an order (the naive choices).
+  trade and with every print an order (the naive choices). The logistic curve ``f(δ) = 1/(1 + e^(α + β·δ))`` is
+  fitted to the same depths by maximum likelihood (density ``β·f·(1 − f)/f(h)`` beyond the touch), and the curve of
+  the lower AIC (``2·parameters − 2·ln L``, one parameter against two) is the market's.
 - **Sizes.** Each order's size over ``lot`` [the venue's quantity per lot], rounded to whole lots (at least 1),
   summarized as a ladder of at most ``SIZE_LEVELS`` sizes and their shares.
 
@@ -28,12 +30,15 @@ import dataclasses
 import math
 
 import numpy as np
+import scipy.optimize
 from scipy import stats
 
 from envs.market import Asset, Market, Penalty
 from eval.tape import Tape
 
 SIZE_LEVELS = 3
+# |α| beyond which the logistic curve is exponential over any depth the data reach: the fit stops there.
+LOGISTIC_SHIFT_BOUND = 30.0
 # Consecutive prints on one side at most this far apart [s] are one order sweeping several levels: a venue sends
 # each fill of one taker order as its own message, received within about a millisecond.
 SWEEP_WINDOW = 0.002
@@ -126,6 +131,67 @@ def exponential_intensity(depth: np.ndarray, span: float, floor: float) -> tuple
     )
 
 
+def exponential_log_likelihood(depth: np.ndarray, floor: float, decay: float) -> float:
+    """``Σ ln g(Dᵢ)`` of the depths beyond the touch under the exponential curve, ``g(δ) = k·e^(−k(δ − h))``."""
+    excess = np.maximum(depth, floor) - floor
+    return float(depth.size * math.log(decay) - decay * excess.sum())
+
+
+def logistic_intensity(depth: np.ndarray, span: float, floor: float) -> tuple[Estimate, Estimate, Estimate, float]:
+    """``(A, α, β, ln L)`` of ``A·f(δ)``, ``f(δ) = 1/(1 + e^(α + β·δ))`` (the market's logistic curve), from one side's
+    (or both sides') order depths beyond the touch ``floor`` over ``span`` seconds: the depths' density there is
+    ``g(δ) = −f'(δ)/f(h) = β·f(δ)·(1 − f(δ))/f(h)``, maximized over (α, β) (α within ±``LOGISTIC_SHIFT_BOUND``,
+    where the curve is already exponential); intervals from the inverse Hessian of −ln L, ``Â = N/(T·f(h))``."""
+    depth = np.maximum(depth, floor)
+    n = depth.size
+
+    def negative(params: np.ndarray) -> float:
+        shift, log_slope = params
+        slope = math.exp(log_slope)
+        x = shift + slope * depth
+        log_f = -np.logaddexp(0.0, x)
+        return -float(n * log_slope + np.sum(2.0 * log_f + x) + n * np.logaddexp(0.0, shift + slope * floor))
+
+    start_slope = 1.0 / max(float(np.mean(depth - floor)), 1e-12)
+    best = scipy.optimize.minimize(
+        negative,
+        np.array([-floor * start_slope, math.log(start_slope)]),
+        method="L-BFGS-B",
+        bounds=[(-LOGISTIC_SHIFT_BOUND, LOGISTIC_SHIFT_BOUND), (None, None)],
+    )
+    shift, log_slope = best.x
+    covariance = _inverse_hessian(negative, best.x)
+    shift_sd, log_slope_sd = np.sqrt(np.maximum(np.diag(covariance), 0.0))
+    slope = math.exp(log_slope)
+    at_touch = 1.0 / (1.0 + math.exp(shift + slope * floor))
+    a = n / span / at_touch
+    return (
+        Estimate(a, a * math.exp(-Z_95 / math.sqrt(n)), a * math.exp(Z_95 / math.sqrt(n)), n),
+        Estimate(float(shift), float(shift - Z_95 * shift_sd), float(shift + Z_95 * shift_sd), n),
+        Estimate(slope, slope * math.exp(-Z_95 * log_slope_sd), slope * math.exp(Z_95 * log_slope_sd), n),
+        -float(best.fun),
+    )
+
+
+def _inverse_hessian(function, point: np.ndarray, step: float = 1e-4) -> np.ndarray:
+    """The inverse of ``function``'s Hessian at ``point`` by central differences (the MLE's covariance)."""
+    k = point.size
+    hessian = np.empty((k, k))
+    for i in range(k):
+        for j in range(k):
+            shifts = []
+            for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                moved = point.astype(np.float64).copy()
+                moved[i] += si * step
+                moved[j] += sj * step
+                shifts.append(si * sj * function(moved))
+            hessian[i, j] = sum(shifts) / (4 * step * step)
+    try:
+        return np.linalg.inv(hessian)
+    except np.linalg.LinAlgError:
+        return np.full((k, k), np.inf)
+
+
 def size_ladder(size: np.ndarray, lot: float) -> tuple[tuple[int, ...], tuple[float, ...]]:
     """Order sizes in whole lots (at least 1) as a ladder of at most ``SIZE_LEVELS`` sizes (the 50th, 80th and 95th
     percentiles) and the share of orders nearest each."""
@@ -139,16 +205,28 @@ def size_ladder(size: np.ndarray, lot: float) -> tuple[tuple[int, ...], tuple[fl
 @dataclasses.dataclass(frozen=True)
 class Calibration:
     """A calibrated one-asset market, the estimates behind it [per second, price, the venue's quantity] and the
-    diagnostics: k̂ per side with the naive choices, and σ̂ at several samplings."""
+    diagnostics: k̂ per side with the naive choices, and σ̂ at several samplings. ``curve`` is the fill curve chosen
+    by ``criterion`` (each curve's AIC over the pooled depths, ``2·parameters − 2·ln L``; the lower wins), ``logistic``
+    the logistic fit's (α, β)."""
 
     market: Market
     sigma: Estimate
     intensity: dict[str, Estimate]
     decay: dict[str, Estimate]
+    logistic: dict[str, Estimate]
+    curve: str
+    criterion: dict[str, float]
     touch: float
     stale: float
     diagnostics: dict[str, dict[str, float]]
     signature: dict[float, Estimate]
+    time_unit: float
+
+    def fitted_rate(self, side: str, depth: np.ndarray) -> np.ndarray:
+        """The market's rate [per second] at which requests reach ``depth`` [price] on ``side`` (``bid``/``ask``)."""
+        asset = self.market.assets[0]
+        share = asset.sell_share if side == "bid" else 1.0 - asset.sell_share
+        return 2.0 * share * asset.arrival_intensity / self.time_unit * asset.fill_shape(depth)
 
 
 def calibrate(
@@ -185,16 +263,29 @@ def calibrate(
         }
         for choice, other in naive.items()
     }
+    shift_fit = logistic_intensity(orders.depth, tape.duration, touch)
+    criterion = {
+        "exponential": 2.0 - 2.0 * exponential_log_likelihood(orders.depth, touch, pooled_k.value),
+        "logistic": 4.0 - 2.0 * shift_fit[3],
+    }
+    curve = min(criterion, key=criterion.get)
     sigma = volatility(tape, sampling)
     lot = float(np.median(orders.size)) if lot is None else lot
     sizes, shares = size_ladder(orders.size, lot)
-    rates = {name: fit[0].value for name, fit in fits.items()}
+    if curve == "exponential":
+        rates = {name: fit[0].value for name, fit in fits.items()}
+    else:  # each side's requests: its orders at the touch over f(h)
+        at_touch = 1.0 / (1.0 + math.exp(shift_fit[1].value + shift_fit[2].value * touch))
+        rates = {name: np.count_nonzero(rows) / tape.duration / at_touch for name, rows in sides.items()}
     asset = Asset(
         s0=float(tape.mid[-1]),
         sigma=sigma.value * math.sqrt(time_unit),
         arrival_intensity=0.5 * (rates["bid"] + rates["ask"]) * time_unit,
         sell_share=rates["bid"] / (rates["bid"] + rates["ask"]),
+        fill_curve=curve,
         fill_decay=pooled_k.value,
+        fill_shift=shift_fit[1].value,
+        fill_slope=shift_fit[2].value,
         sizes=sizes,
         size_probabilities=shares,
         max_inventory=max_inventory if max_inventory is not None else 10 * max(sizes) * math.lcm(*sizes) // max(sizes),
@@ -208,10 +299,14 @@ def calibrate(
         sigma,
         {name: fit[0] for name, fit in fits.items()} | {"pooled": pooled_a},
         {name: fit[1] for name, fit in fits.items()} | {"pooled": pooled_k},
+        {"shift": shift_fit[1], "slope": shift_fit[2]},
+        curve,
+        criterion,
         touch,
         float(np.mean(orders.depth < touch)),
         diagnostics,
         volatility_signature(tape),
+        time_unit,
     )
 
 
@@ -220,9 +315,10 @@ def simulated_tape(
 ) -> Tape:
     """A tape drawn from the market model that ``calibrate`` inverts, for checking that it recovers known
     parameters: quotes every ``quote_every`` seconds at ``mid ± half_spread`` [price] around a Gaussian mid of
-    volatility ``asset.sigma`` per √(``time_unit`` seconds); on each side, requests at ``A·e^(−k·h)`` per second that
-    reach the touch (the bid's share ``2·sell_share``), each reaching ``h`` plus an exponential depth at rate k, for
-    a ladder size times ``lot``, printed as two fills 1 ms apart (a sweep) at the touch and at its deepest price."""
+    volatility ``asset.sigma`` per √(``time_unit`` seconds); on each side, requests at ``A·f(h)`` per second that
+    reach the touch (the bid's share ``2·sell_share``; f the asset's fill curve), each reaching a depth D ≥ h with
+    ``P(D ≥ δ) = f(δ)/f(h)``, for a ladder size times ``lot``, printed as two fills 1 ms apart (a sweep) at the touch
+    and at its deepest price."""
     rng = np.random.default_rng(seed)
     quote_time = np.arange(0.0, seconds, quote_every)
     sigma = asset.sigma / math.sqrt(time_unit)
@@ -231,11 +327,16 @@ def simulated_tape(
     )
     rows = []
     for side, share in ((-1, asset.sell_share), (1, 1.0 - asset.sell_share)):
-        rate = 2.0 * share * asset.arrival_intensity / time_unit * math.exp(-asset.fill_decay * half_spread)
+        at_touch = float(asset.fill_shape(half_spread))
+        rate = 2.0 * share * asset.arrival_intensity / time_unit * at_touch
         times = np.sort(
             rng.uniform(quote_time[1], seconds - 0.01, rng.poisson(rate * (seconds - 0.01 - quote_time[1])))
         )
-        depth = half_spread + rng.exponential(1.0 / asset.fill_decay, times.size)
+        survival = at_touch * rng.uniform(size=times.size)  # f(D) = u·f(h): the depth's survival beyond the touch
+        if asset.fill_curve == "exponential":
+            depth = -np.log(survival) / asset.fill_decay
+        else:
+            depth = (np.log(1.0 / survival - 1.0) - asset.fill_shift) / asset.fill_slope
         size = rng.choice(asset.sizes, times.size, p=asset.size_probabilities) * lot
         before = mid[np.searchsorted(quote_time, times, side="left") - 1]
         for offset, price, part in ((0.0, before + side * half_spread, 0.5), (0.001, before + side * depth, 0.5)):

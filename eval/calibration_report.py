@@ -107,6 +107,8 @@ def market_file(result: Calibration, tape: Tape, choices: dict[str, Any]) -> dic
         "sigma": estimate_entry(result.sigma, "price/√time", root),
         **{f"intensity_{name}": estimate_entry(e, "1/time", unit) for name, e in result.intensity.items()},
         **{f"fill_decay_{name}": estimate_entry(e, "1/price") for name, e in result.decay.items()},
+        "fill_shift_logistic": estimate_entry(result.logistic["shift"], ""),
+        "fill_slope_logistic": estimate_entry(result.logistic["slope"], "1/price"),
     }
     return {
         "market": result.market.document(),
@@ -119,6 +121,8 @@ def market_file(result: Calibration, tape: Tape, choices: dict[str, Any]) -> dic
         },
         "estimates": estimates,
         "diagnostics": {
+            "fill_curve": result.curve,
+            "aic": result.criterion,
             "touch_half_spread": result.touch,
             "orders_short_of_the_touch": result.stale,
             "fill_decay_change_with": result.diagnostics,
@@ -150,12 +154,11 @@ def warnings_of(result: Calibration, tape: Tape) -> list[str]:
     for name, side in (("bid", -1), ("ask", 1)):
         depth = np.sort(np.maximum(orders.depth[orders.side == side], result.touch))
         observed = (depth.size - np.arange(depth.size)) / tape.duration
-        fitted = result.intensity[name].value * np.exp(-result.decay[name].value * depth)
-        worst = float(np.max(np.abs(np.log(observed / fitted))))
+        worst = float(np.max(np.abs(np.log(observed / result.fitted_rate(name, depth)))))
         if worst > math.log(10.0):
             found.append(
-                f"the exponential curve misses the {name}'s observed rate by a factor {math.exp(worst):.3g} at some depth "
-                "(see the residuals): the orders' depths are not exponential beyond the touch"
+                f"the {result.curve} curve misses the {name}'s observed rate by a factor {math.exp(worst):.3g} at some "
+                f"depth (see the residuals): the orders' depths beyond the touch do not follow it"
             )
     values = [e.value for e in result.signature.values()]
     if len(values) > 1 and max(values) > 1.25 * min(values):
@@ -171,9 +174,9 @@ def write_figures(folder: Path, tape: Tape, result: Calibration, sampling: float
     for (name, side), colour in zip((("bid", -1), ("ask", 1)), ("C0", "C1"), strict=True):
         depth = np.sort(np.maximum(orders.depth[orders.side == side], result.touch))
         rate = (depth.size - np.arange(depth.size)) / tape.duration  # orders per second reaching at least each depth
-        fitted = result.intensity[name].value * np.exp(-result.decay[name].value * depth)
+        fitted = result.fitted_rate(name, depth)
         axes[0].semilogy(depth, rate, ".", color=colour, markersize=2, label=f"{name}: observed")
-        axes[0].semilogy(depth, fitted, "-", color=colour, label=f"{name}: A·e^(−kδ)")
+        axes[0].semilogy(depth, fitted, "-", color=colour, label=f"{name}: the market's {result.curve} curve")
         axes[1].plot(depth, np.log(rate / fitted), ".", color=colour, markersize=2, label=name)
     axes[0].set(xlabel="depth from the mid δ [price]", ylabel="orders per second reaching δ")
     axes[1].axhline(0.0, color="grey", linewidth=0.5)
@@ -221,8 +224,12 @@ def report_text(document: dict[str, Any], result: Calibration, tape: Tape) -> st
         )
     lines += [
         "",
+        f"The fill curve: {result.curve} (AIC exponential {result.criterion['exponential']:.6g}, logistic "
+        f"{result.criterion['logistic']:.6g}; the lower is chosen).",
+        "",
         f"The market: σ = {asset['sigma']:.5g}, A = {asset['arrival_intensity']:.5g}, sell share "
-        f"{asset['sell_share']:.3f}, k = {asset['fill_decay']:.5g}, sizes {asset['sizes']} with shares "
+        f"{asset['sell_share']:.3f}, k = {asset['fill_decay']:.5g}, α = {asset['fill_shift']:.4g}, "
+        f"β = {asset['fill_slope']:.5g}, sizes {asset['sizes']} with shares "
         f"{[round(p, 3) for p in asset['size_probabilities']]}, limit {asset['max_inventory']}.",
         "",
         "## Diagnostics",
@@ -235,7 +242,7 @@ def report_text(document: dict[str, Any], result: Calibration, tape: Tape) -> st
         "- σ̂ by sampling: "
         + ", ".join(f"{s} s: {v:.4g}" for s, v in document["diagnostics"]["sigma_by_sampling_seconds"].items()),
         "",
-        *(f"**Warning:** {warning}." for warning in document["warnings"]),
+        *(f"- **Warning:** {warning}." for warning in document["warnings"]),
         "",
         "![intensity by depth, residuals and returns](intensity.png)",
         "",

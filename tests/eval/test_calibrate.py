@@ -44,6 +44,22 @@ def test_calibration_recovers_the_parameters_of_data_drawn_from_the_model(tmp_pa
     assert result.diagnostics["every print an order"]["bid"] == pytest.approx(1.0, abs=0.15)
 
 
+def test_the_criterion_chooses_the_logistic_curve_where_the_data_follow_it():
+    """Depths drawn from the logistic curve (α = −1, β = 50: flat near the touch, then falling): the AIC chooses it,
+    α and β fall within their intervals, and the requests' rate A is recovered; on exponential data the criterion
+    keeps the exponential curve."""
+    import dataclasses
+
+    truth = dataclasses.replace(TRUTH, fill_curve="logistic", fill_shift=-1.0, fill_slope=50.0, arrival_intensity=200.0)
+    result = calibrate(simulated_tape(truth, 1800.0, 60.0, 0.01, 0.1, seed=4), time_unit=60.0, lot=0.1)
+    assert result.curve == "logistic" and result.criterion["logistic"] < result.criterion["exponential"]
+    assert inside(result.logistic["shift"], -1.0) and inside(result.logistic["slope"], 50.0)
+    asset = result.market.assets[0]
+    assert asset.fill_curve == "logistic" and asset.arrival_intensity == pytest.approx(200.0, rel=0.05)
+    exponential = calibrate(simulated_tape(TRUTH, 1800.0, 60.0, 0.01, 0.1, seed=2), time_unit=60.0, lot=0.1)
+    assert exponential.curve == "exponential"
+
+
 def test_the_real_capture_calibrates_into_an_ordinary_market_with_its_diagnostics():
     tape = read_tape(SHIPPED)
     result = calibrate(tape, time_unit=60.0, horizon=5.0, dt=0.01, sampling=5.0)
