@@ -57,13 +57,15 @@ class Estimate:
 
 @dataclasses.dataclass(frozen=True)
 class Orders:
-    """Market orders [one per order]: depth from the mid [price], size [the venue's quantity], side (+1 buy) and the
-    quoted half-spread before it [price]."""
+    """Market orders [one per order]: depth from the mid [price], size [the venue's quantity], side (+1 buy), the
+    quoted half-spread before it [price], its time [s] and its deepest price [price]."""
 
     depth: np.ndarray
     size: np.ndarray
     side: np.ndarray
     half_spread: np.ndarray
+    time: np.ndarray
+    price: np.ndarray
 
 
 def volatility(tape: Tape, sampling: float) -> Estimate:
@@ -108,7 +110,9 @@ def market_orders(tape: Tape, merge_sweeps: bool = True, mid_before: bool = True
     known = np.isfinite(mid)
     depth = side[starts] * (deepest - mid)
     size = np.add.reduceat(tape.trade_size, starts)
-    return Orders(depth[known], size[known], side[starts][known], half_spread[known])
+    return Orders(
+        depth[known], size[known], side[starts][known], half_spread[known], time[starts][known], deepest[known]
+    )
 
 
 def exponential_intensity(depth: np.ndarray, span: float, floor: float) -> tuple[Estimate, Estimate]:
@@ -221,6 +225,7 @@ class Calibration:
     diagnostics: dict[str, dict[str, float]]
     signature: dict[float, Estimate]
     time_unit: float
+    lot: float
 
     def fitted_rate(self, side: str, depth: np.ndarray) -> np.ndarray:
         """The market's rate [per second] at which requests reach ``depth`` [price] on ``side`` (``bid``/``ask``)."""
@@ -307,6 +312,7 @@ def calibrate(
         diagnostics,
         volatility_signature(tape),
         time_unit,
+        lot,
     )
 
 

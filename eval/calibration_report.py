@@ -70,9 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return BAD_INPUT
-    choices = {
-        key: getattr(args, key) for key in ("time_unit", "horizon", "dt", "sampling", "lot", "fee", "risk_aversion")
-    }
+    choices = {key: getattr(args, key) for key in ("time_unit", "horizon", "dt", "sampling", "fee", "risk_aversion")}
+    choices["lot"] = result.lot
     document = market_file(result, tape, choices)
     text = report_text(document, result, tape)
     report = args.out.with_name(f"{args.out.stem}-report")

@@ -13,11 +13,14 @@ from pathlib import Path
 from baselines import list_policies
 from envs import list_presets, make_world
 from envs.presets import MULTI_ASSET_PRESETS, make_market, read_market_file
+from envs.rollout import rollout
 from eval.evaluate import build_baselines, build_policy, ladder
 from eval.metrics import DEFAULT_RISK_AVERSION
+from eval.replay import FILL_RULES, replay_runner, replay_units, session_flow
 from eval.run import Job, check_writable, evaluate_and_publish
 from eval.scenarios import SCENARIOS, scenario_jobs
 from eval.specs import parse_set, parse_spec, world_overrides
+from eval.tape import read_tape
 
 DEFAULT_POLICIES = ("symmetric", "linear_skew", "avellaneda_stoikov", "optimal")
 # One scenario per multi-asset preset: its ladder (``eval.evaluate.ladder``) on paired episodes.
@@ -58,6 +61,20 @@ def parser() -> argparse.ArgumentParser:
         "--scenario",
         choices=SCENARIOS + MARKET_SCENARIOS,
         help="a named reproduction instead of --world/--policy (a multi-asset preset: its ladder, with --policy run:PATH for runs trained on that market)",
+    )
+    p.add_argument(
+        "--replay",
+        type=Path,
+        metavar="DATA",
+        help="replay the policies on recorded flow (eval.tape) instead of simulating, in each --world-file market "
+        "(calibrated by python -m eval.calibrate): one episode per session of the market's horizon",
+    )
+    p.add_argument("--fill-rule", choices=FILL_RULES, default="through", help="replay's fill rule (default through)")
+    p.add_argument(
+        "--at-quote-probability",
+        type=float,
+        default=0.5,
+        help="replay's chance an order reaching the quote's price fills it, with --fill-rule at_quote (default 0.5)",
     )
     p.add_argument("--episodes", type=int, default=1000, help="episodes per policy (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of episode 0; episode i uses seed + i (default 0)")
@@ -130,6 +147,8 @@ def prepare(args: argparse.Namespace) -> tuple[Path, list[Job], str]:
         raise ValueError(f"--episodes must be ≥ 1; got {args.episodes}")
     if not args.risk_aversion > 0:
         raise ValueError(f"--risk-aversion must be > 0; got {args.risk_aversion}")
+    if not 0.0 <= args.at_quote_probability <= 1.0:
+        raise ValueError(f"--at-quote-probability must be in [0, 1]; got {args.at_quote_probability}")
     if args.scenario:
         out, title = args.out or Path("reports") / args.scenario, f"Scenario `{args.scenario}`"
         if args.scenario in MARKET_SCENARIOS:
@@ -148,8 +167,27 @@ def prepare(args: argparse.Namespace) -> tuple[Path, list[Job], str]:
         for preset in args.world or ([] if args.world_file else ["default"])
     ]
     worlds += [(path.stem, read_market_file(path)) for path in args.world_file]
+    runners, replay = [rollout] * len(worlds), None
+    if args.replay is not None:
+        if args.world or not args.world_file:
+            raise ValueError("--replay needs --world-file markets (calibrated from data) and no --world preset")
+        tape = read_tape(args.replay)
+        flows = [
+            session_flow(tape, world, *replay_units(path), seed=args.seed)
+            for (_, world), path in zip(worlds, args.world_file, strict=True)
+        ]
+        if len({flow.sessions for flow in flows}) != 1:
+            raise ValueError("--replay: the market files cut the tape into different numbers of sessions")
+        args.episodes = flows[0].sessions
+        runners = [replay_runner(flow, args.fill_rule, args.at_quote_probability) for flow in flows]
+        replay = {
+            "data": str(args.replay),
+            "sessions": flows[0].sessions,
+            "fill_rule": args.fill_rule,
+            "at_quote_probability": args.at_quote_probability if args.fill_rule == "at_quote" else None,
+        }
     jobs = []
-    for label, world in worlds:
+    for (label, world), runner in zip(worlds, runners, strict=True):
         baselines, notes = build_baselines(world, [spec.text for spec in specs if spec.name != "run"])
         policies = {}
         for spec in specs:  # in command-line order
@@ -157,7 +195,7 @@ def prepare(args: argparse.Namespace) -> tuple[Path, list[Job], str]:
                 policies[spec.text] = (spec, build_policy(spec, world, args.device))
             elif spec.text in baselines:
                 policies[spec.text] = baselines[spec.text]
-        jobs.append(Job(label, world, policies, tuple(notes)))
+        jobs.append(Job(label, world, policies, tuple(notes), runner, replay))
     names = [*(args.world or []), *(path.stem for path in args.world_file)] or ["default"]
     return args.out or Path("reports") / "-".join(names), jobs, "Evaluation"
 

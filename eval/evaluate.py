@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -27,6 +28,10 @@ REFERENCES = ("avellaneda_stoikov", "closed_form")
 LADDER = ("symmetric", "linear_skew", "avellaneda_stoikov", "per_asset", "closed_form", "optimal")
 # Where the optimum cannot be built, metrics carry this key with the reason, and the report prints it.
 SCORE_NOTE = "optimality_score_unavailable"
+
+
+# Rolls a policy out: (world, predict, episodes, seed, keep_paths=...) → Rollout.
+Runner = Callable[..., Rollout]
 
 
 class Predictor(Protocol):
@@ -116,21 +121,23 @@ def evaluate_policies(
     risk_aversion: float = DEFAULT_RISK_AVERSION,
     keep_paths: bool = False,
     warn: bool = True,
+    runner: Runner = rollout,
 ) -> dict[str, PolicyResult]:
     """Roll out every policy on episodes ``seed … seed + episodes − 1`` of ``world`` and score them.
 
     Adds ``optimality_score`` (and its CI) when ``optimal`` can be built for the world (otherwise
     ``optimality_score_unavailable`` with the reason, and a warning unless ``warn`` is false), and, for each of the
-    ``REFERENCES`` evaluated, each other policy's paired reward difference to it, ``vs_<reference>``.
+    ``REFERENCES`` evaluated, each other policy's paired reward difference to it, ``vs_<reference>``. ``runner``
+    rolls a policy out (the simulator's ``envs.rollout.rollout``; ``eval.replay.replay_runner`` for recorded flow).
     """
     results: dict[str, PolicyResult] = {}
     for key, (spec, policy) in policies.items():
-        outcome = rollout(
+        outcome = runner(
             world, lambda o, p=policy: p.predict(o, deterministic=True)[0], episodes, seed, keep_paths=keep_paths
         )
         results[key] = PolicyResult(spec, policy, outcome, rollout_metrics(outcome, world, risk_aversion))
     indices = bootstrap_indices(episodes, seed)
-    anchors = _anchor_rewards(world, results, episodes, seed)
+    anchors = _anchor_rewards(world, results, episodes, seed, runner)
     if isinstance(anchors, str):
         if warn:
             warnings.warn(anchors, stacklevel=2)
@@ -152,7 +159,7 @@ def evaluate_policies(
     return results
 
 
-def _anchor_rewards(world, results, episodes, seed) -> tuple[np.ndarray, np.ndarray] | str:
+def _anchor_rewards(world, results, episodes, seed, runner) -> tuple[np.ndarray, np.ndarray] | str:
     """Episode rewards of default ``symmetric`` and ``optimal`` (reused if evaluated), or the reason
     the optimum cannot be built for this world."""
     rewards = {}
@@ -165,5 +172,5 @@ def _anchor_rewards(world, results, episodes, seed) -> tuple[np.ndarray, np.ndar
             policy = make_policy(name, world)
         except ValueError as error:
             return unbuildable(name, error)
-        rewards[name] = rollout(world, lambda o, p=policy: p.predict(o)[0], episodes, seed).reward
+        rewards[name] = runner(world, lambda o, p=policy: p.predict(o)[0], episodes, seed).reward
     return rewards["symmetric"], rewards["optimal"]

@@ -15,15 +15,20 @@ from eval.metrics import METRICS
 SCHEMA = "mm-inventory/metrics/v1"
 
 
-def world_entry(label: str, world, results: dict[str, PolicyResult], notes: tuple[str, ...] = ()) -> dict[str, Any]:
+def world_entry(
+    label: str, world, results: dict[str, PolicyResult], notes: tuple[str, ...] = (), replay: dict | None = None
+) -> dict[str, Any]:
     """One world's part of ``metrics.json``: its fields, each policy's spec and metrics, the notes on baselines
-    left out, and where ``optimal`` was evaluated its exact expected reward (backward induction)."""
+    left out, where ``optimal`` was evaluated its exact expected reward (backward induction), and for a replay on
+    recorded flow its source and fill rule (``replay``)."""
     entry = {
         "label": label,
         "world": world_record(world),
         "policies": {key: {"spec": r.spec.as_dict(), **json_ready(r.metrics)} for key, r in results.items()},
         "notes": list(notes),
     }
+    if replay is not None:
+        entry["replay"] = replay
     optimal = next((r.policy for r in results.values() if r.spec.name == "optimal"), None)
     if optimal is not None:
         entry["optimal_expected_reward"] = optimal.expected_reward()
@@ -131,7 +136,15 @@ def markdown_report(document: dict[str, Any], worlds: list[dict[str, Any]], plot
         "",
     ]
     for entry in worlds:
-        parts += [f"## World `{entry['label']}`", "", markdown_table(entry), ""]
+        parts += [f"## World `{entry['label']}`", ""]
+        if "replay" in entry:
+            replay = entry["replay"]
+            parts += [
+                f"Replayed on recorded flow, not simulated: `{replay['data']}`, {replay['sessions']} sessions, fill "
+                f"rule `{replay['fill_rule']}` (at the quote: {replay['at_quote_probability']}).",
+                "",
+            ]
+        parts += [markdown_table(entry), ""]
         parts += ["The reward, part by part (per episode):", "", decomposition_table(entry), ""]
         notes = {m[SCORE_NOTE] for m in entry["policies"].values() if m.get(SCORE_NOTE)} | set(entry["notes"])
         parts += [line for note in sorted(notes) for line in (f"Note: {note}.", "")]

@@ -13,8 +13,9 @@ from pathlib import Path
 from torch.utils.tensorboard import SummaryWriter
 
 from envs import Market, World
+from envs.rollout import rollout
 from eval import plots
-from eval.evaluate import PolicyResult, Predictor, evaluate_policies
+from eval.evaluate import PolicyResult, Predictor, Runner, evaluate_policies
 from eval.files import atomic_write_bytes, atomic_write_json, staged
 from eval.report import markdown_table, metrics_document, world_entry, write_reports
 from eval.specs import PolicySpec
@@ -36,6 +37,8 @@ class Job:
     world: World | Market
     policies: dict[str, tuple[PolicySpec, Predictor]]
     notes: tuple[str, ...] = ()  # why a requested baseline is missing (``build_baselines``)
+    runner: Runner = rollout  # the simulator, or recorded flow (``eval.replay.replay_runner``)
+    replay: dict | None = None  # with recorded flow: its source and fill rule, for the report
 
 
 def check_writable(out: Path) -> None:
@@ -58,9 +61,9 @@ def evaluate_and_publish(
         entries, plot_files, episode_rewards = [], [], {}
         for job in jobs:
             results = evaluate_policies(
-                job.world, job.policies, episodes, seed, risk_aversion, keep_paths=True, warn=warn
+                job.world, job.policies, episodes, seed, risk_aversion, keep_paths=True, warn=warn, runner=job.runner
             )
-            entries.append(world_entry(job.label, job.world, results, job.notes))
+            entries.append(world_entry(job.label, job.world, results, job.notes, job.replay))
             episode_rewards[job.label] = {key: result.rollout.reward.tolist() for key, result in results.items()}
             prefix = "" if len(jobs) == 1 else f"{run_name(job.label)}-"
             figures = _figures(job.world, results)
