@@ -70,6 +70,7 @@ results: setup
 	$(RECORD) dealer benchmarks/dealer.py
 	$(RECORD) market_equivalence benchmarks/market_equivalence.py
 	$(RECORD) core_vs_revision benchmarks/core_vs_revision.py --rounds 5
+	$(RECORD) replay_speed benchmarks/replay_speed.py
 ifndef QUICK
 	$(RECORD) train_quality benchmarks/train_quality.py --configs default toxic regimes demo hedged --dir sweeps/results/train_quality
 	$(RECORD) train_quality_dealer benchmarks/train_quality.py --configs two_assets dealer two_assets_hedged --dir sweeps/results/train_quality_dealer

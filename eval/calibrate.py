@@ -244,12 +244,14 @@ def calibrate(
     fee: float = 0.0,
     max_inventory: int | None = None,
     risk_aversion: float = 0.0,
+    single_size: bool = False,
 ) -> Calibration:
     """The one-asset market of ``tape``: σ and the intensities in the time unit of ``time_unit`` seconds, a session
     of ``horizon`` units in steps of ``dt``, sizes in lots of ``lot`` (default: the median order size), ``fee`` per
     lot, the limit ``max_inventory`` (default: 10 times the largest ladder size) and the running penalty of a
     mean-variance maker of CARA ``risk_aversion`` γ [1/price], ``(γ/2)·σ²·q²`` (data say nothing of it: the
-    user's choice; 0 is risk-neutral)."""
+    user's choice; 0 is risk-neutral). ``single_size``: every request one lot of the mean order size (no ladder), a
+    market the single-asset exact optimum can tabulate where its curve is exponential."""
     orders = market_orders(tape)
     touch = float(np.median(orders.half_spread))  # the depth every order reaches
     sides = {"bid": orders.side < 0, "ask": orders.side > 0}  # sells reach the bid, buys the ask
@@ -275,8 +277,11 @@ def calibrate(
     }
     curve = min(criterion, key=criterion.get)
     sigma = volatility(tape, sampling)
-    lot = float(np.median(orders.size)) if lot is None else lot
-    sizes, shares = size_ladder(orders.size, lot)
+    if single_size:
+        lot, sizes, shares = float(np.mean(orders.size)) if lot is None else lot, (1,), (1.0,)
+    else:
+        lot = float(np.median(orders.size)) if lot is None else lot
+        sizes, shares = size_ladder(orders.size, lot)
     if curve == "exponential":
         rates = {name: fit[0].value for name, fit in fits.items()}
     else:  # each side's requests: its orders at the touch over f(h)
@@ -289,8 +294,7 @@ def calibrate(
         sell_share=rates["bid"] / (rates["bid"] + rates["ask"]),
         fill_curve=curve,
         fill_decay=pooled_k.value,
-        fill_shift=shift_fit[1].value,
-        fill_slope=shift_fit[2].value,
+        **({"fill_shift": shift_fit[1].value, "fill_slope": shift_fit[2].value} if curve == "logistic" else {}),
         sizes=sizes,
         size_probabilities=shares,
         max_inventory=max_inventory if max_inventory is not None else 10 * max(sizes) * math.lcm(*sizes) // max(sizes),

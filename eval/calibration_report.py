@@ -38,6 +38,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lot", type=float, help="venue quantity per lot (default: the median order size)")
     p.add_argument("--fee", type=float, default=0.0, help="fee per lot filled, in price units (default 0)")
     p.add_argument(
+        "--single-size",
+        action="store_true",
+        help="every request one lot of the mean order size (default: a ladder of up to three sizes); with an "
+        "exponential curve the market's exact optimum can then be tabulated",
+    )
+    p.add_argument(
         "--risk-aversion",
         type=float,
         default=0.0,
@@ -66,11 +72,15 @@ def main(argv: list[str] | None = None) -> int:
             args.lot,
             args.fee,
             risk_aversion=args.risk_aversion,
+            single_size=args.single_size,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return BAD_INPUT
-    choices = {key: getattr(args, key) for key in ("time_unit", "horizon", "dt", "sampling", "fee", "risk_aversion")}
+    choices = {
+        key: getattr(args, key)
+        for key in ("time_unit", "horizon", "dt", "sampling", "fee", "risk_aversion", "single_size")
+    }
     choices["lot"] = result.lot
     document = market_file(result, tape, choices)
     text = report_text(document, result, tape)
@@ -227,8 +237,13 @@ def report_text(document: dict[str, Any], result: Calibration, tape: Tape) -> st
         f"{result.criterion['logistic']:.6g}; the lower is chosen).",
         "",
         f"The market: σ = {asset['sigma']:.5g}, A = {asset['arrival_intensity']:.5g}, sell share "
-        f"{asset['sell_share']:.3f}, k = {asset['fill_decay']:.5g}, α = {asset['fill_shift']:.4g}, "
-        f"β = {asset['fill_slope']:.5g}, sizes {asset['sizes']} with shares "
+        f"{asset['sell_share']:.3f}, "
+        + (
+            f"α = {asset['fill_shift']:.4g}, β = {asset['fill_slope']:.5g}"
+            if result.curve == "logistic"
+            else f"k = {asset['fill_decay']:.5g}"
+        )
+        + f", sizes {asset['sizes']} with shares "
         f"{[round(p, 3) for p in asset['size_probabilities']]}, limit {asset['max_inventory']}.",
         "",
         "## Diagnostics",

@@ -79,17 +79,19 @@ def test_the_command_replays_policies_on_the_shipped_capture(tmp_path, capsys):
     from eval.cli import main as evaluate
 
     market = tmp_path / "eth.yaml"
-    assert calibrate([str(SHIPPED), "--out", str(market), "--horizon", "0.5", "--risk-aversion", "0.5"]) == 0
+    options = ["--horizon", "0.5", "--risk-aversion", "0.5", "--single-size"]
+    assert calibrate([str(SHIPPED), "--out", str(market), *options]) == 0
     out = tmp_path / "replay"
     command = ["--world-file", str(market), "--replay", str(SHIPPED), "--policy", "symmetric"]
-    assert evaluate([*command, "--policy", "avellaneda_stoikov", "--out", str(out)]) == 0
+    assert evaluate([*command, "--policy", "avellaneda_stoikov", "--policy", "optimal", "--out", str(out)]) == 0
     document = json.loads((out / "metrics.json").read_text())
     assert document["episodes"] == 3 and document["replay"]["sessions"] == 3
     symmetric = document["policies"]["symmetric"]
     assert symmetric["fills_bid"] > 0 and "vs_avellaneda_stoikov" in symmetric
+    assert "optimality_score" in symmetric  # one lot per request: the market's exact optimum replays too
     assert "Replayed on recorded flow, not simulated" in (out / "report.md").read_text()
     again = tmp_path / "again"
-    assert evaluate([*command, "--policy", "avellaneda_stoikov", "--out", str(again)]) == 0
+    assert evaluate([*command, "--policy", "avellaneda_stoikov", "--policy", "optimal", "--out", str(again)]) == 0
     assert json.loads((again / "metrics.json").read_text())["policies"] == document["policies"]  # deterministic
     assert evaluate(["--world", "default", "--replay", str(SHIPPED), "--out", str(out)]) == 2
     assert "--replay needs --world-file markets" in capsys.readouterr().err
