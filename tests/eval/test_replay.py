@@ -95,3 +95,22 @@ def test_the_command_replays_policies_on_the_shipped_capture(tmp_path, capsys):
     assert json.loads((again / "metrics.json").read_text())["policies"] == document["policies"]  # deterministic
     assert evaluate(["--world", "default", "--replay", str(SHIPPED), "--out", str(out)]) == 2
     assert "--replay needs --world-file markets" in capsys.readouterr().err
+
+
+def test_the_sim_to_real_command_sets_simulation_beside_replay(tmp_path, capsys):
+    from eval.sim_to_real import main
+
+    out = tmp_path / "gap"
+    command = [str(SHIPPED), "--out", str(out), "--episodes", "40", "--policy", "symmetric", "--policy", "optimal"]
+    assert main(command) == 0
+    document = json.loads((out / "metrics.json").read_text())
+    assert document["replayed_sessions"] == 3 and 55 < document["split_seconds"] < 65
+    for entry in document["policies"].values():
+        gap = entry["replayed"]["reward_mean"] - entry["simulated"]["reward_mean"]
+        assert entry["gap"]["mean"] == pytest.approx(gap) and entry["gap"]["ci95"][0] < gap < entry["gap"]["ci95"][1]
+    assert document["policies"]["optimal"]["score"] == {"simulated": 1.0, "replayed": 1.0}
+    report = (out / "report.md").read_text()
+    assert "| `optimal` |" in report and "replayed on the rest in 3 sessions" in report
+    assert Market.from_document(__import__("yaml").safe_load((out / "market.yaml").read_text())["market"])
+    assert main([str(SHIPPED), "--out", str(tmp_path / "bad"), "--split", "1.5"]) == 2
+    assert "--split must be in (0, 1)" in capsys.readouterr().err and not (tmp_path / "bad").exists()
