@@ -16,13 +16,13 @@ from typing import Any
 
 import yaml
 
-from eval.calibrate import calibrate
+from eval.calibrate import Calibration, calibrate
 from eval.evaluate import build_baselines, build_policy, evaluate_policies, json_ready
 from eval.files import atomic_write_json, atomic_write_text, staged
 from eval.metrics import Z_95
 from eval.replay import FILL_RULES, replay_runner, session_flow
 from eval.specs import parse_spec
-from eval.tape import read_tape
+from eval.tape import Tape, read_tape
 
 BAD_INPUT = 2
 POLICIES = ("symmetric", "linear_skew_calibrated", "avellaneda_stoikov", "glft", "closed_form", "optimal")
@@ -48,23 +48,16 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        if not 0.0 < args.split < 1.0:
-            raise ValueError(f"--split must be in (0, 1); got {args.split}")
-        tape = read_tape(args.data)
-        cut = tape.quote_time[0] + args.split * (tape.duration - tape.quote_time[0])
-        fitted = calibrate(
-            tape.between(0.0, cut),
-            args.time_unit,
-            args.horizon,
-            args.dt,
-            risk_aversion=args.risk_aversion,
-            single_size=True,
-        )
+        tape, cut, fitted = split_calibration(args)
         market = fitted.market
         flow = session_flow(tape.between(cut, tape.duration), market, args.time_unit, fitted.lot, seed=args.seed)
         specs = [parse_spec(text) for text in args.policy or POLICIES]
-        policies, notes = build_baselines(market, [spec.text for spec in specs if spec.name != "run"], warn=False)
-        policies |= {spec.text: (spec, build_policy(spec, market)) for spec in specs if spec.name == "run"}
+        baselines, notes = build_baselines(market, [spec.text for spec in specs if spec.name != "run"], warn=False)
+        policies = {  # in command-line order
+            spec.text: (spec, build_policy(spec, market)) if spec.name == "run" else baselines[spec.text]
+            for spec in specs
+            if spec.name == "run" or spec.text in baselines
+        }
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return BAD_INPUT
@@ -87,6 +80,18 @@ def main(argv: list[str] | None = None) -> int:
         atomic_write_text(staging / "market.yaml", yaml.safe_dump({"market": document["market"]}, sort_keys=False))
     print(f"report: {args.out / 'report.md'}")
     return 0
+
+
+def split_calibration(args: argparse.Namespace) -> tuple[Tape, float, Calibration]:
+    """The tape of ``args.data``, the time [s] where its calibrating part ends (``args.split`` of its span), and the
+    market calibrated on that part (one lot per request); ``ValueError`` for bad input."""
+    if not 0.0 < args.split < 1.0:
+        raise ValueError(f"--split must be in (0, 1); got {args.split}")
+    tape = read_tape(args.data)
+    cut = tape.quote_time[0] + args.split * (tape.duration - tape.quote_time[0])
+    part = tape.between(0.0, cut)
+    fitted = calibrate(part, args.time_unit, args.horizon, args.dt, risk_aversion=args.risk_aversion, single_size=True)
+    return tape, cut, fitted
 
 
 def gap_entry(simulated: dict[str, Any], replayed: dict[str, Any]) -> dict[str, Any]:
