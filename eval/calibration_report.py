@@ -31,9 +31,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m eval.calibrate", description=__doc__.split("\n\n")[0])
     p.add_argument("data", type=Path, help="a Binance capture (.gz) or a folder with trades and quotes (eval.tape)")
     p.add_argument("--out", type=Path, required=True, help="the market file to write (YAML); its report beside it")
-    p.add_argument("--time-unit", type=float, default=60.0, help="seconds per unit of model time (default 60)")
-    p.add_argument("--horizon", type=float, default=5.0, help="a session, in time units (default 5)")
-    p.add_argument("--dt", type=float, default=0.01, help="the step, in time units (default 0.01)")
+    session_arguments(p, horizon=5.0)
     p.add_argument("--sampling", type=float, default=5.0, help="the mid's sampling for σ, in seconds (default 5)")
     p.add_argument("--lot", type=float, help="venue quantity per lot (default: the median order size)")
     p.add_argument("--fee", type=float, default=0.0, help="fee per lot filled, in price units (default 0)")
@@ -50,6 +48,13 @@ def parser() -> argparse.ArgumentParser:
         help="CARA γ [1/price] of the running penalty (γ/2)·σ²·q², the maker's choice (default 0: risk-neutral)",
     )
     return p
+
+
+def session_arguments(p: argparse.ArgumentParser, horizon: float) -> None:
+    """The calibrated market's clock: ``--time-unit`` [s], ``--horizon`` (default ``horizon``) and ``--dt``."""
+    p.add_argument("--time-unit", type=float, default=60.0, help="seconds per unit of model time (default 60)")
+    p.add_argument("--horizon", type=float, default=horizon, help=f"a session, in time units (default {horizon:g})")
+    p.add_argument("--dt", type=float, default=0.01, help="the step, in time units (default 0.01)")
 
 
 def main(argv: list[str] | None = None) -> int:

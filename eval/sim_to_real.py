@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from eval.calibrate import Calibration, calibrate
+from eval.calibration_report import session_arguments
 from eval.evaluate import build_baselines, build_policy, evaluate_policies, json_ready
 from eval.files import atomic_write_json, atomic_write_text, staged
 from eval.metrics import Z_95
@@ -33,9 +34,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("data", type=Path, help="a Binance capture (.gz) or a plain-format folder (eval.tape)")
     p.add_argument("--out", type=Path, required=True, help="the report's folder")
     p.add_argument("--split", type=float, default=0.5, help="the share of the tape that calibrates (default 0.5)")
-    p.add_argument("--time-unit", type=float, default=60.0, help="seconds per unit of model time (default 60)")
-    p.add_argument("--horizon", type=float, default=0.25, help="a session, in time units (default 0.25)")
-    p.add_argument("--dt", type=float, default=0.01, help="the step, in time units (default 0.01)")
+    session_arguments(p, horizon=0.25)
     p.add_argument("--risk-aversion", type=float, default=0.5, help="CARA γ of the market's penalty (default 0.5)")
     p.add_argument("--policy", action="append", metavar="SPEC", help="NAME[:k=v] or run:PATH (default: the ladder)")
     p.add_argument("--episodes", type=int, default=1000, help="simulated episodes per policy (default 1000)")
