@@ -161,17 +161,17 @@ class ClosedForm(MarketPolicy):
     def _hedge_trades(self, a, b, inventory, held) -> np.ndarray:
         """Each traded hedge's dead-zone trade [lots] before the step's quotes (module docstring)."""
         market, d = self.market, self.market.n_assets
-        hedges = [market.hedges[j] for j in self.traded]
+        spread, impact, lots, limits, positions = (
+            market.hedge_column(name)[self.traded]
+            for name in ("spread_cost", "impact", "lot", "max_trade", "max_position")
+        )
         x = np.concatenate([inventory, held.astype(np.float64)], axis=1)
         marginal = -2.0 * np.einsum("nij,nj->ni", a[:, d:], x) - b[:, d:]
-        spread, impact = (np.array([getattr(h, name) for h in hedges]) for name in ("spread_cost", "impact"))
         excess = np.maximum(np.abs(marginal) - spread, 0.0)
         with np.errstate(divide="ignore"):  # A_yy = 0 at the close: the rate alone bounds the trade
             reach = np.minimum(
                 market.dt / (2.0 * np.maximum(impact, _MIN_IMPACT)), 0.5 / np.diagonal(a, axis1=1, axis2=2)[:, d:]
             )
-        lots, limits = (np.array([getattr(h, name) for h in hedges]) for name in ("lot", "max_trade"))
-        positions = np.array([h.max_position for h in hedges])
         requested = round_to_lot(np.sign(marginal) * excess * reach, lots.astype(np.int64))
         return clip_trade(requested, held, limits.astype(np.int64), positions.astype(np.int64))
 

@@ -68,13 +68,17 @@ class Orders:
     price: np.ndarray
 
 
-def volatility(tape: Tape, sampling: float) -> Estimate:
-    """σ̂ [price/√s] from the mid sampled every ``sampling`` seconds, with its χ² interval (module docstring)."""
+def mid_returns(tape: Tape, sampling: float) -> np.ndarray:
+    """The mid's changes [price] over successive ``sampling``-second intervals (the last quote at each grid time)."""
     grid = np.arange(tape.quote_time[0], tape.quote_time[-1], sampling)
     if grid.size < 3:
         raise ValueError(f"sampling {sampling} s leaves fewer than 2 returns in a tape of {tape.duration:.0f} s")
-    index = np.searchsorted(tape.quote_time, grid, side="right") - 1
-    returns = np.diff(tape.mid[index])
+    return np.diff(tape.mid_at(grid))
+
+
+def volatility(tape: Tape, sampling: float) -> Estimate:
+    """σ̂ [price/√s] from the mid sampled every ``sampling`` seconds, with its χ² interval (module docstring)."""
+    returns = mid_returns(tape, sampling)
     n = returns.size
     variance = float(np.sum(returns**2) / (n * sampling))
     low = n * variance / stats.chi2.ppf(0.975, n)

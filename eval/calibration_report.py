@@ -17,7 +17,7 @@ import yaml
 from scipy import stats
 
 from eval import plots
-from eval.calibrate import SWEEP_WINDOW, Calibration, Estimate, calibrate, market_orders
+from eval.calibrate import SWEEP_WINDOW, Calibration, Estimate, calibrate, market_orders, mid_returns
 from eval.files import atomic_write_bytes, atomic_write_text, staged
 from eval.tape import Tape, read_tape
 
@@ -164,10 +164,7 @@ def warnings_of(result: Calibration, tape: Tape) -> list[str]:
     bid, ask = result.decay["bid"], result.decay["ask"]
     if bid.high < ask.low or ask.high < bid.low:
         found.append(f"k differs between the sides (bid {bid.value:.4g}, ask {ask.value:.4g}): one k fits neither well")
-    orders = market_orders(tape)
-    for name, side in (("bid", -1), ("ask", 1)):
-        depth = np.sort(np.maximum(orders.depth[orders.side == side], result.touch))
-        observed = (depth.size - np.arange(depth.size)) / tape.duration
+    for name, (depth, observed) in observed_rates(tape, result).items():
         worst = float(np.max(np.abs(np.log(observed / result.fitted_rate(name, depth)))))
         if worst > math.log(10.0):
             found.append(
@@ -180,14 +177,22 @@ def warnings_of(result: Calibration, tape: Tape) -> list[str]:
     return found
 
 
-def write_figures(folder: Path, tape: Tape, result: Calibration, sampling: float) -> None:
-    """``intensity.png`` (orders per second reaching each depth, log scale, against the fit, and the residuals),
-    ``returns.png`` (the mid's returns against the model's normal law) and ``sizes.png`` (the size ladder)."""
+def observed_rates(tape: Tape, result: Calibration) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per side (``bid``: sells, ``ask``: buys) its orders' depths, sorted and at least the touch [price], and the
+    rate [per second] at which orders reached at least each of them."""
     orders = market_orders(tape)
-    figure, axes = plots.plt.subplots(1, 3, figsize=(15, 4))
-    for (name, side), colour in zip((("bid", -1), ("ask", 1)), ("C0", "C1"), strict=True):
+    rates = {}
+    for name, side in (("bid", -1), ("ask", 1)):
         depth = np.sort(np.maximum(orders.depth[orders.side == side], result.touch))
-        rate = (depth.size - np.arange(depth.size)) / tape.duration  # orders per second reaching at least each depth
+        rates[name] = depth, (depth.size - np.arange(depth.size)) / tape.duration
+    return rates
+
+
+def write_figures(folder: Path, tape: Tape, result: Calibration, sampling: float) -> None:
+    """``intensity.png`` (orders per second reaching each depth, log scale, against the fit; the residuals; the
+    mid's returns against the model's normal law) and ``sizes.png`` (the size ladder)."""
+    figure, axes = plots.plt.subplots(1, 3, figsize=(15, 4))
+    for (name, (depth, rate)), colour in zip(observed_rates(tape, result).items(), ("C0", "C1"), strict=True):
         fitted = result.fitted_rate(name, depth)
         axes[0].semilogy(depth, rate, ".", color=colour, markersize=2, label=f"{name}: observed")
         axes[0].semilogy(depth, fitted, "-", color=colour, label=f"{name}: the market's {result.curve} curve")
@@ -195,9 +200,7 @@ def write_figures(folder: Path, tape: Tape, result: Calibration, sampling: float
     axes[0].set(xlabel="depth from the mid δ [price]", ylabel="orders per second reaching δ")
     axes[1].axhline(0.0, color="grey", linewidth=0.5)
     axes[1].set(xlabel="depth from the mid δ [price]", ylabel="ln(observed / fitted)")
-    grid = np.arange(tape.quote_time[0], tape.quote_time[-1], sampling)
-    index = np.searchsorted(tape.quote_time, grid, side="right") - 1
-    returns = np.diff(tape.mid[index])
+    returns = mid_returns(tape, sampling)
     if returns.size > 1 and returns.std() > 0:
         (osm, osr), (slope, intercept, _) = stats.probplot(returns / returns.std())
         axes[2].plot(osm, osr, ".", markersize=3, label="mid returns")

@@ -66,8 +66,7 @@ def session_flow(tape: Tape, world, time_unit: float, lot: float, seed: int = 0,
         )
     start = tape.quote_time[0]
     boundaries = start + session * np.arange(sessions)[:, None] + step * np.arange(steps + 1)[None, :]
-    index = np.searchsorted(tape.quote_time, boundaries, side="right") - 1
-    mid = tape.mid[index]
+    mid = tape.mid_at(boundaries)
     orders = market_orders(tape)
     slot = np.floor((orders.time - start) / step).astype(np.int64)  # the step each order falls in, over sessions
     inside = (slot >= 0) & (slot < sessions * steps)

@@ -66,6 +66,10 @@ class Tape:
             **{name: getattr(self, name)[quotes] for name in ("quote_time", "bid", "ask")},
         )
 
+    def mid_at(self, times: np.ndarray) -> np.ndarray:
+        """The mid of the last quote at or before each time (the first quote's before it) [price]."""
+        return self.mid[np.maximum(np.searchsorted(self.quote_time, times, side="right") - 1, 0)]
+
     def mid_before(self, times: np.ndarray) -> np.ndarray:
         """The mid of the last quote strictly before each time (``nan`` before the first quote) [price]."""
         index = np.searchsorted(self.quote_time, times, side="left") - 1
