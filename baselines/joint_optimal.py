@@ -260,4 +260,4 @@ def _fill_chance(market: Market, offset: np.ndarray, column: int) -> np.ndarray:
     rule at ``λ_side·f(δ)`` (``Asset.side_intensities``, ``Asset.fill_shape``), as the core fills."""
     side, index = divmod(column, market.n_assets)
     asset = market.assets[index]
-    return fill_probability(market, asset.side_intensities[side] * asset.fill_shape(offset))
+    return fill_probability(market, asset.side_intensities[side], asset.fill_shape(offset))

@@ -218,9 +218,10 @@ def book_column(values: Any, like: np.ndarray) -> np.ndarray:
 
 def one_asset_world(policy: str, world: World | Market) -> World:
     """``world`` as the single-asset ``World`` a one-asset policy reads (a one-asset ``Market`` converted by
-    ``envs.world_of_market``); ``ValueError`` for a market of several assets."""
+    ``envs.world_of_market``; with informed flow, the market as a maker blind to the flow models it,
+    ``Market.without_flow``); ``ValueError`` for a market of several assets."""
     if isinstance(world, Market) and world.n_assets == 1:
-        world = world_of_market(world)
+        world = world_of_market(world.without_flow())
     if not isinstance(world, World):
         got = f"a market of {world.n_assets} assets" if isinstance(world, Market) else type(world).__name__
         raise ValueError(f"policy {policy!r} quotes one asset; got {got}")

@@ -8,6 +8,7 @@ from baselines.avellaneda_stoikov import AvellanedaStoikov
 from baselines.calibration import CalibratedLinearSkew
 from baselines.cartea_jaimungal import CarteaJaimungal
 from baselines.closed_form import ClosedForm, PerAsset
+from baselines.flow_optimal import FlowOptimal, FullInformation
 from baselines.glft import GLFT, GLFTExact
 from baselines.hedging import BandHedge, FullHedge, NoHedge
 from baselines.joint_optimal import exact_optimum
@@ -35,6 +36,8 @@ POLICIES: dict[str, type[Policy]] = {
         Optimal,
     )
 }
+# Policies of markets with informed flow only: bounds that read the hidden flow state.
+FLOW_POLICIES: dict[str, type[Policy]] = {FullInformation.name: FullInformation}
 # Policies that quote as another (their ``base``) and add a hedge rule: never a base themselves.
 HEDGERS = ("no_hedge", "full_hedge", "band_hedge")
 # One-asset rungs that quote a market of several assets asset by asset (``baselines.policy.AssetByAsset``).
@@ -49,7 +52,7 @@ def list_policies() -> dict[str, dict[str, dict[str, str]]]:
         name: {
             key: {"type": p.kind.__name__, "default": p.default_text, "doc": p.doc} for key, p in cls.parameters.items()
         }
-        for name, cls in POLICIES.items()
+        for name, cls in {**POLICIES, **FLOW_POLICIES}.items()
     }
 
 
@@ -57,8 +60,10 @@ def make_policy(name: str, world: World | Market, **params: Any) -> Policy:
     """Build policy ``name`` for ``world`` (a single-asset ``World`` or a ``Market`` of any number of assets);
     ``ValueError`` names an unknown policy or parameter, or why the policy cannot quote this market. ``optimal``
     is the exact optimum of any market it can tabulate (``baselines.joint_optimal.exact_optimum``)."""
+    if name in FLOW_POLICIES:
+        return FLOW_POLICIES[name](world, **params)
     if name not in POLICIES:
-        raise ValueError(f"unknown policy {name!r}; accepted: {sorted(POLICIES)}")
+        raise ValueError(f"unknown policy {name!r}; accepted: {sorted([*POLICIES, *FLOW_POLICIES])}")
     assets = interface_of(world).market.n_assets
     if name in ONE_ASSET and assets > 1:
         others = sorted(set(POLICIES) - set(ONE_ASSET))
@@ -66,6 +71,8 @@ def make_policy(name: str, world: World | Market, **params: Any) -> Policy:
             f"policy {name!r} quotes one asset; this market has {assets} (policies of any market: {others})"
         )
     if name == "optimal":
+        if interface_of(world).market.flow.count > 1:
+            return FlowOptimal(world, **params)
         Optimal.check_parameters(params)
         return exact_optimum(world)
     if name in ASSET_BY_ASSET and assets > 1:

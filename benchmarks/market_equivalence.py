@@ -40,7 +40,11 @@ try:
 except ImportError:  # a tree before the one vocabulary
     from baselines.dealer_optimal import DealerOptimal
 from envs import list_presets, make_world, market_keys
-from envs.presets import MULTI_ASSET_PRESETS, make_market
+from envs.presets import make_market
+try:
+    from envs.presets import MARKET_PRESETS
+except ImportError:  # a tree before the flow markets
+    from envs.presets import MULTI_ASSET_PRESETS as MARKET_PRESETS
 from envs.rollout import rollout
 try:
     from envs.rollout import rule_rollout
@@ -60,8 +64,10 @@ for preset in list_presets():
         record(preset, name, "reward", result.reward)
         record(preset, name, "fills", result.bid_fills + result.ask_fills)
         record(preset, name, "pnl", result.pnl)
-for preset in MULTI_ASSET_PRESETS:
+for preset in MARKET_PRESETS:
     market = make_market(preset)
+    if getattr(market, "flow", None) is not None and market.flow.count > 1:
+        continue  # informed flow: no earlier tree has it
     for name in ("symmetric", "optimal"):
         if name == "optimal":
             policy, name = (DealerOptimal(market), name) if not market.hedges else (market_policy("closed_form", market), "closed_form")

@@ -27,7 +27,7 @@ from envs.core import (
 )
 from envs.gym_env import MarketMakingEnv
 from envs.interface import Interface, derived_interface, interface_of, natural_scales
-from envs.market import Asset, HedgeInstrument, Market, Penalty, Regimes
+from envs.market import Asset, Flow, HedgeInstrument, Market, Penalty, Regimes
 from envs.observation import (
     ENTRIES,
     decode_observation,
@@ -88,6 +88,7 @@ __all__ = [
     "Market",
     "Penalty",
     "Regimes",
+    "Flow",
     "observe",
     "translate_observation",
     "PRESETS",

@@ -338,6 +338,7 @@ class MarketBatch(Batch):
             for asset, unit in zip(self.market.assets, self.view.inventory_unit, strict=True)
         )
         self._tracks_imbalance = "fill_imbalance" in self.view.features
+        self._tracks_prints = "prints" in self.view.features
         self.close_probability = close_start_probability(self.market, self.close_starts, close_window)
         self.n_steps = self.market.n_steps
         self._action_shape = self.shape + (len(self.action_names),)
@@ -353,7 +354,7 @@ class MarketBatch(Batch):
 
     def _open(self, keys: np.ndarray, episode: np.ndarray, markets: np.ndarray | None) -> core.MarketState:
         self._noise = None  # new sessions, new draws
-        state = core.reset(self.market, keys, episode, self._tracks_imbalance)
+        state = core.reset(self.market, keys, episode, self._tracks_imbalance, self._tracks_prints)
         if self.close_starts:
             inventory = None
             if self.close_inventory == "visited":

@@ -16,7 +16,12 @@ One step, for every book at once (A–S 2008 §4's simulation, generalized), as 
    the maker (adverse selection);
 4. ``_penalty`` — the reward is the change in wealth marked to the mids, less fees and hedge costs, minus
    ``(φ_r·dt + α·[close])·xᵀRx`` (x every position after the step, ``R = Σ/σ₁²``: ``q²`` for one asset);
-5. the regime switches with the chain's one-step transition matrix.
+5. the regime switches with the chain's one-step transition matrix; with informed flow (``Market.flow``) the
+   maker's belief over the hidden flow state is filtered from the step's public prints and mids' moves
+   (``envs.flow``), and the flow state switches with its chain's.
+
+With informed flow, the flow state tilts each side's intensity (``λ_side·(1 ∓ ζz)``) and drifts the quoted mids
+(``μ·z·dt``) in phases 2 and 3.
 
 Layout: the markets have a shape M, ``(n,)`` for a batch or ``()`` for one unbatched book, which the single env
 steps at a fraction of a one-book batch's per-call cost (numpy scalars and short rows; the code is the same, by
@@ -26,8 +31,9 @@ values ``(2, d, *M)``, side 0 the bid and side 1 the ask.
 Randomness is counter-based: each book owns a 64-bit key, and the uniform for (episode, step, stream) is the
 splitmix64 output at that counter. Per step: one uniform per side and asset (each asset's bid, then each asset's
 ask; it decides the fill and, rescaled below the fill chance, the size), two per pair of mid shocks (Box–Muller,
-over every instrument; one each under the binomial mid) and one for the regime switch in a market with regimes.
-The opening inventories and regime are drawn at step ``n_steps``, a counter no trading step uses. A book's draws
+over every instrument; one each under the binomial mid), one for the regime switch in a market with regimes and
+one for the flow state's switch with informed flow. The opening inventories, regime and flow state are drawn at
+step ``n_steps``, a counter no trading step uses. A book's draws
 depend only on its own key, so one column of a batch equals a single book seeded alike, and two policies run on
 the same keys face the same requests and mid shocks (common random numbers).
 """
@@ -40,6 +46,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from envs import flow as flow_filter
 from envs.market import Market
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -60,7 +67,11 @@ class MarketState:
     """State of the books (the module's layout): ``mid`` [price], ``inventory`` [lots, int64], ``mid_return`` (the
     last step's mid change) [price], ``bid_filled`` and ``ask_filled`` (the last step's fills) [lots] are ``(d, *M)``;
     ``hedge_mid`` [price] and ``hedge_position`` [lots] ``(m, *M)``; ``fill_imbalance`` ``(d, *M)``, the EWMA of
-    bid − ask lots filled, or ``None`` where not tracked (``reset``); the rest ``M``."""
+    bid − ask lots filled, or ``None`` where not tracked (``reset``); the rest ``M``. With informed flow
+    (``Market.flow``), ``flow`` ``M`` is the hidden flow state's index (never observed), ``belief`` ``(S, *M)`` the
+    maker's filtered law of the coming step's state (``envs.flow``); ``prints`` ``(2, d, *M)`` are the last step's
+    public prints (1 where a request arrived at the side, filled or not), tracked with informed flow or when asked
+    for (``reset``), else ``None``."""
 
     mid: np.ndarray
     cash: np.ndarray
@@ -75,6 +86,9 @@ class MarketState:
     hedge_mid: np.ndarray
     hedge_position: np.ndarray
     fill_imbalance: np.ndarray | None = None
+    flow: np.ndarray | None = None
+    prints: np.ndarray | None = None
+    belief: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -195,12 +209,16 @@ def _splitmix_to_unit(x: np.ndarray) -> np.ndarray:
     return unit
 
 
-def fill_probability(market: Market, intensity: np.ndarray | float) -> np.ndarray:
-    """Probability that a quote fills within one step, given its intensity λ [1/time] (``market``: anything with a
-    ``fill_rule`` and a ``dt``).
+def fill_probability(market: Market, intensity: np.ndarray | float, shape: np.ndarray | float = 1.0) -> np.ndarray:
+    """Probability that a quote fills within one step, given its side's intensity λ [1/time] and the fill curve's
+    value ``f(δ)`` at its offset (``market``: anything with a ``fill_rule`` and a ``dt``).
 
-    ``"poisson"``: ``1 − e^(−λ·dt)``; ``"as2008"``: ``clip(λ·dt, 0, 1)`` (A–S 2008 §4).
+    ``"poisson"``: ``1 − e^(−λ·f·dt)``; ``"as2008"``: ``clip(λ·f·dt, 0, 1)`` (A–S 2008 §4); ``"arrival"``: a request
+    arrives with ``1 − e^(−λ·dt)`` and fills the quote with ``min(f, 1)``.
     """
+    if market.fill_rule == "arrival":
+        return -np.expm1(intensity * -market.dt) * np.minimum(shape, 1.0)
+    intensity = intensity * shape
     if market.fill_rule == "poisson":
         return -np.expm1(intensity * -market.dt)  # λ·(−dt) is exactly −(λ·dt), one array operation fewer
     return np.minimum(intensity * market.dt, 1.0)
@@ -279,8 +297,9 @@ class _Terms:
     """A market's constants in the core's layout for books of ``ndim`` dimensions (trailing unit axes), looked up
     once per market (``_terms``); ``(d, 1…)`` and ``(m, 1…)`` entries are numpy scalars for one asset or hedge."""
 
-    poisson: bool  # the fill rule: "poisson" or "as2008"
-    step_intensity: np.ndarray  # (2, d, 1…) λ_side·dt, negated under the poisson rule
+    poisson: bool  # the fill rule is "poisson"
+    arrival: bool  # the fill rule is "arrival"
+    step_intensity: np.ndarray  # (2, d, 1…) λ_side·dt, negated under the poisson rule; the print chance under arrival
     n_assets: int
     n_hedges: int
     one_instrument: bool
@@ -305,6 +324,9 @@ class _Terms:
     risk: Callable[..., np.ndarray]  # xᵀRx [lots² of the first asset] of every position's row (``risk_form``)
     risk_diagonal: np.ndarray  # (d, 1…) R_ii of the quoted assets
     cumulative_transition: np.ndarray | None  # (regimes, regimes)
+    flow: flow_filter.FlowEvidence | None  # None without informed flow (one flow state)
+    print_chance: np.ndarray | None  # (2, d, S) per flow state, under informed flow
+    cumulative_flow: np.ndarray | None  # (S, S)
     # Per hedge, numpy scalars: max_trade and max_position [lots], spread_cost ψ [price/lot], impact η [price·time/lot²]
     # and ticket_fee [price].
     hedges: tuple[tuple[np.int64, np.int64, np.float64, np.float64, np.float64], ...]
@@ -352,11 +374,16 @@ def _market_terms(market: Market, ndim: int) -> _Terms:
             for asset in market.assets
         )
     loading = market.triangular_loading * (market.instrument_column("sigma") * math.sqrt(market.dt))[:, None]
+    side_intensity = np.array([asset.side_intensities for asset in market.assets]).T.reshape((2, d) + pad)
+    if market.fill_rule == "arrival":
+        step_intensity = -np.expm1(-side_intensity * market.dt)
+    else:
+        step_intensity = (-1.0 if market.fill_rule == "poisson" else 1.0) * market.dt * side_intensity
+    evidence = flow_filter.flow_evidence(market) if market.flow.count > 1 else None
     return _Terms(
         poisson=market.fill_rule == "poisson",
-        step_intensity=(-1.0 if market.fill_rule == "poisson" else 1.0)
-        * market.dt
-        * np.array([asset.side_intensities for asset in market.assets]).T.reshape((2, d) + pad),
+        arrival=market.fill_rule == "arrival",
+        step_intensity=step_intensity,
         n_assets=d,
         n_hedges=market.n_hedges,
         one_instrument=market.n_instruments == 1,
@@ -383,6 +410,9 @@ def _market_terms(market: Market, ndim: int) -> _Terms:
         if d == 1
         else np.diagonal(market.risk_matrix)[:d].reshape((d,) + pad),
         cumulative_transition=np.cumsum(market.regime_step_transition, axis=1) if market.regimes.count > 1 else None,
+        flow=evidence,
+        print_chance=None if evidence is None else evidence.print_chance,
+        cumulative_flow=None if evidence is None else np.cumsum(evidence.transition, axis=1),
         hedges=tuple(
             (
                 np.int64(hedge.max_trade),
@@ -407,8 +437,9 @@ def _fill_shape(terms: _Terms, offset: np.ndarray) -> np.ndarray:
 
 def stream_count(market: Market) -> int:
     """Uniforms drawn per book and step: one per side and asset, two per pair of mid shocks (every instrument),
-    and one for the regime switch in a market with regimes."""
-    count = 2 * market.n_assets + 2 * ((market.n_instruments + 1) // 2) + (market.regimes.count > 1)
+    one for the regime switch in a market with regimes and one for the flow state's switch with informed flow."""
+    count = 2 * market.n_assets + 2 * ((market.n_instruments + 1) // 2)
+    count += (market.regimes.count > 1) + (market.flow.count > 1)
     if count > MAX_STREAMS:
         raise ValueError(
             f"assets and hedges are too many for the core's {MAX_STREAMS} random streams a step (2 per asset, 1 per "
@@ -434,15 +465,22 @@ class StepNoise:
     """A step's randomness, from its uniforms (``step_noise``), over the books ``M`` or, drawn ahead, over steps
     and books ``(steps, *M)`` (``at`` picks one step): ``arrival`` ``(2, d, …)`` the uniforms each side's fill is
     drawn against; ``normals`` ``(d + m, …)`` the instruments' independent standard shocks (±1 under the binomial
-    mid), before the correlation; ``switch`` the regime switch's uniform (``None`` with one regime)."""
+    mid), before the correlation; ``switch`` the regime switch's uniform (``None`` with one regime) and
+    ``flow_switch`` the flow state's (``None`` with one flow state)."""
 
     arrival: np.ndarray
     normals: np.ndarray
     switch: np.ndarray | None
+    flow_switch: np.ndarray | None = None
 
     def at(self, j: int) -> StepNoise:
         """Step ``j`` of noise drawn ahead over steps."""
-        return StepNoise(self.arrival[:, :, j], self.normals[:, j], None if self.switch is None else self.switch[j])
+        return StepNoise(
+            self.arrival[:, :, j],
+            self.normals[:, j],
+            None if self.switch is None else self.switch[j],
+            None if self.flow_switch is None else self.flow_switch[j],
+        )
 
 
 def step_noise(market: Market, u: np.ndarray) -> StepNoise:
@@ -461,20 +499,28 @@ def step_noise(market: Market, u: np.ndarray) -> StepNoise:
             np.multiply(radius, np.cos(angle), out=normals[0::2])
             np.multiply(radius, np.sin(angle), out=normals[1::2])
             normals = normals[:k]
-    return StepNoise(arrival, normals, u[stream_count(market) - 1] if market.regimes.count > 1 else None)
+    after = 2 * d + 2 * ((k + 1) // 2)  # the switches' uniforms: the regime's, then the flow state's
+    switch = u[after] if market.regimes.count > 1 else None
+    flow_switch = u[after + (market.regimes.count > 1)] if market.flow.count > 1 else None
+    return StepNoise(arrival, normals, switch, flow_switch)
 
 
-def reset(market: Market, key: np.ndarray, episode: np.ndarray, fill_imbalance: bool = False) -> MarketState:
+def reset(
+    market: Market, key: np.ndarray, episode: np.ndarray, fill_imbalance: bool = False, prints: bool = False
+) -> MarketState:
     """Open a session in every book at the assets' opening mids, their opening inventories (drawn uniformly where an
-    asset gives a range) and a regime drawn from the chain's stationary law, from the book's key at a counter no
-    trading step uses (step ``n_steps``); ``fill_imbalance`` tracks the fills' EWMA (an observation feature).
+    asset gives a range), a regime and a flow state drawn from their chains' stationary laws, from the book's key at
+    a counter no trading step uses (step ``n_steps``); ``fill_imbalance`` tracks the fills' EWMA and ``prints`` the
+    public prints (observation features; the prints are always tracked with informed flow, as is the belief, which
+    opens at the flow chain's stationary law).
 
     ``key`` and ``episode`` (uint64) of the books' shape: ``(n,)``, or scalars for one unbatched book."""
     stream_count(market)
     key = np.array(key, dtype=np.uint64)[()]  # a copy; a numpy scalar for one unbatched book
     episode = np.array(np.broadcast_to(np.asarray(episode, dtype=np.uint64), np.shape(key)))[()]
     shape, d, m = np.shape(key), market.n_assets, market.n_hedges
-    u = uniforms(key, episode, np.full(shape, market.n_steps)[()], d + 1)
+    informed = market.flow.count > 1
+    u = uniforms(key, episode, np.full(shape, market.n_steps)[()], d + 1 + informed)
     bounds = np.array([asset.inventory_bounds for asset in market.assets]).T.reshape((2, d) + (1,) * len(shape))
     inventory = uniform_integers(u[:d], bounds[0], bounds[1])
 
@@ -495,6 +541,9 @@ def reset(market: Market, key: np.ndarray, episode: np.ndarray, fill_imbalance: 
         hedge_mid=per(market.hedge_column("s0")),
         hedge_position=np.zeros((m,) + shape, dtype=np.int64),
         fill_imbalance=np.zeros((d,) + shape) if fill_imbalance else None,
+        flow=draw_regime(np.cumsum(market.stationary_flow_distribution), u[d + 1]) if informed else None,
+        prints=np.zeros((2, d) + shape, dtype=np.int64) if prints or informed else None,
+        belief=per(market.stationary_flow_distribution) if informed else None,
     )
 
 
@@ -511,7 +560,7 @@ def step(
     terms = _terms(market, state.cash.ndim)
     cash, hedge_position, trade, hedge_cost = _hedge(market, terms, state, action.hedge)
     q, offset = state.inventory, action.offset
-    lots, fill_moments = _fill(market, terms, q, action, noise.arrival)
+    lots, fill_moments, print_chance = _fill(market, terms, q, action, noise.arrival, state.flow)
     bid_lots, ask_lots = lots[0], lots[1]
     net_sold = ask_lots - bid_lots
     inventory = q - net_sold
@@ -522,7 +571,7 @@ def step(
     if terms.fee is not None:
         fees = _row_sum(terms.fee * (bid_lots + ask_lots))
         cash -= fees
-    shocks, quoted_move, hedge_move = _move_mids(terms, state.regime, net_sold, noise.normals)
+    shocks, quoted_move, hedge_move = _move_mids(terms, state.regime, net_sold, noise.normals, state.flow)
     inventory_pnl = _dot_rows(inventory, quoted_move)
     new_step = state.step + 1
     terminated = new_step >= market.n_steps
@@ -554,6 +603,13 @@ def step(
     imbalance = state.fill_imbalance
     if imbalance is not None:
         imbalance = (1 - IMBALANCE_WEIGHT) * imbalance - IMBALANCE_WEIGHT * net_sold
+    prints, flow, belief = None, state.flow, state.belief
+    if state.prints is not None:
+        print_chance = _print_chance(terms) if print_chance is None else print_chance
+        prints = ((noise.arrival < print_chance) | (lots > 0)).astype(np.int64)
+    if terms.flow is not None:
+        belief = _filter(terms, state, prints, shocks)
+        flow = draw_regime(terms.cumulative_flow[flow], noise.flow_switch)
     # Positional, in field order (the names match the fields): keywords cost three times as much at one book.
     new_state = MarketState(
         state.mid + quoted_move,
@@ -569,6 +625,9 @@ def step(
         state.hedge_mid if trade is None else state.hedge_mid + hedge_move,
         hedge_position,
         imbalance,
+        flow,
+        prints,
+        belief,
     )
     outcome = StepOutcome(
         reward,
@@ -607,19 +666,28 @@ def _hedge(market: Market, terms: _Terms, state: MarketState, requested: np.ndar
     return cash - cost, state.hedge_position + trade, trade, cost
 
 
-def _fill(market: Market, terms: _Terms, q: np.ndarray, action: Action, arrival: np.ndarray) -> tuple:
+def _fill(
+    market: Market, terms: _Terms, q: np.ndarray, action: Action, arrival: np.ndarray, flow: np.ndarray | None
+) -> tuple:
     """Phase 2, the fills: each quoted side fills at most one request with the fill rule's chance; its size is drawn
     from the ladder below the chance, and refused if it would take ``|q|`` past ``Q``. Returns the lots filled
-    ``(2, d, *M)`` and a function of their mean and variance given the quotes (for the variance-reduced reward)."""
+    ``(2, d, *M)``, a function of their mean and variance given the quotes (for the variance-reduced reward) and the
+    chance a request arrives at each side under the arrival rule (``None`` under the others: ``_print_chance``), a
+    public print drawn against the same uniform, so that a fill is a print."""
     shape = np.exp(terms.negative_decay * action.offset) if terms.all_exponential else _fill_shape(terms, action.offset)
     # fill_probability at λ_side·f(δ), with λ_side·dt folded into one constant.
-    if terms.poisson:
+    if terms.arrival:
+        print_chance = terms.step_intensity if flow is None else terms.print_chance[:, :, flow]
+        chance = print_chance * np.minimum(shape, 1.0)
+    elif terms.poisson:
         chance = np.expm1(terms.step_intensity * shape)
         np.negative(chance, out=chance)
+        print_chance = None
     else:
         chance = np.minimum(terms.step_intensity * shape, 1.0)
+        print_chance = None
     if terms.ladders is not None:
-        return _ladder_fills(terms, q, chance, arrival, action.quoted)
+        return (*_ladder_fills(terms, q, chance, arrival, action.quoted), print_chance)
     # Every size 1: the side that would take |q| past Q never fills (the bid at q = Q, the ask at q = −Q).
     if q.ndim == 1:  # one unbatched book: one operation on its short rows
         open_ = terms.side_sign * q < terms.max_inventory
@@ -635,7 +703,28 @@ def _fill(market: Market, terms: _Terms, q: np.ndarray, action: Action, arrival:
         mean = np.where(open_, chance, 0.0)
         return mean, mean * (1.0 - mean)
 
-    return lots, moments
+    return lots, moments, print_chance
+
+
+def _print_chance(terms: _Terms) -> np.ndarray:
+    """The chance a request arrives at each side within a step under the poisson and as2008 rules, ``(2, d, 1…)``:
+    the fill chance of a quote at the mid (``f = 1``)."""
+    if terms.poisson:
+        return -np.expm1(terms.step_intensity)
+    return np.minimum(terms.step_intensity, 1.0)
+
+
+def _filter(terms: _Terms, state: MarketState, prints: np.ndarray, shocks: np.ndarray) -> np.ndarray:
+    """The maker's belief over the next step's flow state (``envs.flow``): this step's prior times the likelihood of
+    its prints and of its mids' moves beyond their known parts (the diffusive shocks plus the flow's drift), then
+    the chain's transition."""
+    evidence = terms.flow
+    residual = shocks.copy()
+    residual[: terms.n_assets] += evidence.step_drift[state.flow]
+    alignment = flow_filter.flow_alignment(evidence, residual)
+    scale = 1.0 if terms.scales is None else terms.scales[state.regime]
+    log_likelihood = flow_filter.log_likelihood(evidence, prints, alignment, scale)
+    return flow_filter.predict(evidence, flow_filter.posterior(state.belief, log_likelihood))
 
 
 def _ladder_fills(
@@ -662,9 +751,12 @@ def _ladder_fills(
     return lots, lambda: (mean, second - mean * mean)
 
 
-def _move_mids(terms: _Terms, regime: np.ndarray, net_sold: np.ndarray, normals: np.ndarray) -> tuple:
+def _move_mids(
+    terms: _Terms, regime: np.ndarray, net_sold: np.ndarray, normals: np.ndarray, flow: np.ndarray | None
+) -> tuple:
     """Phase 3, the mids' move: ``μ·dt + s_r·σ·√dt·(L·ε)`` for every instrument, plus each quoted asset's adverse
-    jump ``ξ·(ask lots − bid lots)``. Returns the diffusive shocks ``(d + m, *M)`` and the quoted and hedge mids'
+    jump ``ξ·(ask lots − bid lots)`` and, with informed flow, its drift ``μ_flow·z·dt`` in the book's flow state.
+    Returns the diffusive shocks ``(d + m, *M)`` and the quoted and hedge mids'
     changes, ``(d, *M)`` and ``(m, *M)`` (``None`` without hedges) [price]."""
     if terms.one_instrument:
         shocks = terms.unit_loading * normals
@@ -684,6 +776,8 @@ def _move_mids(terms: _Terms, regime: np.ndarray, net_sold: np.ndarray, normals:
     quoted, hedges = (change, None) if terms.n_hedges == 0 else (change[:d], change[d:])
     if terms.jump is not None:
         quoted = quoted + terms.jump * net_sold
+    if terms.flow is not None:
+        quoted = quoted + terms.flow.step_drift[flow]
     return shocks, quoted, hedges
 
 
@@ -715,7 +809,7 @@ def risk_form(risk: np.ndarray) -> Callable[..., np.ndarray]:
 def quote_fill_probability(world, side_intensity: np.ndarray | float, offset: np.ndarray) -> np.ndarray:
     """Probability that a quote at ``offset`` [price] fills within one step, on a side whose orders arrive
     at ``side_intensity`` at zero offset: ``fill_probability`` at ``λ = A_side·e^(−k·δ)`` (A–S 2008, eq. 2.12)."""
-    return fill_probability(world, side_intensity * np.exp(-world.fill_decay * offset))
+    return fill_probability(world, side_intensity, np.exp(-world.fill_decay * offset))
 
 
 def inventory_penalty(

@@ -95,7 +95,7 @@ class MarketMakingEnv(BatchEnv):
 
     ## Arguments
     ``gymnasium.make("mm_inventory/MarketMaking-v0", world="default", reward="pnl", **overrides)``:
-    ``world`` a preset name, a ``World`` or a ``Market`` (``envs.presets.MULTI_ASSET_PRESETS`` name markets);
+    ``world`` a preset name, a ``World`` or a ``Market`` (``envs.presets.MARKET_PRESETS`` name markets);
     ``overrides`` any fields of its kind.
 
     ## Version History

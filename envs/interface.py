@@ -20,7 +20,15 @@ import numpy as np
 from envs.market import Market
 
 # Observations beyond the base entries (inventory, time to close, volatility, hedge positions), by name.
-OBSERVATION_FEATURES = ("mid_return", "last_fills", "fill_imbalance", "close_proximity", "close_relaxation")
+OBSERVATION_FEATURES = (
+    "mid_return",
+    "last_fills",
+    "fill_imbalance",
+    "close_proximity",
+    "close_relaxation",
+    "prints",
+    "flow_belief",
+)
 
 # Relaxation times of the optimal skew after which the close no longer moves the quotes.
 CLOSE_RELAXATIONS = 20.0
@@ -144,6 +152,8 @@ class Interface:
         unknown = [name for name in self.features if name not in OBSERVATION_FEATURES]
         if unknown or len(set(self.features)) != len(self.features):
             raise ValueError(f"features must be distinct names from {OBSERVATION_FEATURES}; got {self.features!r}")
+        if "flow_belief" in self.features and self.market.flow.count == 1:
+            raise ValueError("features: 'flow_belief' needs a market with informed flow (a flow of several states)")
 
     @cached_property
     def hedge_unit(self) -> np.ndarray:
@@ -163,9 +173,10 @@ class Interface:
 def default_features(market: Market) -> tuple[str, ...]:
     """The features observed unless chosen: ``close_proximity``, and ``close_relaxation`` where the session outlasts
     its close (the natural time scale is shorter than the session), so that the close is an event in time the
-    policy can tell from the body."""
+    policy can tell from the body; with informed flow, the public ``prints`` and the ``mid_return``, its evidence."""
     long_session = natural_scales(market)["time_scale"] < market.horizon
-    return ("close_proximity", "close_relaxation") if long_session else ("close_proximity",)
+    features = ("close_proximity", "close_relaxation") if long_session else ("close_proximity",)
+    return features + (("prints", "mid_return") if market.flow.count > 1 else ())
 
 
 def derived_interface(

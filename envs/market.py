@@ -44,7 +44,7 @@ from envs.validation import (
     whole_steps,
 )
 
-FILL_RULES = ("poisson", "as2008")
+FILL_RULES = ("poisson", "as2008", "arrival")
 MID_PROCESSES = ("gaussian", "binomial")
 FILL_CURVES = ("exponential", "logistic")
 _PROBABILITY_TOLERANCE = 1e-9
@@ -231,6 +231,41 @@ class HedgeInstrument:
         )
 
 
+def check_generator(owner: Any, count: int, what: str) -> None:
+    """``ValueError`` unless ``owner.switch_rates`` is a ``count × count`` generator matrix (one row per ``what``):
+    off-diagonal rates ≥ 0 and rows summing to 0."""
+    rates = np.asarray(owner.switch_rates)
+    generator = rates.shape == (count, count) and np.all(rates[~np.eye(count, dtype=bool)] >= 0)
+    check_fields(
+        owner,
+        [
+            ("switch_rates", rates.shape == (count, count), f"must be a {count}×{count} matrix (one row per {what})"),
+            (
+                "switch_rates",
+                generator and np.all(np.abs(rates.sum(axis=1)) <= 1e-9),
+                "must be a generator matrix: off-diagonal rates ≥ 0 and each row summing to 0",
+            ),
+        ],
+    )
+
+
+def step_transition(switch_rates: Any, dt: float) -> np.ndarray:
+    """One-step transition matrix of a Markov chain with generator ``switch_rates`` [1/time], ``expm(G·dt)``
+    (row-stochastic)."""
+    transition = np.clip(scipy.linalg.expm(np.asarray(switch_rates, dtype=np.float64) * dt), 0.0, None)
+    return transition / transition.sum(axis=1, keepdims=True)
+
+
+def stationary_distribution(transition: np.ndarray) -> np.ndarray:
+    """Stationary law of a chain's transition matrix (uniform over its states if it is not unique)."""
+    values, vectors = np.linalg.eig(transition.T)
+    close_to_one = np.isclose(values, 1.0)
+    if close_to_one.sum() != 1:
+        return np.full(len(transition), 1.0 / len(transition))
+    weights = np.abs(np.real(vectors[:, close_to_one][:, 0]))
+    return weights / weights.sum()
+
+
 @dataclasses.dataclass(frozen=True)
 class Regimes:
     """Volatility regimes: a Markov chain whose state scales every instrument's σ. One regime (the default) is
@@ -245,23 +280,59 @@ class Regimes:
 
     def __post_init__(self) -> None:
         validate(self)
-        rates, n = np.asarray(self.switch_rates), len(self.scales)
-        generator = rates.shape == (n, n) and np.all(rates[~np.eye(n, dtype=bool)] >= 0)
+        check_generator(self, len(self.scales), "regime in scales")
+
+    @property
+    def count(self) -> int:
+        return len(self.scales)
+
+
+@dataclasses.dataclass(frozen=True)
+class Flow:
+    """Informed flow: a hidden Markov chain over flow states, each with a direction ``z`` (−1 sellers informed, 0
+    uninformed, +1 buyers informed). In state z every quoted asset's requests arrive at its bid at ``λ_b·(1 − ζ·z)``
+    and at its ask at ``λ_a·(1 + ζ·z)`` (ζ the ``imbalance``), and its mid drifts by ``μ·z`` per unit time (μ the
+    ``drift``), on top of the market's other dynamics. The maker never observes z; it sees the public prints (the
+    requests that arrived on each side, filled or not) and the mids' moves, from which ``envs.flow`` filters its
+    belief. One state (the default) is uninformed flow. The chain starts in its stationary distribution."""
+
+    directions: tuple[float, ...] = declared(
+        (0.0,), sequence_of(real(), what="numbers"), "", "z of each flow state: −1 sellers informed, +1 buyers"
+    )
+    switch_rates: tuple[tuple[float, ...], ...] = declared(
+        ((0.0,),), matrix(), "1/time", "generator of the chain: off-diagonal rates ≥ 0, rows summing to 0"
+    )
+    imbalance: float = declared(0.0, real(0.0), "", "ζ: requests arrive at λ_b·(1 − ζz) and λ_a·(1 + ζz)")
+    drift: float = declared(0.0, real(), "price/time", "μ: the mids drift μ·z per unit time in state z")
+
+    def __post_init__(self) -> None:
+        validate(self)
+        check_generator(self, len(self.directions), "flow state in directions")
+        largest = max(abs(z) for z in self.directions)
         check_fields(
             self,
             [
-                ("switch_rates", rates.shape == (n, n), f"must be a {n}×{n} matrix (one row per regime in scales)"),
                 (
-                    "switch_rates",
-                    generator and np.all(np.abs(rates.sum(axis=1)) <= 1e-9),
-                    "must be a generator matrix: off-diagonal rates ≥ 0 and each row summing to 0",
-                ),
+                    "imbalance",
+                    self.imbalance * largest <= 1.0,
+                    f"must keep every intensity ≥ 0: ζ·max|z| ≤ 1, so ζ ≤ {1.0 / largest if largest else math.inf:g}",
+                )
             ],
         )
 
     @property
     def count(self) -> int:
-        return len(self.scales)
+        return len(self.directions)
+
+    @property
+    def informed(self) -> bool:
+        """Whether the flow carries a signal: several states and a tilt or a drift."""
+        return self.count > 1 and (self.imbalance > 0 or self.drift != 0)
+
+    def tilts(self) -> np.ndarray:
+        """``(2, S)``: each side's intensity multiplier in each state, ``1 − ζz`` (bid) and ``1 + ζz`` (ask)."""
+        z = np.asarray(self.directions, dtype=np.float64)
+        return np.stack([1.0 - self.imbalance * z, 1.0 + self.imbalance * z])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -295,11 +366,16 @@ class Market:
         "correlation of every instrument's shocks (assets first, then hedges); null: uncorrelated",
     )
     regimes: Regimes = declared(Regimes(), nested(Regimes), "", "volatility regimes, acting on every instrument")
+    flow: Flow = declared(Flow(), nested(Flow), "", "the hidden flow state, tilting every quoted asset's flow")
     penalty: Penalty = declared(Penalty(), nested(Penalty), "", "the penalty on the book's risk")
     horizon: float = declared(1.0, real(0.0, open_low=True), "time", "T, the session; it terminates at the close")
     dt: float = declared(0.005, real(0.0, open_low=True), "time", "the step; horizon/dt a whole number")
     fill_rule: str = declared(
-        "poisson", choice(FILL_RULES), "", "a side fills with 1 − e^(−λ·dt) (poisson) or clip(λ·dt, 0, 1) (as2008)"
+        "poisson",
+        choice(FILL_RULES),
+        "",
+        "a side fills with 1 − e^(−λ·dt) (poisson), clip(λ·dt, 0, 1) (as2008) or, a request having arrived with "
+        "1 − e^(−λ_side·dt), with f(δ) (arrival)",
     )
     mid_process: str = declared(
         "gaussian", choice(MID_PROCESSES), "", "mid shocks σ√dt·Z (gaussian) or ±σ√dt (binomial, A–S 2008)"
@@ -344,6 +420,21 @@ class Market:
             ],
         )
         object.__setattr__(self, "correlation", tuple(tuple(float(v) for v in row) for row in correlation))
+        if self.flow.count > 1:
+            check_fields(
+                self,
+                [
+                    (
+                        "fill_rule",
+                        self.fill_rule == "arrival",
+                        "must be 'arrival' with informed flow (a request arrives, then fills the quote with f(δ): the "
+                        "fills then tell nothing of the flow state beyond the public prints)",
+                    ),
+                    ("mid_process", self.mid_process == "gaussian", "must be 'gaussian' with informed flow"),
+                ],
+            )
+            if not all(asset.sigma > 0 for asset in self.assets):
+                raise ValueError("assets' sigma must be > 0 with informed flow (the mids' moves are its evidence)")
         if n > 1 and self.assets[0].sigma <= 0:
             raise ValueError(
                 "assets[0].sigma must be > 0 in a market of several instruments (the penalty's risk is in units of "
@@ -458,19 +549,22 @@ class Market:
     @cached_property
     def regime_step_transition(self) -> np.ndarray:
         """One-step transition matrix of the regime chain, ``expm(G·dt)`` (row-stochastic)."""
-        transition = scipy.linalg.expm(np.asarray(self.regimes.switch_rates, dtype=np.float64) * self.dt)
-        transition = np.clip(transition, 0.0, None)
-        return transition / transition.sum(axis=1, keepdims=True)
+        return step_transition(self.regimes.switch_rates, self.dt)
 
     @cached_property
     def stationary_regime_distribution(self) -> np.ndarray:
         """Stationary law of the regime chain (uniform over regimes if it is not unique)."""
-        values, vectors = np.linalg.eig(self.regime_step_transition.T)
-        close_to_one = np.isclose(values, 1.0)
-        if close_to_one.sum() != 1:
-            return np.full(self.regimes.count, 1.0 / self.regimes.count)
-        weights = np.abs(np.real(vectors[:, close_to_one][:, 0]))
-        return weights / weights.sum()
+        return stationary_distribution(self.regime_step_transition)
+
+    @cached_property
+    def flow_step_transition(self) -> np.ndarray:
+        """One-step transition matrix of the flow chain, ``expm(G·dt)`` (row-stochastic)."""
+        return step_transition(self.flow.switch_rates, self.dt)
+
+    @cached_property
+    def stationary_flow_distribution(self) -> np.ndarray:
+        """Stationary law of the flow chain: the law of the opening state and the maker's belief at the open."""
+        return stationary_distribution(self.flow_step_transition)
 
     @cached_property
     def running_penalty_levels(self) -> np.ndarray:
@@ -488,6 +582,28 @@ class Market:
         )
         return self.replace(assets=(self.assets[index],), hedges=(), correlation=None, penalty=penalty)
 
+    def without_flow(self) -> Market:
+        """The market as a maker blind to the flow state models it: one uninformed state, with the stationary mean
+        direction m folded into every asset's flow (bid ``λ_b·(1 − ζm)``, ask ``λ_a·(1 + ζm)``) and drift (``+ μ·m``).
+        The market itself where the flow has one state."""
+        if self.flow.count == 1:
+            return self
+        mean = float(self.stationary_flow_distribution @ np.asarray(self.flow.directions))
+        mean = 0.0 if abs(mean) < 1e-12 else mean  # a symmetric chain's, exactly
+        bid, ask = 1.0 - self.flow.imbalance * mean, 1.0 + self.flow.imbalance * mean
+        assets = []
+        for asset in self.assets:
+            total = asset.sell_share * bid + (1.0 - asset.sell_share) * ask  # A' / A
+            assets.append(
+                dataclasses.replace(
+                    asset,
+                    arrival_intensity=asset.arrival_intensity * total,
+                    sell_share=asset.sell_share * bid / total if total > 0 else 0.5,
+                    drift=asset.drift + self.flow.drift * mean,
+                )
+            )
+        return self.replace(assets=tuple(assets), flow=Flow())
+
     def replace(self, **overrides: Any) -> Market:
         """A copy with some fields changed (validated like any market; ``ValueError`` names an unknown field).
 
@@ -499,7 +615,7 @@ class Market:
             raise ValueError(f"unknown market field(s) {unknown}; accepted: {accepted}")
         for name, value in overrides.items():
             current = getattr(self, name)
-            if isinstance(value, dict) and isinstance(current, (Regimes, Penalty)):
+            if isinstance(value, dict) and isinstance(current, (Regimes, Flow, Penalty)):
                 fields = [f.name for f in dataclasses.fields(current)]
                 if set(value) - set(fields):
                     raise ValueError(

@@ -24,7 +24,7 @@ MID_RETURN_BOUND = 10.0
 # The entries every market observes, in order; the features follow (``Interface.features``).
 BASE_OBSERVATION = ("inventory", "time_to_close", "volatility", "hedge_position")
 # Each feature's entries.
-FEATURE_ENTRIES = {"last_fills": ("bid_filled", "ask_filled")}
+FEATURE_ENTRIES = {"last_fills": ("bid_filled", "ask_filled"), "prints": ("sells_printed", "buys_printed")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,11 +65,12 @@ class Entry:
     """One observation entry: ``raw(constants(interface), state) / scale(interface)``, within ``bounds(interface)``.
     ``per``:
     ``"book"`` (raw of the books' shape, one column), ``"asset"`` (raw ``(d, *M)``, scales and bounds ``(d,)``, a
-    column per asset) or ``"hedge"`` (``(m, *M)``, a column per hedge)."""
+    column per asset), ``"hedge"`` (``(m, *M)``, a column per hedge) or ``"flow"`` (``(S, *M)``, a column per flow
+    state)."""
 
     name: str
     unit: str
-    per: Literal["book", "asset", "hedge"]
+    per: Literal["book", "asset", "hedge", "flow"]
     raw: Callable[[Constants, MarketState], np.ndarray]
     scale: Callable[[Interface], np.ndarray | float]
     bounds: Callable[[Interface], tuple]
@@ -77,10 +78,11 @@ class Entry:
 
     def count(self, view: Interface) -> int:
         """Columns of this entry in ``view``'s market."""
-        return {"book": 1, "asset": view.market.n_assets, "hedge": view.market.n_hedges}[self.per]
+        market = view.market
+        return {"book": 1, "asset": market.n_assets, "hedge": market.n_hedges, "flow": market.flow.count}[self.per]
 
     def column_names(self, view: Interface) -> list[str]:
-        if self.per == "book" or self.count(view) == 1:
+        if self.per == "book" or (self.count(view) == 1 and self.per != "flow"):
             return [self.name] * self.count(view)
         return [f"{self.name}_{i}" for i in range(self.count(view))]
 
@@ -187,6 +189,30 @@ ENTRIES: dict[str, Entry] = {
             "asset",
             lambda c, s: s.ask_filled,
             _sizes,
+            lambda v: (0.0, 1.0),
+        ),
+        Entry(
+            "sells_printed",
+            "1 if a sell request arrived at the asset's bid last step (a public print, filled or not), else 0",
+            "asset",
+            lambda c, s: s.prints[0],
+            lambda v: 1.0,
+            lambda v: (0.0, 1.0),
+        ),
+        Entry(
+            "buys_printed",
+            "1 if a buy request arrived at the asset's ask last step (a public print, filled or not), else 0",
+            "asset",
+            lambda c, s: s.prints[1],
+            lambda v: 1.0,
+            lambda v: (0.0, 1.0),
+        ),
+        Entry(
+            "flow_belief",
+            "the maker's filtered probability of each hidden flow state in the coming step (envs.flow)",
+            "flow",
+            lambda c, s: s.belief,
+            lambda v: 1.0,
             lambda v: (0.0, 1.0),
         ),
         Entry(
@@ -331,22 +357,31 @@ def decoded_state(
     hedge_position: np.ndarray | None,
     time_to_close: np.ndarray,
     regime: np.ndarray | None = None,
+    flow_belief: np.ndarray | None = None,
+    flow_state: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Books' positions in ``decode_observation``'s layout (without the features): ``inventory`` ``(n, d)`` and
     ``hedge_position`` ``(n, m)`` [lots, int64; ``None``: flat], ``time_to_close`` ``(n,)`` [time], ``regime``
-    ``(n,)`` (``None``: the first) and each asset's σ in it, ``volatility`` ``(n, d)`` [price/√time]."""
+    ``(n,)`` (``None``: the first) and each asset's σ in it, ``volatility`` ``(n, d)`` [price/√time]; with informed
+    flow, the maker's filtered ``flow_belief`` ``(n, S)`` and the hidden ``flow_state`` ``(n,)`` where given (a
+    dealing rule's rollout gives both; only a full-information bound may read the second)."""
     market = interface_of(world).market
     inventory = np.asarray(inventory, dtype=np.int64)
     n = inventory.shape[0]
     regime = np.zeros(n, dtype=np.int64) if regime is None else np.broadcast_to(np.asarray(regime, np.int64), (n,))
     position = np.zeros((n, market.n_hedges), dtype=np.int64) if hedge_position is None else hedge_position
-    return {
+    state = {
         "inventory": inventory,
         "hedge_position": np.asarray(position, dtype=np.int64),
         "time_to_close": np.broadcast_to(np.asarray(time_to_close, dtype=np.float64), (n,)),
         "regime": regime,
         "volatility": regime_volatility(market, regime),
     }
+    if flow_belief is not None:
+        state["flow_belief"] = np.asarray(flow_belief, dtype=np.float64)
+    if flow_state is not None:
+        state["flow_state"] = np.asarray(flow_state, dtype=np.int64)
+    return state
 
 
 def translate_observation(source, target, observation: np.ndarray) -> np.ndarray:
@@ -380,10 +415,12 @@ def observation_at(
     steps_left: np.ndarray,
     regime: np.ndarray | int = 0,
     hedge_position: np.ndarray | int = 0,
+    belief: np.ndarray | None = None,
 ) -> np.ndarray:
     """Observations ``(n, columns)`` of books in given states with no history (features at zero), through
-    ``observe``: ``inventory`` ``(n, d)`` [lots], ``steps_left`` ``(n,)``, ``regime`` ``(n,)`` and
-    ``hedge_position`` ``(n, m)`` [lots] (each broadcast); for plotting a policy's quotes over a grid of states."""
+    ``observe``: ``inventory`` ``(n, d)`` [lots], ``steps_left`` ``(n,)``, ``regime`` ``(n,)``, ``hedge_position``
+    ``(n, m)`` [lots] and, with informed flow, ``belief`` ``(n, S)`` (each broadcast; the belief by default the flow
+    chain's stationary law); for plotting a policy's quotes over a grid of states."""
     view = interface_of(world)
     market = view.market
     d, m = market.n_assets, market.n_hedges
@@ -405,7 +442,11 @@ def observation_at(
         hedge_mid=np.zeros((m, n)),
         hedge_position=np.broadcast_to(np.asarray(hedge_position), (n, m)).T.astype(np.int64),
         fill_imbalance=zeros,
+        prints=np.zeros((2, d, n), dtype=np.int64),
     )
+    if market.flow.count > 1:
+        belief = market.stationary_flow_distribution if belief is None else belief
+        state.belief = np.broadcast_to(np.asarray(belief, dtype=np.float64), (n, market.flow.count)).T
     return observe(view, state)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from envs.market import Asset, HedgeInstrument, Market, Penalty, Regimes
+from envs.market import Asset, Flow, HedgeInstrument, Market, Penalty, Regimes
 from envs.world import World, check_field_names, field_names
 
 # Avellaneda & Stoikov (2008), section 4: s0 = 100, T = 1, σ = 2, dt = 0.005, A = 140, k = 1.5,
@@ -171,7 +171,7 @@ _BOND = {"fill_curve": "logistic", "arrival_intensity": 30.0, "fill_shift": 0.7,
 # the quoted half-spread (1/k) as its own half-spread, a little impact (5 lots in one step cost 0.1 in impact).
 _INDEX = HedgeInstrument(sigma=2.0, spread_cost=0.013, impact=2e-5, max_trade=5, max_position=20)
 
-MULTI_ASSET_PRESETS: dict[str, dict[str, Any]] = {
+MARKET_PRESETS: dict[str, dict[str, Any]] = {
     "two_assets": {
         "assets": (_TWO_ASSETS_ASSET, _TWO_ASSETS_ASSET),
         "correlation": ((1.0, 0.5), (0.5, 1.0)),
@@ -210,16 +210,40 @@ MULTI_ASSET_PRESETS: dict[str, dict[str, Any]] = {
         "dt": 0.01,
     },
 }
+# Informed flow (issue 31): the default market (σ = 2, A = 140, k = 1.5, Q = 10, φ = 1, α = 0.5, 200 steps) with a
+# hidden flow state: sellers informed (z = −1), uninformed, buyers informed (z = +1). An informed run lasts a quarter
+# of the session on average (leaving at 4 per unit time) and the uninformed state half a session (2 per unit time to
+# each side), so a quarter of the time the flow leans each way. An informed run tilts the requests by ζ = 0.6 (224
+# against 56 a unit time at the two sides) and drifts the mid by 10 a unit time, 2.5 over a run: against σ = 2 the
+# signal is worth a clear share of the P&L. requests arrive, then fill a quote with e^(−kδ) (the arrival rule), so
+# that the maker's fills say nothing of the state beyond the public prints.
+_FLOW_MARKET = {
+    "assets": (Asset(max_inventory=10),),
+    "penalty": Penalty(running=1.0, terminal=0.5),
+    "fill_rule": "arrival",
+    "horizon": 1.0,
+    "dt": 0.005,
+}
+_FLOW_SWITCHING = ((-4.0, 4.0, 0.0), (2.0, -4.0, 2.0), (0.0, 4.0, -4.0))
+MARKET_PRESETS["informed_flow"] = {
+    **_FLOW_MARKET,
+    "flow": Flow(directions=(-1.0, 0.0, 1.0), switch_rates=_FLOW_SWITCHING, imbalance=0.6, drift=10.0),
+}
+# The control: the same chain with a weak signal (ζ = 0.05, μ = 0.5), where knowing the state is worth little.
+MARKET_PRESETS["informed_flow_weak"] = {
+    **_FLOW_MARKET,
+    "flow": Flow(directions=(-1.0, 0.0, 1.0), switch_rates=_FLOW_SWITCHING, imbalance=0.05, drift=0.5),
+}
 
 
 def make_market(preset: str, **overrides: Any) -> Market:
     """The ``envs.market.Market`` of any preset by name: a single-asset world's (``make_world``, its interface
-    fields dropped; overrides are ``World`` fields) or a multi-asset one's (``MULTI_ASSET_PRESETS``; overrides are
+    fields dropped; overrides are ``World`` fields) or a multi-asset one's (``MARKET_PRESETS``; overrides are
     ``Market`` fields). ``ValueError`` names an unknown preset or field."""
-    if preset in MULTI_ASSET_PRESETS:
-        return Market(**MULTI_ASSET_PRESETS[preset]).replace(**overrides)
+    if preset in MARKET_PRESETS:
+        return Market(**MARKET_PRESETS[preset]).replace(**overrides)
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; accepted: {sorted([*PRESETS, *MULTI_ASSET_PRESETS])}")
+        raise ValueError(f"unknown preset {preset!r}; accepted: {sorted([*PRESETS, *MARKET_PRESETS])}")
     return make_world(preset, **overrides).market
 
 
@@ -228,7 +252,7 @@ def resolve_any(world: str | World | Market | None, **overrides: Any) -> World |
     (a preset name's ``make_market``), with overrides (the kind's fields)."""
     if isinstance(world, Market):
         return world.replace(**overrides) if overrides else world
-    return make_market(world, **overrides) if is_multi_asset(world) else resolve_world(world, **overrides)
+    return make_market(world, **overrides) if is_market_preset(world) else resolve_world(world, **overrides)
 
 
 def read_market_file(path: str | Path) -> Market:
@@ -251,16 +275,16 @@ def read_market_file(path: str | Path) -> Market:
 
 def preset_names() -> list[str]:
     """Every preset, the single-asset worlds' then the multi-asset markets'."""
-    return list_presets() + sorted(MULTI_ASSET_PRESETS)
+    return list_presets() + sorted(MARKET_PRESETS)
 
 
 def preset_fields(preset: str) -> list[str]:
     """The fields a preset's overrides may set: ``World``'s for a single-asset world, ``Market``'s for a
     multi-asset one."""
-    return [field.name for field in dataclasses.fields(Market)] if is_multi_asset(preset) else field_names()
+    return [field.name for field in dataclasses.fields(Market)] if is_market_preset(preset) else field_names()
 
 
-def is_multi_asset(world: Any) -> bool:
+def is_market_preset(world: Any) -> bool:
     """Whether ``world`` (a preset name, a ``World``, a ``Market`` or ``None``) is simulated by the multi-asset core:
-    a ``Market``, or the name of one of ``MULTI_ASSET_PRESETS``."""
-    return isinstance(world, Market) or (isinstance(world, str) and world in MULTI_ASSET_PRESETS)
+    a ``Market``, or the name of one of ``MARKET_PRESETS``."""
+    return isinstance(world, Market) or (isinstance(world, str) and world in MARKET_PRESETS)

@@ -4,7 +4,8 @@ common random numbers.
 A policy drives a rollout either on observations (``predict``: observations → the env's normalized actions, what a
 learned policy does) or on positions in price units (``rule``: a dealing rule, e.g. any ``baselines.Policy`` called
 on inventories ``(n, d)`` [lots], hedge positions ``(n, m)`` [lots], time to the close ``(n,)`` [time] and regimes
-``(n,)``, returning quotes ``(n, d)`` [price, ``+inf`` pulled] and hedge trades ``(n, m)`` [lots] or ``None``).
+``(n,)``, and with informed flow the maker's filtered beliefs ``(n, S)`` and the hidden flow states ``(n,)``,
+returning quotes ``(n, d)`` [price, ``+inf`` pulled] and hedge trades ``(n, m)`` [lots] or ``None``).
 
 Episode ``i`` of a rollout seeded ``seed`` runs on the stream key of market ``seed + i``, so every
 policy rolled out with the same seed faces the same order arrivals and mid shocks wherever its own
@@ -103,7 +104,8 @@ def _rollout(world, keys: np.ndarray, predict: Predict | None, rule: DealingRule
             action = np.asarray(predict(observation))
         else:
             time_to_close = np.full(n, market.horizon - index * market.dt)
-            bid, ask, trade = rule(state.inventory.T, state.hedge_position.T, time_to_close, state.regime)
+            flow = () if state.belief is None else (state.belief.T, state.flow)
+            bid, ask, trade = rule(state.inventory.T, state.hedge_position.T, time_to_close, state.regime, *flow)
             action = core.Action.quotes(bid, ask, trade)
         result = batch.step(action)
         observation, state, outcome, quotes = result.observation, batch.state, result.outcome, result.quotes

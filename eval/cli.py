@@ -12,7 +12,7 @@ from pathlib import Path
 
 from baselines import list_policies
 from envs import list_presets, make_world
-from envs.presets import MULTI_ASSET_PRESETS, make_market, read_market_file
+from envs.presets import MARKET_PRESETS, make_market, read_market_file
 from envs.rollout import rollout
 from eval.evaluate import build_baselines, build_policy, ladder
 from eval.metrics import DEFAULT_RISK_AVERSION
@@ -24,7 +24,7 @@ from eval.tape import read_tape
 
 DEFAULT_POLICIES = ("symmetric", "linear_skew", "avellaneda_stoikov", "optimal")
 # One scenario per multi-asset preset: its ladder (``eval.evaluate.ladder``) on paired episodes.
-MARKET_SCENARIOS = tuple(MULTI_ASSET_PRESETS)
+MARKET_SCENARIOS = tuple(MARKET_PRESETS)
 BAD_INPUT = 2
 INTERRUPTED = 130
 

@@ -26,7 +26,7 @@ from envs import (
     check_close_starts,
 )
 from envs.market import Market
-from envs.presets import is_multi_asset, preset_fields, preset_names, read_market_file, resolve_any
+from envs.presets import is_market_preset, preset_fields, preset_names, read_market_file, resolve_any
 from eval.evaluate import ladder
 from eval.learned import ALGORITHMS, algorithm_class
 from eval.metrics import DEFAULT_RISK_AVERSION
@@ -170,7 +170,7 @@ def config_from_dict(data: dict[str, Any]) -> Config:
         except ValueError:  # a bad preset or override: _check names it
             baselines = ()
         config = dataclasses.replace(config, evaluation=dataclasses.replace(config.evaluation, baselines=baselines))
-    if is_multi_asset(config.world.preset) and "close_starts" not in (data.get("env") or {}):
+    if is_market_preset(config.world.preset) and "close_starts" not in (data.get("env") or {}):
         config = dataclasses.replace(config, env=dataclasses.replace(config.env, close_starts=0.0))
     _check(config, given)
     return resolve_recipe(config)

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from envs import MarketBatch, make_world
-from envs.presets import is_multi_asset, make_market
+from envs.presets import is_market_preset, make_market
 
 GOLDEN_FILE = Path(__file__).parent / "golden_trajectories.npz"
 CASES = {
@@ -51,8 +51,8 @@ RELATIVE_TOLERANCE = 1e-12
 def trajectory(preset: str, overrides: dict, n: int = 6) -> dict[str, np.ndarray]:
     """Each field's values over the steps, ``(steps, n)`` (per asset ``(steps, d, n)`` in a multi-asset market),
     across one close and into the next session."""
-    world = make_market(preset, **overrides) if is_multi_asset(preset) else make_world(preset, **overrides)
-    batch, one = MarketBatch(world, n), not is_multi_asset(preset)
+    world = make_market(preset, **overrides) if is_market_preset(preset) else make_world(preset, **overrides)
+    batch, one = MarketBatch(world, n), not is_market_preset(preset)
     d = batch.market.n_assets
     width = len(batch.action_names)
     # The recording's random actions listed every bid, then every ask; the action layout pairs each asset's bid and

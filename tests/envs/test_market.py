@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from envs import Asset, HedgeInstrument, Market, Penalty, Regimes, list_presets, make_world, natural_scales
-from envs.presets import MULTI_ASSET_PRESETS, make_market, mean_variance_market
+from envs.presets import MARKET_PRESETS, make_market, mean_variance_market
 from envs.validation import field_table
 
-ALL_PRESETS = sorted([*list_presets(), *MULTI_ASSET_PRESETS])
+ALL_PRESETS = sorted([*list_presets(), *MARKET_PRESETS])
 
 
 @pytest.mark.parametrize(
@@ -18,7 +18,10 @@ ALL_PRESETS = sorted([*list_presets(), *MULTI_ASSET_PRESETS])
     [
         (lambda: Market(horizon=0.0), r"^horizon must be a finite number > 0; got 0.0$"),
         (lambda: Market(dt=0.3), r"^dt must divide horizon=1.0 into a whole number of steps; got 0.3$"),
-        (lambda: Market(fill_rule="exact"), r"^fill_rule must be one of \('poisson', 'as2008'\); got 'exact'$"),
+        (
+            lambda: Market(fill_rule="exact"),
+            r"^fill_rule must be one of \('poisson', 'as2008', 'arrival'\); got 'exact'$",
+        ),
         (lambda: Market(assets=[{"sigma": -1.0}]), r"^assets\[0\]: sigma must be a finite number ≥ 0; got -1.0$"),
         (lambda: Market(assets=[Asset(), {"max_inventory": 2.5}]), r"^assets\[1\]: max_inventory must be an integer"),
         (lambda: Market(assets=[{"sell_share": 1.2}]), r"sell_share must be a finite number in \[0, 1\]; got 1.2"),
@@ -78,7 +81,7 @@ def test_every_field_declares_what_it_accepts_and_its_meaning(kind):
 def test_every_preset_is_a_market_that_survives_its_document(preset):
     market = make_market(preset)
     assert Market.from_document(market.document()) == market
-    assert market.n_assets == (2 if preset in MULTI_ASSET_PRESETS else 1)
+    assert market.n_assets == (1 if preset in list_presets() or market.flow.count > 1 else 2)
 
 
 def test_a_world_is_a_one_asset_market():
@@ -96,10 +99,10 @@ def test_a_world_is_a_one_asset_market():
 
 
 @pytest.mark.parametrize("gamma", [0.5, 1.0, 3.0])
-@pytest.mark.parametrize("preset", sorted(MULTI_ASSET_PRESETS))
+@pytest.mark.parametrize("preset", sorted(MARKET_PRESETS))
 def test_the_penalty_has_one_form_phi_x_R_x_equal_to_the_mean_variance_gamma_half_x_sigma_x(preset, gamma):
     """``φ·xᵀRx`` with ``R = Σ/σ₁²`` is ``(γ/2)·xᵀΣx`` with ``γ = 2φ/σ₁²``, for a market built from γ."""
-    fields = {name: value for name, value in MULTI_ASSET_PRESETS[preset].items() if name != "penalty"}
+    fields = {name: value for name, value in MARKET_PRESETS[preset].items() if name != "penalty"}
     market = mean_variance_market(gamma, **fields)
     assert market.risk_aversion == pytest.approx(gamma, rel=1e-14)
     np.testing.assert_allclose(market.penalty_matrix, 0.5 * gamma * market.instrument_covariance, rtol=1e-14)
