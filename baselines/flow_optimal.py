@@ -139,7 +139,9 @@ def _offset_of(market: Market, chance: np.ndarray) -> np.ndarray:
 
 class _FlowTabulation(MarketPolicy):
     """The backward induction both flow optima share: subclasses give the belief points the value is tabulated on
-    (``_beliefs``) and the expected next value per point, prints' outcome and state (``_continuation``)."""
+    (``_points``, ``_weights``) and the expected next value per point, prints' outcome and state (``_continuation``)."""
+
+    reads_state = True
 
     def __init__(self, world, **params) -> None:
         super().__init__(world, **params)

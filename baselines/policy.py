@@ -49,6 +49,9 @@ class Policy:
     name: ClassVar[str]
     parameters: ClassVar[dict[str, Parameter]] = {}
     one_asset: ClassVar[bool] = False  # quotes a single-asset world (or a one-asset market) only
+    # Quotes from a book's state beyond its observation (the maker's filtered belief over an informed flow, or the
+    # hidden flow state): evaluation deals it as a rule on the simulator's state (``envs.rollout.rule_rollout``).
+    reads_state: ClassVar[bool] = False
 
     def __init__(self, world: Any, **params: Any) -> None:
         self.check_parameters(params)

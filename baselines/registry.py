@@ -8,6 +8,7 @@ from baselines.avellaneda_stoikov import AvellanedaStoikov
 from baselines.calibration import CalibratedLinearSkew
 from baselines.cartea_jaimungal import CarteaJaimungal
 from baselines.closed_form import ClosedForm, PerAsset
+from baselines.filtered_closed_form import FilteredClosedForm
 from baselines.flow_optimal import FlowOptimal, FullInformation
 from baselines.glft import GLFT, GLFTExact
 from baselines.hedging import BandHedge, FullHedge, NoHedge
@@ -36,8 +37,9 @@ POLICIES: dict[str, type[Policy]] = {
         Optimal,
     )
 }
-# Policies of markets with informed flow only: bounds that read the hidden flow state.
-FLOW_POLICIES: dict[str, type[Policy]] = {FullInformation.name: FullInformation}
+# Policies of markets with informed flow only: the filter's certainty-equivalent closed form, and the bound that reads
+# the hidden flow state.
+FLOW_POLICIES: dict[str, type[Policy]] = {cls.name: cls for cls in (FilteredClosedForm, FullInformation)}
 # Policies that quote as another (their ``base``) and add a hedge rule: never a base themselves.
 HEDGERS = ("no_hedge", "full_hedge", "band_hedge")
 # One-asset rungs that quote a market of several assets asset by asset (``baselines.policy.AssetByAsset``).

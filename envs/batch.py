@@ -339,6 +339,7 @@ class MarketBatch(Batch):
         )
         self._tracks_imbalance = "fill_imbalance" in self.view.features
         self._tracks_prints = "prints" in self.view.features
+        self._tracks_signals = "flow_signals" in self.view.features
         self.close_probability = close_start_probability(self.market, self.close_starts, close_window)
         self.n_steps = self.market.n_steps
         self._action_shape = self.shape + (len(self.action_names),)
@@ -354,7 +355,9 @@ class MarketBatch(Batch):
 
     def _open(self, keys: np.ndarray, episode: np.ndarray, markets: np.ndarray | None) -> core.MarketState:
         self._noise = None  # new sessions, new draws
-        state = core.reset(self.market, keys, episode, self._tracks_imbalance, self._tracks_prints)
+        state = core.reset(
+            self.market, keys, episode, self._tracks_imbalance, self._tracks_prints, self._tracks_signals
+        )
         if self.close_starts:
             inventory = None
             if self.close_inventory == "visited":

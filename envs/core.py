@@ -57,7 +57,7 @@ _ONE_BITS = np.uint64(0x3FF0000000000000)
 MAX_STREAMS = 255
 _STREAM_OFFSETS = np.arange(1, MAX_STREAMS + 1, dtype=np.uint64) * _GOLDEN
 _BLOCK_BYTES = 64 * 1024
-# Weight of the latest step in the exponentially-weighted fill imbalance.
+# Weight of the latest step in the exponentially-weighted averages the state keeps (fill imbalance, flow signals).
 IMBALANCE_WEIGHT = 0.1
 _ZERO = np.float64(0.0)
 
@@ -71,7 +71,8 @@ class MarketState:
     (``Market.flow``), ``flow`` ``M`` is the hidden flow state's index (never observed), ``belief`` ``(S, *M)`` the
     maker's filtered law of the coming step's state (``envs.flow``); ``prints`` ``(2, d, *M)`` are the last step's
     public prints (1 where a request arrived at the side, filled or not), tracked with informed flow or when asked
-    for (``reset``), else ``None``."""
+    for (``reset``), else ``None``; ``print_imbalance`` and ``mid_trend`` ``(d, *M)``, where asked for, the EWMAs of
+    sells − buys printed and of the mid's moves [price] (public flow signals)."""
 
     mid: np.ndarray
     cash: np.ndarray
@@ -89,6 +90,8 @@ class MarketState:
     flow: np.ndarray | None = None
     prints: np.ndarray | None = None
     belief: np.ndarray | None = None
+    print_imbalance: np.ndarray | None = None
+    mid_trend: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -506,12 +509,17 @@ def step_noise(market: Market, u: np.ndarray) -> StepNoise:
 
 
 def reset(
-    market: Market, key: np.ndarray, episode: np.ndarray, fill_imbalance: bool = False, prints: bool = False
+    market: Market,
+    key: np.ndarray,
+    episode: np.ndarray,
+    fill_imbalance: bool = False,
+    prints: bool = False,
+    flow_signals: bool = False,
 ) -> MarketState:
     """Open a session in every book at the assets' opening mids, their opening inventories (drawn uniformly where an
     asset gives a range), a regime and a flow state drawn from their chains' stationary laws, from the book's key at
-    a counter no trading step uses (step ``n_steps``); ``fill_imbalance`` tracks the fills' EWMA and ``prints`` the
-    public prints (observation features; the prints are always tracked with informed flow, as is the belief, which
+    a counter no trading step uses (step ``n_steps``); ``fill_imbalance`` tracks the fills' EWMA, ``prints`` the
+    public prints and ``flow_signals`` the EWMAs of the prints' imbalance and of the mids' moves (observation features; the prints are always tracked with informed flow, as is the belief, which
     opens at the flow chain's stationary law).
 
     ``key`` and ``episode`` (uint64) of the books' shape: ``(n,)``, or scalars for one unbatched book."""
@@ -542,8 +550,10 @@ def reset(
         hedge_position=np.zeros((m,) + shape, dtype=np.int64),
         fill_imbalance=np.zeros((d,) + shape) if fill_imbalance else None,
         flow=draw_regime(np.cumsum(market.stationary_flow_distribution), u[d + 1]) if informed else None,
-        prints=np.zeros((2, d) + shape, dtype=np.int64) if prints or informed else None,
+        prints=np.zeros((2, d) + shape, dtype=np.int64) if prints or informed or flow_signals else None,
         belief=per(market.stationary_flow_distribution) if informed else None,
+        print_imbalance=np.zeros((d,) + shape) if flow_signals else None,
+        mid_trend=np.zeros((d,) + shape) if flow_signals else None,
     )
 
 
@@ -610,6 +620,10 @@ def step(
     if terms.flow is not None:
         belief = _filter(terms, state, prints, shocks)
         flow = draw_regime(terms.cumulative_flow[flow], noise.flow_switch)
+    print_imbalance, mid_trend = state.print_imbalance, state.mid_trend
+    if print_imbalance is not None:
+        print_imbalance = (1 - IMBALANCE_WEIGHT) * print_imbalance + IMBALANCE_WEIGHT * (prints[0] - prints[1])
+        mid_trend = (1 - IMBALANCE_WEIGHT) * mid_trend + IMBALANCE_WEIGHT * quoted_move
     # Positional, in field order (the names match the fields): keywords cost three times as much at one book.
     new_state = MarketState(
         state.mid + quoted_move,
@@ -628,6 +642,8 @@ def step(
         flow,
         prints,
         belief,
+        print_imbalance,
+        mid_trend,
     )
     outcome = StepOutcome(
         reward,

@@ -27,6 +27,7 @@ OBSERVATION_FEATURES = (
     "close_proximity",
     "close_relaxation",
     "prints",
+    "flow_signals",
     "flow_belief",
 )
 
@@ -173,10 +174,11 @@ class Interface:
 def default_features(market: Market) -> tuple[str, ...]:
     """The features observed unless chosen: ``close_proximity``, and ``close_relaxation`` where the session outlasts
     its close (the natural time scale is shorter than the session), so that the close is an event in time the
-    policy can tell from the body; with informed flow, the public ``prints`` and the ``mid_return``, its evidence."""
+    policy can tell from the body; with informed flow, its public evidence: the ``prints`` and the ``mid_return`` of
+    the last step and their EWMAs (``flow_signals``), from which a memoryless policy can read the flow's lean."""
     long_session = natural_scales(market)["time_scale"] < market.horizon
     features = ("close_proximity", "close_relaxation") if long_session else ("close_proximity",)
-    return features + (("prints", "mid_return") if market.flow.count > 1 else ())
+    return features + (("prints", "mid_return", "flow_signals") if market.flow.count > 1 else ())
 
 
 def derived_interface(

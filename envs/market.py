@@ -582,14 +582,15 @@ class Market:
         )
         return self.replace(assets=(self.assets[index],), hedges=(), correlation=None, penalty=penalty)
 
-    def without_flow(self) -> Market:
-        """The market as a maker blind to the flow state models it: one uninformed state, with the stationary mean
-        direction m folded into every asset's flow (bid ``λ_b·(1 − ζm)``, ask ``λ_a·(1 + ζm)``) and drift (``+ μ·m``).
-        The market itself where the flow has one state."""
+    def without_flow(self, direction: float | None = None) -> Market:
+        """The market with the flow state fixed at a mean direction m (by default the stationary mean, as a maker
+        blind to the flow models it): one uninformed state, m folded into every asset's flow (bid ``λ_b·(1 − ζm)``,
+        ask ``λ_a·(1 + ζm)``) and drift (``+ μ·m``). The market itself where the flow has one state."""
         if self.flow.count == 1:
             return self
         mean = float(self.stationary_flow_distribution @ np.asarray(self.flow.directions))
         mean = 0.0 if abs(mean) < 1e-12 else mean  # a symmetric chain's, exactly
+        mean = mean if direction is None else float(direction)
         bid, ask = 1.0 - self.flow.imbalance * mean, 1.0 + self.flow.imbalance * mean
         assets = []
         for asset in self.assets:

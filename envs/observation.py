@@ -24,7 +24,11 @@ MID_RETURN_BOUND = 10.0
 # The entries every market observes, in order; the features follow (``Interface.features``).
 BASE_OBSERVATION = ("inventory", "time_to_close", "volatility", "hedge_position")
 # Each feature's entries.
-FEATURE_ENTRIES = {"last_fills": ("bid_filled", "ask_filled"), "prints": ("sells_printed", "buys_printed")}
+FEATURE_ENTRIES = {
+    "last_fills": ("bid_filled", "ask_filled"),
+    "prints": ("sells_printed", "buys_printed"),
+    "flow_signals": ("print_imbalance", "mid_trend"),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,6 +210,23 @@ ENTRIES: dict[str, Entry] = {
             lambda c, s: s.prints[1],
             lambda v: 1.0,
             lambda v: (0.0, 1.0),
+        ),
+        Entry(
+            "print_imbalance",
+            "EWMA of sells − buys printed at the asset (weight 0.1 on the latest step): the flow's public lean",
+            "asset",
+            lambda c, s: s.print_imbalance,
+            lambda v: 1.0,
+            lambda v: (-1.0, 1.0),
+        ),
+        Entry(
+            "mid_trend",
+            "EWMA of the mid's moves (weight 0.1 on the latest step) / (largest regime σ·√dt), clipped to ±10",
+            "asset",
+            lambda c, s: s.mid_trend,
+            _mid_return_scale,
+            lambda v: (-MID_RETURN_BOUND, MID_RETURN_BOUND),
+            clip=True,
         ),
         Entry(
             "flow_belief",
@@ -443,6 +464,8 @@ def observation_at(
         hedge_position=np.broadcast_to(np.asarray(hedge_position), (n, m)).T.astype(np.int64),
         fill_imbalance=zeros,
         prints=np.zeros((2, d, n), dtype=np.int64),
+        print_imbalance=zeros,
+        mid_trend=zeros,
     )
     if market.flow.count > 1:
         belief = market.stationary_flow_distribution if belief is None else belief

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from baselines import list_policies
-from envs import list_presets, make_world
-from envs.presets import MARKET_PRESETS, make_market, read_market_file
+from envs import list_presets
+from envs.presets import MARKET_PRESETS, make_market, read_market_file, resolve_any
 from envs.rollout import rollout
 from eval.evaluate import build_baselines, build_policy, ladder
 from eval.metrics import DEFAULT_RISK_AVERSION
@@ -163,7 +163,7 @@ def prepare(args: argparse.Namespace) -> tuple[Path, list[Job], str]:
     if args.world_file and overrides:
         raise ValueError("--set overrides a preset's fields; edit the market file given by --world-file instead")
     worlds = [
-        (preset + "".join(f"[{k}={v}]" for k, v in overrides.items()), make_world(preset, **overrides))
+        (preset + "".join(f"[{k}={v}]" for k, v in overrides.items()), resolve_any(preset, **overrides))
         for preset in args.world or ([] if args.world_file else ["default"])
     ]
     worlds += [(path.stem, read_market_file(path)) for path in args.world_file]

@@ -10,8 +10,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from baselines import list_policies, make_policy
-from envs import Market, World, interface_of
-from envs.rollout import Rollout, rollout
+from envs import Market, World, interface_of, market_keys
+from envs.rollout import Rollout, rollout, rule_rollout
 from eval.learned import load_learned
 from eval.metrics import (
     DEFAULT_RISK_AVERSION,
@@ -26,6 +26,17 @@ from eval.specs import PolicySpec, parse_spec
 REFERENCES = ("avellaneda_stoikov", "closed_form")
 # The default ladder of a market (``ladder``), in the report's order.
 LADDER = ("symmetric", "linear_skew", "avellaneda_stoikov", "per_asset", "closed_form", "optimal")
+# A market with informed flow's: the ladder blind to the flow, the filter's closed form, the belief optimum and the
+# full-information bound.
+FLOW_LADDER = (
+    "symmetric",
+    "linear_skew",
+    "avellaneda_stoikov",
+    "closed_form",
+    "filtered_closed_form",
+    "optimal",
+    "full_information",
+)
 # Where the optimum cannot be built, metrics carry this key with the reason, and the report prints it.
 SCORE_NOTE = "optimality_score_unavailable"
 
@@ -54,9 +65,11 @@ def ladder(world: World | Market) -> tuple[str, ...]:
     """A market's default baselines: ``LADDER``; in a single-asset ``World`` ``linear_skew_calibrated`` for
     ``linear_skew`` and no ``per_asset`` (the closed form asset by asset is the closed form) nor ``closed_form``
     (GLFT's asymptotic form, which ``avellaneda_stoikov`` stands for); in any other one-asset market no
-    ``per_asset``."""
+    ``per_asset``; with informed flow ``FLOW_LADDER``."""
     if isinstance(world, World):
         return ("symmetric", "linear_skew_calibrated", "avellaneda_stoikov", "optimal")
+    if interface_of(world).market.flow.count > 1:
+        return FLOW_LADDER
     if interface_of(world).market.n_assets == 1:  # a market file's asset, which a World may not hold
         return tuple(name for name in LADDER if name != "per_asset")
     return LADDER
@@ -132,9 +145,7 @@ def evaluate_policies(
     """
     results: dict[str, PolicyResult] = {}
     for key, (spec, policy) in policies.items():
-        outcome = runner(
-            world, lambda o, p=policy: p.predict(o, deterministic=True)[0], episodes, seed, keep_paths=keep_paths
-        )
+        outcome = rolled_out(world, policy, episodes, seed, runner, keep_paths)
         results[key] = PolicyResult(spec, policy, outcome, rollout_metrics(outcome, world, risk_aversion))
     indices = bootstrap_indices(episodes, seed)
     anchors = _anchor_rewards(world, results, episodes, seed, runner)
@@ -172,5 +183,18 @@ def _anchor_rewards(world, results, episodes, seed, runner) -> tuple[np.ndarray,
             policy = make_policy(name, world)
         except ValueError as error:
             return unbuildable(name, error)
-        rewards[name] = runner(world, lambda o, p=policy: p.predict(o)[0], episodes, seed).reward
+        rewards[name] = rolled_out(world, policy, episodes, seed, runner).reward
     return rewards["symmetric"], rewards["optimal"]
+
+
+def rolled_out(
+    world: World | Market, policy: Predictor, episodes: int, seed: int, runner: Runner = rollout, keep_paths=False
+) -> Rollout:
+    """``policy``'s rollout on episodes ``seed … seed + episodes − 1`` by ``runner``, on its observations; a policy
+    that reads the books' state beyond them (``baselines.Policy.reads_state``: the filtered belief over an informed
+    flow, or the hidden flow state) deals as a rule on the simulator's state, on the same episodes' streams."""
+    if getattr(policy, "reads_state", False):
+        if runner is not rollout:
+            raise ValueError(f"{policy.name} quotes from the simulator's flow state, which recorded flow does not have")
+        return rule_rollout(world, policy, market_keys(seed, episodes), keep_paths=keep_paths)
+    return runner(world, lambda o: policy.predict(o, deterministic=True)[0], episodes, seed, keep_paths=keep_paths)

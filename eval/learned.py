@@ -134,7 +134,12 @@ class LearnedPolicy(Policy):
         hedge trades [lots]."""
         steps_left = np.rint(state["time_to_close"] / self.market.dt).astype(np.int64)
         observation = observation_at(
-            self.view, state["inventory"], steps_left, state["regime"], state["hedge_position"]
+            self.view,
+            state["inventory"],
+            steps_left,
+            state["regime"],
+            state["hedge_position"],
+            state.get("flow_belief"),
         )
         actions, _ = self.predict(observation)
         bid, ask, bid_quoted, ask_quoted = action_to_quotes(self.view, actions)

@@ -17,10 +17,13 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from baselines import make_policy  # noqa: E402
 from envs import (  # noqa: E402
+    MarketBatch,
     World,
     action_to_hedge,
     action_to_quotes,
+    core,
     feasible_hedge_trade,
+    market_keys,
     observation_at,
     round_to_hedge_lot,
 )
@@ -144,10 +147,63 @@ def market_quotes_figure(market, policies: dict[str, object], asset: int = 0, ti
     return _finished(figure, axes, f"asset {asset} offset from mid δ [price]")
 
 
+def flow_quotes_figure(market, policies: dict[str, object], time_fraction: float = 0.5) -> Figure:
+    """With informed flow, the quotes against inventory at several beliefs: one panel per flow state, the maker
+    certain of it (the belief its point mass; ``full_information`` told the state), at ``time_fraction`` of the
+    session to close. A learned policy that does not observe the belief sees the same observation in every panel."""
+    asset = market.assets[0]
+    q = np.arange(-asset.max_inventory, asset.max_inventory + 1)
+    inventory = np.zeros((q.size, market.n_assets), dtype=np.int64)
+    inventory[:, 0] = q
+    flat = np.zeros((q.size, market.n_hedges), dtype=np.int64)
+    states = market.flow.count
+    figure, axes = _panel_row(states)
+    for axis, state in zip(axes, range(states), strict=True):
+        belief = np.zeros((q.size, states))
+        belief[:, state] = 1.0
+        for index, (label, policy) in enumerate(policies.items()):
+            time_to_close, hidden = np.full(q.size, time_fraction * market.horizon), np.full(q.size, state)
+            bid, ask, _ = policy(inventory, flat, time_to_close, None, belief, hidden)
+            axis.plot(q, bid[:, 0], color=f"C{index}", label=f"{label} bid")
+            axis.plot(q, ask[:, 0], color=f"C{index}", linestyle="--", label=f"{label} ask")
+        axis.set_title(f"belief: certain of z = {market.flow.directions[state]:+g}")
+        axis.set_xlabel("inventory q [lots]")
+    return _finished(figure, axes, "offset from mid δ [price]")
+
+
+def belief_path_figure(market, seed: int = 0, sessions: int = 2) -> Figure:
+    """The maker's filtered belief over ``sessions`` sessions beside the hidden flow state: the probability the
+    belief gives each state (lines) and the state itself (shaded), step by step. Under the arrival fill rule the
+    filter reads the public prints and the mid's moves only, so the path is the same whatever the maker quotes."""
+    batch = MarketBatch(market, sessions, autoreset=False)
+    batch.reset(keys=market_keys(seed, sessions))
+    beliefs, states = [batch.state.belief.copy()], [batch.state.flow.copy()]
+    pulled = core.Action.quotes(np.full((sessions, 1), np.inf), np.full((sessions, 1), np.inf))
+    for _ in range(market.n_steps):
+        batch.step(pulled)
+        beliefs.append(batch.state.belief.copy())
+        states.append(batch.state.flow.copy())
+    time = np.arange(market.n_steps + 1) * market.dt
+    figure, axes = _panel_row(sessions)
+    for session, axis in enumerate(axes):
+        hidden = np.array(states)[:, session]
+        for state, direction in enumerate(market.flow.directions):
+            axis.fill_between(
+                time, 0, 1, where=hidden == state, step="post", color=f"C{state}", alpha=0.15, linewidth=0
+            )
+            axis.plot(time, np.array(beliefs)[:, state, session], color=f"C{state}", label=f"z = {direction:+g}")
+        axis.set_ylim(0, 1)
+        axis.set_title(f"session {session} (shaded: the hidden state)")
+        axis.set_xlabel("time [model units]")
+    return _finished(figure, axes, "belief: probability of each flow state")
+
+
 def comparison_quotes_figure(world, policies: dict[str, tuple], rollouts: Sequence[Rollout]) -> Figure:
     """The quotes figure of a paired evaluation (policies by label as ``(spec, policy)``): a single-asset world's
     quotes against inventory over the visited range (``quotes_figure``), a market's one asset against the next
-    (``market_quotes_figure``)."""
+    (``market_quotes_figure``), with informed flow at several beliefs (``flow_quotes_figure``)."""
+    if not isinstance(world, World) and world.flow.count > 1:
+        return flow_quotes_figure(world, {label: policy for label, (_, policy) in policies.items()})
     if not isinstance(world, World):
         return market_quotes_figure(world, {label: policy for label, (_, policy) in policies.items()})
     limit = visited_inventory(world, rollouts)

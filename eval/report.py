@@ -19,8 +19,9 @@ def world_entry(
     label: str, world, results: dict[str, PolicyResult], notes: tuple[str, ...] = (), replay: dict | None = None
 ) -> dict[str, Any]:
     """One world's part of ``metrics.json``: its fields, each policy's spec and metrics, the notes on baselines
-    left out, where ``optimal`` was evaluated its exact expected reward (backward induction), and for a replay on
-    recorded flow its source and fill rule (``replay``)."""
+    left out, where ``optimal`` was evaluated its exact expected reward (backward induction), where
+    ``full_information`` was too its exact value and the value of the information the maker lacks (the difference),
+    and for a replay on recorded flow its source and fill rule (``replay``)."""
     entry = {
         "label": label,
         "world": world_record(world),
@@ -32,6 +33,11 @@ def world_entry(
     optimal = next((r.policy for r in results.values() if r.spec.name == "optimal"), None)
     if optimal is not None:
         entry["optimal_expected_reward"] = optimal.expected_reward()
+    informed = next((r.policy for r in results.values() if r.spec.name == "full_information"), None)
+    if informed is not None:
+        entry["full_information_expected_reward"] = informed.expected_reward()
+        if optimal is not None:
+            entry["information_value"] = entry["full_information_expected_reward"] - entry["optimal_expected_reward"]
     return entry
 
 
@@ -151,6 +157,12 @@ def markdown_report(document: dict[str, Any], worlds: list[dict[str, Any]], plot
         if "optimal_expected_reward" in entry:
             value = entry["optimal_expected_reward"]
             parts += [f"The optimum's exact expected reward (backward induction): {value:.6g}.", ""]
+        if "full_information_expected_reward" in entry:
+            value = entry["full_information_expected_reward"]
+            parts += [f"With the flow state observed, the optimum's exact expected reward: {value:.6g}.", ""]
+        if "information_value" in entry:
+            value = entry["information_value"]
+            parts += [f"The value of the information the maker lacks (full information − optimal): {value:.6g}.", ""]
         extra = paired_lines(entry)
         if extra:
             parts += ["Paired statistics:", "", *extra, ""]

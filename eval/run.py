@@ -94,7 +94,10 @@ def _figures(world: World | Market, results: dict[str, PolicyResult]) -> dict:
     quotes = plots.comparison_quotes_figure(world, policies, list(rollouts.values()))
     pnl = plots.histogram_figure(rollouts, "pnl", "P&L marked to mids [price]")
     if not isinstance(world, World):
-        return {"pnl_histogram": pnl, "quotes": quotes}
+        figures = {"pnl_histogram": pnl, "quotes": quotes}
+        if world.flow.count > 1:
+            figures["belief_path"] = plots.belief_path_figure(world)
+        return figures
     figures = {
         "inventory_paths": plots.inventory_paths_figure(world, rollouts),
         "pnl_histogram": pnl,

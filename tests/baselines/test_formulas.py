@@ -190,6 +190,7 @@ def test_list_policies_and_bad_parameters():
         "full_hedge",
         "band_hedge",
         "optimal",
+        "filtered_closed_form",
         "full_information",
     ]
     assert listed["avellaneda_stoikov"]["risk_aversion"]["default"] == "0.1"

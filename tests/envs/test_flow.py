@@ -146,7 +146,8 @@ def test_one_book_steps_as_its_column_of_a_batch():
 def test_the_flow_markets_observe_prints_and_mid_moves_and_the_belief_on_request():
     market = make_market("informed_flow")
     names = observation_names(market)
-    assert {"sells_printed", "buys_printed", "mid_return"} <= set(names) and "flow_belief_0" not in names
+    public = {"sells_printed", "buys_printed", "mid_return", "print_imbalance", "mid_trend"}
+    assert public <= set(names) and "flow_belief_0" not in names
     view = derived_interface(market, features=("prints", "flow_belief"))
     assert observation_names(view)[-3:] == ("flow_belief_0", "flow_belief_1", "flow_belief_2")
     batch = MarketBatch(view, 8)
@@ -184,3 +185,15 @@ def test_the_filter_constants_use_every_instruments_covariance():
     sigma = np.array([[4.0, 3.2], [3.2, 4.0]])
     np.testing.assert_allclose(evidence.weights, np.linalg.solve(sigma, [1.0, 0.0]) / market.dt, rtol=1e-9)
     assert evidence.exposure == pytest.approx(np.linalg.inv(sigma)[0, 0] / market.dt)
+
+
+def test_the_flow_signals_are_the_ewmas_of_the_prints_imbalance_and_the_mid_moves():
+    market = make_market("informed_flow")
+    state = core.reset(market, market_keys(4, 5), np.zeros(5, dtype=np.uint64), flow_signals=True)
+    imbalance, trend = np.zeros((1, 5)), np.zeros((1, 5))
+    for _ in range(25):
+        state, _ = core.step(market, state, core.Action.quotes(np.full((5, 1), 0.6), np.full((5, 1), 0.6)))
+        imbalance = 0.9 * imbalance + 0.1 * (state.prints[0] - state.prints[1])
+        trend = 0.9 * trend + 0.1 * state.mid_return
+    np.testing.assert_allclose(state.print_imbalance, imbalance, rtol=1e-12)
+    np.testing.assert_allclose(state.mid_trend, trend, rtol=1e-12)
