@@ -29,8 +29,10 @@ from train.sweep.spec import Run, spec_from_dict
 from train.sweep.statistics import iqm, stratified_bootstrap_ci
 
 ROOT = Path(__file__).resolve().parents[1]
-# The comparators of the gap columns: a market of several assets', a hedged world's, else a single-asset world's.
+# The comparators of the gap columns: a market with informed flow's, a market of several assets', a hedged world's,
+# else a single-asset world's.
 COMPARED = (  # the first group whose baselines a run has
+    ("filtered_closed_form", "closed_form"),
     ("closed_form", "per_asset"),
     ("closed_form", "no_hedge"),
     ("avellaneda_stoikov", "linear_skew_calibrated"),
