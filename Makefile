@@ -77,10 +77,12 @@ results: setup
 	$(RECORD) market_equivalence benchmarks/market_equivalence.py
 	$(RECORD) core_vs_revision benchmarks/core_vs_revision.py --rounds 5
 	$(RECORD) replay_speed benchmarks/replay_speed.py
+	$(RECORD) flow benchmarks/flow.py
 ifndef QUICK
 	$(RECORD) train_quality benchmarks/train_quality.py --configs default toxic regimes demo hedged --dir sweeps/results/train_quality
 	$(RECORD) train_quality_dealer benchmarks/train_quality.py --configs two_assets dealer two_assets_hedged --dir sweeps/results/train_quality_dealer
 	$(RECORD) train_quality_regimes benchmarks/train_quality.py --configs two_assets_regimes --dir sweeps/results/train_quality_regimes
+	$(RECORD) train_quality_flow benchmarks/train_quality.py --configs informed_flow --dir sweeps/results/train_quality_flow
 endif
 	$(PY) benchmarks/recipe_robustness.py --dir sweeps/results/recipe_robustness $(if $(QUICK),--quick,)
 	$(PY) benchmarks/results_table.py --write

@@ -69,8 +69,8 @@ class MarketState:
     ``hedge_mid`` [price] and ``hedge_position`` [lots] ``(m, *M)``; ``fill_imbalance`` ``(d, *M)``, the EWMA of
     bid − ask lots filled, or ``None`` where not tracked (``reset``); the rest ``M``. With informed flow
     (``Market.flow``), ``flow`` ``M`` is the hidden flow state's index (never observed), ``belief`` ``(S, *M)`` the
-    maker's filtered law of the coming step's state (``envs.flow``); ``prints`` ``(2, d, *M)`` are the last step's
-    public prints (1 where a request arrived at the side, filled or not), tracked with informed flow or when asked
+    maker's filtered law of the coming step's state (``envs.flow``); ``prints`` ``(2, d, *M)`` (bool) are the last
+    step's public prints (true where a request arrived at the side, filled or not), tracked with informed flow or when asked
     for (``reset``), else ``None``; ``print_imbalance`` and ``mid_trend`` ``(d, *M)``, where asked for, the EWMAs of
     sells − buys printed and of the mid's moves [price] (public flow signals)."""
 
@@ -261,6 +261,15 @@ def draw_regime(cumulative: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Categorical draw per book from cumulative probabilities: one row ``(k,)``, or one per book ``(*M, k)``;
     ``u`` of the books' shape."""
     return np.minimum((u[..., None] >= cumulative).sum(axis=-1), cumulative.shape[-1] - 1)
+
+
+def switch_state(cumulative: np.ndarray, state: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """A Markov chain's next state per book, from the current ``state`` (int64 ``M``), its transition's cumulative
+    rows ``(k, k)`` and uniforms ``u`` ``M``: ``draw_regime`` of each book's row, threshold by threshold."""
+    following = (u >= cumulative[:, 0][state]).astype(np.int64)
+    for column in range(1, cumulative.shape[1] - 1):
+        following += u >= cumulative[:, column][state]
+    return following
 
 
 def box_muller(u_radius: np.ndarray, u_angle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -550,7 +559,7 @@ def reset(
         hedge_position=np.zeros((m,) + shape, dtype=np.int64),
         fill_imbalance=np.zeros((d,) + shape) if fill_imbalance else None,
         flow=draw_regime(np.cumsum(market.stationary_flow_distribution), u[d + 1]) if informed else None,
-        prints=np.zeros((2, d) + shape, dtype=np.int64) if prints or informed or flow_signals else None,
+        prints=np.zeros((2, d) + shape, dtype=bool) if prints or informed or flow_signals else None,
         belief=per(market.stationary_flow_distribution) if informed else None,
         print_imbalance=np.zeros((d,) + shape) if flow_signals else None,
         mid_trend=np.zeros((d,) + shape) if flow_signals else None,
@@ -581,7 +590,8 @@ def step(
     if terms.fee is not None:
         fees = _row_sum(terms.fee * (bid_lots + ask_lots))
         cash -= fees
-    shocks, quoted_move, hedge_move = _move_mids(terms, state.regime, net_sold, noise.normals, state.flow)
+    flow_drift = None if terms.flow is None else terms.flow.step_drift[state.flow]  # μ_flow·z·dt [price]
+    shocks, quoted_move, hedge_move = _move_mids(terms, state.regime, net_sold, noise.normals, flow_drift)
     inventory_pnl = _dot_rows(inventory, quoted_move)
     new_step = state.step + 1
     terminated = new_step >= market.n_steps
@@ -615,14 +625,16 @@ def step(
         imbalance = (1 - IMBALANCE_WEIGHT) * imbalance - IMBALANCE_WEIGHT * net_sold
     prints, flow, belief = None, state.flow, state.belief
     if state.prints is not None:
-        print_chance = _print_chance(terms) if print_chance is None else print_chance
-        prints = ((noise.arrival < print_chance) | (lots > 0)).astype(np.int64)
+        if print_chance is None:  # a quote through the mid may fill with more than a print's chance: a fill prints
+            prints = (noise.arrival < _print_chance(terms)) | (lots > 0)
+        else:  # the arrival rule: fills are drawn below the print's chance
+            prints = noise.arrival < print_chance
     if terms.flow is not None:
-        belief = _filter(terms, state, prints, shocks)
-        flow = draw_regime(terms.cumulative_flow[flow], noise.flow_switch)
+        belief = _filter(terms, state, prints, shocks, flow_drift)
+        flow = switch_state(terms.cumulative_flow, flow, noise.flow_switch)
     print_imbalance, mid_trend = state.print_imbalance, state.mid_trend
     if print_imbalance is not None:
-        print_imbalance = (1 - IMBALANCE_WEIGHT) * print_imbalance + IMBALANCE_WEIGHT * (prints[0] - prints[1])
+        print_imbalance = (1 - IMBALANCE_WEIGHT) * print_imbalance + IMBALANCE_WEIGHT * (1.0 * prints[0] - prints[1])
         mid_trend = (1 - IMBALANCE_WEIGHT) * mid_trend + IMBALANCE_WEIGHT * quoted_move
     # Positional, in field order (the names match the fields): keywords cost three times as much at one book.
     new_state = MarketState(
@@ -730,14 +742,15 @@ def _print_chance(terms: _Terms) -> np.ndarray:
     return np.minimum(terms.step_intensity, 1.0)
 
 
-def _filter(terms: _Terms, state: MarketState, prints: np.ndarray, shocks: np.ndarray) -> np.ndarray:
+def _filter(
+    terms: _Terms, state: MarketState, prints: np.ndarray, shocks: np.ndarray, flow_drift: np.ndarray
+) -> np.ndarray:
     """The maker's belief over the next step's flow state (``envs.flow``): this step's prior times the likelihood of
-    its prints and of its mids' moves beyond their known parts (the diffusive shocks plus the flow's drift), then
-    the chain's transition."""
+    its prints and of its mids' moves beyond their known parts (the diffusive shocks plus the flow's drift
+    ``flow_drift``), then the chain's transition."""
     evidence = terms.flow
-    residual = shocks.copy()
-    residual[: terms.n_assets] += evidence.step_drift[state.flow]
-    alignment = flow_filter.flow_alignment(evidence, residual)
+    # wᵀr with r the shocks plus the flow's drift on the quoted assets: Σ_i w_i·shock_i + (Σ_{i<d} w_i)·drift.
+    alignment = flow_filter.flow_alignment(evidence, shocks) + evidence.weights[: terms.n_assets].sum() * flow_drift
     scale = 1.0 if terms.scales is None else terms.scales[state.regime]
     log_likelihood = flow_filter.log_likelihood(evidence, prints, alignment, scale)
     return flow_filter.predict(evidence, flow_filter.posterior(state.belief, log_likelihood))
@@ -768,7 +781,7 @@ def _ladder_fills(
 
 
 def _move_mids(
-    terms: _Terms, regime: np.ndarray, net_sold: np.ndarray, normals: np.ndarray, flow: np.ndarray | None
+    terms: _Terms, regime: np.ndarray, net_sold: np.ndarray, normals: np.ndarray, flow_drift: np.ndarray | None
 ) -> tuple:
     """Phase 3, the mids' move: ``μ·dt + s_r·σ·√dt·(L·ε)`` for every instrument, plus each quoted asset's adverse
     jump ``ξ·(ask lots − bid lots)`` and, with informed flow, its drift ``μ_flow·z·dt`` in the book's flow state.
@@ -792,8 +805,8 @@ def _move_mids(
     quoted, hedges = (change, None) if terms.n_hedges == 0 else (change[:d], change[d:])
     if terms.jump is not None:
         quoted = quoted + terms.jump * net_sold
-    if terms.flow is not None:
-        quoted = quoted + terms.flow.step_drift[flow]
+    if flow_drift is not None:
+        quoted = quoted + flow_drift
     return shocks, quoted, hedges
 
 

@@ -30,15 +30,16 @@ _TINY = 1e-300
 @dataclasses.dataclass(frozen=True)
 class FlowEvidence:
     """A market's flow constants, read by the core's filter and by ``baselines.flow_optimal``: ``directions`` (S,),
-    ``print_chance`` (2, d, S) the chance of a print per side, asset and state, ``log_print`` and ``log_silence``
-    their logarithms and those of their complements, ``step_drift`` (S,) ``μ·z_s·dt`` [price], ``weights`` (d + m,)
+    ``print_chance`` (2, d, S) the chance of a print per side, asset and state, ``log_silence`` (S,) the log-chance
+    of a step without any print, ``print_ratio`` (2, d, S) each print's log-likelihood ratio ``log π − log(1 − π)``,
+    ``step_drift`` (S,) ``μ·z_s·dt`` [price], ``weights`` (d + m,)
     ``w`` and ``exposure`` ``e`` of the module docstring, ``transition`` (S, S) and ``opening`` (S,) the chain's
     one-step transition and stationary law."""
 
     directions: np.ndarray
     print_chance: np.ndarray
-    log_print: np.ndarray
     log_silence: np.ndarray
+    print_ratio: np.ndarray
     step_drift: np.ndarray
     weights: np.ndarray
     exposure: float
@@ -57,11 +58,12 @@ def flow_evidence(market: Market) -> FlowEvidence:
     quoted[:d] = 1.0
     weights = precision @ quoted / market.dt
     directions = np.asarray(flow.directions, dtype=np.float64)
+    log_silence = np.log(np.maximum(1.0 - print_chance, _TINY))
     return FlowEvidence(
         directions=directions,
         print_chance=print_chance,
-        log_print=np.log(np.maximum(print_chance, _TINY)),
-        log_silence=np.log(np.maximum(1.0 - print_chance, _TINY)),
+        log_silence=log_silence.sum(axis=(0, 1)),
+        print_ratio=np.log(np.maximum(print_chance, _TINY)) - log_silence,
         step_drift=flow.drift * directions * market.dt,
         weights=weights,
         exposure=float(quoted @ weights),
@@ -75,15 +77,18 @@ def log_likelihood(
 ) -> np.ndarray:
     """``log L_s`` up to a state-free constant, ``(S, *M)``: ``prints`` ``(2, d, *M)`` (0 or 1 per side and asset),
     ``alignment`` ``wᵀr`` ``M`` (``flow_alignment``) and the regime's volatility scale ``s_r`` (``M`` or a
-    number)."""
-    extra = (1,) * (np.ndim(prints) - 2)
-    log_print = evidence.log_print.reshape(evidence.log_print.shape + extra)
-    log_silence = evidence.log_silence.reshape(log_print.shape)
-    printed = np.asarray(prints, dtype=bool)[:, :, None]
-    from_prints = np.where(printed, log_print, log_silence).sum(axis=(0, 1))  # (S, *M)
-    drift = evidence.step_drift.reshape((-1,) + extra)
-    variance = np.square(regime_scale)
-    return from_prints + (drift * alignment - 0.5 * drift * drift * evidence.exposure) / variance
+    number). State by state, a sum of rows: ``log(silence) + Σ prints·ratio + (c·a − ½c²·e)/s_r²``."""
+    shape = np.broadcast_shapes(np.shape(prints)[2:], np.shape(alignment), np.shape(regime_scale))
+    rows = np.empty((len(evidence.step_drift), *shape))
+    scaled = alignment if np.ndim(regime_scale) == 0 and regime_scale == 1.0 else alignment / np.square(regime_scale)
+    curvature = 0.5 * evidence.exposure / np.square(regime_scale)
+    for state, drift in enumerate(evidence.step_drift):
+        row = scaled * drift + (evidence.log_silence[state] - drift * drift * curvature)
+        for side in range(2):
+            for asset in range(evidence.print_ratio.shape[1]):
+                row += prints[side, asset] * evidence.print_ratio[side, asset, state]
+        rows[state] = row
+    return rows
 
 
 def flow_alignment(evidence: FlowEvidence, residual: np.ndarray) -> np.ndarray:
@@ -97,11 +102,17 @@ def flow_alignment(evidence: FlowEvidence, residual: np.ndarray) -> np.ndarray:
 
 def posterior(belief: np.ndarray, log_likelihood_: np.ndarray) -> np.ndarray:
     """The belief over the step's state after its evidence, ``(S, *M)``: prior ``belief`` times ``e^(log L)``,
-    normalized (in log space, so that no likelihood underflows)."""
-    log_weight = np.log(np.maximum(belief, _TINY)) + log_likelihood_
-    log_weight -= log_weight.max(axis=0)
-    weight = np.exp(log_weight)
-    return weight / weight.sum(axis=0)
+    normalized (the likelihood scaled by its largest state's first, so that none overflows or all underflow)."""
+    largest = np.array(log_likelihood_[0])
+    for row in log_likelihood_[1:]:
+        np.maximum(largest, row, out=largest)
+    weight = np.exp(log_likelihood_ - largest)
+    weight = weight * belief
+    total = np.array(weight[0])
+    for row in weight[1:]:
+        total += row
+    weight /= total
+    return weight
 
 
 def predict(evidence: FlowEvidence, belief: np.ndarray) -> np.ndarray:

@@ -463,7 +463,7 @@ def observation_at(
         hedge_mid=np.zeros((m, n)),
         hedge_position=np.broadcast_to(np.asarray(hedge_position), (n, m)).T.astype(np.int64),
         fill_imbalance=zeros,
-        prints=np.zeros((2, d, n), dtype=np.int64),
+        prints=np.zeros((2, d, n), dtype=bool),
         print_imbalance=zeros,
         mid_trend=zeros,
     )

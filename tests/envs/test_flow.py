@@ -193,7 +193,7 @@ def test_the_flow_signals_are_the_ewmas_of_the_prints_imbalance_and_the_mid_move
     imbalance, trend = np.zeros((1, 5)), np.zeros((1, 5))
     for _ in range(25):
         state, _ = core.step(market, state, core.Action.quotes(np.full((5, 1), 0.6), np.full((5, 1), 0.6)))
-        imbalance = 0.9 * imbalance + 0.1 * (state.prints[0] - state.prints[1])
+        imbalance = 0.9 * imbalance + 0.1 * (1.0 * state.prints[0] - state.prints[1])
         trend = 0.9 * trend + 0.1 * state.mid_return
     np.testing.assert_allclose(state.print_imbalance, imbalance, rtol=1e-12)
     np.testing.assert_allclose(state.mid_trend, trend, rtol=1e-12)
