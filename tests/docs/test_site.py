@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from envs.market import Asset, HedgeInstrument, Market, Penalty, Regimes
+from envs.market import Asset, Flow, HedgeInstrument, Market, Penalty, Regimes
 from envs.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +52,7 @@ def test_the_environment_page_lists_every_world_field(site):
     assert table_fields((site / "environment" / "index.html").read_text()) >= declared(World)
 
 
-@pytest.mark.parametrize("kind", [Market, Asset, HedgeInstrument, Regimes, Penalty])
+@pytest.mark.parametrize("kind", [Market, Asset, HedgeInstrument, Regimes, Flow, Penalty])
 def test_the_markets_page_lists_every_market_field(site, kind):
     html = (site / "markets" / "index.html").read_text()
     assert table_fields(html, kind.__name__.lower()) == declared(kind)
