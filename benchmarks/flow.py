@@ -2,9 +2,11 @@
 value and Monte-Carlo check by grid size.
 
 1. The batched core (``envs.core.step``, fixed quotes, the core drawing its own noise) at ``--markets`` books on
-   ``informed_flow`` against the same market without its flow state (``Market.without_flow``: the plain one-asset
-   core under the same fill rule) and against the ``default`` preset's market (the Poisson fill rule), timed in one
-   run, alternating, ``--repeats`` sessions each: the median session's steps per second and the ratio.
+   ``informed_flow`` with the hidden state alone (what training on the public observations runs) and with the
+   maker's filter as well (what a belief observation or a belief rule needs), against the same market without its
+   flow state (``Market.without_flow``: the plain one-asset core under the same fill rule) and the ``default``
+   preset's market (the Poisson fill rule), timed in one run, alternating, ``--repeats`` sessions each: the median
+   session's steps per second and its ratio to the plain core's.
 2. ``optimal`` (``baselines.flow_optimal.FlowOptimal``) on each preset for each ``--grids`` belief resolution: its
    build time, peak memory (``tracemalloc``: numpy's allocations), exact value, the value's change from the
    previous grid, and its Monte-Carlo evaluation over ``--episodes`` paired episodes with the standard error that a
@@ -28,9 +30,9 @@ from envs.presets import make_market
 from envs.rollout import rule_rollout
 
 
-def session_seconds(market, markets: int) -> float:
-    """Seconds for one session of ``markets`` books under fixed quotes."""
-    state = core.reset(market, market_keys(0, markets), np.zeros(markets, dtype=np.uint64))
+def session_seconds(market, markets: int, belief: bool) -> float:
+    """Seconds for one session of ``markets`` books under fixed quotes (``belief``: the filter runs)."""
+    state = core.reset(market, market_keys(0, markets), np.zeros(markets, dtype=np.uint64), belief=belief)
     action = core.Action.quotes(np.full((markets, 1), 0.7), np.full((markets, 1), 0.7))
     start = time.perf_counter()
     for _ in range(market.n_steps):
@@ -40,18 +42,24 @@ def session_seconds(market, markets: int) -> float:
 
 def core_speed(markets: int, repeats: int) -> None:
     flow = make_market("informed_flow")
-    cores = {"informed_flow": flow, "without its flow": flow.without_flow(), "default": make_market("default")}
+    cores = {
+        "informed_flow, hidden state": (flow, False),
+        "informed_flow, hidden state and filter": (flow, True),
+        "informed_flow without its flow (the plain core)": (flow.without_flow(), False),
+        "default": (make_market("default"), False),
+    }
     times = {name: [] for name in cores}
-    for market in cores.values():  # warm-up
-        session_seconds(market, 100)
+    for market, belief in cores.values():  # warm-up
+        session_seconds(market, 100, belief)
     for _ in range(repeats):
-        for name, market in cores.items():
-            times[name].append(session_seconds(market, markets))
-    rate = {name: markets * cores[name].n_steps / np.median(values) for name, values in times.items()}
+        for name, (market, belief) in cores.items():
+            times[name].append(session_seconds(market, markets, belief))
+    rate = {name: markets * cores[name][0].n_steps / np.median(values) for name, values in times.items()}
+    plain = rate["informed_flow without its flow (the plain core)"]
     print(f"\nThe core at {markets:,} markets, {repeats} sessions each, alternating (median session):\n")
-    print("| core | steps/s | informed_flow ÷ it |\n|---|---:|---:|")
+    print("| core | steps/s | ÷ the plain core |\n|---|---:|---:|")
     for name, value in rate.items():
-        print(f"| {name} | {value:,.0f} | {rate['informed_flow'] / value:.2f} |")
+        print(f"| {name} | {value:,.0f} | {value / plain:.2f} |")
 
 
 def evaluated(market, policy, episodes: int) -> tuple[float, float]:

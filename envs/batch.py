@@ -301,6 +301,9 @@ class MarketBatch(Batch):
     again after a ``reset`` with a seed or keys). Each market opens near the close on its own draw, so every
     step's batch mixes both kinds of session; close starts need ``autoreset``.
 
+    With informed flow the maker's filtered belief is tracked where observed (``flow_belief``) or asked for
+    (``track_belief``: a dealing rule may read it).
+
     Without close starts its markets share the step (they open together and sessions have one length), so it
     draws the core's noise for blocks of steps ahead (``core.step_noise`` of ``core.step_uniforms``, up to
     ``DRAW_AHEAD_BYTES`` of uniforms): the same numbers the core would draw step by step, so results are
@@ -316,6 +319,7 @@ class MarketBatch(Batch):
         close_starts: float = 0.0,
         close_window: int = CLOSE_WINDOW,
         close_inventory: str = CLOSE_INVENTORY,
+        track_belief: bool = False,
     ) -> None:
         self.view = interface_of(world)
         super().__init__(n, reward, autoreset)
@@ -340,6 +344,7 @@ class MarketBatch(Batch):
         self._tracks_imbalance = "fill_imbalance" in self.view.features
         self._tracks_prints = "prints" in self.view.features
         self._tracks_signals = "flow_signals" in self.view.features
+        self._tracks_belief = track_belief or "flow_belief" in self.view.features
         self.close_probability = close_start_probability(self.market, self.close_starts, close_window)
         self.n_steps = self.market.n_steps
         self._action_shape = self.shape + (len(self.action_names),)
@@ -356,7 +361,13 @@ class MarketBatch(Batch):
     def _open(self, keys: np.ndarray, episode: np.ndarray, markets: np.ndarray | None) -> core.MarketState:
         self._noise = None  # new sessions, new draws
         state = core.reset(
-            self.market, keys, episode, self._tracks_imbalance, self._tracks_prints, self._tracks_signals
+            self.market,
+            keys,
+            episode,
+            self._tracks_imbalance,
+            self._tracks_prints,
+            self._tracks_signals,
+            self._tracks_belief,
         )
         if self.close_starts:
             inventory = None

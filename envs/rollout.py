@@ -85,7 +85,8 @@ def rule_rollout(world, rule: DealingRule, keys: np.ndarray, keep_paths: bool = 
 
 
 def _rollout(world, keys: np.ndarray, predict: Predict | None, rule: DealingRule | None, keep_paths: bool) -> Rollout:
-    batch = MarketBatch(world, len(keys), autoreset=False)  # the closing state stays for the sums
+    # The closing state stays for the sums; a dealing rule may read the maker's filtered belief.
+    batch = MarketBatch(world, len(keys), autoreset=False, track_belief=rule is not None)
     market = batch.market
     observation = batch.reset(keys=keys)
     state = batch.state

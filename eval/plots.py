@@ -175,7 +175,7 @@ def belief_path_figure(market, seed: int = 0, sessions: int = 2) -> Figure:
     """The maker's filtered belief over ``sessions`` sessions beside the hidden flow state: the probability the
     belief gives each state (lines) and the state itself (shaded), step by step. Under the arrival fill rule the
     filter reads the public prints and the mid's moves only, so the path is the same whatever the maker quotes."""
-    batch = MarketBatch(market, sessions, autoreset=False)
+    batch = MarketBatch(market, sessions, autoreset=False, track_belief=True)
     batch.reset(keys=market_keys(seed, sessions))
     beliefs, states = [batch.state.belief.copy()], [batch.state.flow.copy()]
     pulled = core.Action.quotes(np.full((sessions, 1), np.inf), np.full((sessions, 1), np.inf))

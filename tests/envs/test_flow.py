@@ -65,7 +65,7 @@ def test_a_market_without_flow_draws_the_same_streams_as_before():
 def test_prints_arrive_at_the_states_tilted_rates_and_fills_are_prints():
     market = flow_market()
     n, steps = 4000, 40
-    state = core.reset(market, market_keys(3, n), np.zeros(n, dtype=np.uint64))
+    state = core.reset(market, market_keys(3, n), np.zeros(n, dtype=np.uint64), prints=True)
     counts = np.zeros((3, 2))
     visits = np.zeros(3)
     for _ in range(steps):
@@ -100,7 +100,7 @@ def test_the_mid_drifts_with_the_flow_state():
 
 def test_the_filter_is_bayes_rule_on_the_prints_and_the_mid_move():
     market = flow_market()
-    state = core.reset(market, market_keys(9, 1)[0], np.uint64(0))
+    state = core.reset(market, market_keys(9, 1)[0], np.uint64(0), belief=True)
     prior = state.belief.copy()
     state, _ = core.step(market, state, core.Action.quotes(np.full(1, 0.7), np.full(1, 0.7)))
     z = np.array([-1.0, 0.0, 1.0])
@@ -117,7 +117,7 @@ def test_the_filter_is_bayes_rule_on_the_prints_and_the_mid_move():
 
 def test_the_belief_finds_the_hidden_state_where_the_signal_is_strong_and_not_where_it_is_weak():
     def accuracy(market: Market) -> float:
-        batch = MarketBatch(market, 2000, autoreset=False)
+        batch = MarketBatch(market, 2000, autoreset=False, track_belief=True)
         batch.reset(seed=11)
         hits = []
         for _ in range(100):
@@ -133,8 +133,8 @@ def test_the_belief_finds_the_hidden_state_where_the_signal_is_strong_and_not_wh
 def test_one_book_steps_as_its_column_of_a_batch():
     market = flow_market()
     keys = market_keys(2, 3)
-    batch = core.reset(market, keys, np.zeros(3, dtype=np.uint64))
-    single = core.reset(market, keys[1], np.uint64(0))
+    batch = core.reset(market, keys, np.zeros(3, dtype=np.uint64), belief=True)
+    single = core.reset(market, keys[1], np.uint64(0), belief=True)
     for _ in range(30):
         batch, _ = core.step(market, batch, core.Action.quotes(np.full((3, 1), 0.6), np.full((3, 1), 0.8)))
         single, _ = core.step(market, single, core.Action.quotes(np.full(1, 0.6), np.full(1, 0.8)))
