@@ -27,7 +27,7 @@ from baselines.closed_form import ClosedForm
 from baselines.optimal import MAX_STATES, Optimal, best_offset
 from baselines.policy import MarketPolicy, Policy
 from baselines.quote_table import steps_to_close
-from envs import World, fill_probability
+from envs import World, fill_probability, interface_of
 from envs.market import Market
 from envs.world import world_of_market
 
@@ -209,7 +209,7 @@ def exact_optimum(world: World | Market) -> Policy:
     (``baselines.optimal.Optimal`` over step, regime, inventory and hedge position; a one-asset market through
     ``envs.world.world_of_market``) or two (``JointOptimal``). ``ValueError`` says why not otherwise: beyond two
     assets, the number of states its grid would need."""
-    market = world.market if isinstance(world, World) else world
+    market = world.market if isinstance(world, World) else interface_of(world).market
     if market.n_assets == 1:
         return Optimal(world if isinstance(world, World) else world_of_market(market))
     if market.n_assets > 2:

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from envs import Market, World, decode_observation, decoded_state, interface_of, quotes_to_action, world_of_market
+from envs.interface import Interface
 
 
 @dataclasses.dataclass(frozen=True)
@@ -223,6 +224,8 @@ def one_asset_world(policy: str, world: World | Market) -> World:
     """``world`` as the single-asset ``World`` a one-asset policy reads (a one-asset ``Market`` converted by
     ``envs.world_of_market``; with informed flow, the market as a maker blind to the flow models it,
     ``Market.without_flow``); ``ValueError`` for a market of several assets."""
+    if isinstance(world, Interface):
+        world = world.market
     if isinstance(world, Market) and world.n_assets == 1:
         world = world_of_market(world.without_flow())
     if not isinstance(world, World):

@@ -161,6 +161,10 @@ class Interface:
         """``(m,)`` [lots]: lots per unit of each observed hedge position (``hedge_units`` of ``inventory_unit``)."""
         return hedge_units(self.market, np.array(self.inventory_unit))
 
+    def resolved(self) -> Interface:
+        """This interface (every part is set), as ``World.resolved``."""
+        return self
+
     def document(self) -> dict[str, Any]:
         """The interface as plain data (its market apart), ``derived_interface``'s keywords."""
         return {

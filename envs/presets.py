@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from envs.interface import Interface
 from envs.market import Asset, Flow, HedgeInstrument, Market, Penalty, Regimes
 from envs.world import World, check_field_names, field_names
 
@@ -247,9 +248,14 @@ def make_market(preset: str, **overrides: Any) -> Market:
     return make_world(preset, **overrides).market
 
 
-def resolve_any(world: str | World | Market | None, **overrides: Any) -> World | Market:
+def resolve_any(world: str | World | Market | Interface | None, **overrides: Any) -> World | Market | Interface:
     """A single-asset ``World`` (``resolve_world``) or, for a ``Market`` or a multi-asset preset, a ``Market``
-    (a preset name's ``make_market``), with overrides (the kind's fields)."""
+    (a preset name's ``make_market``), with overrides (the kind's fields); an ``envs.interface.Interface`` as it is
+    (its market's fields are overridden through the market, before the interface is made)."""
+    if isinstance(world, Interface):
+        if overrides:
+            raise ValueError("an interface's market takes no overrides: override the market, then derive its interface")
+        return world
     if isinstance(world, Market):
         return world.replace(**overrides) if overrides else world
     return make_market(world, **overrides) if is_market_preset(world) else resolve_world(world, **overrides)

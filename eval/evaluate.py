@@ -192,7 +192,9 @@ def rolled_out(
 ) -> Rollout:
     """``policy``'s rollout on episodes ``seed … seed + episodes − 1`` by ``runner``, on its observations; a policy
     that reads the books' state beyond them (``baselines.Policy.reads_state``: the filtered belief over an informed
-    flow, or the hidden flow state) deals as a rule on the simulator's state, on the same episodes' streams."""
+    flow, or the hidden flow state) deals as a rule on the simulator's state, on the same episodes' streams; a learned
+    policy that observes the market through features of its own (``LearnedPolicy.observes``) is rolled out on them."""
+    world = getattr(policy, "observes", None) or world
     if getattr(policy, "reads_state", False):
         if runner is not rollout:
             raise ValueError(f"{policy.name} quotes from the simulator's flow state, which recorded flow does not have")

@@ -86,7 +86,10 @@ class LearnedPolicy(Policy):
     ``world`` is the market it acts in; ``training_world`` (default: the same) the one whose interface its network
     learned: in another market it sees that market's states re-expressed in its training interface's units, and its
     actions are mapped to prices with its training interface, so its quotes mean the same prices everywhere.
-    ``ValueError`` if the two observe different columns, or the model another shape.
+    In the market it was trained in, observed through other features than its own (a belief it was given, say), it
+    observes its own: ``observes`` is then its training interface, on which evaluation rolls it out (the same market,
+    the same random streams). ``ValueError`` if the two observe different columns otherwise, or the model another
+    shape.
     """
 
     name = "learned"
@@ -104,6 +107,9 @@ class LearnedPolicy(Policy):
         self.training_world = training_world if training_world is not None else world
         self.training_view = interface_of(self.training_world)
         trained, here = observation_names(self.training_view), observation_names(self.view)
+        self.observes = None
+        if trained != here and self.training_view.market == self.market:
+            self.view, self.observes, here = self.training_view, self.training_view, trained
         if trained != here:
             raise ValueError(
                 f"the policy cannot act in this world: it was trained observing {list(trained)}, this world gives "

@@ -23,6 +23,7 @@ from envs import (  # noqa: E402
     action_to_quotes,
     core,
     feasible_hedge_trade,
+    interface_of,
     market_keys,
     observation_at,
     round_to_hedge_lot,
@@ -202,10 +203,11 @@ def comparison_quotes_figure(world, policies: dict[str, tuple], rollouts: Sequen
     """The quotes figure of a paired evaluation (policies by label as ``(spec, policy)``): a single-asset world's
     quotes against inventory over the visited range (``quotes_figure``), a market's one asset against the next
     (``market_quotes_figure``), with informed flow at several beliefs (``flow_quotes_figure``)."""
-    if not isinstance(world, World) and world.flow.count > 1:
-        return flow_quotes_figure(world, {label: policy for label, (_, policy) in policies.items()})
     if not isinstance(world, World):
-        return market_quotes_figure(world, {label: policy for label, (_, policy) in policies.items()})
+        market, by_label = interface_of(world).market, {label: policy for label, (_, policy) in policies.items()}
+        if market.flow.count > 1:
+            return flow_quotes_figure(market, by_label)
+        return market_quotes_figure(market, by_label)
     limit = visited_inventory(world, rollouts)
     return quotes_figure(world, compared_policies(world, policies), inventory_limit=limit)
 

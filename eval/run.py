@@ -12,7 +12,7 @@ from pathlib import Path
 
 from torch.utils.tensorboard import SummaryWriter
 
-from envs import Market, World
+from envs import Market, World, interface_of
 from envs.rollout import rollout
 from eval import plots
 from eval.evaluate import PolicyResult, Predictor, Runner, evaluate_policies
@@ -95,8 +95,9 @@ def _figures(world: World | Market, results: dict[str, PolicyResult]) -> dict:
     pnl = plots.histogram_figure(rollouts, "pnl", "P&L marked to mids [price]")
     if not isinstance(world, World):
         figures = {"pnl_histogram": pnl, "quotes": quotes}
-        if world.flow.count > 1:
-            figures["belief_path"] = plots.belief_path_figure(world)
+        market = interface_of(world).market
+        if market.flow.count > 1:
+            figures["belief_path"] = plots.belief_path_figure(market)
         return figures
     figures = {
         "inventory_paths": plots.inventory_paths_figure(world, rollouts),

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from envs import World
-from envs.interface import interface_of
+from envs.interface import Interface, derived_interface, interface_of
 from envs.market import Market
 
 CONFIG_FILE = "config.yaml"
@@ -111,12 +111,12 @@ def world_document(world: World | Market, preset: str | None = None) -> dict[str
     came from, and the code version. A market's record has ``kind: market``, its fields as plain data
     (``Market.document``), the ``layout`` its observations and actions follow and its ``interface``
     (``envs.interface.Interface.document``)."""
-    if isinstance(world, Market):
+    if not isinstance(world, World):  # a Market, or an Interface to one
         document = {
             "kind": "market",
             "layout": MARKET_LAYOUT,
             "preset": preset,
-            "fields": world.document(),
+            "fields": interface_of(world).market.document(),
             "interface": interface_of(world).document(),
         }
         return {**document, "code_version": code_version()}
@@ -143,8 +143,9 @@ def load_world(path: Path) -> World | Market:
         raise ValueError(f"cannot read the training world {path}: {error}") from None
 
 
-def _market(document: dict[str, Any], path: Path) -> Market:
-    """A recorded market, checked against the layout and interface it was trained with."""
+def _market(document: dict[str, Any], path: Path) -> Market | Interface:
+    """A recorded market, checked against the layout and interface it was trained with; where it was trained
+    observing features of its own choosing (a config's ``world.features``), the interface to it observing them."""
     version = document.get("code_version", "unknown")
     checkout = f"evaluate or resume it with the code version recorded there ({version}: git checkout that commit)"
     layout = document.get("layout", 1)
@@ -155,13 +156,14 @@ def _market(document: dict[str, Any], path: Path) -> Market:
             f"of every market, envs.observation); {checkout}"
         )
     market = Market.from_document(document["fields"])
-    recorded, derived = document["interface"], interface_of(market).document()
-    if not _same_interface(recorded, derived):
+    recorded = document["interface"]
+    chosen = derived_interface(market, features=tuple(recorded.get("features", ())))
+    if not _same_interface(recorded, chosen.document()):
         raise ValueError(
             f"this code derives another interface for the market in {path} than the run was trained with "
-            f"({derived} vs {recorded}); {checkout}"
+            f"({chosen.document()} vs {recorded}); {checkout}"
         )
-    return market
+    return market if chosen == interface_of(market) else chosen
 
 
 def _same_interface(recorded: dict[str, Any], derived: dict[str, Any]) -> bool:

@@ -25,6 +25,7 @@ from envs import (
     World,
     check_close_starts,
 )
+from envs.interface import Interface, derived_interface, interface_of
 from envs.market import Market
 from envs.presets import is_market_preset, preset_fields, preset_names, read_market_file, resolve_any
 from eval.evaluate import ladder
@@ -73,6 +74,9 @@ class WorldConfig:
     preset: str = "default"  # a preset from envs.list_presets()
     overrides: dict = dataclasses.field(default_factory=dict)  # world fields replacing the preset's
     file: str = ""  # a market file (YAML, e.g. from python -m eval.calibrate) instead of the preset
+    # A market's observed features (envs.interface.OBSERVATION_FEATURES), in order; null: derived from the market. A
+    # single-asset world's are its observation_features field.
+    features: list | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,11 +200,12 @@ def derived_hyperparameters(world, num_envs: int) -> dict[str, Any]:
     """PPO's world-dependent hyperparameters: a rollout of one session per market (at most
     ``MAX_ROLLOUT_STEPS``), ``MINIBATCHES`` minibatches per epoch, and a discount whose horizon is
     ``DISCOUNT_HORIZON_SESSIONS`` sessions, ``γ = 1 − 1/(5·n_steps)`` (0.999 for 200-step sessions)."""
-    n_steps = min(world.n_steps, MAX_ROLLOUT_STEPS)
+    steps = interface_of(world).market.n_steps
+    n_steps = min(steps, MAX_ROLLOUT_STEPS)
     return {
         "n_steps": n_steps,
         "batch_size": max(1, n_steps * num_envs // MINIBATCHES),
-        "gamma": 1.0 - 1.0 / (DISCOUNT_HORIZON_SESSIONS * world.n_steps),
+        "gamma": 1.0 - 1.0 / (DISCOUNT_HORIZON_SESSIONS * steps),
     }
 
 
@@ -297,10 +302,16 @@ def _check(config: Config, given: bool = True) -> None:
     unknown = sorted(set(config.world.overrides) - set(fields))
     if unknown:
         raise ConfigError(f"unknown key world.overrides.{unknown[0]}; accepted: {fields}")
+    if config.world.features is not None and not (config.world.file or is_market_preset(config.world.preset)):
+        raise ConfigError(
+            "world.features chooses a market's observed features; a single-asset world's are its field "
+            "world.overrides.observation_features"
+        )
     try:
         world = world_of(config)
     except ValueError as error:
-        raise ConfigError(f"world.overrides: {error}") from None
+        where = "world.features" if "features" in str(error) else "world.overrides"
+        raise ConfigError(f"{where}: {error}") from None
     _check_algorithm(config.algorithm)
     for entry in config.evaluation.baselines:
         try:
@@ -324,11 +335,16 @@ def _check(config: Config, given: bool = True) -> None:
             raise ConfigError(f"evaluation.baselines: {error}") from None
 
 
-def world_of(config: Config) -> World | Market:
-    """The validated market of a config's market file or preset, with its overrides (``envs.presets.resolve_any``)."""
+def world_of(config: Config) -> World | Market | Interface:
+    """The validated market of a config's market file or preset, with its overrides (``envs.presets.resolve_any``);
+    with ``world.features``, the interface to it observing those features (``envs.interface.derived_interface``)."""
     if config.world.file:
-        return resolve_any(read_market_file(config.world.file), **config.world.overrides)
-    return resolve_any(config.world.preset, **config.world.overrides)
+        world = resolve_any(read_market_file(config.world.file), **config.world.overrides)
+    else:
+        world = resolve_any(config.world.preset, **config.world.overrides)
+    if config.world.features is None:
+        return world
+    return derived_interface(world, features=tuple(config.world.features))
 
 
 def _check_algorithm(algorithm: AlgorithmConfig) -> None:
