@@ -23,7 +23,7 @@ from eval.metrics import (
 from eval.specs import PolicySpec, parse_spec
 
 # The named comparators: where one is evaluated, every other policy gets ``vs_<reference>``, policy − reference.
-REFERENCES = ("avellaneda_stoikov", "closed_form")
+REFERENCES = ("avellaneda_stoikov", "closed_form", "filtered_closed_form")
 # The default ladder of a market (``ladder``), in the report's order.
 LADDER = ("symmetric", "linear_skew", "avellaneda_stoikov", "per_asset", "closed_form", "optimal")
 # A market with informed flow's: the ladder blind to the flow, the filter's closed form, the belief optimum and the
