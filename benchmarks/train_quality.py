@@ -4,7 +4,9 @@ runner, in parallel up to the cores) and report what a researcher needs to trust
 For each config: the final optimality score over seeds (mean, worst seed, IQM with its 95 % stratified
 bootstrap CI), the mean paired reward gaps (learned − baseline, per episode: the difference of the means on
 the report's common episodes) to avellaneda_stoikov and to the calibrated linear skew (for a dealer: to the
-closed form and to the per-asset ladder), and the wall time and env-steps per second of one run.
+closed form and to the per-asset ladder; with informed flow, to the filter's closed form and the closed form), and
+the wall time and env-steps per second of one run; then, per seed, the paired gap to the first of those baselines
+with its bootstrap 95 % interval (whether the learned policy beats it, seed by seed).
 
 Run: ``.venv/bin/python benchmarks/train_quality.py [--configs default toxic regimes demo hedged two_assets]
 [--seeds 0-2]`` (the default list: the shipped single-asset configs with a defined score, and the dealer's
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.metrics import bootstrap_indices, paired_difference
 from train.seeds import parse_seeds
 from train.sweep import launcher
 from train.sweep.cli import record
@@ -86,6 +89,24 @@ def main() -> None:
         else:
             score_text = "— | — | — (no optimum and no comparator)"
         print(f"| {name} | {len(results)} | {score_text} | {gaps} | {wall:.0f} s | {rate:,.0f} |")
+    print()
+    for name in args.configs:
+        results = [(Path(r.run_dir), stored_result(Path(r.run_dir)), r.seed) for r in runs if r.config_id == name]
+        compared = next((group for group in COMPARED if set(group) <= set(results[0][1]["baselines"])), ())
+        for baseline in compared[:1]:
+            paired = [f"seed {seed} {_paired(run_dir, baseline)}" for run_dir, _, seed in results]
+            print(f"- {name}: learned − {baseline} per episode, paired bootstrap 95 % CI: {'; '.join(paired)}")
+
+
+def _paired(run_dir: Path, baseline: str) -> str:
+    """The final evaluation's learned − ``baseline`` over its common episodes with its bootstrap 95 % CI (from the
+    report's per-episode rewards, resampled as the report resamples)."""
+    rewards = json.loads((run_dir / "report" / "episode_rewards.json").read_text())
+    learned, other = np.asarray(rewards["learned"]), np.asarray(rewards[baseline])
+    seed = json.loads((run_dir / "report" / "metrics.json").read_text())["seed"]
+    paired = paired_difference(learned, other, bootstrap_indices(learned.size, seed))
+    low, high = paired["ci95"]
+    return f"{paired['mean']:+.3g} [{low:+.3g}, {high:+.3g}]"
 
 
 def _gap(result: dict, baseline: str) -> float:
