@@ -45,15 +45,15 @@ def check_flow_market(policy: str, market: Market) -> None:
     """``ValueError`` naming the first field of ``market`` a flow optimum does not tabulate."""
     asset = market.assets[0]
     checks = [
-        ("flow", market.flow.count > 1, "informed flow (a flow of several states)"),
-        ("assets", market.n_assets == 1, "one quoted asset"),
-        ("hedges", market.n_hedges == 0, "no hedge instrument"),
-        ("regimes", market.regimes.count == 1, "one volatility regime"),
-        ("assets[0].sizes", tuple(asset.sizes) == (1,), "unit sizes (1,)"),
+        ("flow", market.flow.count > 1, "informed flow (a flow of several states)", f"{market.flow.count} state"),
+        ("assets", market.n_assets == 1, "one quoted asset", f"{market.n_assets} assets"),
+        ("hedges", market.n_hedges == 0, "no hedge instrument", f"{market.n_hedges} hedges"),
+        ("regimes", market.regimes.count == 1, "one volatility regime", f"{market.regimes.count} regimes"),
+        ("assets[0].sizes", tuple(asset.sizes) == (1,), "unit sizes (1,)", f"sizes {tuple(asset.sizes)}"),
     ]
-    for field, holds, accepted in checks:
+    for field, holds, accepted, found in checks:
         if not holds:
-            raise ValueError(f"{policy} tabulates a market of {accepted}; this market's {field} is not")
+            raise ValueError(f"{policy} tabulates a market of {accepted}; this market's {field} holds {found}")
 
 
 def simplex_grid(states: int, resolution: int) -> np.ndarray:

@@ -78,7 +78,9 @@ def test_the_state_is_worth_something_the_belief_recovers_most_of(flow_market, b
 
 def test_the_flow_optima_refuse_what_they_do_not_tabulate():
     two = make_market("two_assets").replace(flow=Flow((-1.0, 1.0), ((-1.0, 1.0), (1.0, -1.0))), fill_rule="arrival")
-    with pytest.raises(ValueError, match="^optimal tabulates a market of one quoted asset; this market's assets"):
+    with pytest.raises(
+        ValueError, match="^optimal tabulates a market of one quoted asset; this market.s assets holds 2 assets"
+    ):
         make_policy("optimal", two)
     with pytest.raises(ValueError, match="^full_information tabulates a market of informed flow"):
         make_policy("full_information", make_market("default"))
