@@ -28,6 +28,10 @@ PROMISES = {
         r"a bad field is named: sell_share must be",
         rf"closed_form +reward_mean +{NUMBER} +optimality_score +{NUMBER}",
     ],
+    "05_informed_flow.py": [
+        rf"filtered_closed_form +reward_mean +{NUMBER} +optimality_score {NUMBER}",
+        rf"value of information: {NUMBER} a session",
+    ],
     "04_evaluate_a_policy_trained_elsewhere.py": [
         rf"run:\S+model\.zip +reward_mean +{NUMBER}",
         rf"learned +optimality_score +{NUMBER}",
