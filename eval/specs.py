@@ -2,8 +2,9 @@
 baseline, ``run:PATH`` for a trained run) and ``--set`` overrides.
 
 ``--set KEY=VALUE`` (repeatable; one ``--set`` may hold several, comma-separated) takes the same keys in
-both commands: a world field, bare (``sigma=1``) or dotted (``world.overrides.sigma=1``), and in
-``train`` any dotted config key (``total_timesteps=50000``). Values are YAML scalars or flow lists.
+both commands: a world or market field, bare (``sigma=1``, ``flow.drift=5``: a nested market field by its path) or
+dotted (``world.overrides.sigma=1``), and in ``train`` any dotted config key (``total_timesteps=50000``). Values
+are YAML scalars or flow lists.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from envs import field_names
+from envs import Market, field_names
 
 WORLD_OVERRIDES = "world.overrides."
 
@@ -49,20 +50,32 @@ def parse_set(texts: list[str] | tuple[str, ...], what: str = "--set") -> dict[s
     result: dict[str, Any] = {}
     for text in texts:
         for key, value in parse_assignments(text, what).items():
-            result[WORLD_OVERRIDES + key if key in field_names() else key] = value
+            result[WORLD_OVERRIDES + key if key.split(".")[0] in _world_keys() else key] = value
     return result
 
 
+def _world_keys() -> set[str]:
+    """Names a bare ``--set`` key may start with: a single-asset world's fields and a market's."""
+    return set(field_names()) | {field.name for field in dataclasses.fields(Market)}
+
+
 def world_overrides(assignments: dict[str, Any], what: str = "--set") -> dict[str, Any]:
-    """The world fields among ``parse_set``'s assignments; ``ValueError`` naming any other key."""
-    overrides = {}
+    """The world fields among ``parse_set``'s assignments, a dotted path (``flow.drift``) as a nested mapping
+    (``{"flow": {"drift": …}}``, which ``Market.replace`` reads); ``ValueError`` naming any other key."""
+    overrides: dict[str, Any] = {}
     for key, value in assignments.items():
         if not key.startswith(WORLD_OVERRIDES):
             raise ValueError(
                 f"{what} {key}: not a world field; accepted here: world fields, bare or as "
-                f"{WORLD_OVERRIDES}<field>, from {field_names()}"
+                f"{WORLD_OVERRIDES}<field>, from {field_names()}, or a market's, from {sorted(_world_keys() - set(field_names()))}"
             )
-        overrides[key[len(WORLD_OVERRIDES) :]] = value
+        *parents, name = key[len(WORLD_OVERRIDES) :].split(".")
+        target = overrides
+        for parent in parents:
+            target = target.setdefault(parent, {})
+            if not isinstance(target, dict):
+                raise ValueError(f"{what} {key}: {parent} is set as a whole and by its fields")
+        target[name] = value
     return overrides
 
 

@@ -13,6 +13,7 @@ from baselines.closed_form import ClosedForm
 from envs.presets import make_market
 from eval.evaluate import FLOW_LADDER, build_baselines, ladder, rolled_out
 from eval.run import Job, evaluate_and_publish
+from eval.specs import parse_set, world_overrides
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,17 @@ def test_a_policy_of_the_hidden_state_is_not_replayed(market):
 def test_the_cli_evaluates_a_flow_preset_by_name(tmp_path):
     out = tmp_path / "cli"
     command = [sys.executable, "-m", "eval", "--world", "informed_flow_weak", "--episodes", "50", "--out", str(out)]
+    command += ["--set", "flow.imbalance=0.1,penalty.terminal=0.25"]
     command += ["--policy", "closed_form", "--policy", "filtered_closed_form", "--policy", "optimal"]
     subprocess.run(command, check=True, capture_output=True, text=True)
     document = json.loads((out / "metrics.json").read_text())
     assert set(document["policies"]) == {"closed_form", "filtered_closed_form", "optimal"}
+    assert document["world"]["flow"]["imbalance"] == 0.1 and document["world"]["penalty"]["terminal"] == 0.25
+    assert document["world"]["flow"]["drift"] == 0.5  # the preset's, kept: a nested field is set alone
+
+
+def test_set_reaches_a_markets_nested_fields_by_their_path():
+    assignments = parse_set(["flow.drift=5,dt=0.01", "world.overrides.penalty.running=2"])
+    assert world_overrides(assignments) == {"flow": {"drift": 5}, "dt": 0.01, "penalty": {"running": 2}}
+    with pytest.raises(ValueError, match="--set total_timesteps: not a world field; .* or a market's, from"):
+        world_overrides(parse_set(["total_timesteps=10"]))
