@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from baselines import make_policy
 from baselines.closed_form import ClosedForm
@@ -35,6 +36,8 @@ def test_the_flow_ladder_is_scored_and_the_value_of_information_reported(market,
     assert f"The value of the information the maker lacks (full information − optimal): {full - optimal:.6g}." in report
     for figure in ("quotes.png", "belief_path.png", "pnl_histogram.png"):
         assert (tmp_path / "out" / figure).stat().st_size > 1000
+    plots = EventAccumulator(str(tmp_path / "out" / "tb" / "plots")).Reload()
+    assert {"plots/quotes", "plots/belief_path"} <= set(plots.Tags()["images"])
 
 
 def test_the_filters_closed_form_is_the_closed_form_at_the_expected_direction(market):
