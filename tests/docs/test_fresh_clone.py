@@ -15,6 +15,7 @@ EXAMPLES = [
     "02_train_and_compare.py",
     "03_bring_your_own_world.py",
     "04_evaluate_a_policy_trained_elsewhere.py",
+    "05_informed_flow.py",
 ]
 
 
