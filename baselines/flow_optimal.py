@@ -238,7 +238,11 @@ class FlowOptimal(_FlowTabulation):
     name = "optimal"
     parameters = {
         "belief_grid": Parameter(
-            int, 36, "36", "beliefs tabulated at multiples of 1/belief_grid", (lambda value: value >= 1, "≥ 1")
+            int,
+            36,
+            "36",
+            "with informed flow: beliefs tabulated at multiples of 1/belief_grid",
+            (lambda value: value >= 1, "≥ 1"),
         ),
     }
 

@@ -49,12 +49,15 @@ ONE_ASSET = tuple(name for name, cls in POLICIES.items() if cls.one_asset and na
 
 
 def list_policies() -> dict[str, dict[str, dict[str, str]]]:
-    """Every policy name with its parameters: ``{name: {parameter: {"type", "default", "doc"}}}``."""
+    """Every policy name with its parameters: ``{name: {parameter: {"type", "default", "doc"}}}`` (``optimal``'s are
+    those of a market with informed flow, the only one where it takes any)."""
+    classes = {**POLICIES, **FLOW_POLICIES, "optimal": FlowOptimal}
     return {
         name: {
-            key: {"type": p.kind.__name__, "default": p.default_text, "doc": p.doc} for key, p in cls.parameters.items()
+            key: {"type": p.kind.__name__, "default": p.default_text, "doc": p.doc}
+            for key, p in classes[name].parameters.items()
         }
-        for name, cls in {**POLICIES, **FLOW_POLICIES}.items()
+        for name in {**POLICIES, **FLOW_POLICIES}
     }
 
 
@@ -75,7 +78,11 @@ def make_policy(name: str, world: World | Market, **params: Any) -> Policy:
     if name == "optimal":
         if interface_of(world).market.flow.count > 1:
             return FlowOptimal(world, **params)
-        Optimal.check_parameters(params)
+        if params:
+            raise ValueError(
+                f"optimal takes parameters ({sorted(FlowOptimal.parameters)}) only in a market with informed flow; "
+                f"this market's optimum takes none; got {sorted(params)}"
+            )
         return exact_optimum(world)
     if name in ASSET_BY_ASSET and assets > 1:
         return asset_by_asset(POLICIES[name])(world, **params)

@@ -84,6 +84,10 @@ def test_the_flow_optima_refuse_what_they_do_not_tabulate():
         make_policy("optimal", two)
     with pytest.raises(ValueError, match="^full_information tabulates a market of informed flow"):
         make_policy("full_information", make_market("default"))
+    with pytest.raises(
+        ValueError, match=r"optimal takes parameters \(\['belief_grid'\]\) only in a market with informed"
+    ):
+        make_policy("optimal", make_market("default"), belief_grid=8)
     with pytest.raises(ValueError, match="'belief_grid' of policy 'optimal' must be ≥ 1"):
         make_policy("optimal", make_market("informed_flow"), belief_grid=0)
     optimum = make_policy("optimal", make_market("informed_flow", dt=0.05), belief_grid=4)
