@@ -249,7 +249,7 @@ class FlowOptimal(_FlowTabulation):
     def _setup(self) -> None:
         self.resolution = self.params["belief_grid"]
         self.grid = simplex_grid(self.market.flow.count, self.resolution)
-        self._interpolation = None
+        self._interpolation = self._next_belief_operator()
 
     def _points(self) -> int:
         return len(self.grid)
@@ -259,8 +259,6 @@ class FlowOptimal(_FlowTabulation):
         return self.grid[:, None, :] * (outcome[:, 0] * outcome[:, 1])[None]
 
     def _continuation(self, value: np.ndarray) -> np.ndarray:
-        if self._interpolation is None:
-            self._interpolation = self._next_belief_operator()
         points, states = len(self.grid), self.market.flow.count
         return (self._interpolation @ value).reshape(points, len(OUTCOMES), states, -1)
 

@@ -621,7 +621,7 @@ def step(
 
     regime = state.regime
     if terms.cumulative_transition is not None:
-        regime = draw_regime(terms.cumulative_transition[regime], noise.switch)
+        regime = switch_state(terms.cumulative_transition, regime, noise.switch)
     imbalance = state.fill_imbalance
     if imbalance is not None:
         imbalance = (1 - IMBALANCE_WEIGHT) * imbalance - IMBALANCE_WEIGHT * net_sold
@@ -765,7 +765,7 @@ def _filter(
     ``flow_drift``), then the chain's transition."""
     evidence = terms.flow
     # wᵀr with r the shocks plus the flow's drift on the quoted assets: Σ_i w_i·shock_i + (Σ_{i<d} w_i)·drift.
-    alignment = flow_filter.flow_alignment(evidence, shocks) + evidence.weights[: terms.n_assets].sum() * flow_drift
+    alignment = _dot_rows(evidence.weights, shocks) + evidence.weights[: terms.n_assets].sum() * flow_drift
     scale = 1.0 if terms.scales is None else terms.scales[state.regime]
     log_likelihood = flow_filter.log_likelihood(evidence, prints, alignment, scale)
     return flow_filter.predict(evidence, flow_filter.posterior(state.belief, log_likelihood))

@@ -29,14 +29,12 @@ _TINY = 1e-300
 
 @dataclasses.dataclass(frozen=True)
 class FlowEvidence:
-    """A market's flow constants, read by the core's filter and by ``baselines.flow_optimal``: ``directions`` (S,),
-    ``print_chance`` (2, d, S) the chance of a print per side, asset and state, ``log_silence`` (S,) the log-chance
+    """A market's flow constants, read by the core's filter and by ``baselines.flow_optimal``: ``print_chance`` (2, d, S) the chance of a print per side, asset and state, ``log_silence`` (S,) the log-chance
     of a step without any print, ``print_ratio`` (2, d, S) each print's log-likelihood ratio ``log π − log(1 − π)``,
     ``step_drift`` (S,) ``μ·z_s·dt`` [price], ``weights`` (d + m,)
     ``w`` and ``exposure`` ``e`` of the module docstring, ``transition`` (S, S) and ``opening`` (S,) the chain's
     one-step transition and stationary law."""
 
-    directions: np.ndarray
     print_chance: np.ndarray
     log_silence: np.ndarray
     print_ratio: np.ndarray
@@ -60,7 +58,6 @@ def flow_evidence(market: Market) -> FlowEvidence:
     directions = np.asarray(flow.directions, dtype=np.float64)
     log_silence = np.log(np.maximum(1.0 - print_chance, _TINY))
     return FlowEvidence(
-        directions=directions,
         print_chance=print_chance,
         log_silence=log_silence.sum(axis=(0, 1)),
         print_ratio=np.log(np.maximum(print_chance, _TINY)) - log_silence,
@@ -76,7 +73,7 @@ def log_likelihood(
     evidence: FlowEvidence, prints: np.ndarray, alignment: np.ndarray, regime_scale: np.ndarray | float = 1.0
 ) -> np.ndarray:
     """``log L_s`` up to a state-free constant, ``(S, *M)``: ``prints`` ``(2, d, *M)`` (0 or 1 per side and asset),
-    ``alignment`` ``wᵀr`` ``M`` (``flow_alignment``) and the regime's volatility scale ``s_r`` (``M`` or a
+    ``alignment`` ``wᵀr`` ``M`` (the instruments' moves beyond their known parts projected on the flow's drift) and the regime's volatility scale ``s_r`` (``M`` or a
     number). State by state, a sum of rows: ``log(silence) + Σ prints·ratio + (c·a − ½c²·e)/s_r²``."""
     shape = np.broadcast_shapes(np.shape(prints)[2:], np.shape(alignment), np.shape(regime_scale))
     rows = np.empty((len(evidence.step_drift), *shape))
@@ -89,15 +86,6 @@ def log_likelihood(
                 row += prints[side, asset] * evidence.print_ratio[side, asset, state]
         rows[state] = row
     return rows
-
-
-def flow_alignment(evidence: FlowEvidence, residual: np.ndarray) -> np.ndarray:
-    """``wᵀr`` per book ``M``: the instruments' moves beyond their known parts, ``residual`` ``(d + m, *M)``
-    [price], projected on the direction the flow drifts the quoted mids."""
-    total = evidence.weights[0] * residual[0]
-    for i in range(1, len(evidence.weights)):
-        total = total + evidence.weights[i] * residual[i]
-    return total
 
 
 def posterior(belief: np.ndarray, log_likelihood_: np.ndarray) -> np.ndarray:

@@ -324,11 +324,6 @@ class Flow:
     def count(self) -> int:
         return len(self.directions)
 
-    @property
-    def informed(self) -> bool:
-        """Whether the flow carries a signal: several states and a tilt or a drift."""
-        return self.count > 1 and (self.imbalance > 0 or self.drift != 0)
-
     def tilts(self) -> np.ndarray:
         """``(2, S)``: each side's intensity multiplier in each state, ``1 − ζz`` (bid) and ``1 + ζz`` (ask)."""
         z = np.asarray(self.directions, dtype=np.float64)

@@ -100,6 +100,15 @@ def _plot_quotes(axis, world: World, policies: dict[str, object], fraction: floa
         axis.plot(q, ask, color=f"C{index}", linestyle="--", label=f"{label} ask")
 
 
+def _plot_book_quotes(axis, q: np.ndarray, policies: dict[str, object], positions: tuple, asset: int = 0) -> None:
+    """Each policy's bid (solid) and ask (dashed) of one asset against ``q``, the policies called on the books'
+    ``positions`` (a dealing rule's arguments), one colour per policy."""
+    for index, (label, policy) in enumerate(policies.items()):
+        bid, ask, _ = policy(*positions)
+        axis.plot(q, bid[:, asset], color=f"C{index}", label=f"{label} bid")
+        axis.plot(q, ask[:, asset], color=f"C{index}", linestyle="--", label=f"{label} ask")
+
+
 def quotes_figure(
     world: World,
     policies: dict[str, object],
@@ -139,10 +148,9 @@ def market_quotes_figure(market, policies: dict[str, object], asset: int = 0, ti
         inventory[:, asset] = q
         if market.n_assets > 1:
             inventory[:, other] = level
-        for index, (label, policy) in enumerate(policies.items()):
-            bid, ask, _ = policy(inventory, flat, np.full(q.size, time_fraction * market.horizon), regime)
-            axis.plot(q, bid[:, asset], color=f"C{index}", label=f"{label} bid")
-            axis.plot(q, ask[:, asset], color=f"C{index}", linestyle="--", label=f"{label} ask")
+        _plot_book_quotes(
+            axis, q, policies, (inventory, flat, np.full(q.size, time_fraction * market.horizon), regime), asset
+        )
         axis.set_title(f"asset {other} inventory {level} lots" if market.n_assets > 1 else "one asset")
         axis.set_xlabel(f"asset {asset} inventory [lots]")
     return _finished(figure, axes, f"asset {asset} offset from mid δ [price]")
@@ -162,11 +170,8 @@ def flow_quotes_figure(market, policies: dict[str, object], time_fraction: float
     for axis, state in zip(axes, range(states), strict=True):
         belief = np.zeros((q.size, states))
         belief[:, state] = 1.0
-        for index, (label, policy) in enumerate(policies.items()):
-            time_to_close, hidden = np.full(q.size, time_fraction * market.horizon), np.full(q.size, state)
-            bid, ask, _ = policy(inventory, flat, time_to_close, None, belief, hidden)
-            axis.plot(q, bid[:, 0], color=f"C{index}", label=f"{label} bid")
-            axis.plot(q, ask[:, 0], color=f"C{index}", linestyle="--", label=f"{label} ask")
+        time_to_close, hidden = np.full(q.size, time_fraction * market.horizon), np.full(q.size, state)
+        _plot_book_quotes(axis, q, policies, (inventory, flat, time_to_close, None, belief, hidden))
         axis.set_title(f"belief: certain of z = {market.flow.directions[state]:+g}")
         axis.set_xlabel("inventory q [lots]")
     return _finished(figure, axes, "offset from mid δ [price]")
