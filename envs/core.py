@@ -117,11 +117,14 @@ class Action:
     """The maker's action in one step, in the core's layout: ``offset`` ``(2, d, *M)``, each quote's distance from
     the mid [price, finite]; ``quoted`` ``(2, d, *M)`` bool, false where the side is pulled (it never fills), or
     ``None`` (every side quoted); ``hedge`` ``(m, *M)`` the trade asked for in each hedge [lots, int64, positive
-    buys], or ``None`` (no trade)."""
+    buys], or ``None`` (no trade). Under the per-size quote rule (``Market.quote_rule``), ``per_size``
+    ``(l, 2, d, *M)`` holds each size's quote [price, ``+inf`` pulled] and the fills read it; ``offset`` and
+    ``quoted`` then hold each side's representative quote (``size_quotes``)."""
 
     offset: np.ndarray
     quoted: np.ndarray | None = None
     hedge: np.ndarray | None = None
+    per_size: np.ndarray | None = None
 
     @classmethod
     def quotes(cls, bid: np.ndarray, ask: np.ndarray, hedge: np.ndarray | None = None) -> Action:
@@ -134,9 +137,60 @@ class Action:
             quoted = None
         else:
             offset = np.where(quoted, offset, 0.0)
-        if hedge is not None:
-            hedge = np.ascontiguousarray(np.moveaxis(np.asarray(hedge, dtype=np.int64), -1, 0))
-        return cls(offset, quoted, hedge)
+        return cls(offset, quoted, _hedge_rows(hedge))
+
+    @classmethod
+    def size_quotes(
+        cls, bid: np.ndarray, ask: np.ndarray, probabilities: np.ndarray, hedge: np.ndarray | None = None
+    ) -> Action:
+        """From per-size offsets ``(*M, d, l)`` [price; ``+inf`` pulls that size's quote], the ladders'
+        probabilities ``(d, l)`` (``Market.size_table``) and hedge trades ``(*M, m)`` [lots]. Each side's
+        representative quote (``offset``, ``quoted``: what the metrics read) is the probability-weighted mean of its
+        quoted sizes' offsets, pulled where none is quoted."""
+        sizes = np.stack(np.broadcast_arrays(np.asarray(bid, np.float64), np.asarray(ask, np.float64)))
+        return cls.of_sizes(np.moveaxis(sizes, (-1, -2), (0, 2)), probabilities, _hedge_rows(hedge))
+
+    @classmethod
+    def of_sizes(cls, per_size: np.ndarray, probabilities: np.ndarray, hedge: np.ndarray | None = None) -> Action:
+        """From per-size quotes in the core's layout ``(l, 2, d, *M)`` [price, ``+inf`` pulled] and hedge trades
+        ``(m, *M)``; the representative quotes as ``size_quotes``."""
+        per_size = np.ascontiguousarray(per_size, dtype=np.float64)
+        quoted = np.isfinite(per_size)
+        layout = (per_size.shape[0], 1, per_size.shape[2]) + (1,) * (per_size.ndim - 3)
+        weights = np.where(quoted, np.asarray(probabilities, np.float64).T.reshape(layout), 0.0)
+        total = weights.sum(axis=0)
+        offset = (weights * np.where(quoted, per_size, 0.0)).sum(axis=0) / np.where(total > 0, total, 1.0)
+        side_quoted = total > 0
+        return cls(offset, None if side_quoted.all() else side_quoted, hedge, per_size)
+
+
+def policy_action(market: Market, bid: np.ndarray, ask: np.ndarray, hedge: np.ndarray | None = None) -> Action:
+    """The core's ``Action`` from a batch's quotes as policies give them: per side ``(n, d)``, or under the per-size
+    rule (``Market.quote_rule``) per size ``(n, d, l)``, l = ``Market.quote_buckets`` [price, ``+inf`` pulled]
+    (a side given per side quotes every size alike); hedge trades ``(n, m)`` [lots]."""
+    if np.ndim(bid) < 3 and np.ndim(ask) < 3:
+        return Action.quotes(bid, ask, hedge)
+    buckets = market.quote_buckets
+    if buckets == 1:
+        raise ValueError(
+            "per-size quotes (n, d, l) need a market with quote_rule 'per_size' and a size ladder of l > 1 sizes; "
+            f"this market quotes one offset per side (quote_rule {market.quote_rule!r}): give quotes (n, d)"
+        )
+    sides = [np.asarray(side, np.float64) for side in (bid, ask)]
+    sides = [side if side.ndim == 3 else side[..., None] for side in sides]
+    if any(side.shape[-1] not in (1, buckets) for side in sides):
+        raise ValueError(
+            f"per-size quotes must have a last dimension of {buckets} (one per size of the longest ladder); got "
+            f"{[side.shape for side in sides]}"
+        )
+    return Action.size_quotes(*np.broadcast_arrays(*sides), market.size_table[1], hedge)
+
+
+def _hedge_rows(hedge: np.ndarray | None) -> np.ndarray | None:
+    """Hedge trades ``(*M, m)`` in the core's layout ``(m, *M)`` [lots, int64]."""
+    if hedge is None:
+        return None
+    return np.ascontiguousarray(np.moveaxis(np.asarray(hedge, dtype=np.int64), -1, 0))
 
 
 @dataclasses.dataclass(slots=True)
@@ -156,6 +210,7 @@ class StepOutcome:
     hedge_trade: np.ndarray | None
     hedge_cost: np.ndarray | None
     hedge_pnl: np.ndarray | None
+    fill_offset: np.ndarray  # (2, d, *M) [price]: the offset each side's fill was paid at (its size's, per size)
     # Evaluated only when read (a third of a step's cost at 10,000 books): every position's diffusive revaluation,
     # the fills' cash less its expectation given the quotes, and the penalty's expectation given the quotes.
     _reduction: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -580,8 +635,8 @@ def step(
         noise = step_noise(market, uniforms(state.key, state.episode, state.step, stream_count(market)))
     terms = _terms(market, state.cash.ndim)
     cash, hedge_position, trade, hedge_cost = _hedge(market, terms, state, action.hedge)
-    q, offset = state.inventory, action.offset
-    lots, fill_moments, print_chance = _fill(market, terms, q, action, noise.arrival, state.flow)
+    q = state.inventory
+    lots, fill_moments, print_chance, offset = _fill(market, terms, q, action, noise.arrival, state.flow)
     bid_lots, ask_lots = lots[0], lots[1]
     net_sold = ask_lots - bid_lots
     inventory = q - net_sold
@@ -613,8 +668,13 @@ def step(
 
     def reduction() -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # StepOutcome.variance_reduced_reward's terms
         positions = inventory if trade is None else np.concatenate([inventory, hedge_position])
-        mean, variance = fill_moments()
-        fill_noise = _quote_sum((lots - mean) * (offset if terms.fee is None else offset - terms.fee))
+        mean, variance, expected_cash = fill_moments()
+        if expected_cash is None:  # one quote per side: E[lots·δ] = E[lots]·δ
+            fill_noise = _quote_sum((lots - mean) * (offset if terms.fee is None else offset - terms.fee))
+        else:
+            fill_noise = _quote_sum(lots * offset - expected_cash)
+            if terms.fee is not None:
+                fill_noise = fill_noise - _quote_sum((lots - mean) * terms.fee)
         expected = terms.risk(*(q + mean[0] - mean[1]), *hedge_position)
         expected = rate * (expected + _row_sum(terms.risk_diagonal * (variance[0] + variance[1])))
         return _dot_rows(positions, shocks), fill_noise, expected
@@ -672,6 +732,7 @@ def step(
         trade,
         hedge_cost,
         hedge_pnl,
+        offset,
         reduction,
     )
     return new_state, outcome
@@ -704,8 +765,11 @@ def _fill(
     from the ladder below the chance, and refused if it would take ``|q|`` past ``Q``. Returns the lots filled
     ``(2, d, *M)``, a function of their mean and variance given the quotes (for the variance-reduced reward) and the
     chance a request arrives at each side under the arrival rule (``None`` under the others: ``_print_chance``), a
-    public print drawn against the same uniform, so that a fill is a print."""
-    shape = np.exp(terms.negative_decay * action.offset) if terms.all_exponential else _fill_shape(terms, action.offset)
+    public print drawn against the same uniform, so that a fill is a print; and the offsets the fills are paid at
+    ``(2, d, *M)``. Under the per-size rule each size's quote has its own chance (``_ladder_fills``)."""
+    per_size = action.per_size if terms.ladders is not None else None
+    quotes = action.offset if per_size is None else per_size
+    shape = np.exp(terms.negative_decay * quotes) if terms.all_exponential else _fill_shape(terms, quotes)
     # fill_probability at λ_side·f(δ), with λ_side·dt folded into one constant.
     if terms.arrival:
         print_chance = terms.step_intensity if flow is None else _state_chances(terms.print_chance, flow)
@@ -717,8 +781,11 @@ def _fill(
     else:
         chance = np.minimum(terms.step_intensity * shape, 1.0)
         print_chance = None
+    if per_size is not None:
+        lots, moments, paid = _size_fills(terms, q, chance, arrival, per_size)
+        return lots, moments, print_chance, paid
     if terms.ladders is not None:
-        return (*_ladder_fills(terms, q, chance, arrival, action.quoted), print_chance)
+        return (*_ladder_fills(terms, q, chance, arrival, action.quoted), print_chance, action.offset)
     # Every size 1: the side that would take |q| past Q never fills (the bid at q = Q, the ask at q = −Q).
     if q.ndim == 1:  # one unbatched book: one operation on its short rows
         open_ = terms.side_sign * q < terms.max_inventory
@@ -730,11 +797,11 @@ def _fill(
         open_ &= action.quoted
     lots = (open_ & (arrival < chance)).astype(np.int64)
 
-    def moments() -> tuple[np.ndarray, np.ndarray]:
+    def moments() -> tuple[np.ndarray, np.ndarray, None]:
         mean = np.where(open_, chance, 0.0)
-        return mean, mean * (1.0 - mean)
+        return mean, mean * (1.0 - mean), None
 
-    return lots, moments, print_chance
+    return lots, moments, print_chance, action.offset
 
 
 def _state_chances(table: np.ndarray, flow: np.ndarray) -> np.ndarray:
@@ -792,7 +859,43 @@ def _ladder_fills(
             fits = np.asarray(room)[..., None] >= sizes
             mean[side, i] = p * (fits @ first_moment)
             second[side, i] = p * (fits @ second_moment)
-    return lots, lambda: (mean, second - mean * mean)
+    return lots, lambda: (mean, second - mean * mean, None)
+
+
+def _size_fills(terms: _Terms, q: np.ndarray, chance: np.ndarray, arrival: np.ndarray, per_size: np.ndarray) -> tuple:
+    """``_fill`` under the per-size rule: a side fills a request of size z with chance ``p_z·π(δ_z)``, ``π`` the
+    fill rule's chance at that size's quote ``δ_z`` (``chance``, ``(l, 2, d, *M)``; 0 where pulled), the sizes laid
+    end to end below the side's uniform (so that equal quotes draw as ``_ladder_fills`` does); a size is refused if
+    it would take ``|q|`` past ``Q``. Returns the lots, their moments with the fills' expected cash ``E[lots·δ]``
+    and the offsets the fills are paid at."""
+    quoted = np.isfinite(per_size)
+    chance = np.where(quoted, chance, 0.0)
+    offsets = np.where(quoted, per_size, 0.0)
+    shape = chance.shape[1:]
+    lots, paid = np.zeros(shape, dtype=np.int64), np.zeros(shape)
+    mean, second, cash = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    for i, (sizes, cumulative, _, _) in enumerate(terms.ladders):
+        count = len(sizes)
+        probability = np.diff(np.concatenate([[0.0], cumulative, [1.0]])).reshape((count,) + (1,) * (q.ndim - 1))
+        limit = terms.limits[i]
+        for side, room in ((0, limit - q[i]), (1, limit + q[i])):  # lots before ±Q
+            weighted = probability * chance[:count, side, i]  # (count, *M): p_z·π(δ_z)
+            total = weighted.sum(axis=0)
+            u = arrival[side, i]
+            hit = u < total
+            # Below the side's chance, u / chance is uniform on [0, 1): the sizes' shares of it pick the size.
+            share = np.cumsum(weighted[:-1], axis=0) / np.where(total > 0, total, 1.0)
+            index = (share <= u / np.where(hit, total, 1.0)).sum(axis=0)
+            size = sizes[index]
+            filled = hit & (room >= size)
+            lots[side, i] = filled * size
+            paid[side, i] = np.take_along_axis(offsets[:count, side, i], index[None], axis=0)[0]
+            fits = (np.asarray(room)[None] >= sizes.reshape((count,) + (1,) * (q.ndim - 1))) * weighted
+            z = sizes.reshape(fits.shape[:1] + (1,) * (fits.ndim - 1))
+            mean[side, i] = (fits * z).sum(axis=0)
+            second[side, i] = (fits * z * z).sum(axis=0)
+            cash[side, i] = (fits * z * offsets[:count, side, i]).sum(axis=0)
+    return lots, lambda: (mean, second - mean * mean, cash), paid
 
 
 def _move_mids(

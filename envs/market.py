@@ -47,6 +47,7 @@ from envs.validation import (
 FILL_RULES = ("poisson", "as2008", "arrival")
 MID_PROCESSES = ("gaussian", "binomial")
 FILL_CURVES = ("exponential", "logistic")
+QUOTE_RULES = ("per_side", "per_size")
 _PROBABILITY_TOLERANCE = 1e-9
 _SPD_TOLERANCE = 1e-10
 
@@ -375,6 +376,13 @@ class Market:
     mid_process: str = declared(
         "gaussian", choice(MID_PROCESSES), "", "mid shocks σ√dt·Z (gaussian) or ±σ√dt (binomial, A–S 2008)"
     )
+    quote_rule: str = declared(
+        "per_side",
+        choice(QUOTE_RULES),
+        "",
+        "one offset per side of each asset (per_side), or one per side, asset and size of its ladder (per_size: "
+        "the dealer answers a request knowing its size, as in an RFQ market; BEGV 2021 §6)",
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.correlation, np.ndarray):
@@ -536,6 +544,11 @@ class Market:
             [a.size_probabilities + (0.0,) * (longest - len(a.sizes)) for a in self.assets], dtype=np.float64
         )
         return sizes.astype(np.int64), probabilities
+
+    @property
+    def quote_buckets(self) -> int:
+        """Offsets quoted per side and asset: the longest size ladder under the per-size rule, else 1."""
+        return max(len(asset.sizes) for asset in self.assets) if self.quote_rule == "per_size" else 1
 
     def resolved(self) -> Market:
         """This market, as ``World.resolved``: its agent's scales are all derived from its fields."""

@@ -107,7 +107,7 @@ def _rollout(world, keys: np.ndarray, predict: Predict | None, rule: DealingRule
             time_to_close = np.full(n, market.horizon - index * market.dt)
             flow = () if state.belief is None else (state.belief.T, state.flow)
             bid, ask, trade = rule(state.inventory.T, state.hedge_position.T, time_to_close, state.regime, *flow)
-            action = core.Action.quotes(bid, ask, trade)
+            action = core.policy_action(market, bid, ask, trade)
         result = batch.step(action)
         observation, state, outcome, quotes = result.observation, batch.state, result.outcome, result.quotes
         for name in flows:
@@ -117,7 +117,8 @@ def _rollout(world, keys: np.ndarray, predict: Predict | None, rule: DealingRule
         two_sided = quoted[0] & quoted[1]
         per_asset["bid"] += outcome.bid_fills
         per_asset["ask"] += outcome.ask_fills
-        per_asset["spread"] += outcome.bid_fills * offset[0] + outcome.ask_fills * offset[1]
+        paid = outcome.fill_offset
+        per_asset["spread"] += outcome.bid_fills * paid[0] + outcome.ask_fills * paid[1]
         per_asset["two_sided"] += two_sided
         per_asset["spread_sum"] += np.where(two_sided, offset[0] + offset[1], 0.0)
         magnitude = np.abs(state.inventory)

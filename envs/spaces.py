@@ -8,6 +8,10 @@ core clips it to ``±Q₂``). NaN or inf is an error.
 
 Arrays of quotes are per asset ``(..., d)`` [price] and of hedge trades per hedge ``(..., m)`` [lots], in every
 market (one asset: ``(..., 1)``).
+
+Under the per-size quote rule (``Market.quote_rule``, l = ``Market.quote_buckets`` sizes in the longest ladder) the
+action is ``Box([−1, 1]^(2·d·l + m))``: each asset's bid and ask for each size of its ladder (``bid_0_z0, ask_0_z0,
+bid_0_z1, …``; entries past a shorter ladder are unused), then the hedges; arrays of quotes are ``(..., d, l)``.
 """
 
 from __future__ import annotations
@@ -30,8 +34,13 @@ def action_names(world) -> tuple[str, ...]:
     """The action's legs, in order: ``bid``, ``ask`` per asset (``bid_0, ask_0, bid_1, …`` in a market of several),
     then ``hedge`` per hedge instrument (``hedge_0, …`` with several)."""
     market = interface_of(world).market
-    d, m = market.n_assets, market.n_hedges
-    quotes = ("bid", "ask") if d == 1 else tuple(f"{side}_{i}" for i in range(d) for side in ("bid", "ask"))
+    d, m, buckets = market.n_assets, market.n_hedges, market.quote_buckets
+    if buckets > 1:
+        quotes = tuple(f"{side}_{i}_z{k}" for i in range(d) for k in range(buckets) for side in ("bid", "ask"))
+    elif d == 1:
+        quotes = ("bid", "ask")
+    else:
+        quotes = tuple(f"{side}_{i}" for i in range(d) for side in ("bid", "ask"))
     return quotes + (("hedge",) if m == 1 else tuple(f"hedge_{j}" for j in range(m)))
 
 
@@ -57,8 +66,10 @@ def action_mapper(world) -> Callable[[np.ndarray], Action]:
     market's ranges looked up once (for a batch's every step); see the module docstring."""
     view = interface_of(world)
     market = view.market
-    d, m = market.n_assets, market.n_hedges
+    d, m, buckets = market.n_assets, market.n_hedges, market.quote_buckets
     legs = action_names(view)
+    quote_legs = 2 * d * buckets
+    probabilities = market.size_table[1]
     low, per_action = _ranges(view)
     low_column, per_action_column = low[:, None], per_action[:, None]
     max_trade, lot = market.hedge_column("max_trade").astype(np.float64), market.hedge_column("lot").astype(np.int64)
@@ -73,6 +84,18 @@ def action_mapper(world) -> Callable[[np.ndarray], Action]:
                 "action must be finite (no NaN or inf); accepted: values in [-1, 1], finite values outside are clipped"
             )
         action = np.minimum(np.maximum(action, _MINUS_ONE), _ONE)  # np.clip's dispatch costs twice as much at one book
+        if buckets > 1:  # the core's per-size layout (l, 2, d, *M)
+            batch = action.shape[:-1]
+            quotes = np.moveaxis(action[..., :quote_legs].reshape(batch + (d, buckets, 2)), (-2, -1, -3), (0, 1, 2))
+            ranges = (low, per_action) if action.ndim == 1 else (low_column, per_action_column)
+            per_size = np.where(quotes < _ONE, ranges[0] + ranges[1] * (quotes + _ONE), np.inf)
+            hedges = action[..., quote_legs:]
+            trade = None
+            if m and action.ndim == 1:
+                trade = round_to_lot(hedges * max_trade, lot)
+            elif m:
+                trade = round_to_lot(hedges.T * max_trade_column, lot_column)
+            return Action.of_sizes(per_size, probabilities, trade)
         if action.ndim == 1:  # the core's layout (2, d): the sides' rows
             quotes = action[: 2 * d].reshape(d, 2).T
             offset = low + per_action * (quotes + _ONE)
@@ -100,6 +123,12 @@ def action_to_quotes(world, action: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     legs = len(action_names(world))
     action = np.asarray(action, dtype=np.float64)
     mapped = action_quotes(world, action.reshape(-1, legs))  # (2, d, n)
+    if mapped.per_size is not None:  # (l, 2, d, n) → each side (..., d, l), +inf where pulled
+        per_size = np.moveaxis(mapped.per_size, (0, 1), (-1, 0))  # (2, d, n, l)
+        shape = action.shape[:-1] + (per_size.shape[1], per_size.shape[3])
+        sides = [np.moveaxis(per_size[side], 1, 0).reshape(shape) for side in (0, 1)]
+        quoted = [np.isfinite(side) for side in sides]
+        return sides[0], sides[1], quoted[0], quoted[1]
     shape = action.shape[:-1] + (mapped.offset.shape[1],)
     offset, quoted = np.moveaxis(mapped.offset, -1, 1), np.moveaxis(mapped.quoted, -1, 1)  # (2, n, d)
     return offset[0].reshape(shape), offset[1].reshape(shape), quoted[0].reshape(shape), quoted[1].reshape(shape)
@@ -129,12 +158,31 @@ def quotes_to_action(
     market = view.market
     ranges = np.array(view.offset_range, dtype=np.float64)
     bid, ask = np.broadcast_arrays(np.asarray(bid_offset, np.float64), np.asarray(ask_offset, np.float64))
+    buckets = market.quote_buckets
+    if buckets > 1:  # per size (..., d, l); a quote per side (..., d) quotes every size alike
+        if bid.shape[-1:] == (market.n_assets,):
+            bid, ask = (np.repeat(side[..., None], buckets, axis=-1) for side in (bid, ask))
+        if bid.shape[-2:] != (market.n_assets, buckets):
+            raise ValueError(
+                f"per-size offsets must have last dimensions ({market.n_assets}, {buckets}) (per asset, per size) or "
+                f"{market.n_assets} (per asset, every size alike); got {bid.shape}"
+            )
+        offsets = np.stack([bid, ask], axis=-1)  # (..., d, l, 2)
+        low, high = ranges[:, 0, None, None], ranges[:, 1, None, None]
+        offsets = np.minimum(offsets, high)
+        action = np.clip(2.0 * (offsets - low) / (high - low) - 1.0, -1.0, 1.0).reshape(bid.shape[:-2] + (-1,))
+        return _with_hedges(market, action, hedge_trade)
     if bid.shape[-1:] != (market.n_assets,):
         raise ValueError(f"offsets must have a last dimension of {market.n_assets} (one per asset); got {bid.shape}")
     offsets = np.stack([bid, ask], axis=-1)  # (..., d, 2)
     low, high = ranges[:, 0, None], ranges[:, 1, None]
     offsets = np.minimum(offsets, high)  # +inf (pulled) maps to +1
     action = np.clip(2.0 * (offsets - low) / (high - low) - 1.0, -1.0, 1.0).reshape(bid.shape[:-1] + (-1,))
+    return _with_hedges(market, action, hedge_trade)
+
+
+def _with_hedges(market, action: np.ndarray, hedge_trade: np.ndarray | None) -> np.ndarray:
+    """The quote legs ``action`` followed by the hedge legs of ``hedge_trade`` (``quotes_to_action``), float32."""
     if not market.n_hedges:
         if hedge_trade is not None and np.any(np.asarray(hedge_trade) != 0):
             raise ValueError("hedge_trade must be zero in a market without hedge instruments")
