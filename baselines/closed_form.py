@@ -31,7 +31,9 @@ The policy trades first, then quotes at the post-trade positions:
 - each quoted asset i: the greedy best responses to the quadratic value, ``δ = δ̃ᵢ(p̄ + fee)`` at the
   size-weighted marginal ``p̄ᵇ = 2·(A·x)ᵢ + Aᵢᵢ·z̄ᵢ + Bᵢ``, ``p̄ᵃ = −2·(A·x)ᵢ + Aᵢᵢ·z̄ᵢ − Bᵢ``, ``z̄ᵢ = m₂/m₁``
   (``Asset.size_weighted_size``) and ``δ̃`` the curve's exact best response (``Asset.best_response``; through
-  Lambert W for the logistic curve); no side that would pass the limit (``pull_at_limit``).
+  Lambert W for the logistic curve); no side that would pass the limit (``pull_at_limit``). Under the per-size
+  quote rule each size z has its own quote at its own marginal ``(θ(x) − θ(x ± z·eᵢ))/z``, ``p̄`` with z in place
+  of z̄ (BEGV 2021, the quotes δ(t, q, z) of §6), pulled where z would pass the limit.
 
 Each asset's quotes lean on every position through the off-diagonal entries of A. With one exponential asset this
 is GLFT's asymptotic closed form in the small-γ limit of its Hamiltonian (GLFT 2013, eq. 4.6–4.7), whose stationary
@@ -151,12 +153,28 @@ class ClosedForm(MarketPolicy):
             positions.append((held + trade)[:, self.traded].astype(np.float64))
         x = np.concatenate(positions, axis=1)
         lean = 2.0 * np.einsum("nij,nj->ni", a[:, :d], x) + b[:, :d]
+        if market.quote_buckets > 1:
+            return (*self._size_quotes(a, lean, inventory), trade)
         base = np.diagonal(a, axis1=1, axis2=2)[:, :d] * self._sizes + self._fee
         bid, ask = np.empty_like(inventory), np.empty_like(inventory)
         for i, asset in enumerate(market.assets):  # a loop over assets, each vectorized over books
             bid[:, i] = asset.best_response(base[:, i] + lean[:, i])
             ask[:, i] = asset.best_response(base[:, i] - lean[:, i])
         return (*pull_at_limit(inventory, bid, ask, flattening_limit(market)), trade)
+
+    def _size_quotes(self, a, lean, inventory) -> tuple[np.ndarray, np.ndarray]:
+        """Per-size quotes ``(n, d, l)`` [price]: each size z at its marginal ``Aᵢᵢ·z ± lean + fee``, pulled where a
+        fill of z would take ``|q|`` past Q."""
+        market, d = self.market, self.market.n_assets
+        sizes = market.size_table[0].astype(np.float64)  # (d, l)
+        base = np.diagonal(a, axis1=1, axis2=2)[:, :d, None] * sizes + self._fee[:, None]  # (n, d, l)
+        bid, ask = np.empty(base.shape), np.empty(base.shape)
+        for i, asset in enumerate(market.assets):
+            bid[:, i] = asset.best_response(base[:, i] + lean[:, i, None])
+            ask[:, i] = asset.best_response(base[:, i] - lean[:, i, None])
+        room = market.column("max_inventory")[:, None]
+        held = inventory[..., None]
+        return np.where(held + sizes > room, np.inf, bid), np.where(held - sizes < -room, np.inf, ask)
 
     def _hedge_trades(self, a, b, inventory, held) -> np.ndarray:
         """Each traded hedge's dead-zone trade [lots] before the step's quotes (module docstring)."""

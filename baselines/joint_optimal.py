@@ -12,9 +12,14 @@ it would pass ``±Q``), so
 
 Holding the other three sides' outcome laws fixed, a side's part is ``π(δ)·Σ_z p_z·(z·δ + K_z)`` with
 ``K_z = E[W | it fills z] − E[W | it does not]``: ``Z·π(δ)·(δ + K̄/Z)`` with ``Z = Σ p_z·z`` over the sizes that
-fit, maximized by ``baselines.optimal.best_offset``. Rounds of coordinate ascent over the four sides,
-warm-started from the next step's fill chances, resolve the coupling. This is the ceiling against which the
-market's policies are scored.
+fit, maximized by ``baselines.optimal.best_offset``. Under the per-size quote rule (``Market.quote_rule``) each size
+has its own quote, filling with chance ``π(δ_z)·p_z``, and the side's part ``Σ_z p_z·π(δ_z)·(z·δ_z + K_z)``
+separates: each size's quote maximizes ``π(δ)·(δ + K_z/z)`` (BEGV 2021's quotes δ(t, q, z)). Rounds of coordinate
+ascent over the four sides, warm-started from the next step's fill chances, resolve the coupling. This is the
+ceiling against which the market's policies are scored.
+
+Inventories are tabulated on multiples of each asset's unit, the greatest common divisor of its sizes and its
+limit (``inventory_unit``): 25 × 97 points for BEGV 2021's limits of 75,000 and 300,000 in sizes of 6,250.
 """
 
 from __future__ import annotations
@@ -38,8 +43,9 @@ class JointOptimal(MarketPolicy):
     """Exact optimal quotes of a two-asset market, tabulated over (step, regime, q₁, q₂) (module docstring).
 
     ``value[n, r, i, j]`` is the expected reward still to come from step n in regime r at inventories
-    ``(i − Q₁, j − Q₂)``; ``offsets[n, r, c, i, j]`` the optimal quote of column c (bid of asset 0, bid of asset 1, ask of asset 0,
-    ask of asset 1) [price, ``+inf`` pulled].
+    ``(u₁·i − Q₁, u₂·j − Q₂)`` (u the assets' ``inventory_unit``); ``offsets[n, r, c, z, i, j]`` the optimal quote of
+    column c (bid of asset 0, bid of asset 1, ask of asset 0, ask of asset 1) for size z (one entry per size under the
+    per-size rule, else one for every size) [price, ``+inf`` pulled].
     """
 
     name = "optimal"
@@ -58,7 +64,9 @@ class JointOptimal(MarketPolicy):
                 "whose positions would add a dimension each to its grid: score against closed_form instead"
             )
         _check_modelled(market)
-        limits = [asset.max_inventory for asset in market.assets]
+        self.units = units = [inventory_unit(asset) for asset in market.assets]
+        limits = [asset.max_inventory // unit for asset, unit in zip(market.assets, units, strict=True)]
+        self._limits = limits
         regimes = market.regimes.count
         states = market.n_steps * regimes * (2 * limits[0] + 1) * (2 * limits[1] + 1)
         if states > MAX_STATES:
@@ -67,25 +75,32 @@ class JointOptimal(MarketPolicy):
                 f"more than the {MAX_STATES:,} this tabulation allows; lower max_inventory or raise dt"
             )
         sizes, probabilities = market.size_table
-        self._reach = int(sizes.max())
-        grids = np.meshgrid(*(np.arange(-q, q + 1, dtype=np.float64) for q in limits), indexing="ij")
-        inventory = np.stack(grids, axis=-1)  # (N1, N2, 2)
+        steps_of = sizes // np.array(units)[:, None]  # each size in its asset's units
+        self._reach = int(steps_of.max())
+        grids = np.meshgrid(
+            *(unit * np.arange(-q, q + 1, dtype=np.float64) for q, unit in zip(limits, units, strict=True)),
+            indexing="ij",
+        )
+        inventory = np.stack(grids, axis=-1)  # (N1, N2, 2) [lots]
         low, high = _offset_range(market, inventory)
         steps = market.n_steps
+        self.per_size = market.quote_buckets > 1
+        buckets = sizes.shape[1] if self.per_size else 1
         self.value = np.zeros((steps + 1, regimes, *grids[0].shape))
-        self.offsets = np.empty((steps, regimes, 4, *grids[0].shape))
-        # Per column (bid 0, bid 1, ask 0, ask 1): the signed lots each rung moves its asset, and whether it fits.
-        moves = np.concatenate([sizes, -sizes])  # (4, m)
+        self.offsets = np.empty((steps, regimes, 4, buckets, *grids[0].shape))
+        # Per column (bid 0, bid 1, ask 0, ask 1): the signed units each rung moves its asset, and whether it fits.
+        moves = np.concatenate([steps_of, -steps_of])  # (4, m)
         asset_of = np.array([0, 1, 0, 1])
         self._fee = market.column("fee")[asset_of]
-        limit = np.array(limits, dtype=np.float64)[asset_of]
+        self._lots = np.concatenate([sizes, sizes]).astype(np.float64)  # (4, m) lots a fill of each rung trades
+        limit = np.array(market.column("max_inventory"))[asset_of]
         position = inventory[..., asset_of]  # (N1, N2, 4)
-        fits = np.abs(position[None] + moves.T[:, None, None, :]) <= limit  # (m, N1, N2, 4)
+        fits = np.abs(position[None] + np.concatenate([sizes, -sizes]).T[:, None, None, :]) <= limit  # (m, N1, N2, 4)
         self._weight = np.moveaxis(  # (4, m, N1, N2): p_z where size z fits
             np.where(fits, np.concatenate([probabilities, probabilities]).T[:, None, None, :], 0.0), -1, 0
         )
         self._moves = moves
-        chance = np.zeros((regimes, 4, *grids[0].shape))
+        chance = np.zeros((regimes, 4, buckets, *grids[0].shape))
         risk = np.einsum("xyi,ij,xyj->xy", inventory, market.risk_matrix, inventory)
         drift = market.dt * (inventory @ market.column("drift"))
         self.value[steps] = -market.penalty.terminal * risk  # the close charges α·qᵀRq on the last step's fills
@@ -113,11 +128,12 @@ class JointOptimal(MarketPolicy):
     def _laws(self, chance: np.ndarray) -> np.ndarray:
         """Each column's law over the lots it moves its asset, ``(4, 2·reach + 1, N1, N2)`` (index reach + x)."""
         reach = self._reach
-        law = np.zeros((4, 2 * reach + 1, *chance.shape[1:]))
-        law[:, reach] = 1.0 - chance * self._weight.sum(axis=1)
+        law = np.zeros((4, 2 * reach + 1, *chance.shape[2:]))
+        filled = chance * self._weight  # (4, m, N1, N2), chance broadcast over the sizes where one quote serves all
+        law[:, reach] = 1.0 - filled.sum(axis=1)
         for column in range(4):
             for rung, move in enumerate(self._moves[column]):
-                law[column, reach + move] += chance[column] * self._weight[column, rung]
+                law[column, reach + move] += filled[column, rung]
         return law
 
     def _asset_law(self, law: np.ndarray, asset: int) -> np.ndarray:
@@ -132,8 +148,7 @@ class JointOptimal(MarketPolicy):
 
     def _quote_step(self, grid, chance, low, high):
         market = self.market
-        shape = grid.shape[2:]
-        offset = np.full((4, *shape), np.inf)
+        offset = np.full(chance.shape, np.inf)
         for _ in range(_COUPLING_ROUNDS):
             for column in range(4):
                 asset = column % 2
@@ -145,19 +160,23 @@ class JointOptimal(MarketPolicy):
                 else:
                     over_other = np.einsum("axy,abxy->bxy", other, grid)
                 opposite = law[column + 2 if column < 2 else column - 2]  # this asset's other side
-                sign = 1 if column < 2 else -1
 
                 stay = _shifted_expectation(opposite, over_other, 0)
-                lots = np.zeros(shape)
-                gain = np.zeros(shape)
-                for rung, size in enumerate(self._moves[column] * sign):
-                    weight = self._weight[column, rung]
-                    lots += weight * size
-                    gain += weight * (_shifted_expectation(opposite, over_other, sign * size) - stay)
-                fillable = lots > 0
+                weight = self._weight[column]  # (m, N1, N2)
+                # K_z: what a fill of size z adds to the continuation, per rung.
+                gains = np.stack(
+                    [_shifted_expectation(opposite, over_other, move) - stay for move in self._moves[column]]
+                )
+                lots = weight * self._lots[column][:, None, None]
+                if self.per_size:  # each size's own constant K_z/z
+                    fillable = weight > 0
+                    constant = gains / self._lots[column][:, None, None]
+                else:  # one quote: Σ p_z·K_z / Σ p_z·z
+                    fillable = lots.sum(axis=0, keepdims=True) > 0
+                    total = lots.sum(axis=0, keepdims=True)
+                    constant = (weight * gains).sum(axis=0, keepdims=True) / np.where(fillable, total, 1.0)
                 # A fill of z lots pays z·(δ − fee): the fee moves the side's constant.
-                constant = np.where(fillable, gain / np.where(fillable, lots, 1.0), 0.0) - self._fee[column]
-
+                constant = np.where(fillable, constant, 0.0) - self._fee[column]
                 best, best_chance = best_offset(
                     lambda quote, column=column: _fill_chance(market, quote, column), constant, low, high
                 )
@@ -173,18 +192,18 @@ class JointOptimal(MarketPolicy):
         continuation = np.einsum("axy,bxy,abxy->xy", first, second, grid)
         spread = np.zeros(continuation.shape)
         for column in range(4):
-            lots = (self._weight[column] * np.abs(self._moves[column])[:, None, None]).sum(axis=0)
+            lots = self._weight[column] * self._lots[column][:, None, None]  # (m, N1, N2)
             paid = np.where(np.isfinite(offset[column]), offset[column] - self._fee[column], 0.0)
-            spread += chance[column] * lots * paid
+            spread += (chance[column] * lots * paid).sum(axis=0)
         return continuation + spread
 
     def expected_reward(self) -> float:
         """Exact expected episode reward from the open [price]: over the opening inventories (uniform where an
         asset gives a range) and the regime chain's stationary law."""
-        bounds = [asset.inventory_bounds for asset in self.market.assets]
-        limits = [asset.max_inventory for asset in self.market.assets]
-        rows = slice(bounds[0][0] + limits[0], bounds[0][1] + limits[0] + 1)
-        columns = slice(bounds[1][0] + limits[1], bounds[1][1] + limits[1] + 1)
+        (low_1, high_1), (low_2, high_2) = (asset.inventory_bounds for asset in self.market.assets)
+        limits, (unit_1, unit_2) = self._limits, self.units
+        rows = slice(low_1 // unit_1 + limits[0], high_1 // unit_1 + limits[0] + 1)
+        columns = slice(low_2 // unit_2 + limits[1], high_2 // unit_2 + limits[1] + 1)
         opening = self.value[0][:, rows, columns].mean(axis=(1, 2))
         return float(opening @ self.market.stationary_regime_distribution)
 
@@ -192,9 +211,11 @@ class JointOptimal(MarketPolicy):
         market = self.market
         inventory = state["inventory"]
         index = np.minimum(market.n_steps - steps_to_close(market, state["time_to_close"]), market.n_steps - 1)
-        i = inventory[:, 0] + market.assets[0].max_inventory
-        j = inventory[:, 1] + market.assets[1].max_inventory
-        table = self.offsets[index, state["regime"], :, i, j]  # (n, 4)
+        i = inventory[:, 0] // self.units[0] + self._limits[0]
+        j = inventory[:, 1] // self.units[1] + self._limits[1]
+        table = self.offsets[index, state["regime"], :, :, i, j]  # (n, 4, buckets)
+        if not self.per_size:
+            table = table[..., 0]
         return table[:, :2], table[:, 2:], None
 
     def quotes(self, inventory, time_to_close, volatility):
@@ -221,9 +242,21 @@ def exact_optimum(world: World | Market) -> Policy:
     return JointOptimal(world)
 
 
+def inventory_unit(asset) -> int:
+    """The asset's inventory unit [lots]: the greatest common divisor of its sizes and its limit, so that every
+    reachable inventory from a multiple of it is one."""
+    return math.gcd(asset.max_inventory, *asset.sizes)
+
+
 def _check_modelled(market: Market) -> None:
     """``ValueError`` naming the first feature of ``market`` this tabulation does not model yet."""
     for index, asset in enumerate(market.assets):
+        unit = inventory_unit(asset)
+        if any(bound % unit for bound in asset.inventory_bounds):
+            raise ValueError(
+                f"optimal tabulates assets[{index}]'s inventory on multiples of {unit} lots (the common divisor of its "
+                f"sizes and limit); its initial_inventory {asset.initial_inventory!r} must be one"
+            )
         if asset.adverse_jump:
             raise ValueError(
                 f"optimal does not model assets[{index}].adverse_jump yet (it accepts 0.0): a jump couples a fill's "

@@ -211,6 +211,31 @@ MARKET_PRESETS: dict[str, dict[str, Any]] = {
         "dt": 0.01,
     },
 }
+# Bergault, Evangelista, Guéant & Vieira (2021), §6, in the paper's own units: euros, days and assets (a lot is one
+# asset). Two assets at 100 €, drifts ±0.1 €/day, σ = 1.2 and 0.6 €/√day at ρ = 0.5; requests for quotes at 30 a
+# day per side, filling with 1/(1 + e^(0.7 + 30·δ)) (δ in € per asset); sizes of 6,250 to 25,000 assets; limits
+# 75,000 and 300,000; the running penalty (γ/2)·qᵀΣq at γ = 8·10⁻⁶ €⁻¹, no terminal penalty; 7 days. The dealer
+# answers each request knowing its size (the per-size rule). The step is ours: benchmarks/begv2021.py shows that
+# halving it moves neither strategy's mean P&L by more than a standard error.
+_BEGV_RFQ = {
+    "fill_curve": "logistic",
+    "arrival_intensity": 30.0,
+    "fill_shift": 0.7,
+    "fill_slope": 30.0,
+    "sizes": (6250, 12500, 18750, 25000),
+    "size_probabilities": (0.534, 0.350, 0.097, 0.019),
+}
+MARKET_PRESETS["begv2021"] = {
+    "assets": (
+        Asset(s0=100.0, sigma=1.2, drift=0.1, max_inventory=75_000, **_BEGV_RFQ),
+        Asset(s0=100.0, sigma=0.6, drift=-0.1, max_inventory=300_000, **_BEGV_RFQ),
+    ),
+    "correlation": ((1.0, 0.5), (0.5, 1.0)),
+    "penalty": _mean_variance(8e-6, 1.2),
+    "horizon": 7.0,
+    "dt": 0.007,
+    "quote_rule": "per_size",
+}
 # Informed flow (issue 31): the default market (σ = 2, A = 140, k = 1.5, Q = 10, φ = 1, α = 0.5, 200 steps) with a
 # hidden flow state: sellers informed (z = −1), uninformed, buyers informed (z = +1). An informed run lasts a quarter
 # of the session on average (leaving at 4 per unit time) and the uninformed state half a session (2 per unit time to

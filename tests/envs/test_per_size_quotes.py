@@ -52,8 +52,10 @@ def test_a_side_fills_size_z_with_its_own_quotes_chance():
     _, outcome = core.step(market, state, action)
     asset = market.assets[0]
     sizes, probabilities = np.array(asset.sizes), np.array(asset.size_probabilities)
-    for fills, quotes, intensity in ((outcome.bid_fills[0], bid, asset.side_intensities[0]),
-                                     (outcome.ask_fills[0], ask, asset.side_intensities[1])):
+    for fills, quotes, intensity in (
+        (outcome.bid_fills[0], bid, asset.side_intensities[0]),
+        (outcome.ask_fills[0], ask, asset.side_intensities[1]),
+    ):
         chance = probabilities * -np.expm1(-intensity * asset.fill_shape(quotes) * market.dt)
         for size, expected in zip(sizes, chance, strict=True):
             observed = np.mean(fills == size)
