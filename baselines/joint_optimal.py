@@ -19,7 +19,7 @@ ascent over the four sides, warm-started from the next step's fill chances, reso
 ceiling against which the market's policies are scored.
 
 Inventories are tabulated on multiples of each asset's unit, the greatest common divisor of its sizes and its
-limit (``inventory_unit``): 25 × 97 points for BEGV 2021's limits of 75,000 and 300,000 in sizes of 6,250.
+limit (``Asset.inventory_unit``): 25 × 97 points for BEGV 2021's limits of 75,000 and 300,000 in sizes of 6,250.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class JointOptimal(MarketPolicy):
     """Exact optimal quotes of a two-asset market, tabulated over (step, regime, q₁, q₂) (module docstring).
 
     ``value[n, r, i, j]`` is the expected reward still to come from step n in regime r at inventories
-    ``(u₁·i − Q₁, u₂·j − Q₂)`` (u the assets' ``inventory_unit``); ``offsets[n, r, c, z, i, j]`` the optimal quote of
+    ``(u₁·i − Q₁, u₂·j − Q₂)`` (u the assets' ``Asset.inventory_unit``); ``offsets[n, r, c, z, i, j]`` the optimal quote of
     column c (bid of asset 0, bid of asset 1, ask of asset 0, ask of asset 1) for size z (one entry per size under the
     per-size rule, else one for every size) [price, ``+inf`` pulled].
     """
@@ -64,7 +64,7 @@ class JointOptimal(MarketPolicy):
                 "whose positions would add a dimension each to its grid: score against closed_form instead"
             )
         _check_modelled(market)
-        self.units = units = [inventory_unit(asset) for asset in market.assets]
+        self.units = units = [asset.inventory_unit for asset in market.assets]
         limits = [asset.max_inventory // unit for asset, unit in zip(market.assets, units, strict=True)]
         self._limits = limits
         regimes = market.regimes.count
@@ -242,16 +242,10 @@ def exact_optimum(world: World | Market) -> Policy:
     return JointOptimal(world)
 
 
-def inventory_unit(asset) -> int:
-    """The asset's inventory unit [lots]: the greatest common divisor of its sizes and its limit, so that every
-    reachable inventory from a multiple of it is one."""
-    return math.gcd(asset.max_inventory, *asset.sizes)
-
-
 def _check_modelled(market: Market) -> None:
     """``ValueError`` naming the first feature of ``market`` this tabulation does not model yet."""
     for index, asset in enumerate(market.assets):
-        unit = inventory_unit(asset)
+        unit = asset.inventory_unit
         if any(bound % unit for bound in asset.inventory_bounds):
             raise ValueError(
                 f"optimal tabulates assets[{index}]'s inventory on multiples of {unit} lots (the common divisor of its "

@@ -134,6 +134,12 @@ class Asset:
         return self.initial_inventory, self.initial_inventory
 
     @property
+    def inventory_unit(self) -> int:
+        """The greatest common divisor of the sizes and the limit [lots]: from a multiple of it, every reachable
+        inventory is one (the exact optimum's grid step)."""
+        return math.gcd(self.max_inventory, *self.sizes)
+
+    @property
     def side_intensities(self) -> tuple[float, float]:
         """``(2A·sell_share, 2A·(1 − sell_share))`` [1/time]: requests reaching the bid and the ask."""
         return 2.0 * self.arrival_intensity * self.sell_share, 2.0 * self.arrival_intensity * (1.0 - self.sell_share)

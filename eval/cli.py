@@ -25,6 +25,10 @@ from eval.tape import read_tape
 DEFAULT_POLICIES = ("symmetric", "linear_skew", "avellaneda_stoikov", "optimal")
 # One scenario per multi-asset preset: its ladder (``eval.evaluate.ladder``) on paired episodes.
 MARKET_SCENARIOS = tuple(MARKET_PRESETS)
+# A reproduction's own strategies and number of paths: BEGV 2021 §6 compares its optimal and closed-form quotes over
+# 4,000 Monte-Carlo paths.
+REPRODUCTIONS = {"begv2021": (("closed_form", "optimal"), 4000)}
+DEFAULT_EPISODES = 1000
 BAD_INPUT = 2
 INTERRUPTED = 130
 
@@ -76,7 +80,13 @@ def parser() -> argparse.ArgumentParser:
         default=0.5,
         help="replay's chance an order reaching the quote's price fills it, with --fill-rule at_quote (default 0.5)",
     )
-    p.add_argument("--episodes", type=int, default=1000, help="episodes per policy (default 1000)")
+    p.add_argument(
+        "--episodes",
+        type=int,
+        help=f"episodes per policy (default {DEFAULT_EPISODES}; a reproduction's own: "
+        + ", ".join(f"{name} {paths:,}" for name, (_, paths) in REPRODUCTIONS.items())
+        + ")",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of episode 0; episode i uses seed + i (default 0)")
     p.add_argument(
         "--risk-aversion",
@@ -136,13 +146,16 @@ def market_job(args: argparse.Namespace) -> Job:
     if other is not None:
         raise ValueError(f"--policy {other}: a market scenario evaluates its own ladder and run:PATH policies only")
     market = make_market(args.scenario)
-    baselines, notes = build_baselines(market, ladder(market), warn=False)
+    strategies = REPRODUCTIONS[args.scenario][0] if args.scenario in REPRODUCTIONS else ladder(market)
+    baselines, notes = build_baselines(market, strategies, warn=False)
     learned = {spec.text: (spec, build_policy(spec, market, args.device)) for spec in specs}
     return Job(args.scenario, market, {**learned, **baselines}, tuple(notes))
 
 
 def prepare(args: argparse.Namespace) -> tuple[Path, list[Job], str]:
     """Validate every input and build every policy; ``ValueError`` names the bad one."""
+    if args.episodes is None:
+        args.episodes = REPRODUCTIONS[args.scenario][1] if args.scenario in REPRODUCTIONS else DEFAULT_EPISODES
     if args.episodes < 1:
         raise ValueError(f"--episodes must be ≥ 1; got {args.episodes}")
     if not args.risk_aversion > 0:

@@ -105,6 +105,19 @@ def _plot_book_quotes(axis, q: np.ndarray, policies: dict[str, object], position
     ``positions`` (a dealing rule's arguments), one colour per policy."""
     for index, (label, policy) in enumerate(policies.items()):
         bid, ask, _ = policy(*positions)
+        if np.ndim(bid) == 3:  # per-size quotes: the smallest size (thin) and the largest (thick)
+            sizes = policy.market.size_table[0][asset]
+            for k, width in ((0, 0.8), (len(sizes) - 1, 2.0)):
+                axis.plot(q, bid[:, asset, k], color=f"C{index}", linewidth=width, label=f"{label} bid, {sizes[k]:,}")
+                axis.plot(
+                    q,
+                    ask[:, asset, k],
+                    color=f"C{index}",
+                    linewidth=width,
+                    linestyle="--",
+                    label=f"{label} ask, {sizes[k]:,}",
+                )
+            continue
         axis.plot(q, bid[:, asset], color=f"C{index}", label=f"{label} bid")
         axis.plot(q, ask[:, asset], color=f"C{index}", linestyle="--", label=f"{label} ask")
 
@@ -138,8 +151,10 @@ def market_quotes_figure(market, policies: dict[str, object], asset: int = 0, ti
     in the regime the chain spends most time in; ``policies`` map names to policies (``baselines.Policy``, learned ones included)."""
     other = (asset + 1) % market.n_assets
     own_limit, other_limit = market.assets[asset].max_inventory, market.assets[other].max_inventory
-    q = np.arange(-own_limit, own_limit + 1)
-    held = [-(other_limit // 2), 0, other_limit // 2] if market.n_assets > 1 else [0]
+    unit, other_unit = market.assets[asset].inventory_unit, market.assets[other].inventory_unit
+    q = np.arange(-own_limit, own_limit + 1, unit)
+    half = other_limit // 2 // other_unit * other_unit
+    held = [-half, 0, half] if market.n_assets > 1 else [0]
     regime = np.full(q.size, int(np.argmax(market.stationary_regime_distribution)))
     flat = np.zeros((q.size, market.n_hedges), dtype=np.int64)
     figure, axes = _panel_row(len(held))

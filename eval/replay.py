@@ -114,6 +114,10 @@ def replay_rollout(
     market = view.market
     if market.n_assets != 1 or market.n_hedges:
         raise ValueError("replay quotes one asset without hedges (a tape records one instrument)")
+    if market.quote_buckets > 1:
+        raise ValueError(
+            "replay quotes one offset per side; this market's quote_rule is 'per_size' (accepted: 'per_side')"
+        )
     history = sorted(set(view.features) & set(HISTORY_FEATURES))
     if history:
         raise ValueError(f"replay builds no history features yet; the policy observes {history}")
