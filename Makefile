@@ -78,6 +78,7 @@ results: setup
 	$(RECORD) core_vs_revision benchmarks/core_vs_revision.py --rounds 5
 	$(RECORD) replay_speed benchmarks/replay_speed.py
 	$(RECORD) flow benchmarks/flow.py
+	$(RECORD) begv2021 benchmarks/begv2021.py
 ifndef QUICK
 	$(RECORD) train_quality benchmarks/train_quality.py --configs default toxic regimes demo hedged --dir sweeps/results/train_quality
 	$(RECORD) train_quality_dealer benchmarks/train_quality.py --configs two_assets dealer two_assets_hedged --dir sweeps/results/train_quality_dealer

@@ -8,8 +8,8 @@ One step, for every book at once (A–S 2008 §4's simulation, generalized), as 
    ``u_j ≠ 0`` (``hedge_cost``);
 2. ``_fill`` — each asset is quoted at ``s_i − δ_i^b`` and ``s_i + δ_i^a`` (either side may be pulled); each quoted
    side fills at most one request, with the fill rule's chance at ``λ_side·f_i(δ)`` (``Asset.side_intensities``,
-   ``Asset.fill_shape``), its size z drawn from the asset's ladder; a fill that would take ``|q_i|`` past ``Q_i``
-   is refused; cash and inventory settle the fills at the quoted prices, less the asset's fee per lot;
+   ``Asset.fill_shape``), its size z drawn from the asset's ladder (under the per-size quote rule each size has its
+   own quote, and a side fills z with ``p_z·π(δ_z)``); a fill that would take ``|q_i|`` past ``Q_i`` is refused; cash and inventory settle the fills at the quoted prices, less the asset's fee per lot;
 3. ``_move_mids`` — the mids move by ``μ·dt + s_r·σ·√dt·(L·ε)``, ε independent standard normals (``±1`` under the
    binomial mid), L the Cholesky factor of the correlation (so the first asset moves by ``s_r·σ√dt·ε₁``), ``s_r``
    the current regime's volatility scale; each quoted asset's mid also jumps ``ξ·(ask lots − bid lots)`` against

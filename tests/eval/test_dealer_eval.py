@@ -72,3 +72,30 @@ def test_the_dealer_preset_leaves_out_what_cannot_be_built_and_says_why(tmp_path
         in document["notes"][0]
     )
     assert "avellaneda_stoikov cannot be built" in capsys.readouterr().err
+
+
+def test_begv2021_scenario_evaluates_the_papers_two_strategies_per_size(tmp_path, monkeypatch):
+    """The reproduction's scenario: the optimal and closed-form quotes per request size, with the P&L metrics (its
+    step coarsened to 20 steps here: the grid and the CLI, not the figures)."""
+    from envs import presets
+
+    monkeypatch.setitem(presets.MARKET_PRESETS, "begv2021", {**presets.MARKET_PRESETS["begv2021"], "dt": 0.35})
+    out = tmp_path / "begv"
+    assert main(["--scenario", "begv2021", "--episodes", "400", "--out", str(out)]) == 0
+    document = json.loads((out / "metrics.json").read_text())
+    policies = document["policies"]
+    assert list(policies) == ["closed_form", "optimal"]
+    for metrics in policies.values():
+        assert {"pnl_mean", "pnl_std", "sharpe", "reward_mean"} <= set(metrics)
+        assert metrics["sharpe"] == pytest.approx(metrics["pnl_mean"] / metrics["pnl_std"], rel=1e-6)
+    exact, optimal = document["optimal_expected_reward"], policies["optimal"]
+    assert abs(optimal["reward_mean"] - exact) < 4.0 * optimal["reward_std"] / np.sqrt(400)
+
+
+def test_the_reproductions_paths_are_the_default_and_overridable():
+    from eval.cli import REPRODUCTIONS, parser, prepare
+
+    assert REPRODUCTIONS["begv2021"] == (("closed_form", "optimal"), 4000)
+    args = parser().parse_args(["--scenario", "begv2021", "--episodes", "0"])
+    with pytest.raises(ValueError, match="--episodes must be ≥ 1"):
+        prepare(args)
