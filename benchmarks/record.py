@@ -37,6 +37,7 @@ def main(argv: list[str]) -> int:
     if not options.out.is_dir():
         parser.error(f"--out {options.out} is not a folder")
     command = " ".join(["python", script.as_posix(), *args])
+    stamped = stamp(command)  # the code as it was when the script started
     lines = []
     with subprocess.Popen(
         [sys.executable, str(ROOT / script), *args], cwd=ROOT, stdout=subprocess.PIPE, text=True, bufsize=1
@@ -49,7 +50,7 @@ def main(argv: list[str]) -> int:
         return process.returncode
     output = "".join(lines).rstrip("\n")
     body = output if re.search(r"^\|.*\|$", output, re.M) else f"```\n{output}\n```"
-    text = f"{stamp(command)} Output as printed:\n\n{body}\n"
+    text = f"{stamped} Output as printed:\n\n{body}\n"
     target = options.out / f"{name}.md"
     temporary = target.with_suffix(".md.tmp")
     temporary.write_text(text)
