@@ -4,7 +4,9 @@ Reads the Markdown tables of every ``benchmarks/results/train_quality*.md`` (wha
 prints, each table under a stamp that names its command and commit) and prints one row per shipped config
 (``configs/*.yaml``): the learned policy's optimality score over seeds, mean and worst seed, its mean paired reward
 gap per episode to each baseline the file gives, the commit of the table's stamp and the file. A config with no row
-is shown with "—" and a note; nothing is filled in by hand.
+is shown with "—" and a note; nothing is filled in by hand. Then one row per capture of
+``benchmarks/results/sim_to_real*.md`` (``benchmarks/sim_to_real.py``, the same layout): the learned policy's score
+on the capture's replayed real flow.
 
 Run: ``.venv/bin/python benchmarks/results_table.py [--write]`` (``make results-table``). ``--write`` rewrites the
 README between its start and end markers (``MARKERS``); without it the table is printed.
@@ -25,6 +27,7 @@ CONFIGS = ROOT / "configs"
 README = ROOT / "README.md"
 MARKERS = ("<!-- results-table:start -->", "<!-- results-table:end -->")
 PATTERN = "train_quality*.md"
+SIM_TO_REAL = "sim_to_real*.md"
 # Why a shipped config can have no training-quality row (from benchmarks/train_quality.py's docstring).
 NO_ROW = {"as2008": "its optimality score is undefined: symmetric quoting is that world's optimum"}
 
@@ -149,10 +152,10 @@ def shipped_configs(configs: Path = CONFIGS) -> list[str]:
     return sorted(path.stem for path in configs.glob("*.yaml"))
 
 
-def collect(results: Path = RESULTS) -> dict[str, Row]:
-    """Each config's row over every training-quality results file; a config in two places is an error."""
+def collect(results: Path = RESULTS, pattern: str = PATTERN) -> dict[str, Row]:
+    """Each config's row over every results file matching ``pattern``; a config in two places is an error."""
     found: dict[str, Row] = {}
-    for path in sorted(results.glob(PATTERN)):
+    for path in sorted(results.glob(pattern)):
         for row in read_results(path):
             if row.config in found:
                 first = found[row.config]
@@ -172,8 +175,8 @@ def table(results: Path = RESULTS, configs: Path = CONFIGS) -> str:
         row = rows[unknown[0]]
         raise ResultsFileError(f"{row.path}:{row.line}: {row.config} is not a shipped config (configs/*.yaml)")
     lines = [
-        "<!-- written by `make results-table` (benchmarks/results_table.py) from benchmarks/results/train_quality*.md;"
-        " do not edit by hand -->",
+        "<!-- written by `make results-table` (benchmarks/results_table.py) from benchmarks/results/train_quality*.md"
+        " and sim_to_real*.md; do not edit by hand -->",
         "",
         "| config | learned: mean | worst seed | learned − baseline, mean reward per episode | commit | results file |",
         "|---|---:|---:|---|---|---|",
@@ -191,6 +194,14 @@ def table(results: Path = RESULTS, configs: Path = CONFIGS) -> str:
         if row.why:
             quoted = " and ".join(f"“{text}”" for text in row.why)
             notes.append(f"- `{config}`: no optimality score; its score cells in `{row.path.name}` read {quoted}.")
+    for name, row in sorted(collect(results, SIM_TO_REAL).items()):
+        worst = f"**{row.worst}**" if row.worst != NONE else NONE
+        lines.append(f"| `{name}` | {row.mean} | {worst} | {row.gaps} | {row.commit} | `{row.path.name}` |")
+        notes.append(
+            f"- `{name}`: the learned policy trained on the market calibrated on the capture's first half, scored on "
+            "its held-out half's recorded flow (0 symmetric, 1 the calibrated market's optimum); gaps per replayed "
+            "session."
+        )
     if notes:
         lines += ["", *notes]
     return "\n".join(lines)

@@ -93,6 +93,19 @@ def test_a_config_without_a_row_is_shown_with_a_dash_and_a_note(tmp_path):
     assert "| `z` | — | — | — | — | — |" in text and "- `z`: no row in benchmarks/results/train_quality*.md." in text
 
 
+def test_a_sim_to_real_capture_gets_a_row_after_the_configs(tmp_path):
+    folder = tmp_path / "results"
+    results_file(folder, "at commit abc1234", "", HEADER, SEPARATOR, "| a | 3 | 0.99 | 0.98 | — |")
+    header = "| config | seeds | optimality score: mean | worst seed | learned − glft |"
+    row = "| sim_to_real_eth | 3 | 0.612 | 0.401 | +1.25 |"
+    results_file(folder, "at commit def5678", "", header, "|---|---:|---:|---:|---:|", row, name="sim_to_real.md")
+    text = results_table.table(folder, configs(tmp_path / "configs", "a"))
+    lines = text.splitlines()
+    expected = "| `sim_to_real_eth` | 0.612 | **0.401** | glft +1.25 | def5678 | `sim_to_real.md` |"
+    assert lines.index(expected) > lines.index("| `a` | 0.99 | **0.98** | — | abc1234 | `train_quality.md` |")
+    assert "- `sim_to_real_eth`: the learned policy trained on the market calibrated" in text
+
+
 @pytest.mark.parametrize(
     ("lines", "line", "message"),
     [
