@@ -101,7 +101,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def print_catalogue() -> None:
-    print("world presets:", ", ".join(list_presets()))
+    print("presets (one asset):", ", ".join(list_presets()))
+    print("presets (markets of several assets or informed flow; also --scenario NAME):", ", ".join(MARKET_SCENARIOS))
     print("policies (NAME[:key=value,...]):")
     for name, params in list_policies().items():
         described = (

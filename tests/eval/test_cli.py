@@ -219,6 +219,7 @@ def test_list(capsys):
     assert main(["--list"]) == 0
     text = capsys.readouterr().out
     assert "as2008" in text and "avellaneda_stoikov: risk_aversion=0.1" in text
+    assert "begv2021" in text and "informed_flow" in text  # the markets of several assets too
 
 
 def test_hedging_scenario_shows_the_trade_off(tmp_path):
