@@ -85,6 +85,7 @@ ifndef QUICK
 	$(RECORD) train_quality_regimes benchmarks/train_quality.py --configs two_assets_regimes --dir sweeps/results/train_quality_regimes
 	$(RECORD) train_quality_flow benchmarks/train_quality.py --configs informed_flow --dir sweeps/results/train_quality_flow
 	$(RECORD) train_quality_flow_belief benchmarks/train_quality.py --configs informed_flow_belief --dir sweeps/results/train_quality_flow_belief
+	$(RECORD) sim_to_real benchmarks/sim_to_real.py --dir sweeps/results/sim_to_real
 endif
 	$(PY) benchmarks/recipe_robustness.py --dir sweeps/results/recipe_robustness $(if $(QUICK),--quick,)
 	$(PY) benchmarks/results_table.py --write
