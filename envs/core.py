@@ -381,7 +381,7 @@ class _Terms:
     all_exponential: bool
     fee: np.ndarray | None  # (d, 1…) [price/lot]; None where every fee is 0
     jump: np.ndarray | None  # (d, 1…) ξ [price/lot]; None where every ξ is 0
-    ladders: tuple | None  # per asset (sizes, cumulative without its last entry, p_z·z, p_z·z²); None: every size 1
+    ladders: tuple | None  # per asset (sizes, cumulative without its last entry, p_z·z, p_z·z², p_z); None: every size 1
     loading: np.ndarray  # (k, k) σ·√dt·L, instruments quoted assets first
     unit_loading: np.float64  # its first entry, σ₁·√dt
     drift: np.ndarray | None  # (k, 1…) μ·dt [price]; None where every μ is 0
@@ -437,6 +437,7 @@ def _market_terms(market: Market, ndim: int) -> _Terms:
                 np.cumsum(asset.size_probabilities)[:-1],
                 np.array(asset.sizes) * np.array(asset.size_probabilities),
                 np.array(asset.sizes) ** 2 * np.array(asset.size_probabilities),
+                np.array(asset.size_probabilities),
             )
             for asset in market.assets
         )
@@ -846,7 +847,7 @@ def _ladder_fills(
     mean, second = np.zeros(chance.shape), np.zeros(chance.shape)
     if quoted is not None:
         chance = np.where(quoted, chance, 0.0)
-    for i, (sizes, cumulative, first_moment, second_moment) in enumerate(terms.ladders):
+    for i, (sizes, cumulative, first_moment, second_moment, _) in enumerate(terms.ladders):
         limit = terms.limits[i]
         for side, room in ((0, limit - q[i]), (1, limit + q[i])):  # lots before ±Q
             u, p = arrival[side, i], chance[side, i]
@@ -874,9 +875,9 @@ def _size_fills(terms: _Terms, q: np.ndarray, chance: np.ndarray, arrival: np.nd
     shape = chance.shape[1:]
     lots, paid = np.zeros(shape, dtype=np.int64), np.zeros(shape)
     mean, second, cash = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-    for i, (sizes, cumulative, _, _) in enumerate(terms.ladders):
+    for i, (sizes, _, _, _, probabilities) in enumerate(terms.ladders):
         count = len(sizes)
-        probability = np.diff(np.concatenate([[0.0], cumulative, [1.0]])).reshape((count,) + (1,) * (q.ndim - 1))
+        probability = probabilities.reshape((count,) + (1,) * (q.ndim - 1))
         limit = terms.limits[i]
         for side, room in ((0, limit - q[i]), (1, limit + q[i])):  # lots before ±Q
             weighted = probability * chance[:count, side, i]  # (count, *M): p_z·π(δ_z)
