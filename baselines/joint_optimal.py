@@ -18,8 +18,8 @@ separates: each size's quote maximizes ``π(δ)·(δ + K_z/z)`` (BEGV 2021's quo
 ascent over the four sides, warm-started from the next step's fill chances, resolve the coupling. This is the
 ceiling against which the market's policies are scored.
 
-Inventories are tabulated on multiples of each asset's unit, the greatest common divisor of its sizes and its
-limit (``Asset.inventory_unit``): 25 × 97 points for BEGV 2021's limits of 75,000 and 300,000 in sizes of 6,250.
+Inventories are tabulated on multiples of each asset's unit, the greatest common divisor of its sizes, its limit and
+its opening inventories (``Asset.inventory_unit``): 25 × 97 points for BEGV 2021's limits of 75,000 and 300,000 in sizes of 6,250.
 """
 
 from __future__ import annotations
@@ -245,12 +245,6 @@ def exact_optimum(world: World | Market) -> Policy:
 def _check_modelled(market: Market) -> None:
     """``ValueError`` naming the first feature of ``market`` this tabulation does not model yet."""
     for index, asset in enumerate(market.assets):
-        unit = asset.inventory_unit
-        if any(bound % unit for bound in asset.inventory_bounds):
-            raise ValueError(
-                f"optimal tabulates assets[{index}]'s inventory on multiples of {unit} lots (the common divisor of its "
-                f"sizes and limit); its initial_inventory {asset.initial_inventory!r} must be one"
-            )
         if asset.adverse_jump:
             raise ValueError(
                 f"optimal does not model assets[{index}].adverse_jump yet (it accepts 0.0): a jump couples a fill's "

@@ -100,7 +100,10 @@ class Policy:
     def actions(self, observation: np.ndarray, deterministic: bool = True) -> np.ndarray:
         """Normalized actions ``(n, legs)`` for a batch of observations ``(n, columns)``: ``act`` on their decoded
         states."""
-        return quotes_to_action(self.view, *self.act(decode_observation(self.view, observation)))
+        bid, ask, hedge = self.act(decode_observation(self.view, observation))
+        if self.market.quote_buckets > 1 and np.ndim(bid) == 2:  # per side, (n, d): every size alike
+            bid, ask = np.asarray(bid)[..., None], np.asarray(ask)[..., None]
+        return quotes_to_action(self.view, bid, ask, hedge)
 
     def __call__(self, *positions: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """``act`` at books' positions, ``(inventory, hedge_position, time_to_close[, regime])`` as

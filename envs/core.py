@@ -183,7 +183,8 @@ def policy_action(market: Market, bid: np.ndarray, ask: np.ndarray, hedge: np.nd
             f"per-size quotes must have a last dimension of {buckets} (one per size of the longest ladder); got "
             f"{[side.shape for side in sides]}"
         )
-    return Action.size_quotes(*np.broadcast_arrays(*sides), market.size_table[1], hedge)
+    sides = [np.broadcast_to(side, side.shape[:-1] + (buckets,)) for side in sides]
+    return Action.size_quotes(*sides, market.size_table[1], hedge)
 
 
 def _hedge_rows(hedge: np.ndarray | None) -> np.ndarray | None:
@@ -210,7 +211,8 @@ class StepOutcome:
     hedge_trade: np.ndarray | None
     hedge_cost: np.ndarray | None
     hedge_pnl: np.ndarray | None
-    fill_offset: np.ndarray  # (2, d, *M) [price]: the offset each side's fill was paid at (its size's, per size)
+    fill_offset: np.ndarray  # (2, d, *M) [price]: the offset a side's fill was paid at (its size's, per size); read it
+    # only times the fills: where a side did not fill it holds an unfilled quote
     # Evaluated only when read (a third of a step's cost at 10,000 books): every position's diffusive revaluation,
     # the fills' cash less its expectation given the quotes, and the penalty's expectation given the quotes.
     _reduction: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -381,7 +383,9 @@ class _Terms:
     all_exponential: bool
     fee: np.ndarray | None  # (d, 1…) [price/lot]; None where every fee is 0
     jump: np.ndarray | None  # (d, 1…) ξ [price/lot]; None where every ξ is 0
-    ladders: tuple | None  # per asset (sizes, cumulative without its last entry, p_z·z, p_z·z², p_z); None: every size 1
+    ladders: (
+        tuple | None
+    )  # per asset (sizes, cumulative without its last entry, p_z·z, p_z·z², p_z); None: every size 1
     loading: np.ndarray  # (k, k) σ·√dt·L, instruments quoted assets first
     unit_loading: np.float64  # its first entry, σ₁·√dt
     drift: np.ndarray | None  # (k, 1…) μ·dt [price]; None where every μ is 0

@@ -135,9 +135,10 @@ class Asset:
 
     @property
     def inventory_unit(self) -> int:
-        """The greatest common divisor of the sizes and the limit [lots]: from a multiple of it, every reachable
-        inventory is one (the exact optimum's grid step)."""
-        return math.gcd(self.max_inventory, *self.sizes)
+        """The step of every inventory the book can reach [lots]: the greatest common divisor of the limit, the sizes
+        and the opening inventories (1 where the opening is drawn from a range). The exact optimum's grid step."""
+        low, high = self.inventory_bounds
+        return math.gcd(self.max_inventory, *self.sizes, low, high, *((1,) if high > low else ()))
 
     @property
     def side_intensities(self) -> tuple[float, float]:

@@ -159,13 +159,15 @@ def quotes_to_action(
     ranges = np.array(view.offset_range, dtype=np.float64)
     bid, ask = np.broadcast_arrays(np.asarray(bid_offset, np.float64), np.asarray(ask_offset, np.float64))
     buckets = market.quote_buckets
-    if buckets > 1:  # per size (..., d, l); a quote per side (..., d) quotes every size alike
-        if bid.shape[-1:] == (market.n_assets,):
+    if buckets > 1:  # per size (..., d, l); a quote per side, (..., d, 1) or (..., d), quotes every size alike
+        if bid.shape[-2:] == (market.n_assets, 1):
+            bid, ask = (np.repeat(side, buckets, axis=-1) for side in (bid, ask))
+        elif bid.shape[-2:] != (market.n_assets, buckets) and bid.shape[-1:] == (market.n_assets,):
             bid, ask = (np.repeat(side[..., None], buckets, axis=-1) for side in (bid, ask))
         if bid.shape[-2:] != (market.n_assets, buckets):
             raise ValueError(
-                f"per-size offsets must have last dimensions ({market.n_assets}, {buckets}) (per asset, per size) or "
-                f"{market.n_assets} (per asset, every size alike); got {bid.shape}"
+                f"per-size offsets must have last dimensions ({market.n_assets}, {buckets}) (per asset, per size), or "
+                f"({market.n_assets}, 1) or {market.n_assets} (per asset, every size alike); got {bid.shape}"
             )
         offsets = np.stack([bid, ask], axis=-1)  # (..., d, l, 2)
         low, high = ranges[:, 0, None, None], ranges[:, 1, None, None]

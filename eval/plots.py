@@ -106,7 +106,7 @@ def _plot_book_quotes(axis, q: np.ndarray, policies: dict[str, object], position
     for index, (label, policy) in enumerate(policies.items()):
         bid, ask, _ = policy(*positions)
         if np.ndim(bid) == 3:  # per-size quotes: the smallest size (thin) and the largest (thick)
-            sizes = policy.market.size_table[0][asset]
+            sizes = policy.market.assets[asset].sizes
             for k, width in ((0, 0.8), (len(sizes) - 1, 2.0)):
                 axis.plot(q, bid[:, asset, k], color=f"C{index}", linewidth=width, label=f"{label} bid, {sizes[k]:,}")
                 axis.plot(

@@ -96,9 +96,11 @@ def test_the_optimum_tabulates_on_the_sizes_common_unit():
     assert two.units == [2, 2] and two.value.shape == one.value.shape
     np.testing.assert_allclose(two.value, 2.0 * one.value, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(two.offsets, one.offsets, rtol=0, atol=1e-7)  # the search's tolerance
-    off_grid = doubled.replace(assets=(dataclasses.replace(doubled.assets[0], initial_inventory=1), doubled.assets[1]))
-    with pytest.raises(ValueError, match="multiples of 2 lots"):
-        JointOptimal(off_grid)
+    # An opening off the even grid, or drawn from a range, reaches every integer: that asset's grid step is 1.
+    odd = dataclasses.replace(doubled.assets[0], initial_inventory=1)
+    ranged = dataclasses.replace(doubled.assets[1], initial_inventory=(-4, 4))
+    assert (odd.inventory_unit, ranged.inventory_unit) == (1, 1)
+    assert dataclasses.replace(doubled.assets[0], initial_inventory=-4).inventory_unit == 2
 
 
 def test_begv2021_is_the_papers_market_on_its_inventory_grid():
@@ -123,3 +125,32 @@ def test_a_bad_ladder_names_its_field(field, value, message):
     asset = make_market("begv2021").assets[0]
     with pytest.raises(ValueError, match=f"{field}.*{message}|{message}"):
         dataclasses.replace(asset, **{field: value})
+
+
+def test_policies_act_through_the_normalized_actions_when_assets_and_sizes_are_as_many():
+    """Two assets and two sizes: per-size quotes (n, 2, 2) are not mistaken for per-side ones, and a per-side policy
+    quotes every size alike."""
+    from baselines import make_policy
+    from envs import MarketBatch, spaces
+
+    market = small_dealer(quote_rule="per_size")
+    batch = MarketBatch(market, 3, autoreset=False)
+    observation = batch.reset(keys=np.array([1, 2, 3], dtype=np.uint64))
+    closed_form = ClosedForm(market)
+    actions, _ = closed_form.predict(observation)
+    assert actions.shape == (3, 8)
+    state = batch.state
+    bid, _, _ = closed_form(state.inventory.T, None, np.full(3, market.horizon))
+    decoded = spaces.action_to_quotes(market, actions)[0]
+    np.testing.assert_allclose(decoded, np.clip(bid, *market_range(market)), atol=1e-5)
+    symmetric, _ = make_policy("symmetric", market).predict(observation)
+    legs = symmetric.reshape(3, 2, 2, 2)  # (n, asset, size, side)
+    np.testing.assert_array_equal(legs[:, :, 0], legs[:, :, 1])
+    batch.step(actions)
+
+
+def market_range(market):
+    from envs.interface import interface_of
+
+    low, high = np.array(interface_of(market).offset_range).T
+    return low.min(), high.max()

@@ -81,7 +81,7 @@ def test_the_action_layout_has_a_bid_and_an_ask_per_asset_and_size():
     with pytest.raises(ValueError, match="last dimension of 12"):
         spaces.action_quotes(market, action[:, :4])
     with pytest.raises(ValueError, match=r"last dimensions \(2, 3\)"):
-        spaces.quotes_to_action(market, bid[..., :1], ask[..., :1])
+        spaces.quotes_to_action(market, np.zeros((7, 3, 3)), np.zeros((7, 3, 3)))
     with pytest.raises(ValueError, match="quote_rule 'per_size'"):
         core.policy_action(dealer(), bid, ask)
     with pytest.raises(ValueError, match="quote_rule must be one of"):
