@@ -67,12 +67,13 @@ def cells(line: str, path: Path, number: int) -> list[str]:
     return [cell.strip() for cell in CELL.split(text[1:-1])]
 
 
-def read_results(path: Path) -> list[Row]:
+def read_results(path: Path, first_only: bool = False) -> list[Row]:
     """Every row of the training-quality tables in ``path``.
 
     Args:
         path: a results file: stamp paragraphs, each followed by a Markdown table with (at least) the columns
             ``config``, ``optimality score: mean`` and ``worst seed``, and any ``learned − …`` columns.
+        first_only: read the first table only (a sim-to-real file's; the tables after it are its details).
 
     Raises:
         ResultsFileError: a table without its separator line, a row whose cells do not match the header, a missing
@@ -90,6 +91,8 @@ def read_results(path: Path) -> list[Row]:
         while index < len(lines) and lines[index].lstrip().startswith("|"):
             index += 1
         rows += _read_table(path, lines, start, index, "\n".join(lines[stamp_start:start]))
+        if first_only:
+            break
         stamp_start = index
     if not rows:
         raise ResultsFileError(f"{path}: no training-quality table")
@@ -156,7 +159,7 @@ def collect(results: Path = RESULTS, pattern: str = PATTERN) -> dict[str, Row]:
     """Each config's row over every results file matching ``pattern``; a config in two places is an error."""
     found: dict[str, Row] = {}
     for path in sorted(results.glob(pattern)):
-        for row in read_results(path):
+        for row in read_results(path, first_only=pattern == SIM_TO_REAL):
             if row.config in found:
                 first = found[row.config]
                 raise ResultsFileError(

@@ -98,7 +98,10 @@ def test_a_sim_to_real_capture_gets_a_row_after_the_configs(tmp_path):
     results_file(folder, "at commit abc1234", "", HEADER, SEPARATOR, "| a | 3 | 0.99 | 0.98 | — |")
     header = "| config | seeds | optimality score: mean | worst seed | learned − glft |"
     row = "| sim_to_real_eth | 3 | 0.612 | 0.401 | +1.25 |"
-    results_file(folder, "at commit def5678", "", header, "|---|---:|---:|---:|---:|", row, name="sim_to_real.md")
+    details = ["", "| policy | score sim |", "|---|---:|", "| symmetric | 0.000 |"]  # read by people only
+    results_file(
+        folder, "at commit def5678", "", header, "|---|---:|---:|---:|---:|", row, *details, name="sim_to_real.md"
+    )
     text = results_table.table(folder, configs(tmp_path / "configs", "a"))
     lines = text.splitlines()
     expected = "| `sim_to_real_eth` | 0.612 | **0.401** | glft +1.25 | def5678 | `sim_to_real.md` |"
