@@ -16,7 +16,7 @@ from envs.presets import MARKET_PRESETS, make_market, read_market_file, resolve_
 from envs.rollout import rollout
 from eval.evaluate import build_baselines, build_policy, ladder
 from eval.metrics import DEFAULT_RISK_AVERSION
-from eval.replay import FILL_RULES, replay_runner, replay_units, session_flow
+from eval.replay import check_replay_arguments, replay_arguments, replay_runner, replay_units, session_flow
 from eval.run import Job, check_writable, evaluate_and_publish
 from eval.scenarios import SCENARIOS, scenario_jobs
 from eval.specs import parse_set, parse_spec, world_overrides
@@ -73,13 +73,7 @@ def parser() -> argparse.ArgumentParser:
         help="replay the policies on recorded flow (eval.tape) instead of simulating, in each --world-file market "
         "(calibrated by python -m eval.calibrate): one episode per session of the market's horizon",
     )
-    p.add_argument("--fill-rule", choices=FILL_RULES, default="through", help="replay's fill rule (default through)")
-    p.add_argument(
-        "--at-quote-probability",
-        type=float,
-        default=0.5,
-        help="replay's chance an order reaching the quote's price fills it, with --fill-rule at_quote (default 0.5)",
-    )
+    replay_arguments(p)
     p.add_argument(
         "--episodes",
         type=int,
@@ -161,8 +155,7 @@ def prepare(args: argparse.Namespace) -> tuple[Path, list[Job], str]:
         raise ValueError(f"--episodes must be ≥ 1; got {args.episodes}")
     if not args.risk_aversion > 0:
         raise ValueError(f"--risk-aversion must be > 0; got {args.risk_aversion}")
-    if not 0.0 <= args.at_quote_probability <= 1.0:
-        raise ValueError(f"--at-quote-probability must be in [0, 1]; got {args.at_quote_probability}")
+    check_replay_arguments(args)
     if args.scenario:
         out, title = args.out or Path("reports") / args.scenario, f"Scenario `{args.scenario}`"
         if args.scenario in MARKET_SCENARIOS:
@@ -187,7 +180,7 @@ def prepare(args: argparse.Namespace) -> tuple[Path, list[Job], str]:
             raise ValueError("--replay needs --world-file markets (calibrated from data) and no --world preset")
         tape = read_tape(args.replay)
         flows = [
-            session_flow(tape, world, *replay_units(path), seed=args.seed)
+            session_flow(tape, world, *replay_units(path), seed=args.seed, tick=args.tick)
             for (_, world), path in zip(worlds, args.world_file, strict=True)
         ]
         if len({flow.sessions for flow in flows}) != 1:
@@ -199,6 +192,7 @@ def prepare(args: argparse.Namespace) -> tuple[Path, list[Job], str]:
             "sessions": flows[0].sessions,
             "fill_rule": args.fill_rule,
             "at_quote_probability": args.at_quote_probability if args.fill_rule == "at_quote" else None,
+            "tick": flows[0].tick,
         }
     jobs = []
     for (label, world), runner in zip(worlds, runners, strict=True):

@@ -17,7 +17,9 @@ the sessions (every policy sees the same orders, and the same draws of the ``at_
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -49,6 +51,28 @@ class Flow:
     @property
     def sessions(self) -> int:
         return self.mid.shape[0]
+
+
+def replay_arguments(p: argparse.ArgumentParser) -> None:
+    """The replay's flags, for every command that replays: ``--fill-rule``, ``--at-quote-probability``, ``--tick``."""
+    p.add_argument("--fill-rule", choices=FILL_RULES, default="through", help="replay's fill rule (default through)")
+    p.add_argument(
+        "--at-quote-probability",
+        type=float,
+        default=0.5,
+        help="replay's chance an order reaching the quote's price fills it, with --fill-rule at_quote (default 0.5)",
+    )
+    p.add_argument(
+        "--tick", type=float, help="the venue's tick [price] (default: the smallest price step the trades show)"
+    )
+
+
+def check_replay_arguments(args: argparse.Namespace) -> None:
+    """``ValueError`` naming a bad replay flag and what it accepts."""
+    if not 0.0 <= args.at_quote_probability <= 1.0:
+        raise ValueError(f"--at-quote-probability must be in [0, 1]; got {args.at_quote_probability}")
+    if args.tick is not None and not (math.isfinite(args.tick) and args.tick > 0):
+        raise ValueError(f"--tick must be a price step > 0; got {args.tick}")
 
 
 def session_flow(tape: Tape, world, time_unit: float, lot: float, seed: int = 0, tick: float | None = None) -> Flow:

@@ -21,7 +21,7 @@ from eval.calibration_report import session_arguments
 from eval.evaluate import build_baselines, build_policy, evaluate_policies, json_ready
 from eval.files import atomic_write_json, atomic_write_text, staged
 from eval.metrics import Z_95
-from eval.replay import FILL_RULES, replay_runner, session_flow
+from eval.replay import check_replay_arguments, replay_arguments, replay_runner, session_flow
 from eval.specs import parse_spec
 from eval.tape import Tape, read_tape
 
@@ -38,8 +38,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--risk-aversion", type=float, default=0.5, help="CARA γ of the market's penalty (default 0.5)")
     p.add_argument("--policy", action="append", metavar="SPEC", help="NAME[:k=v] or run:PATH (default: the ladder)")
     p.add_argument("--episodes", type=int, default=1000, help="simulated episodes per policy (default 1000)")
-    p.add_argument("--fill-rule", choices=FILL_RULES, default="through")
-    p.add_argument("--at-quote-probability", type=float, default=0.5)
+    replay_arguments(p)
     p.add_argument("--seed", type=int, default=0)
     return p
 
@@ -47,9 +46,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        check_replay_arguments(args)
         tape, cut, fitted = split_calibration(args)
         market = fitted.market
-        flow = session_flow(tape.between(cut, tape.duration), market, args.time_unit, fitted.lot, seed=args.seed)
+        held_out = tape.between(cut, tape.duration)
+        flow = session_flow(held_out, market, args.time_unit, fitted.lot, seed=args.seed, tick=args.tick)
         specs = [parse_spec(text) for text in args.policy or POLICIES]
         baselines, notes = build_baselines(market, [spec.text for spec in specs if spec.name != "run"], warn=False)
         policies = {  # in command-line order

@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         "--out",
         str(args.out / "gap"),
         *(f"--{name.replace('_', '-')}={getattr(args, name)}" for name in FORWARDED),
+        *(f"--{name}={getattr(args, name)}" for name in OPTIONAL if getattr(args, name) is not None),
         *(item for text in [f"run:{run_dir}", *policies] for item in ("--policy", text)),
     ]
     return sim_to_real.main(forwarded)
@@ -76,6 +77,7 @@ FORWARDED = (
     "at_quote_probability",
     "seed",
 )
+OPTIONAL = ("tick",)  # forwarded where given
 
 
 if __name__ == "__main__":

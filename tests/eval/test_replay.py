@@ -95,6 +95,15 @@ def test_the_command_replays_policies_on_the_shipped_capture(tmp_path, capsys):
     assert json.loads((again / "metrics.json").read_text())["policies"] == document["policies"]  # deterministic
     assert evaluate(["--world", "default", "--replay", str(SHIPPED), "--out", str(out)]) == 2
     assert "--replay needs --world-file markets" in capsys.readouterr().err
+    # The tick is read from the trades unless given; a coarser one fills only orders printing further through.
+    assert 0 < document["replay"]["tick"] < 0.1
+    coarse = tmp_path / "coarse"
+    assert evaluate([*command, "--tick", "0.5", "--out", str(coarse)]) == 0
+    replayed = json.loads((coarse / "metrics.json").read_text())
+    assert replayed["replay"]["tick"] == 0.5
+    assert replayed["policies"]["symmetric"]["fills_bid"] < symmetric["fills_bid"]
+    assert evaluate([*command, "--tick", "-1", "--out", str(tmp_path / "bad")]) == 2
+    assert "--tick must be a price step > 0; got -1.0" in capsys.readouterr().err
 
 
 def test_the_sim_to_real_command_sets_simulation_beside_replay(tmp_path, capsys):
