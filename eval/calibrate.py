@@ -16,6 +16,15 @@ depth and the request sizes, each estimate with a 95 % interval and the diagnost
   trade and with every print an order (the naive choices). The logistic curve ``f(δ) = 1/(1 + e^(α + β·δ))`` is
   fitted to the same depths by maximum likelihood (density ``β·f·(1 − f)/f(h)`` beyond the touch), and the curve of
   the lower AIC (``2·parameters − 2·ln L``, one parameter against two) is the market's.
+- **Volatility regimes** (optional). The sampled returns as a two-state Gaussian hidden Markov model (Hamilton 1989,
+  "A new approach to the economic analysis of nonstationary time series", Econometrica 57(2)): in state j a return
+  is ``N(0, σⱼ²·Δ)``, the state a Markov chain, fitted by maximum likelihood (the forward recursion, Rabiner 1989)
+  with intervals from the inverse Hessian. A recorded mid moves on a grid (half a tick), so a return is read as the
+  interval of the grid's width around it (its probability, not a density: many zero returns would otherwise let one
+  state's σ collapse to zero). A step's switch chances ``a`` (calm → stressed) and ``b`` are a
+  continuous chain's, ``a + b = 1 − e^(−λΔ)``, so the leaving rates are ``q₀ = a·λ/(a + b)`` and
+  ``q₁ = b·λ/(a + b)``. The market holds the two regimes where the AIC prefers them to one σ and each lasts two
+  samples or more on average (a state left within a sample is the stale mid's zero returns, not a regime).
 - **Sizes.** Each order's size over ``lot`` [the venue's quantity per lot], rounded to whole lots (at least 1),
   summarized as a ladder of at most ``SIZE_LEVELS`` sizes and their shares.
 
@@ -31,9 +40,10 @@ import math
 
 import numpy as np
 import scipy.optimize
+import scipy.special
 from scipy import stats
 
-from envs.market import Asset, Market, Penalty
+from envs.market import Asset, Market, Penalty, Regimes
 from eval.tape import Tape
 
 SIZE_LEVELS = 3
@@ -84,6 +94,128 @@ def volatility(tape: Tape, sampling: float) -> Estimate:
     low = n * variance / stats.chi2.ppf(0.975, n)
     high = n * variance / stats.chi2.ppf(0.025, n)
     return Estimate(math.sqrt(variance), math.sqrt(low), math.sqrt(high), n)
+
+
+@dataclasses.dataclass(frozen=True)
+class RegimeFit:
+    """Two volatility regimes of the mid (module docstring): each state's σ [price/√s], calm first, and its leaving
+    rate [1/s], with 95 % intervals; the log-likelihood of one state and of two; whether the market holds them, and
+    why not where it does not."""
+
+    sigma: tuple[Estimate, Estimate]
+    leave_rate: tuple[Estimate, Estimate]
+    log_likelihood: dict[str, float]
+    chosen: bool
+    why_not: str = ""
+
+
+def _return_probability(returns: np.ndarray, resolution: float, deviation: np.ndarray) -> np.ndarray:
+    """``P(r ± resolution/2)`` of each return under ``N(0, deviation²)`` [price], per return and deviation: the
+    normal's mass over the grid interval, or its density times the width where the width is negligible."""
+    scaled = returns[:, None] / deviation
+    width = resolution / deviation
+    with np.errstate(divide="ignore"):
+        mass = scipy.special.ndtr(scaled + width / 2) - scipy.special.ndtr(scaled - width / 2)
+    return np.where(width < 1e-3, np.exp(-0.5 * scaled**2) / math.sqrt(2.0 * math.pi) * width, mass)
+
+
+def _regime_log_likelihood(returns: np.ndarray, resolution: float, sampling: float, params: np.ndarray) -> float:
+    """The two-state model's log-likelihood of ``returns`` (on a grid of ``resolution``) at ``params`` = (ln σ₀², ln σ₁²,
+    logit a, logit b), the variances per second, the chain opening in its stationary law."""
+    a, b = scipy.special.expit(params[2:])
+    transition = np.array([[1.0 - a, a], [b, 1.0 - b]])
+    density = _return_probability(returns, resolution, np.sqrt(np.exp(params[:2]) * sampling))
+    belief, total = np.array([b, a]) / (a + b), 0.0
+    for row in density:
+        joint = belief * row
+        scale = joint.sum()
+        if not scale > 0:
+            return -np.inf
+        total += math.log(scale)
+        belief = (joint / scale) @ transition
+    return total
+
+
+def volatility_regimes(tape: Tape, sampling: float) -> RegimeFit:
+    """The two-regime fit of the mid's returns sampled every ``sampling`` seconds (module docstring)."""
+    returns = mid_returns(tape, sampling)
+    # The grid the recorded mid moves on (mids rounded to 8 decimals: a price's float noise is no step).
+    steps = np.diff(np.unique(np.round(tape.mid, 8)))
+    resolution = float(steps.min()) if steps.size else 0.0
+    if returns.size < 20:
+        raise ValueError(f"two volatility regimes need at least 20 returns; sampling {sampling} s gives {returns.size}")
+    squares = np.sort(returns**2)
+    half = squares.size // 2
+    start = np.array(
+        [math.log(max(squares[:half].mean(), 1e-30) / sampling), math.log(max(squares[half:].mean(), 1e-30) / sampling)]
+        + [scipy.special.logit(0.05)] * 2
+    )
+
+    def negative(params: np.ndarray) -> float:
+        value = _regime_log_likelihood(returns, resolution, sampling, params)
+        return -value if np.isfinite(value) else 1e300
+
+    best = scipy.optimize.minimize(negative, start, method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-6})
+    params = best.x if best.x[0] <= best.x[1] else best.x[[1, 0, 3, 2]]  # calm first
+    covariance = _inverse_hessian(negative, params)
+    errors = _standard_errors(np.diagonal(covariance))
+    sigma = tuple(_log_normal(math.exp(0.5 * params[j]), 0.5 * errors[j], returns.size) for j in (0, 1))
+    leave = _leave_rates(params, sampling)
+    step = 1e-5
+    gradient = np.array(  # of (ln q₀, ln q₁) by the switch chances' logits, by central differences: (2 params, 2 rates)
+        [
+            (np.log(_leave_rates(params + shift, sampling)) - np.log(_leave_rates(params - shift, sampling)))
+            / (2 * step)
+            for shift in np.eye(4)[2:] * step
+        ]
+    )
+    with np.errstate(invalid="ignore"):
+        log_errors = _standard_errors(np.einsum("pr,pq,qr->r", gradient, covariance[2:, 2:], gradient))
+    rates = tuple(_log_normal(float(leave[j]), log_errors[j], returns.size) for j in (0, 1))
+    one = -scipy.optimize.minimize_scalar(
+        lambda log_variance: (
+            -float(
+                np.sum(
+                    np.log(np.maximum(_return_probability(returns, resolution, np.exp([0.5 * log_variance])), 1e-300))
+                )
+            )
+        ),
+        bounds=(math.log(max(squares.mean(), 1e-30)) - 10.0, math.log(max(squares.mean(), 1e-30)) + 5.0),
+        method="bounded",
+    ).fun
+    two = -float(best.fun)
+    why_not = ""
+    if 2 * 4 - 2 * two >= 2 * 1 - 2 * one:
+        why_not = f"two regimes do not beat one σ by the AIC (log-likelihood {two:.6g} against {one:.6g})"
+    elif max(leave) * sampling > 0.5:
+        why_not = (
+            f"a fitted state lasts under two samples of {sampling:g} s on average: the stale mid's zero returns, not a "
+            "volatility regime (sample less often)"
+        )
+    likelihood = {"one": float(one), "two": two}
+    return RegimeFit(sigma, rates, likelihood, not why_not, why_not)
+
+
+def _standard_errors(variances: np.ndarray) -> np.ndarray:
+    """√ of the covariance's diagonal, ``inf`` where it is not a finite number ≥ 0 (a flat or singular likelihood)."""
+    variances = np.asarray(variances, dtype=np.float64)
+    return np.where(np.isfinite(variances) & (variances >= 0), np.sqrt(np.abs(variances)), np.inf)
+
+
+def _log_normal(value: float, log_error: float, count: int) -> Estimate:
+    """``value`` with the 95 % interval ``value·e^(±1.96·log_error)`` (``[0, inf]`` for an infinite error)."""
+    if not math.isfinite(log_error):
+        return Estimate(value, 0.0, math.inf, count)
+    spread = min(Z_95 * log_error, 700.0)
+    return Estimate(value, value * math.exp(-spread), value * math.exp(spread), count)
+
+
+def _leave_rates(params: np.ndarray, sampling: float) -> np.ndarray:
+    """``(q₀, q₁)`` [1/s] of the continuous chain whose step of ``sampling`` seconds switches with ``(a, b)``."""
+    a, b = scipy.special.expit(params[2:])
+    both = min(a + b, 1.0 - 1e-12)
+    total = -math.log(1.0 - both) / sampling
+    return np.array([a, b]) * total / both
 
 
 def volatility_signature(
@@ -230,6 +362,7 @@ class Calibration:
     signature: dict[float, Estimate]
     time_unit: float
     lot: float
+    regimes: RegimeFit | None = None
 
     def fitted_rate(self, side: str, depth: np.ndarray) -> np.ndarray:
         """The market's rate [per second] at which requests reach ``depth`` [price] on ``side`` (``bid``/``ask``)."""
@@ -249,13 +382,16 @@ def calibrate(
     max_inventory: int | None = None,
     risk_aversion: float = 0.0,
     single_size: bool = False,
+    regimes: bool = False,
 ) -> Calibration:
     """The one-asset market of ``tape``: σ and the intensities in the time unit of ``time_unit`` seconds, a session
     of ``horizon`` units in steps of ``dt``, sizes in lots of ``lot`` (default: the median order size), ``fee`` per
     lot, the limit ``max_inventory`` (default: 10 times the largest ladder size) and the running penalty of a
     mean-variance maker of CARA ``risk_aversion`` γ [1/price], ``(γ/2)·σ²·q²`` (data say nothing of it: the
     user's choice; 0 is risk-neutral). ``single_size``: every request one lot of the mean order size (no ladder), a
-    market the single-asset exact optimum can tabulate where its curve is exponential."""
+    market the single-asset exact optimum can tabulate where its curve is exponential. ``regimes``: fit two volatility
+    regimes (``volatility_regimes``); the market holds them, with the mean-variance penalty scaled by each regime's
+    σ², where the AIC prefers them."""
     orders = market_orders(tape)
     touch = float(np.median(orders.half_spread))  # the depth every order reaches
     sides = {"bid": orders.side < 0, "ask": orders.side > 0}  # sells reach the bid, buys the ask
@@ -307,6 +443,16 @@ def calibrate(
     market = Market(
         assets=(asset,), penalty=Penalty(running=0.5 * risk_aversion * asset.sigma**2), horizon=horizon, dt=dt
     )
+    fit = volatility_regimes(tape, sampling) if regimes else None
+    if fit is not None and fit.chosen:  # σ per regime as multiples of σ̂, the rates in the market's time unit
+        q0, q1 = (rate.value * time_unit for rate in fit.leave_rate)
+        market = market.replace(
+            regimes=Regimes(
+                scales=tuple(estimate.value / sigma.value for estimate in fit.sigma),
+                switch_rates=((-q0, q0), (q1, -q1)),
+            ),
+            penalty={"volatility_scaled": True},
+        )
     return Calibration(
         market,
         sigma,
@@ -321,23 +467,39 @@ def calibrate(
         volatility_signature(tape),
         time_unit,
         lot,
+        fit,
     )
 
 
 def simulated_tape(
-    asset: Asset, seconds: float, time_unit: float, half_spread: float, lot: float, seed: int, quote_every: float = 0.1
+    asset: Asset,
+    seconds: float,
+    time_unit: float,
+    half_spread: float,
+    lot: float,
+    seed: int,
+    quote_every: float = 0.1,
+    regimes: Regimes | None = None,
 ) -> Tape:
     """A tape drawn from the market model that ``calibrate`` inverts, for checking that it recovers known
     parameters: quotes every ``quote_every`` seconds at ``mid ± half_spread`` [price] around a Gaussian mid of
     volatility ``asset.sigma`` per √(``time_unit`` seconds); on each side, requests at ``A·f(h)`` per second that
     reach the touch (the bid's share ``2·sell_share``; f the asset's fill curve), each reaching a depth D ≥ h with
     ``P(D ≥ δ) = f(δ)/f(h)``, for a ladder size times ``lot``, printed as two fills 1 ms apart (a sweep) at the touch
-    and at its deepest price."""
+    and at its deepest price. With ``regimes`` (rates per time unit) σ is scaled by a regime chain stepped at each
+    quote."""
     rng = np.random.default_rng(seed)
     quote_time = np.arange(0.0, seconds, quote_every)
-    sigma = asset.sigma / math.sqrt(time_unit)
+    sigma = np.full(quote_time.size - 1, asset.sigma / math.sqrt(time_unit))
+    if regimes is not None:
+        chain = Market(regimes=regimes, horizon=quote_every / time_unit, dt=quote_every / time_unit)
+        cumulative = np.cumsum(chain.regime_step_transition, axis=1)
+        state = int(np.searchsorted(np.cumsum(chain.stationary_regime_distribution), rng.uniform(), side="right"))
+        for index, u in enumerate(rng.uniform(size=sigma.size)):
+            sigma[index] *= regimes.scales[state]
+            state = min(int(np.searchsorted(cumulative[state], u, side="right")), regimes.count - 1)
     mid = asset.s0 + np.concatenate(
-        [[0.0], np.cumsum(sigma * math.sqrt(quote_every) * rng.standard_normal(quote_time.size - 1))]
+        [[0.0], np.cumsum(sigma * math.sqrt(quote_every) * rng.standard_normal(sigma.size))]
     )
     rows = []
     for side, share in ((-1, asset.sell_share), (1, 1.0 - asset.sell_share)):

@@ -42,6 +42,12 @@ def parser() -> argparse.ArgumentParser:
         "exponential curve the market's exact optimum can then be tabulated",
     )
     p.add_argument(
+        "--regimes",
+        action="store_true",
+        help="fit two volatility regimes to the sampled mid (a Gaussian hidden Markov model); the market holds them "
+        "where the AIC prefers them to one σ",
+    )
+    p.add_argument(
         "--risk-aversion",
         type=float,
         default=0.0,
@@ -78,13 +84,14 @@ def main(argv: list[str] | None = None) -> int:
             args.fee,
             risk_aversion=args.risk_aversion,
             single_size=args.single_size,
+            regimes=args.regimes,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return BAD_INPUT
     choices = {
         key: getattr(args, key)
-        for key in ("time_unit", "horizon", "dt", "sampling", "fee", "risk_aversion", "single_size")
+        for key in ("time_unit", "horizon", "dt", "sampling", "fee", "risk_aversion", "single_size", "regimes")
     }
     choices["lot"] = result.lot
     document = market_file(result, tape, choices)
@@ -124,6 +131,10 @@ def market_file(result: Calibration, tape: Tape, choices: dict[str, Any]) -> dic
         "fill_shift_logistic": estimate_entry(result.logistic["shift"], ""),
         "fill_slope_logistic": estimate_entry(result.logistic["slope"], "1/price"),
     }
+    if result.regimes is not None:
+        for j, name in enumerate(("calm", "stressed")):
+            estimates[f"sigma_{name}"] = estimate_entry(result.regimes.sigma[j], "price/√time", root)
+            estimates[f"leave_rate_{name}"] = estimate_entry(result.regimes.leave_rate[j], "1/time", unit)
     return {
         "market": result.market.document(),
         "provenance": {
@@ -171,6 +182,8 @@ def warnings_of(result: Calibration, tape: Tape) -> list[str]:
                 f"the {result.curve} curve misses the {name}'s observed rate by a factor {math.exp(worst):.3g} at some "
                 f"depth (see the residuals): the orders' depths beyond the touch do not follow it"
             )
+    if result.regimes is not None and not result.regimes.chosen:
+        found.append(f"the market keeps one σ: {result.regimes.why_not}")
     values = [e.value for e in result.signature.values()]
     if len(values) > 1 and max(values) > 1.25 * min(values):
         found.append("σ̂ moves by more than 25 % with the sampling (microstructure noise or too few returns)")
@@ -254,6 +267,17 @@ def report_text(document: dict[str, Any], result: Calibration, tape: Tape) -> st
         + f", sizes {asset['sizes']} with shares "
         f"{[round(p, 3) for p in asset['size_probabilities']]}, limit {asset['max_inventory']}.",
         "",
+        *(
+            [
+                f"Volatility regimes: {'held by the market' if result.regimes.chosen else 'not held (one σ)'}; "
+                f"log-likelihood of one σ {result.regimes.log_likelihood['one']:.6g}, of two regimes "
+                f"{result.regimes.log_likelihood['two']:.6g} (held where the AIC prefers two and each lasts two samples or "
+                "more).",
+                "",
+            ]
+            if result.regimes is not None
+            else []
+        ),
         "## Diagnostics",
         "",
         f"- touch (median quoted half-spread): {result.touch:.5g}; orders measured short of it: {result.stale:.1%}",

@@ -1,6 +1,7 @@
 """Calibration from a tape: it recovers known parameters from data our model generates (written in the plain format
 and read back), and on the shipped real capture it gives an ordinary market with its intervals and diagnostics."""
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -160,3 +161,48 @@ def test_data_to_a_calibrated_market_that_eval_and_train_accept(tmp_path, capsys
     assert world_of(config) == read_market_file(market_file)
     with pytest.raises(ConfigError, match=r"world.overrides: market file .*missing.yaml cannot be read"):
         load_config(None, [f"world.file={tmp_path / 'missing.yaml'}"])
+
+
+def test_volatility_regimes_are_recovered_from_data_drawn_with_them(tmp_path):
+    """Three hours of a mid switching between σ × 0.5 and σ × 2 (leaving at 0.2 and 0.4 a minute): the two-state
+    fit holds each σ and each rate within its interval, the market holds them in its time unit with the
+    mean-variance penalty scaled by σ², and its exact optimum builds; the same data without regimes keep one σ."""
+    from baselines import make_policy
+    from envs.market import Regimes
+
+    regimes = Regimes(scales=(0.5, 2.0), switch_rates=((-0.2, 0.2), (0.4, -0.4)))
+    asset = dataclasses.replace(TRUTH, sizes=(1,), size_probabilities=(1.0,))
+    tape = simulated_tape(asset, 3 * 3600.0, 60.0, 0.01, 0.1, seed=3, quote_every=1.0, regimes=regimes)
+    result = calibrate(tape, time_unit=60.0, sampling=5.0, lot=0.1, regimes=True, risk_aversion=0.1)
+    fit = result.regimes
+    assert fit.chosen and fit.why_not == ""
+    for estimate, scale in zip(fit.sigma, regimes.scales, strict=True):
+        assert inside(estimate, asset.sigma * scale / math.sqrt(60.0))
+    for estimate, rate in zip(fit.leave_rate, (0.2, 0.4), strict=True):
+        assert inside(estimate, rate / 60.0)
+    market = result.market
+    assert market.regimes.count == 2 and market.penalty.volatility_scaled
+    sigma = result.sigma.value
+    assert market.regimes.scales == pytest.approx([fit.sigma[0].value / sigma, fit.sigma[1].value / sigma])
+    assert market.regimes.switch_rates[0][1] == pytest.approx(fit.leave_rate[0].value * 60.0)
+    assert make_policy("optimal", market).market.regimes.count == 2
+    plain = simulated_tape(asset, 3 * 3600.0, 60.0, 0.01, 0.1, seed=3, quote_every=1.0)
+    kept = calibrate(plain, time_unit=60.0, sampling=5.0, lot=0.1, regimes=True)
+    assert not kept.regimes.chosen and "AIC" in kept.regimes.why_not and kept.market.regimes.count == 1
+
+
+def test_the_stale_mids_zero_returns_are_no_regime(tmp_path, capsys):
+    """On the shipped capture sampled every second, two states fit the stale mid's zero returns (a state left within
+    a sample): the market keeps one σ and says why; the report and the market file carry the fit."""
+    import yaml
+
+    from eval.calibration_report import main
+
+    out = tmp_path / "eth.yaml"
+    assert main([str(SHIPPED), "--out", str(out), "--regimes", "--sampling", "1"]) == 0
+    document = yaml.safe_load(out.read_text())
+    assert Market.from_document(document["market"]).regimes.count == 1
+    assert {"sigma_calm", "sigma_stressed", "leave_rate_calm", "leave_rate_stressed"} <= set(document["estimates"])
+    assert document["provenance"]["choices"]["regimes"] is True
+    assert "the stale mid's zero returns, not a volatility regime" in capsys.readouterr().err
+    assert "Volatility regimes: not held" in (tmp_path / "eth-report" / "report.md").read_text()
