@@ -48,7 +48,10 @@ ALL_PRESETS = sorted([*list_presets(), *MARKET_PRESETS])
         (lambda: Market(assets=(Asset(sigma=0.0), Asset())), r"^assets\[0\].sigma must be > 0 in a market of several"),
         (lambda: Market().replace(volatility=1.0), r"^unknown market field\(s\) \['volatility'\]"),
         (lambda: make_market("dealer", gamma=1.0), r"^unknown market field\(s\) \['gamma'\]"),
-        (lambda: make_market("three_bonds"), r"^unknown preset 'three_bonds'; accepted: \['as2008', 'begv2021', 'dealer'"),
+        (
+            lambda: make_market("three_bonds"),
+            r"^unknown preset 'three_bonds'; accepted: \['as2008', 'begv2021', 'dealer'",
+        ),
         (lambda: mean_variance_market(-1.0), r"^running must be a finite number ≥ 0; got -2.0$"),
         (lambda: Market(assets=[{"sizes": (0,)}]), r"sizes must be a list of at least 1 integers ≥ 1; got \(0,\)"),
         (lambda: Market(assets=[{"fill_slope": 0.0}]), r"fill_slope must be a finite number > 0; got 0.0"),
