@@ -5,8 +5,8 @@ and the optimum's exact value; the optimum's build time and memory on the paper'
 the step's convergence: each strategy's mean P&L at the preset's dt and at dt/2, which should differ by less than a
 standard error of the mean P&L. Paths at two steps share no draws, so the change is measured on a control-variate
 estimator of the mean P&L with the same expectation and a far smaller spread: each step's P&L less the positions'
-diffusive revaluation ``qᵀ·(ΔS − μ·dt)`` and the fills' cash less its expectation given the quotes (both of mean
-zero given the past; ``envs.core.StepOutcome.fill_noise``).
+diffusive revaluation and the fills' cash less its expectation given the quotes (both of mean zero given the past;
+``envs.core.StepOutcome.diffusion_pnl`` and ``fill_noise``).
 
 Run: ``.venv/bin/python benchmarks/begv2021.py [--paths N] [--seed S]`` (about 15 minutes on 2 cores).
 """
@@ -38,7 +38,6 @@ def simulate(market, policy, keys: np.ndarray) -> dict[str, np.ndarray]:
     """One session per key under ``policy`` (a dealing rule): per path the P&L marked to the mids [€], the objective
     (the environment's reward: P&L less the running penalty) [€] and the control-variate P&L (module docstring)."""
     state = core.reset(market, keys, np.zeros(len(keys), dtype=np.uint64))
-    drift = market.column("drift")[:, None] * market.dt
     pnl, objective, controlled = (np.zeros(len(keys)) for _ in range(3))
     for index in range(market.n_steps):
         time_to_close = np.full(len(keys), market.horizon - index * market.dt)
@@ -47,7 +46,7 @@ def simulate(market, policy, keys: np.ndarray) -> dict[str, np.ndarray]:
         step_pnl = outcome.reward + outcome.penalty
         pnl += step_pnl
         objective += outcome.reward
-        controlled += step_pnl - (state.inventory * (state.mid_return - drift)).sum(axis=0) - outcome.fill_noise
+        controlled += step_pnl - outcome.diffusion_pnl - outcome.fill_noise
     return {"pnl": pnl, "objective": objective, "controlled": controlled}
 
 

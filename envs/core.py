@@ -218,6 +218,12 @@ class StepOutcome:
     _reduction: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
     @property
+    def diffusion_pnl(self) -> np.ndarray:
+        """Every position's revaluation by the mids' diffusive shocks, ``xᵀ·(ΔS − drifts − jumps)`` [price]: mean zero
+        given the past."""
+        return self._reduction()[0]
+
+    @property
     def fill_noise(self) -> np.ndarray:
         """The fills' cash (spread captured − fees) less its expectation given the quotes [price]."""
         return self._reduction()[1]

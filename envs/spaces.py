@@ -84,26 +84,22 @@ def action_mapper(world) -> Callable[[np.ndarray], Action]:
                 "action must be finite (no NaN or inf); accepted: values in [-1, 1], finite values outside are clipped"
             )
         action = np.minimum(np.maximum(action, _MINUS_ONE), _ONE)  # np.clip's dispatch costs twice as much at one book
+        if action.ndim == 1:
+            trade = round_to_lot(action[quote_legs:] * max_trade, lot) if m else None
+        else:
+            trade = round_to_lot(action[:, quote_legs:].T * max_trade_column, lot_column) if m else None
         if buckets > 1:  # the core's per-size layout (l, 2, d, *M)
             batch = action.shape[:-1]
             quotes = np.moveaxis(action[..., :quote_legs].reshape(batch + (d, buckets, 2)), (-2, -1, -3), (0, 1, 2))
             ranges = (low, per_action) if action.ndim == 1 else (low_column, per_action_column)
             per_size = np.where(quotes < _ONE, ranges[0] + ranges[1] * (quotes + _ONE), np.inf)
-            hedges = action[..., quote_legs:]
-            trade = None
-            if m and action.ndim == 1:
-                trade = round_to_lot(hedges * max_trade, lot)
-            elif m:
-                trade = round_to_lot(hedges.T * max_trade_column, lot_column)
             return Action.of_sizes(per_size, probabilities, trade)
         if action.ndim == 1:  # the core's layout (2, d): the sides' rows
             quotes = action[: 2 * d].reshape(d, 2).T
             offset = low + per_action * (quotes + _ONE)
-            trade = round_to_lot(action[2 * d :] * max_trade, lot) if m else None
         else:  # (2, d, n), contiguous over the books
             quotes = np.ascontiguousarray(action[:, : 2 * d].reshape(-1, d, 2).transpose(2, 1, 0))
             offset = low_column + per_action_column * (quotes + _ONE)
-            trade = round_to_lot(action[:, 2 * d :].T * max_trade_column, lot_column) if m else None
         return Action(offset, quotes < _ONE, trade)
 
     return to_action
@@ -147,8 +143,8 @@ def action_to_hedge(world, action: np.ndarray) -> np.ndarray:
 def quotes_to_action(
     world, bid_offset: np.ndarray, ask_offset: np.ndarray, hedge_trade: np.ndarray | None = None
 ) -> np.ndarray:
-    """Inverse of ``action_to_quotes`` (and ``action_to_hedge``): offsets ``(..., d)`` [price] and hedge trades
-    ``(..., m)`` [lots] to float32 actions ``(..., legs)``.
+    """Inverse of ``action_to_quotes`` (and ``action_to_hedge``): offsets ``(..., d)`` [price] (per size ``(..., d, l)``
+    under the per-size rule) and hedge trades ``(..., m)`` [lots] to float32 actions ``(..., legs)``.
 
     An offset of ``+inf`` (or at least the range's top) pulls the side; offsets below the range's bottom are clipped
     to it. A hedge entry is ``trade / U``, clipped to ±1 (no trade when ``hedge_trade`` is ``None``); a market without
@@ -158,33 +154,23 @@ def quotes_to_action(
     market = view.market
     ranges = np.array(view.offset_range, dtype=np.float64)
     bid, ask = np.broadcast_arrays(np.asarray(bid_offset, np.float64), np.asarray(ask_offset, np.float64))
-    buckets = market.quote_buckets
-    if buckets > 1:  # per size (..., d, l); a quote per side, (..., d, 1) or (..., d), quotes every size alike
-        if bid.shape[-2:] == (market.n_assets, 1):
-            bid, ask = (np.repeat(side, buckets, axis=-1) for side in (bid, ask))
-        elif bid.shape[-2:] != (market.n_assets, buckets) and bid.shape[-1:] == (market.n_assets,):
-            bid, ask = (np.repeat(side[..., None], buckets, axis=-1) for side in (bid, ask))
-        if bid.shape[-2:] != (market.n_assets, buckets):
-            raise ValueError(
-                f"per-size offsets must have last dimensions ({market.n_assets}, {buckets}) (per asset, per size), or "
-                f"({market.n_assets}, 1) or {market.n_assets} (per asset, every size alike); got {bid.shape}"
-            )
-        offsets = np.stack([bid, ask], axis=-1)  # (..., d, l, 2)
-        low, high = ranges[:, 0, None, None], ranges[:, 1, None, None]
-        offsets = np.minimum(offsets, high)
-        action = np.clip(2.0 * (offsets - low) / (high - low) - 1.0, -1.0, 1.0).reshape(bid.shape[:-2] + (-1,))
-        return _with_hedges(market, action, hedge_trade)
-    if bid.shape[-1:] != (market.n_assets,):
-        raise ValueError(f"offsets must have a last dimension of {market.n_assets} (one per asset); got {bid.shape}")
-    offsets = np.stack([bid, ask], axis=-1)  # (..., d, 2)
-    low, high = ranges[:, 0, None], ranges[:, 1, None]
-    offsets = np.minimum(offsets, high)  # +inf (pulled) maps to +1
-    action = np.clip(2.0 * (offsets - low) / (high - low) - 1.0, -1.0, 1.0).reshape(bid.shape[:-1] + (-1,))
-    return _with_hedges(market, action, hedge_trade)
-
-
-def _with_hedges(market, action: np.ndarray, hedge_trade: np.ndarray | None) -> np.ndarray:
-    """The quote legs ``action`` followed by the hedge legs of ``hedge_trade`` (``quotes_to_action``), float32."""
+    d, buckets = market.n_assets, market.quote_buckets
+    if buckets == 1:  # per side (..., d): one size
+        if bid.shape[-1:] != (d,):
+            raise ValueError(f"offsets must have a last dimension of {d} (one per asset); got {bid.shape}")
+        bid, ask = bid[..., None], ask[..., None]
+    elif bid.shape[-2:] == (d, 1):  # per size (..., d, l); a quote per side, (..., d, 1) or (..., d), every size alike
+        bid, ask = (np.repeat(side, buckets, axis=-1) for side in (bid, ask))
+    elif bid.shape[-2:] != (d, buckets) and bid.shape[-1:] == (d,):
+        bid, ask = (np.repeat(side[..., None], buckets, axis=-1) for side in (bid, ask))
+    if bid.shape[-2:] != (d, buckets):
+        raise ValueError(
+            f"per-size offsets must have last dimensions ({d}, {buckets}) (per asset, per size), or ({d}, 1) or {d} "
+            f"(per asset, every size alike); got {bid.shape}"
+        )
+    offsets = np.minimum(np.stack([bid, ask], axis=-1), ranges[:, 1, None, None])  # (..., d, l, 2); +inf maps to +1
+    low, high = ranges[:, 0, None, None], ranges[:, 1, None, None]
+    action = np.clip(2.0 * (offsets - low) / (high - low) - 1.0, -1.0, 1.0).reshape(bid.shape[:-2] + (-1,))
     if not market.n_hedges:
         if hedge_trade is not None and np.any(np.asarray(hedge_trade) != 0):
             raise ValueError("hedge_trade must be zero in a market without hedge instruments")
