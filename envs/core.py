@@ -31,8 +31,8 @@ values ``(2, d, *M)``, side 0 the bid and side 1 the ask.
 Randomness is counter-based: each book owns a 64-bit key, and the uniform for (episode, step, stream) is the
 splitmix64 output at that counter. Per step: one uniform per side and asset (each asset's bid, then each asset's
 ask; it decides the fill and, rescaled below the fill chance, the size), two per pair of mid shocks (Box–Muller,
-over every instrument; one each under the binomial mid), one for the regime switch in a market with regimes and
-one for the flow state's switch with informed flow. The opening inventories, regime and flow state are drawn at
+over every instrument and, with informed flow, one more normal that drives the flow state's switch; one uniform each
+under the binomial mid) and one for the regime switch in a market with regimes. The opening inventories, regime and flow state are drawn at
 step ``n_steps``, a counter no trading step uses. A book's draws
 depend only on its own key, so one column of a batch equals a single book seeded alike, and two policies run on
 the same keys face the same requests and mid shocks (common random numbers).
@@ -45,6 +45,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+import scipy.special
 
 from envs import flow as flow_filter
 from envs.market import Market
@@ -328,7 +329,8 @@ def draw_regime(cumulative: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 def switch_state(cumulative: np.ndarray, state: np.ndarray, u: np.ndarray) -> np.ndarray:
     """A Markov chain's next state per book, from the current ``state`` (int64 ``M``), its transition's cumulative
-    rows ``(k, k)`` and uniforms ``u`` ``M``: ``draw_regime`` of each book's row, threshold by threshold."""
+    rows ``(k, k)`` and uniforms ``u`` ``M``: ``draw_regime`` of each book's row, threshold by threshold. The same
+    with ``Φ⁻¹`` of the rows and standard normals for ``u``."""
     following = (u >= cumulative[:, 0][state]).astype(np.int64)
     for column in range(1, cumulative.shape[1] - 1):
         following += u >= cumulative[:, column][state]
@@ -402,8 +404,8 @@ class _Terms:
     risk_diagonal: np.ndarray  # (d, 1…) R_ii of the quoted assets
     cumulative_transition: np.ndarray | None  # (regimes, regimes)
     flow: flow_filter.FlowEvidence | None  # None without informed flow (one flow state)
-    print_chance: np.ndarray | None  # (2, d, S) per flow state, under informed flow
-    cumulative_flow: np.ndarray | None  # (S, S)
+    flow_table: np.ndarray | None  # (2d + 1, S) per flow state: the chance of a print per side and asset, μ·z·dt
+    flow_thresholds: np.ndarray | None  # (S, S) Φ⁻¹ of the flow chain's cumulative one-step transition
     # Per hedge, numpy scalars: max_trade and max_position [lots], spread_cost ψ [price/lot], impact η [price·time/lot²]
     # and ticket_fee [price].
     hedges: tuple[tuple[np.int64, np.int64, np.float64, np.float64, np.float64], ...]
@@ -489,8 +491,10 @@ def _market_terms(market: Market, ndim: int) -> _Terms:
         else np.diagonal(market.risk_matrix)[:d].reshape((d,) + pad),
         cumulative_transition=np.cumsum(market.regime_step_transition, axis=1) if market.regimes.count > 1 else None,
         flow=evidence,
-        print_chance=None if evidence is None else evidence.print_chance,
-        cumulative_flow=None if evidence is None else np.cumsum(evidence.transition, axis=1),
+        flow_table=None
+        if evidence is None
+        else np.concatenate([evidence.print_chance.reshape(2 * d, -1), evidence.step_drift[None]]),
+        flow_thresholds=None if evidence is None else scipy.special.ndtri(np.cumsum(evidence.transition, axis=1)),
         hedges=tuple(
             (
                 np.int64(hedge.max_trade),
@@ -514,10 +518,11 @@ def _fill_shape(terms: _Terms, offset: np.ndarray) -> np.ndarray:
 
 
 def stream_count(market: Market) -> int:
-    """Uniforms drawn per book and step: one per side and asset, two per pair of mid shocks (every instrument),
-    one for the regime switch in a market with regimes and one for the flow state's switch with informed flow."""
-    count = 2 * market.n_assets + 2 * ((market.n_instruments + 1) // 2)
-    count += (market.regimes.count > 1) + (market.flow.count > 1)
+    """Uniforms drawn per book and step: one per side and asset, two per pair of standard normals (one per
+    instrument and, with informed flow, one more for the flow state's switch; the binomial mid reads one uniform
+    per instrument of the pairs' streams) and one for the regime switch in a market with regimes."""
+    normals = market.n_instruments + (market.flow.count > 1)
+    count = 2 * market.n_assets + 2 * ((normals + 1) // 2) + (market.regimes.count > 1)
     if count > MAX_STREAMS:
         raise ValueError(
             f"assets and hedges are too many for the core's {MAX_STREAMS} random streams a step (2 per asset, 1 per "
@@ -544,7 +549,7 @@ class StepNoise:
     and books ``(steps, *M)`` (``at`` picks one step): ``arrival`` ``(2, d, …)`` the uniforms each side's fill is
     drawn against; ``normals`` ``(d + m, …)`` the instruments' independent standard shocks (±1 under the binomial
     mid), before the correlation; ``switch`` the regime switch's uniform (``None`` with one regime) and
-    ``flow_switch`` the flow state's (``None`` with one flow state)."""
+    ``flow_switch`` the standard normal of the flow state's (``None`` with one flow state)."""
 
     arrival: np.ndarray
     normals: np.ndarray
@@ -565,22 +570,23 @@ def step_noise(market: Market, u: np.ndarray) -> StepNoise:
     """The noise of steps from their uniforms, ``(stream_count, ...)`` (``uniforms`` or ``step_uniforms``)."""
     d, k = market.n_assets, market.n_instruments
     arrival = u[: 2 * d].reshape((2, d) + u.shape[1:])
-    if market.mid_process == "binomial":
-        normals = np.where(u[2 * d : 2 * d + k] < 0.5, 1.0, -1.0)
-    else:  # Box–Muller on pairs of the book's own uniforms
-        pairs = (k + 1) // 2
+    if market.mid_process == "binomial":  # informed flow needs the Gaussian mid
+        normals, drawn = np.where(u[2 * d : 2 * d + k] < 0.5, 1.0, -1.0), k
+    else:  # Box–Muller on pairs of the book's own uniforms, one normal more with informed flow (its switch's)
+        drawn = k + (market.flow.count > 1)
+        pairs = (drawn + 1) // 2
         radius, angle = box_muller(u[2 * d : 2 * d + pairs], u[2 * d + pairs : 2 * d + 2 * pairs])
-        if k == 1:
+        if drawn == 1:
             normals = radius * np.cos(angle)
         else:  # normals 2p and 2p + 1 from pair p
             normals = np.empty((2 * pairs,) + u.shape[1:])
             np.multiply(radius, np.cos(angle), out=normals[0::2])
             np.multiply(radius, np.sin(angle), out=normals[1::2])
-            normals = normals[:k]
-    after = 2 * d + 2 * ((k + 1) // 2)  # the switches' uniforms: the regime's, then the flow state's
-    switch = u[after] if market.regimes.count > 1 else None
-    flow_switch = u[after + (market.regimes.count > 1)] if market.flow.count > 1 else None
-    return StepNoise(arrival, normals, switch, flow_switch)
+            normals = normals[:drawn]
+    switch = u[2 * d + 2 * ((drawn + 1) // 2)] if market.regimes.count > 1 else None
+    if market.flow.count > 1:
+        return StepNoise(arrival, normals[:k], switch, normals[k])
+    return StepNoise(arrival, normals, switch)
 
 
 def reset(
@@ -647,7 +653,8 @@ def step(
     terms = _terms(market, state.cash.ndim)
     cash, hedge_position, trade, hedge_cost = _hedge(market, terms, state, action.hedge)
     q = state.inventory
-    lots, fill_moments, print_chance, offset = _fill(market, terms, q, action, noise.arrival, state.flow)
+    flow_terms = None if terms.flow is None else np.take(terms.flow_table, state.flow, axis=-1)
+    lots, fill_moments, print_chance, offset = _fill(market, terms, q, action, noise.arrival, flow_terms)
     bid_lots, ask_lots = lots[0], lots[1]
     net_sold = ask_lots - bid_lots
     inventory = q - net_sold
@@ -658,7 +665,7 @@ def step(
     if terms.fee is not None:
         fees = _row_sum(terms.fee * (bid_lots + ask_lots))
         cash -= fees
-    flow_drift = None if terms.flow is None else terms.flow.step_drift[state.flow]  # μ_flow·z·dt [price]
+    flow_drift = None if flow_terms is None else flow_terms[-1]  # μ_flow·z·dt [price]
     shocks, quoted_move, hedge_move = _move_mids(terms, state.regime, net_sold, noise.normals, flow_drift)
     inventory_pnl = _dot_rows(inventory, quoted_move)
     new_step = state.step + 1
@@ -705,7 +712,7 @@ def step(
     if terms.flow is not None:
         if belief is not None:
             belief = _filter(terms, state, prints, shocks, flow_drift)
-        flow = switch_state(terms.cumulative_flow, flow, noise.flow_switch)
+        flow = switch_state(terms.flow_thresholds, flow, noise.flow_switch)
     print_imbalance, mid_trend = state.print_imbalance, state.mid_trend
     if print_imbalance is not None:
         print_imbalance = (1 - IMBALANCE_WEIGHT) * print_imbalance + IMBALANCE_WEIGHT * (1.0 * prints[0] - prints[1])
@@ -783,7 +790,9 @@ def _fill(
     shape = np.exp(terms.negative_decay * quotes) if terms.all_exponential else _fill_shape(terms, quotes)
     # fill_probability at λ_side·f(δ), with λ_side·dt folded into one constant.
     if terms.arrival:
-        print_chance = terms.step_intensity if flow is None else _state_chances(terms.print_chance, flow)
+        print_chance = (
+            terms.step_intensity if flow is None else flow[:-1].reshape(terms.step_intensity.shape[:2] + flow.shape[1:])
+        )
         chance = print_chance * np.minimum(shape, 1.0)
     elif terms.poisson:
         chance = np.expm1(terms.step_intensity * shape)

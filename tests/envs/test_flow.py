@@ -57,9 +57,28 @@ def test_the_arrival_rule_fills_a_print_with_the_curve():
 def test_a_market_without_flow_draws_the_same_streams_as_before():
     plain = make_market("default")
     assert plain.flow == Flow() and core.stream_count(plain) == 4
-    assert core.stream_count(flow_market()) == 5
+    # The flow state's switch reads one more standard normal: the spare of the one mid's Box–Muller pair, or a
+    # pair of its own beside a hedge's.
+    assert core.stream_count(flow_market()) == 4
+    assert core.stream_count(make_market("hedged").replace(flow=flow_market().flow, fill_rule="arrival")) == 6
     state = core.reset(plain, market_keys(0, 3), np.zeros(3, dtype=np.uint64))
     assert state.flow is None and state.belief is None and state.prints is None
+
+
+def test_the_flow_state_switches_with_the_chains_one_step_transition():
+    market = flow_market()
+    n, steps = 20000, 12
+    state = core.reset(market, market_keys(11, n), np.zeros(n, dtype=np.uint64))
+    counts = np.zeros((3, 3))
+    pulled = core.Action.quotes(np.full((n, 1), np.inf), np.full((n, 1), np.inf))
+    for _ in range(steps):
+        before = state.flow
+        state, _ = core.step(market, state, pulled)
+        np.add.at(counts, (before, state.flow), 1)
+    visits = counts.sum(axis=1, keepdims=True)
+    expected = market.flow_step_transition
+    error = np.sqrt(expected * (1 - expected) / visits) + 1e-12
+    assert np.all(np.abs(counts / visits - expected) < 4 * error)
 
 
 def test_prints_arrive_at_the_states_tilted_rates_and_fills_are_prints():
