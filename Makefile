@@ -76,6 +76,7 @@ results: setup
 	$(RECORD) dealer benchmarks/dealer.py
 	$(RECORD) market_equivalence benchmarks/market_equivalence.py
 	$(RECORD) core_vs_revision benchmarks/core_vs_revision.py --rounds 5
+	$(RECORD) source_lines benchmarks/source_lines.py
 	$(RECORD) replay_speed benchmarks/replay_speed.py
 	$(RECORD) flow benchmarks/flow.py
 	$(RECORD) begv2021 benchmarks/begv2021.py
