@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import scipy.special
@@ -329,11 +329,17 @@ def draw_regime(cumulative: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 def switch_state(cumulative: np.ndarray, state: np.ndarray, u: np.ndarray) -> np.ndarray:
     """A Markov chain's next state per book, from the current ``state`` (int64 ``M``), its transition's cumulative
-    rows ``(k, k)`` and uniforms ``u`` ``M``: ``draw_regime`` of each book's row, threshold by threshold. The same
-    with ``Φ⁻¹`` of the rows and standard normals for ``u``."""
-    following = (u >= cumulative[:, 0][state]).astype(np.int64)
-    for column in range(1, cumulative.shape[1] - 1):
-        following += u >= cumulative[:, column][state]
+    rows ``(k, k)`` and uniforms ``u`` ``M``: ``draw_regime`` of each book's row (``next_state`` of its thresholds)."""
+    return next_state([cumulative[:, column][state] for column in range(cumulative.shape[1] - 1)], u)
+
+
+def next_state(thresholds: Sequence[np.ndarray], u: np.ndarray) -> np.ndarray:
+    """The state each book's draw ``u`` falls in, given its row's thresholds (each ``M``: all but the last of its
+    cumulative transition row): the count of thresholds at or below ``u``. The same with ``Φ⁻¹`` of the
+    thresholds and standard normals for ``u``."""
+    following = (u >= thresholds[0]).astype(np.int64)
+    for threshold in thresholds[1:]:
+        following += u >= threshold
     return following
 
 
@@ -349,7 +355,7 @@ def _dot_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``Σ_i a_i·b_i`` over the leading axis of two ``(k, *M)`` arrays, row by row."""
     total = a[0] * b[0]
     for i in range(1, len(a)):
-        total = total + a[i] * b[i]
+        total += a[i] * b[i]
     return total
 
 
@@ -357,7 +363,8 @@ def _quote_sum(quotes: np.ndarray) -> np.ndarray:
     """The sum of a ``(2, d, *M)`` quote array over its sides and assets [``M``], entry by entry."""
     total = quotes[0, 0] + quotes[1, 0]
     for i in range(1, quotes.shape[1]):
-        total = total + quotes[0, i] + quotes[1, i]
+        total += quotes[0, i]
+        total += quotes[1, i]
     return total
 
 
@@ -404,8 +411,7 @@ class _Terms:
     risk_diagonal: np.ndarray  # (d, 1…) R_ii of the quoted assets
     cumulative_transition: np.ndarray | None  # (regimes, regimes)
     flow: flow_filter.FlowEvidence | None  # None without informed flow (one flow state)
-    flow_table: np.ndarray | None  # (2d + 1, S) per flow state: the chance of a print per side and asset, μ·z·dt
-    flow_thresholds: np.ndarray | None  # (S, S) Φ⁻¹ of the flow chain's cumulative one-step transition
+    flow_table: np.ndarray | None  # (2d + S, S) per flow state: ``_flow_table``
     # Per hedge, numpy scalars: max_trade and max_position [lots], spread_cost ψ [price/lot], impact η [price·time/lot²]
     # and ticket_fee [price].
     hedges: tuple[tuple[np.int64, np.int64, np.float64, np.float64, np.float64], ...]
@@ -491,10 +497,7 @@ def _market_terms(market: Market, ndim: int) -> _Terms:
         else np.diagonal(market.risk_matrix)[:d].reshape((d,) + pad),
         cumulative_transition=np.cumsum(market.regime_step_transition, axis=1) if market.regimes.count > 1 else None,
         flow=evidence,
-        flow_table=None
-        if evidence is None
-        else np.concatenate([evidence.print_chance.reshape(2 * d, -1), evidence.step_drift[None]]),
-        flow_thresholds=None if evidence is None else scipy.special.ndtri(np.cumsum(evidence.transition, axis=1)),
+        flow_table=None if evidence is None else _flow_table(evidence),
         hedges=tuple(
             (
                 np.int64(hedge.max_trade),
@@ -506,6 +509,15 @@ def _market_terms(market: Market, ndim: int) -> _Terms:
             for hedge in market.hedges
         ),
     )
+
+
+def _flow_table(evidence: flow_filter.FlowEvidence) -> np.ndarray:
+    """What a step reads of each flow state, one column per state ``(2d + S, S)``, gathered once per step by the
+    books' states: each side's and asset's chance of a print, the drift ``μ·z·dt`` [price], and ``Φ⁻¹`` of all but
+    the last entry of the state's cumulative one-step transition (the thresholds of its switch's normal)."""
+    d = evidence.print_chance.shape[1]
+    thresholds = scipy.special.ndtri(np.cumsum(evidence.transition, axis=1)[:, :-1]).T
+    return np.concatenate([evidence.print_chance.reshape(2 * d, -1), evidence.step_drift[None], thresholds])
 
 
 def _fill_shape(terms: _Terms, offset: np.ndarray) -> np.ndarray:
@@ -665,7 +677,7 @@ def step(
     if terms.fee is not None:
         fees = _row_sum(terms.fee * (bid_lots + ask_lots))
         cash -= fees
-    flow_drift = None if flow_terms is None else flow_terms[-1]  # μ_flow·z·dt [price]
+    flow_drift = None if flow_terms is None else flow_terms[2 * terms.n_assets]  # μ_flow·z·dt [price]
     shocks, quoted_move, hedge_move = _move_mids(terms, state.regime, net_sold, noise.normals, flow_drift)
     inventory_pnl = _dot_rows(inventory, quoted_move)
     new_step = state.step + 1
@@ -712,7 +724,7 @@ def step(
     if terms.flow is not None:
         if belief is not None:
             belief = _filter(terms, state, prints, shocks, flow_drift)
-        flow = switch_state(terms.flow_thresholds, flow, noise.flow_switch)
+        flow = next_state(flow_terms[2 * terms.n_assets + 1 :], noise.flow_switch)
     print_imbalance, mid_trend = state.print_imbalance, state.mid_trend
     if print_imbalance is not None:
         print_imbalance = (1 - IMBALANCE_WEIGHT) * print_imbalance + IMBALANCE_WEIGHT * (1.0 * prints[0] - prints[1])
@@ -777,9 +789,10 @@ def _hedge(market: Market, terms: _Terms, state: MarketState, requested: np.ndar
 
 
 def _fill(
-    market: Market, terms: _Terms, q: np.ndarray, action: Action, arrival: np.ndarray, flow: np.ndarray | None
+    market: Market, terms: _Terms, q: np.ndarray, action: Action, arrival: np.ndarray, flow_terms: np.ndarray | None
 ) -> tuple:
-    """Phase 2, the fills: each quoted side fills at most one request with the fill rule's chance; its size is drawn
+    """Phase 2, the fills: each quoted side fills at most one request with the fill rule's chance (with informed
+    flow, the print chances of each book's flow state lead ``flow_terms``, its columns of ``_flow_table``); its size is drawn
     from the ladder below the chance, and refused if it would take ``|q|`` past ``Q``. Returns the lots filled
     ``(2, d, *M)``, a function of their mean and variance given the quotes (for the variance-reduced reward) and the
     chance a request arrives at each side under the arrival rule (``None`` under the others: ``_print_chance``), a
@@ -790,9 +803,9 @@ def _fill(
     shape = np.exp(terms.negative_decay * quotes) if terms.all_exponential else _fill_shape(terms, quotes)
     # fill_probability at λ_side·f(δ), with λ_side·dt folded into one constant.
     if terms.arrival:
-        print_chance = (
-            terms.step_intensity if flow is None else flow[:-1].reshape(terms.step_intensity.shape[:2] + flow.shape[1:])
-        )
+        print_chance = terms.step_intensity
+        if flow_terms is not None:
+            print_chance = flow_terms[: 2 * terms.n_assets].reshape(print_chance.shape[:2] + flow_terms.shape[1:])
         chance = print_chance * np.minimum(shape, 1.0)
     elif terms.poisson:
         chance = np.expm1(terms.step_intensity * shape)
@@ -822,18 +835,6 @@ def _fill(
         return mean, mean * (1.0 - mean), None
 
     return lots, moments, print_chance, action.offset
-
-
-def _state_chances(table: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """``table[:, :, flow]`` of a ``(2, d, S)`` table for the books' flow states ``M``, ``(2, d, *M)``: row by row
-    (a gather along a short axis of each row is several times cheaper than fancy indexing the table's last axis)."""
-    if np.ndim(flow) == 0:
-        return table[:, :, flow]
-    rows = table.reshape(-1, table.shape[-1])
-    out = np.empty((rows.shape[0],) + flow.shape)
-    for index, row in enumerate(rows):
-        np.take(row, flow, out=out[index])
-    return out.reshape(table.shape[:2] + flow.shape)
 
 
 def _print_chance(terms: _Terms) -> np.ndarray:
@@ -932,10 +933,9 @@ def _move_mids(
     else:  # row by row, L lower-triangular (a matrix product's rounding would depend on the batch's size)
         shocks = np.empty(normals.shape)
         for i, row in enumerate(terms.loading):
-            shock = row[0] * normals[0]
+            shock = np.multiply(row[0], normals[0], out=shocks[i])
             for j in range(1, i + 1):
                 shock += row[j] * normals[j]
-            shocks[i] = shock
     if terms.scales is not None:
         shocks = shocks * terms.scales[regime]
     change = shocks if terms.drift is None else shocks + terms.drift
