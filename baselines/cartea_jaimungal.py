@@ -40,9 +40,8 @@ class CarteaJaimungal(OneAssetPolicy):
         world = self.world  # a one-asset market arrives as its World
         phi, alpha, kappa = self.params["running_penalty"], self.params["terminal_penalty"], world.fill_decay
         q = np.arange(-world.max_inventory, world.max_inventory + 1, dtype=np.float64)
-        generator = tridiagonal(
-            -phi * kappa * q**2, world.bid_intensity * np.exp(-1.0), world.ask_intensity * np.exp(-1.0)
-        )
+        bid_intensity, ask_intensity = world.market.assets[0].side_intensities
+        generator = tridiagonal(-phi * kappa * q**2, bid_intensity * np.exp(-1.0), ask_intensity * np.exp(-1.0))
         log_omega = log_solution(generator, np.exp(-alpha * kappa * q**2), world)
         # ln(ω_q/ω_{q+1}) for the bid and ln(ω_q/ω_{q−1}) for the ask: the sign convention of depth_table.
         self._table = depth_table(world, log_omega, 1.0 / kappa, kappa)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from baselines.policy import NON_NEGATIVE, OneAssetPolicy, Parameter
-from envs import World, feasible_hedge_trade, round_to_hedge_lot
+from envs import World, clip_trade, round_to_lot
 
 _BASE = Parameter(
     str,
@@ -61,7 +61,9 @@ class _Hedger(OneAssetPolicy):
         if target is None:
             return bid, ask, None
         position = decoded["hedge_position"]
-        return bid, ask, feasible_hedge_trade(self.world, round_to_hedge_lot(self.world, target) - position, position)
+        world = self.world
+        requested = round_to_lot(target, world.hedge_lot) - position
+        return bid, ask, clip_trade(requested, position, world.hedge_max_trade, world.hedge_max_position)
 
 
 class NoHedge(_Hedger):

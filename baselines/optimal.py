@@ -25,7 +25,7 @@ import numpy as np
 
 from baselines.policy import HedgingPolicy
 from baselines.quote_table import inventory_index, steps_to_close
-from envs import World, hedge_trade_cost, inventory_penalty, quote_fill_probability
+from envs import World, fill_probability, inventory_penalty, trade_cost
 
 _INVERSE_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 _SEARCH_ITERATIONS = 36
@@ -68,8 +68,9 @@ def best_offset(
 def _best_offset(world: World, side_intensity: np.ndarray, constant: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``best_offset`` for a side whose orders arrive at ``side_intensity`` at zero offset, over the world's
     offset range."""
+    asset = world.market.assets[0]
     return best_offset(
-        lambda offset: quote_fill_probability(world, side_intensity, offset), constant, *world.offset_range
+        lambda offset: fill_probability(world, side_intensity, asset.fill_shape(offset)), constant, *world.offset_range
     )
 
 
@@ -92,7 +93,7 @@ class Optimal(HedgingPolicy):
     def __init__(self, world: World, **params) -> None:
         super().__init__(world, **params)
         world = self.world  # a one-asset market arrives as its World
-        limit, n_regimes = world.max_inventory, world.n_regimes
+        limit, n_regimes = world.max_inventory, world.market.regimes.count
         hedge_positions = _hedge_grid(world)
         states = world.n_steps * n_regimes * (2 * limit + 1) * hedge_positions.size
         if states > MAX_STATES:
@@ -111,14 +112,14 @@ class Optimal(HedgingPolicy):
         self.value[world.n_steps] = 0.0
         xi, fee = world.adverse_jump, world.fee
         # Both sides are searched as one stacked array: index 0 the bid, 1 the ask.
-        intensity = np.stack([np.full(shape, world.bid_intensity), np.full(shape, world.ask_intensity)])
+        intensity = np.stack([np.full(shape, side) for side in world.market.assets[0].side_intensities])
         allowed = np.stack([np.broadcast_to(q < limit, shape), np.broadcast_to(q > -limit, shape)])
         probability = np.zeros_like(intensity)  # warm start: the coupling changes little between steps
         hedge = hedge_positions if world.hedged else None
         for n in range(world.n_steps - 1, -1, -1):  # backward in time, vectorized over side × regime × positions
             closing = n == world.n_steps - 1
             after = -inventory_penalty(world, q, regimes, closing, hedge) + np.einsum(
-                "rs,sij->rij", world.regime_step_transition, self.value[n + 1]
+                "rs,sij->rij", world.market.regime_step_transition, self.value[n + 1]
             )
             up = np.concatenate([after[:, 1:], after[:, -1:]], axis=1)
             down = np.concatenate([after[:, :1], after[:, :-1]], axis=1)
@@ -146,7 +147,7 @@ class Optimal(HedgingPolicy):
         index = np.arange(low, high + 1) + self.world.max_inventory
         flat = self.value.shape[-1] // 2  # the hedge position opens at 0
         opening = self.value[0][:, index, flat].mean(axis=1)
-        return float(self.world.stationary_regime_distribution @ opening)
+        return float(self.world.market.stationary_regime_distribution @ opening)
 
     def decide(self, inventory, hedge_position, time_to_close, volatility):
         """Quotes [price] after the optimal hedge trade [lots] at each state (no trade without a hedge)."""
@@ -176,7 +177,7 @@ def _best_trade(world: World, quoted: np.ndarray) -> tuple[np.ndarray, np.ndarra
     trade = np.zeros(quoted.shape, dtype=np.int64)
     for lots in sorted(range(-most, most + 1), key=abs):  # smallest trades first: a tie keeps the smaller
         u = lots * lot
-        cost = hedge_trade_cost(world, u) + world.hedge_ticket_fee * (u != 0)
+        cost = trade_cost(u, world.hedge_spread_cost, world.hedge_impact, world.dt) + world.hedge_ticket_fee * (u != 0)
         candidate = np.full(quoted.shape, -np.inf)
         source = slice(max(lots, 0), size + min(lots, 0))  # j + lots within the grid
         target = slice(max(-lots, 0), size + min(-lots, 0))

@@ -17,13 +17,11 @@ from envs.close_starts import (
     close_start_probability,
 )
 from envs.core import (
-    feasible_hedge_trade,
+    clip_trade,
     fill_probability,
-    hedge_trade_cost,
     inventory_penalty,
-    quote_fill_probability,
-    round_to_hedge_lot,
     round_to_lot,
+    trade_cost,
 )
 from envs.gym_env import MarketMakingEnv
 from envs.interface import Interface, derived_interface, interface_of, natural_scales
@@ -106,20 +104,18 @@ __all__ = [
     "core",
     "decode_observation",
     "decoded_state",
-    "feasible_hedge_trade",
     "field_names",
+    "clip_trade",
     "fill_probability",
-    "hedge_trade_cost",
     "inventory_penalty",
     "list_presets",
     "make_world",
     "market_keys",
     "observation_at",
     "observation_space",
-    "quote_fill_probability",
     "quotes_to_action",
     "resolve_world",
-    "round_to_hedge_lot",
     "round_to_lot",
+    "trade_cost",
     "world_of_market",
 ]

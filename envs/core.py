@@ -973,12 +973,6 @@ def risk_form(risk: np.ndarray) -> Callable[..., np.ndarray]:
 # The single-asset ``World``'s formulas, read by its baselines (``world``: anything with the World's fields).
 
 
-def quote_fill_probability(world, side_intensity: np.ndarray | float, offset: np.ndarray) -> np.ndarray:
-    """Probability that a quote at ``offset`` [price] fills within one step, on a side whose orders arrive
-    at ``side_intensity`` at zero offset: ``fill_probability`` at ``λ = A_side·e^(−k·δ)`` (A–S 2008, eq. 2.12)."""
-    return fill_probability(world, side_intensity, np.exp(-world.fill_decay * offset))
-
-
 def inventory_penalty(
     world, inventory: np.ndarray, regime: np.ndarray, at_close: np.ndarray | bool, hedge_position=None
 ) -> np.ndarray:
@@ -994,19 +988,3 @@ def net_risk(world, inventory: np.ndarray, hedge_position: np.ndarray) -> np.nda
     """``qᵀRq = q₁² + 2ρr·q₁·q₂ + r²·q₂²`` [lots² of the quoted asset], ``R = Σ/σ₁²`` (``World.risk_matrix``): the
     core's penalty form (``risk_form``) of a hedged world."""
     return risk_form(world.risk_matrix)(inventory, hedge_position)
-
-
-def round_to_hedge_lot(world, lots: np.ndarray) -> np.ndarray:
-    """A signed amount [lots] rounded to whole hedge lots (int64)."""
-    return round_to_lot(lots, world.hedge_lot)
-
-
-def feasible_hedge_trade(world, requested: np.ndarray, hedge_position: np.ndarray) -> np.ndarray:
-    """The trade the env executes for a requested one [lots, whole hedge lots]: at most ``U_max`` either way,
-    and no further than keeps ``|q₂ + u| ≤ Q₂`` (``clip_trade``)."""
-    return clip_trade(requested, hedge_position, world.hedge_max_trade, world.hedge_max_position)
-
-
-def hedge_trade_cost(world, trade: np.ndarray) -> np.ndarray:
-    """``ψ·|u| + η·u²/dt`` [price] for a trade of u lots in the world's hedge instrument (``trade_cost``)."""
-    return trade_cost(trade, world.hedge_spread_cost, world.hedge_impact, world.dt)

@@ -16,7 +16,6 @@ A world is a view of a one-asset ``envs.market.Market`` (``World.market``) plus 
 from __future__ import annotations
 
 import dataclasses
-import math
 from functools import cached_property
 from typing import Any
 
@@ -234,35 +233,6 @@ class World:
             return self.initial_inventory
         return (self.initial_inventory, self.initial_inventory)
 
-    @property
-    def bid_intensity(self) -> float:
-        """Arrival rate of sells reaching a bid at zero offset, ``2A·sell_share`` [1/time]."""
-        return 2.0 * self.arrival_intensity * self.sell_share
-
-    @property
-    def ask_intensity(self) -> float:
-        """Arrival rate of buys reaching an ask at zero offset, ``2A·(1 − sell_share)`` [1/time]."""
-        return 2.0 * self.arrival_intensity * (1.0 - self.sell_share)
-
-    @cached_property
-    def side_intensity(self) -> np.ndarray:
-        """``(bid_intensity, ask_intensity)`` [1/time] as a ``(2, 1)`` column, to broadcast over markets."""
-        return self.side_intensities[:, None]
-
-    @cached_property
-    def side_intensities(self) -> np.ndarray:
-        """``(bid_intensity, ask_intensity)`` [1/time], a ``(2,)`` row (the sides of one unbatched market)."""
-        return np.array([self.bid_intensity, self.ask_intensity])
-
-    @cached_property
-    def sqrt_dt(self) -> float:
-        """``√dt`` [√time], the scale of one step's mid shock."""
-        return math.sqrt(self.dt)
-
-    @cached_property
-    def n_regimes(self) -> int:
-        return len(self.regime_scales)
-
     @cached_property
     def sigma_levels(self) -> np.ndarray:
         """Volatility of each regime, ``sigma · regime_scales`` [price / √time]."""
@@ -298,16 +268,6 @@ class World:
     def max_sigma(self) -> float:
         """Largest regime volatility; the observation scales σ by it (1 when σ = 0)."""
         return float(self.sigma_levels.max()) or 1.0
-
-    @property
-    def regime_step_transition(self) -> np.ndarray:
-        """One-step transition matrix of the regime chain, ``expm(G·dt)`` (row-stochastic; ``Market``'s)."""
-        return self.market.regime_step_transition
-
-    @property
-    def stationary_regime_distribution(self) -> np.ndarray:
-        """Stationary law of the regime chain (``Market``'s)."""
-        return self.market.stationary_regime_distribution
 
     def regime_of(self, volatility: np.ndarray) -> np.ndarray:
         """Index of the regime whose σ is nearest each given volatility [price/√time]."""

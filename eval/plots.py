@@ -21,12 +21,12 @@ from envs import (  # noqa: E402
     World,
     action_to_hedge,
     action_to_quotes,
+    clip_trade,
     core,
-    feasible_hedge_trade,
     interface_of,
     market_keys,
     observation_at,
-    round_to_hedge_lot,
+    round_to_lot,
 )
 from envs.rollout import Rollout  # noqa: E402
 
@@ -242,7 +242,8 @@ def held_hedge(world: World, policy, time_fraction: float, inventory_limit: int)
     for _ in range(2 * limit // world.hedge_lot + 1):
         observation = observation_at(world, inventory[:, None], steps_left, 0, position[:, None])
         actions, _ = policy.predict(observation, deterministic=True)
-        moved = position + feasible_hedge_trade(world, action_to_hedge(world, np.asarray(actions))[:, 0], position)
+        requested = action_to_hedge(world, np.asarray(actions))[:, 0]
+        moved = position + clip_trade(requested, position, world.hedge_max_trade, limit)
         if np.array_equal(moved, position):
             break
         position = moved
@@ -273,7 +274,7 @@ def hedge_figure(
 def hedged_quotes_figure(world: World, policies: dict[str, object], inventory_limit: int) -> Figure:
     """Quotes against inventory at half the session, one panel per hedge position (``HEDGE_FRACTIONS`` of
     Q₂), each after the policy's own hedge trade from that position."""
-    positions = round_to_hedge_lot(world, np.array(HEDGE_FRACTIONS) * world.hedge_max_position)
+    positions = round_to_lot(np.array(HEDGE_FRACTIONS) * world.hedge_max_position, world.hedge_lot)
     figure, axes = _panel_row(len(positions))
     for axis, position in zip(axes, positions, strict=True):
         _plot_quotes(axis, world, policies, 0.5, inventory_limit, hedge_position=int(position))

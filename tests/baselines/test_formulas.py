@@ -144,7 +144,7 @@ def test_predict_and_quotes_agree(preset):
     n = 64
     q = rng.integers(-world.max_inventory, world.max_inventory + 1, n)
     steps_left = rng.integers(1, world.n_steps + 1, n)
-    regime = rng.integers(0, world.n_regimes, n)
+    regime = rng.integers(0, world.market.regimes.count, n)
     observation = np.stack(
         [
             q / world.inventory_unit,

@@ -99,7 +99,7 @@ def test_fill_frequencies_match_intensity(rule, offset):
         info = batch.step(action).info
         bid_fills += info["bid_fills"].sum()
         ask_fills += info["ask_fills"].sum()
-    for fills, base in ((bid_fills, world.bid_intensity), (ask_fills, world.ask_intensity)):
+    for fills, base in zip((bid_fills, ask_fills), world.market.assets[0].side_intensities, strict=True):
         lam_dt = base * np.exp(-world.fill_decay * offset) * world.dt
         p = 1 - np.exp(-lam_dt) if rule == "poisson" else min(lam_dt, 1.0)
         trials = n * steps
@@ -134,8 +134,9 @@ def test_variance_reduced_reward_prices_the_close_by_its_expectation():
     state = dataclasses.replace(state, inventory=np.ones((1, n), dtype=np.int64), step=np.full(n, world.n_steps - 1))
     bid, ask = 0.8, 0.5
     _, outcome = core.step(world.market, state, core.Action.quotes(np.full((n, 1), bid), np.full((n, 1), ask)))
-    p_bid = world.bid_intensity * np.exp(-world.fill_decay * bid) * world.dt  # the A–S rule: λ·dt, here < 1
-    p_ask = world.ask_intensity * np.exp(-world.fill_decay * ask) * world.dt
+    bid_intensity, ask_intensity = world.market.assets[0].side_intensities
+    p_bid = bid_intensity * np.exp(-world.fill_decay * bid) * world.dt  # the A–S rule: λ·dt, here < 1
+    p_ask = ask_intensity * np.exp(-world.fill_decay * ask) * world.dt
     rate = 0.5 * world.dt + 2.0
     expected_penalty = rate * ((1 + p_bid - p_ask) ** 2 + p_bid * (1 - p_bid) + p_ask * (1 - p_ask))
     np.testing.assert_allclose(outcome.variance_reduced_reward, p_bid * bid + p_ask * ask - expected_penalty)

@@ -14,10 +14,10 @@ from envs import (
     action_space,
     core,
     decode_observation,
+    fill_probability,
     make_world,
     market_keys,
     observation_at,
-    quote_fill_probability,
     quotes_to_action,
 )
 from envs.world import World
@@ -119,10 +119,10 @@ def test_variance_reduced_reward_drops_both_revaluations_and_the_fills_noise():
         before = info["inventory"] - info["bid_fills"] + info["ask_fills"]
         expected, chances = 0.0, {}
         for side, intensity, room in (
-            ("bid", world.bid_intensity, before < world.max_inventory),
-            ("ask", world.ask_intensity, before > -world.max_inventory),
+            ("bid", world.market.assets[0].side_intensities[0], before < world.max_inventory),
+            ("ask", world.market.assets[0].side_intensities[1], before > -world.max_inventory),
         ):
-            chance = quote_fill_probability(world, intensity, info[f"{side}_offset"])
+            chance = fill_probability(world, intensity, np.exp(-world.fill_decay * info[f"{side}_offset"]))
             chances[side] = np.where(info[f"{side}_quoted"] & room, chance, 0.0)
             expected = expected + chances[side] * (info[f"{side}_offset"] - world.fee)
         fills = info["bid_fills"] + info["ask_fills"]

@@ -32,8 +32,9 @@ def test_overrides_and_replace_validate():
 
 def test_flow_imbalance_splits_intensity():
     world = make_world("worked_example")
-    assert world.bid_intensity == pytest.approx(2 * world.arrival_intensity * 0.6)
-    assert world.ask_intensity == pytest.approx(2 * world.arrival_intensity * 0.4)
+    bid, ask = world.market.assets[0].side_intensities
+    assert bid == pytest.approx(2 * world.arrival_intensity * 0.6)
+    assert ask == pytest.approx(2 * world.arrival_intensity * 0.4)
 
 
 def test_world_is_frozen():
@@ -87,10 +88,10 @@ def test_unknown_preset_and_field_are_named():
 
 def test_regime_transition_is_stochastic_and_stationary_law_is_right():
     world = make_world("regimes")
-    transition = world.regime_step_transition
+    transition = world.market.regime_step_transition
     np.testing.assert_allclose(transition.sum(axis=1), 1.0)
     # Two-state chain with rates a = 2 (0→1) and b = 4 (1→0): stationary law (b, a) / (a + b).
-    np.testing.assert_allclose(world.stationary_regime_distribution, [4 / 6, 2 / 6], atol=1e-9)
+    np.testing.assert_allclose(world.market.stationary_regime_distribution, [4 / 6, 2 / 6], atol=1e-9)
 
 
 def test_natural_scales_follow_the_physics():
