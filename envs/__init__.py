@@ -19,7 +19,6 @@ from envs.close_starts import (
 from envs.core import (
     clip_trade,
     fill_probability,
-    inventory_penalty,
     round_to_lot,
     trade_cost,
 )
@@ -107,7 +106,6 @@ __all__ = [
     "field_names",
     "clip_trade",
     "fill_probability",
-    "inventory_penalty",
     "list_presets",
     "make_world",
     "market_keys",

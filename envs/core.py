@@ -968,23 +968,3 @@ def risk_form(risk: np.ndarray) -> Callable[..., np.ndarray]:
         return total
 
     return form
-
-
-# The single-asset ``World``'s formulas, read by its baselines (``world``: anything with the World's fields).
-
-
-def inventory_penalty(
-    world, inventory: np.ndarray, regime: np.ndarray, at_close: np.ndarray | bool, hedge_position=None
-) -> np.ndarray:
-    """The step's penalty [price]: ``(φ_regime·dt + α·[close])·q²``, q after the step's fills; with a hedge
-    position q₂ [lots], ``q²`` becomes the net risk ``qᵀRq`` (``net_risk``); arguments broadcast."""
-    levels = world.running_penalty_levels
-    rate = levels[regime] * world.dt + np.float64(world.terminal_penalty) * at_close
-    risk = inventory * inventory if hedge_position is None else net_risk(world, inventory, hedge_position)
-    return rate * risk
-
-
-def net_risk(world, inventory: np.ndarray, hedge_position: np.ndarray) -> np.ndarray:
-    """``qᵀRq = q₁² + 2ρr·q₁·q₂ + r²·q₂²`` [lots² of the quoted asset], ``R = Σ/σ₁²`` (``World.risk_matrix``): the
-    core's penalty form (``risk_form``) of a hedged world."""
-    return risk_form(world.risk_matrix)(inventory, hedge_position)

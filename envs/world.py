@@ -104,7 +104,7 @@ class World:
     - ``hedge_ticket_fee`` [price / trade]: a fixed fee for each step with a non-zero trade.
 
     With a hedge instrument the penalties apply to the net risk: ``φ·dt·qᵀRq`` and ``α·qᵀRq`` with
-    ``q = (q₁, q₂)`` and ``R = Σ/σ₁²`` (``World.risk_matrix``), i.e. ``Φ = (γ/2)·Σ`` with
+    ``q = (q₁, q₂)`` and ``R = Σ/σ₁²`` (``Market.risk_matrix``), i.e. ``Φ = (γ/2)·Σ`` with
     ``γ = 2φ/σ₁²``; a world without one is exactly the single-asset world.
     """
 
@@ -238,26 +238,10 @@ class World:
         """Volatility of each regime, ``sigma · regime_scales`` [price / √time]."""
         return self.sigma * np.asarray(self.regime_scales, dtype=np.float64)
 
-    @property
-    def running_penalty_levels(self) -> np.ndarray:
-        """Running penalty in each regime [price/(lot²·time)]: φ, or φ·(σ_regime/σ)² when scaled (``Market``'s)."""
-        return self.market.running_penalty_levels
-
     @cached_property
     def hedged(self) -> bool:
         """Whether the world has a hedge instrument (``hedge_sigma`` set)."""
         return self.hedge_sigma is not None
-
-    @cached_property
-    def risk_matrix(self) -> np.ndarray:
-        """``R = Σ/σ₁²`` over (q₁, q₂) [dimensionless]: ``[[1, ρ·r], [ρ·r, r²]]`` with ``r = σ₂/σ₁``; the
-        penalties charge ``φ·qᵀRq`` (the mean-variance ``(γ/2)·qᵀΣq`` with ``γ = 2φ/σ₁²``). ``[[1]]`` without
-        a hedge instrument."""
-        if not self.hedged:
-            return np.ones((1, 1))
-        ratio = self.hedge_sigma / self.sigma
-        cross = self.hedge_correlation * ratio
-        return np.array([[1.0, cross], [cross, ratio * ratio]])
 
     @property
     def hedge_ratio(self) -> float:

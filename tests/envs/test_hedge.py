@@ -129,7 +129,11 @@ def test_variance_reduced_reward_drops_both_revaluations_and_the_fills_noise():
         rate = world.running_penalty * world.dt + world.terminal_penalty * (t == world.n_steps - 1)
         mean_inventory = before + chances["bid"] - chances["ask"]
         spread = sum(p * (1 - p) for p in chances.values())
-        expected_penalty = rate * (core.net_risk(world, mean_inventory, info["hedge_position"]) + spread)
+        ratio, hedge = world.hedge_sigma / world.sigma, info["hedge_position"]  # qᵀRq, R = Σ/σ₁² by hand
+        net_risk = (
+            mean_inventory**2 + 2 * world.hedge_correlation * ratio * mean_inventory * hedge + (ratio * hedge) ** 2
+        )
+        expected_penalty = rate * (net_risk + spread)
         noise.append(info["spread_captured"] - world.fee * fills - expected - (info["penalty"] - expected_penalty))
     np.testing.assert_allclose(reduced, pnl - revaluation - np.array(noise), atol=1e-10)
 
@@ -165,7 +169,7 @@ def test_hedged_gymnasium_env_passes_check_env():
 
 def test_risk_matrix_is_sigma_over_sigma1_squared():
     world: World = make_world("hedged", sigma=2.0, hedge_sigma=4.0, hedge_correlation=0.5)
-    np.testing.assert_allclose(world.risk_matrix, [[1.0, 1.0], [1.0, 4.0]])
+    np.testing.assert_allclose(world.market.risk_matrix, [[1.0, 1.0], [1.0, 4.0]])
     assert world.hedge_ratio == pytest.approx(-0.25)
 
 

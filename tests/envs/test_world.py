@@ -139,7 +139,7 @@ def test_the_time_unit_is_the_span_of_the_close_capped_at_the_session():
     np.testing.assert_array_equal(decode_observation(long, observation)["time_to_close"] / long.dt, [1, 100, 1000])
     # The calmest regime's penalty sets τ: its close lasts longest.
     calm = make_world("regimes", volatility_scaled_penalty=True)
-    phi = calm.running_penalty_levels.min()
+    phi = calm.market.running_penalty_levels.min()
     assert calm.natural_scales["close_time"] == pytest.approx(
         0.5 / np.sqrt(max(phi, calm.terminal_penalty / calm.horizon) * calm.fill_decay * calm.arrival_intensity / np.e)
     )
