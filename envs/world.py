@@ -248,11 +248,6 @@ class World:
         """The minimum-variance hedge per lot of inventory, ``−ρ·σ₁/σ₂`` [lots/lot] (0 without a hedge)."""
         return -self.hedge_correlation * self.sigma / self.hedge_sigma if self.hedged else 0.0
 
-    @cached_property
-    def max_sigma(self) -> float:
-        """Largest regime volatility; the observation scales σ by it (1 when σ = 0)."""
-        return float(self.sigma_levels.max()) or 1.0
-
     def regime_of(self, volatility: np.ndarray) -> np.ndarray:
         """Index of the regime whose σ is nearest each given volatility [price/√time]."""
         volatility = np.asarray(volatility, dtype=np.float64)

@@ -149,7 +149,7 @@ def test_predict_and_quotes_agree(preset):
         [
             q / world.inventory_unit,
             steps_left / world.n_steps,
-            world.sigma_levels[regime] / world.max_sigma,
+            world.sigma_levels[regime] / world.sigma_levels.max(),  # the observation's σ scale (σ > 0 here)
             1.0 / steps_left,  # close_proximity
         ],
         axis=1,
