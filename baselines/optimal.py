@@ -25,7 +25,7 @@ import numpy as np
 
 from baselines.policy import HedgingPolicy
 from baselines.quote_table import inventory_index, steps_to_close
-from envs import Market, World, core, fill_probability, trade_cost
+from envs import World, core, fill_probability, trade_cost
 
 _INVERSE_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 _SEARCH_ITERATIONS = 36
@@ -105,7 +105,6 @@ class Optimal(HedgingPolicy):
             )
         q = np.arange(-limit, limit + 1, dtype=np.float64)[:, None]
         shape = (n_regimes, q.size, hedge_positions.size)
-        regimes = np.arange(n_regimes)[:, None, None]
         offsets = np.empty((world.n_steps, 2, *shape))
         trades = np.zeros((world.n_steps, *shape), dtype=np.int64)
         self.value = np.empty((world.n_steps + 1, *shape))
@@ -115,10 +114,14 @@ class Optimal(HedgingPolicy):
         intensity = np.stack([np.full(shape, side) for side in world.market.assets[0].side_intensities])
         allowed = np.stack([np.broadcast_to(q < limit, shape), np.broadcast_to(q > -limit, shape)])
         probability = np.zeros_like(intensity)  # warm start: the coupling changes little between steps
-        hedge = hedge_positions if world.hedged else None
+        # The core's phase-4 penalty, (φ_r·dt + α·[close])·xᵀRx over (regime, inventory, hedge position).
+        risk = core.risk_form(world.market.risk_matrix)
+        net_risk = risk(q, hedge_positions) if world.hedged else risk(q)
+        rate = world.market.running_penalty_levels * world.dt
+        running = rate[:, None, None] * net_risk
+        closing = (rate + np.float64(world.market.penalty.terminal))[:, None, None] * net_risk
         for n in range(world.n_steps - 1, -1, -1):  # backward in time, vectorized over side × regime × positions
-            closing = n == world.n_steps - 1
-            after = -_penalty(world.market, q, regimes, closing, hedge) + np.einsum(
+            after = -(closing if n == world.n_steps - 1 else running) + np.einsum(
                 "rs,sij->rij", world.market.regime_step_transition, self.value[n + 1]
             )
             up = np.concatenate([after[:, 1:], after[:, -1:]], axis=1)
@@ -159,16 +162,6 @@ class Optimal(HedgingPolicy):
         trade = self._trades[steps_left, regime, i, j]
         after = j + trade // world.hedge_lot
         return self._offsets[steps_left, 0, regime, i, after], self._offsets[steps_left, 1, regime, i, after], trade
-
-
-def _penalty(
-    market: Market, inventory: np.ndarray, regime: np.ndarray, at_close: bool, hedge_position: np.ndarray | None
-) -> np.ndarray:
-    """The step's penalty [price], the core's phase 4: ``(φ_r·dt + α·[close])·xᵀRx`` over the inventory and, with a
-    hedge instrument, its position (``Market.risk_matrix``: ``q²`` for one asset alone); arguments broadcast."""
-    rate = market.running_penalty_levels[regime] * market.dt + np.float64(market.penalty.terminal) * at_close
-    risk = core.risk_form(market.risk_matrix)
-    return rate * (risk(inventory) if hedge_position is None else risk(inventory, hedge_position))
 
 
 def _hedge_grid(world: World) -> np.ndarray:

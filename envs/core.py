@@ -30,10 +30,10 @@ values ``(2, d, *M)``, side 0 the bid and side 1 the ask.
 
 Randomness is counter-based: each book owns a 64-bit key, and the uniform for (episode, step, stream) is the
 splitmix64 output at that counter. Per step: one uniform per side and asset (each asset's bid, then each asset's
-ask; it decides the fill and, rescaled below the fill chance, the size), two per pair of mid shocks (Box–Muller,
-over every instrument and, with informed flow, one more normal that drives the flow state's switch; one uniform each
-under the binomial mid) and one for the regime switch in a market with regimes. The opening inventories, regime and flow state are drawn at
-step ``n_steps``, a counter no trading step uses. A book's draws
+ask; it decides the fill and, rescaled below the fill chance, the size), two per pair of standard normals
+(Box–Muller: one per instrument's mid shock and, with informed flow, one that drives the flow state's switch; one
+uniform per instrument under the binomial mid) and one for the regime switch in a market with regimes. The opening
+inventories, regime and flow state are drawn at step ``n_steps``, a counter no trading step uses. A book's draws
 depend only on its own key, so one column of a batch equals a single book seeded alike, and two policies run on
 the same keys face the same requests and mid shocks (common random numbers).
 """
@@ -538,7 +538,7 @@ def stream_count(market: Market) -> int:
     if count > MAX_STREAMS:
         raise ValueError(
             f"assets and hedges are too many for the core's {MAX_STREAMS} random streams a step (2 per asset, 1 per "
-            f"instrument rounded up to a pair, 1 for regimes); got {market.n_assets} assets and {market.n_hedges} "
+            f"instrument and 1 for informed flow rounded up to a pair, 1 for regimes); got {market.n_assets} assets and {market.n_hedges} "
             "hedges"
         )
     return count
@@ -792,8 +792,8 @@ def _fill(
     market: Market, terms: _Terms, q: np.ndarray, action: Action, arrival: np.ndarray, flow_terms: np.ndarray | None
 ) -> tuple:
     """Phase 2, the fills: each quoted side fills at most one request with the fill rule's chance (with informed
-    flow, the print chances of each book's flow state lead ``flow_terms``, its columns of ``_flow_table``); its size is drawn
-    from the ladder below the chance, and refused if it would take ``|q|`` past ``Q``. Returns the lots filled
+    flow, the print chances of each book's flow state lead ``flow_terms``, its columns of ``_flow_table``); its size
+    is drawn from the ladder below the chance, and refused if it would take ``|q|`` past ``Q``. Returns the lots filled
     ``(2, d, *M)``, a function of their mean and variance given the quotes (for the variance-reduced reward) and the
     chance a request arrives at each side under the arrival rule (``None`` under the others: ``_print_chance``), a
     public print drawn against the same uniform, so that a fill is a print; and the offsets the fills are paid at
