@@ -810,20 +810,24 @@ def _fill(
     ``(2, d, *M)``. Under the per-size rule each size's quote has its own chance (``_ladder_fills``)."""
     per_size = action.per_size if terms.ladders is not None else None
     quotes = action.offset if per_size is None else per_size
-    shape = np.exp(terms.negative_decay * quotes) if terms.all_exponential else _fill_shape(terms, quotes)
-    # fill_probability at λ_side·f(δ), with λ_side·dt folded into one constant.
+    # fill_probability at λ_side·f(δ), with λ_side·dt folded into one constant; in place, one array throughout.
+    if terms.all_exponential:
+        shape = terms.negative_decay * quotes
+        np.exp(shape, shape)
+    else:
+        shape = _fill_shape(terms, quotes)
+    print_chance = None
     if terms.arrival:
         print_chance = terms.step_intensity
         if flow_terms is not None:
             print_chance = flow_terms[: 2 * terms.n_assets].reshape(print_chance.shape[:2] + flow_terms.shape[1:])
-        chance = print_chance * np.minimum(shape, 1.0)
+        chance = np.multiply(print_chance, np.minimum(shape, 1.0, shape), shape)
     elif terms.poisson:
-        chance = np.expm1(terms.step_intensity * shape)
-        np.negative(chance, out=chance)
-        print_chance = None
+        chance = np.multiply(terms.step_intensity, shape, shape)
+        np.expm1(chance, chance)
+        np.negative(chance, chance)
     else:
-        chance = np.minimum(terms.step_intensity * shape, 1.0)
-        print_chance = None
+        chance = np.minimum(np.multiply(terms.step_intensity, shape, shape), 1.0, shape)
     if per_size is not None:
         lots, moments, paid = _size_fills(terms, q, chance, arrival, per_size)
         return lots, moments, print_chance, paid
@@ -965,7 +969,15 @@ def risk_form(risk: np.ndarray) -> Callable[..., np.ndarray]:
         return lambda x: x * x
     if risk.shape[0] == 2:  # one asset and one hedge, or two assets: a few operations on scalars or rows
         cross, square = np.float64(2.0 * risk[0, 1]), np.float64(risk[1, 1])
-        return lambda x, y: x * x + (cross * x + square * y) * y
+
+        def pair(x: np.ndarray, y: np.ndarray) -> np.ndarray:  # in place over a batch's rows: half the allocations
+            total = cross * x
+            total += square * y
+            total *= y
+            total += x * x
+            return total
+
+        return pair
     rows = [(np.float64(risk[i, i]), 2.0 * risk[i, i + 1 :]) for i in range(risk.shape[0])]
 
     def form(*x: np.ndarray) -> np.ndarray:
