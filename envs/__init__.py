@@ -52,6 +52,7 @@ if ENV_ID not in registry:
         id=ENV_ID,
         entry_point="envs.registration:make_env",
         vector_entry_point="envs.registration:make_vector_env",
+        order_enforce=False,  # the env refuses a step before reset itself; Gymnasium's wrapper cost 5 % of a step
     )
 if REMOVED_DEALER_ID not in registry:
     register(id=REMOVED_DEALER_ID, entry_point="envs.registration:removed_dealer_env")

@@ -673,7 +673,9 @@ def step(
     if noise is None:
         noise = step_noise(market, uniforms(state.key, state.episode, state.step, stream_count(market)))
     terms = _terms(market, state.cash.ndim)
-    cash, hedge_position, trade, hedge_cost = _hedge(market, terms, state, action.hedge)
+    cash, hedge_position, trade, hedge_cost = state.cash, state.hedge_position, None, None
+    if terms.n_hedges:
+        cash, hedge_position, trade, hedge_cost = _hedge(market, terms, state, action.hedge)
     q = state.inventory
     flow_terms = None if terms.flow is None else np.take(terms.flow_table, state.flow, axis=-1, mode="wrap")
     lots, fill_moments, print_chance, offset = _fill(market, terms, q, action, noise.arrival, flow_terms)
@@ -781,9 +783,7 @@ def step(
 def _hedge(market: Market, terms: _Terms, state: MarketState, requested: np.ndarray | None) -> tuple:
     """Phase 1, the hedge trades: each trade asked for, clipped (``clip_trade``) and paid at the start-of-step mid
     plus its cost. Returns the cash after them, the hedge positions, the trades ``(m, *M)`` and their cost ``M``
-    (``None`` both, without hedges). Hedge by hedge: one unbatched book's rows are numpy scalars."""
-    if not market.n_hedges:
-        return state.cash, state.hedge_position, None, None
+    (with hedges only). Hedge by hedge: one unbatched book's rows are numpy scalars."""
     cash, cost, trades = state.cash, None, []
     for j, (max_trade, max_position, spread_cost, impact, ticket_fee) in enumerate(terms.hedges):
         held = state.hedge_position[j]
@@ -821,13 +821,13 @@ def _fill(
         print_chance = terms.step_intensity
         if flow_terms is not None:
             print_chance = flow_terms[: 2 * terms.n_assets].reshape(print_chance.shape[:2] + flow_terms.shape[1:])
-        chance = np.multiply(print_chance, np.minimum(shape, 1.0, shape), shape)
+        chance = np.multiply(print_chance, np.minimum(shape, 1.0, out=shape), shape)
     elif terms.poisson:
         chance = np.multiply(terms.step_intensity, shape, shape)
         np.expm1(chance, chance)
         np.negative(chance, chance)
     else:
-        chance = np.minimum(np.multiply(terms.step_intensity, shape, shape), 1.0, shape)
+        chance = np.minimum(np.multiply(terms.step_intensity, shape, shape), 1.0, out=shape)
     if per_size is not None:
         lots, moments, paid = _size_fills(terms, q, chance, arrival, per_size)
         return lots, moments, print_chance, paid
@@ -969,15 +969,7 @@ def risk_form(risk: np.ndarray) -> Callable[..., np.ndarray]:
         return lambda x: x * x
     if risk.shape[0] == 2:  # one asset and one hedge, or two assets: a few operations on scalars or rows
         cross, square = np.float64(2.0 * risk[0, 1]), np.float64(risk[1, 1])
-
-        def pair(x: np.ndarray, y: np.ndarray) -> np.ndarray:  # in place over a batch's rows: half the allocations
-            total = cross * x
-            total += square * y
-            total *= y
-            total += x * x
-            return total
-
-        return pair
+        return lambda x, y: x * x + (cross * x + square * y) * y
     rows = [(np.float64(risk[i, i]), 2.0 * risk[i, i + 1 :]) for i in range(risk.shape[0])]
 
     def form(*x: np.ndarray) -> np.ndarray:

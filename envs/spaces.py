@@ -72,11 +72,15 @@ def action_mapper(world) -> Callable[[np.ndarray], Action]:
     probabilities = market.size_table[1]
     low, per_action = _ranges(view)
     low_column, per_action_column = low[:, None], per_action[:, None]
+    # One book's quotes (2, d) meet one asset's range as numpy scalars: cheaper than one-element arrays.
+    low_row, per_action_row = (low[0], per_action[0]) if d == 1 else (low, per_action)
     max_trade, lot = market.hedge_column("max_trade").astype(np.float64), market.hedge_column("lot").astype(np.int64)
     max_trade_column, lot_column = max_trade[:, None], lot[:, None]
 
     def to_action(action: np.ndarray) -> Action:
-        action = np.asarray(action, dtype=np.float64)
+        action = np.asarray(action)
+        if action.dtype.kind not in "fiu":  # the clip below casts numbers to float64 (float32 exactly)
+            action = np.asarray(action, dtype=np.float64)
         if action.ndim not in (1, 2) or action.shape[-1] != len(legs):
             raise ValueError(f"action must have a last dimension of {len(legs)} {legs}; got shape {action.shape}")
         if np.count_nonzero(np.isfinite(action)) != action.size:  # .all() costs twice as much at one book
@@ -96,7 +100,7 @@ def action_mapper(world) -> Callable[[np.ndarray], Action]:
             return Action.of_sizes(per_size, probabilities, trade)
         if action.ndim == 1:  # the core's layout (2, d): the sides' rows
             quotes = action[: 2 * d].reshape(d, 2).T
-            offset = low + per_action * (quotes + _ONE)
+            offset = low_row + per_action_row * (quotes + _ONE)
         else:  # (2, d, n), contiguous over the books
             quotes = np.ascontiguousarray(action[:, : 2 * d].reshape(-1, d, 2).transpose(2, 1, 0))
             offset = low_column + per_action_column * (quotes + _ONE)

@@ -36,6 +36,14 @@ def test_registered_ids_and_module_prefix():
     assert isinstance(vector.unwrapped, MarketMakingVectorEnv) and vector.num_envs == 3
 
 
+def test_made_env_refuses_a_step_before_reset_itself():
+    env = gym.make(ENV_ID, world="default")  # registered without Gymnasium's order-enforcing wrapper
+    with pytest.raises(RuntimeError, match=r"not started; call reset\(\)"):
+        env.step(np.zeros(2, np.float32))
+    env.reset(seed=0)
+    assert np.isfinite(env.step(np.zeros(2, np.float32))[1])
+
+
 def test_spaces_and_bounds():
     env = MarketMakingEnv(world="default", observation_features=("last_fills",))
     assert env.action_space == gym.spaces.Box(-1, 1, (2,), np.float32)
