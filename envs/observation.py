@@ -41,13 +41,18 @@ class Constants:
     max_sigma: float  # their largest (1 where σ = 0)
     one_regime: bool
     largest_size: np.ndarray  # (d,) [lots]
-    close_time: float
+    # By step 0 … n_steps + 1 (a closed session steps once before it reopens, under next-step autoreset): the
+    # close's time features, looked up rather than computed (a ufunc on one book's scalar costs a microsecond).
+    close_proximity: np.ndarray  # 1 / max(steps left, 1)
+    close_relaxation: np.ndarray  # e^(−(T − t)/τ)
 
 
 @lru_cache(maxsize=256)
 def constants(view: Interface) -> Constants:
     market = view.market
     sigma_levels = market.assets[0].sigma * np.asarray(market.regimes.scales, dtype=np.float64)
+    close_time = natural_scales(market)["close_time"]
+    steps_left = market.n_steps - np.arange(market.n_steps + 2)
     return Constants(
         n_steps=market.n_steps,
         dt=np.float64(market.dt),
@@ -55,7 +60,8 @@ def constants(view: Interface) -> Constants:
         max_sigma=float(sigma_levels.max()) or 1.0,
         one_regime=market.regimes.count == 1,
         largest_size=np.array([float(max(asset.sizes)) for asset in market.assets]),
-        close_time=natural_scales(market)["close_time"],
+        close_proximity=1.0 / np.maximum(steps_left, 1),
+        close_relaxation=np.exp(-steps_left * np.float64(market.dt) / close_time),
     )
 
 
@@ -167,7 +173,7 @@ ENTRIES: dict[str, Entry] = {
             "close_proximity",
             "1 / steps left to the close (1 in the session's last step, ½ in the one before)",
             "book",
-            lambda c, s: 1.0 / np.maximum(c.n_steps - s.step, 1),
+            lambda c, s: c.close_proximity[s.step],
             lambda v: 1.0,
             lambda v: (0.0, 1.0),
         ),
@@ -175,7 +181,7 @@ ENTRIES: dict[str, Entry] = {
             "close_relaxation",
             "e^(−(T − t)/τ), τ the optimal skew's relaxation time (natural_scales' close_time; 1 without one)",
             "book",
-            lambda c, s: np.exp(-(c.n_steps - s.step) * c.dt / c.close_time),
+            lambda c, s: c.close_relaxation[s.step],
             lambda v: 1.0,
             lambda v: (0.0, 1.0),
         ),
