@@ -1,6 +1,6 @@
 """How much of a learned policy's gap to the optimum is its exploration noise: PPO maximizes the return averaged
 over the noise, and with fills at rate A·e^(−kδ), noise of std s [price] on an offset moves that average's best
-quote out by k·s² (``World.noise_widening``). For each run folder: the policy's final std on the quote legs (in
+quote out by k·s² (``train.exploration.noise_widening``). For each run folder: the policy's final std on the quote legs (in
 action units and as s·k), the spread it quotes against the optimum's, and its optimality score as trained and
 with every quoted offset moved in by k·s², on the same paired episodes of the run's own recorded world.
 
@@ -24,7 +24,7 @@ from eval.evaluate import evaluate_policies
 from eval.learned import load_learned
 from eval.run_folder import load_world
 from eval.specs import PolicySpec
-from train.exploration import QUOTE_LEGS
+from train.exploration import QUOTE_LEGS, noise_widening, quote_noise
 
 
 class OffsetsMovedIn:
@@ -55,13 +55,13 @@ def main() -> None:
             parser.error(f"{run_dir}: the run's world is a dealer; this benchmark scores single-asset worlds")
         learned = load_learned(run_dir, world)
         action_std = np.exp(learned.model.policy.log_std.detach().numpy()[:QUOTE_LEGS])
-        quote_std = action_std * world.offset_per_action
+        quote_std = quote_noise(world, action_std)
         noise = quote_std * world.fill_decay
         policies = {
             "symmetric": make_policy("symmetric", world),
             "optimal": make_policy("optimal", world),
             "learned": learned,
-            "moved_in": OffsetsMovedIn(world, learned, world.noise_widening(quote_std)),
+            "moved_in": OffsetsMovedIn(world, learned, noise_widening(world.fill_decay, quote_std)),
         }
         results = evaluate_policies(
             world, {name: (PolicySpec(name, name, {}), p) for name, p in policies.items()}, args.episodes, args.seed

@@ -38,6 +38,7 @@ from envs.presets import PRESETS, list_presets, make_world, resolve_world
 from envs.registration import ENV_ID, REMOVED_DEALER_ID
 from envs.spaces import (
     action_names,
+    action_ranges,
     action_space,
     action_to_hedge,
     action_to_quotes,
@@ -96,6 +97,7 @@ __all__ = [
     "MarketMakingVecEnv",
     "MarketMakingVectorEnv",
     "World",
+    "action_ranges",
     "action_space",
     "action_to_hedge",
     "action_to_quotes",

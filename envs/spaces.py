@@ -22,7 +22,7 @@ import gymnasium as gym
 import numpy as np
 
 from envs.core import Action, round_to_lot
-from envs.interface import Interface, interface_of
+from envs.interface import interface_of
 from envs.observation import observation_bounds
 
 # ±1 as 0-d arrays: an array operand spares numpy converting a Python float on each call (a third of the
@@ -55,9 +55,10 @@ def observation_space(world) -> gym.spaces.Box:
     return gym.spaces.Box(low, high, dtype=np.float32)
 
 
-def _ranges(view: Interface) -> tuple[np.ndarray, np.ndarray]:
-    """``(low, price per unit of action)``, each ``(d,)`` [price]."""
-    ranges = np.array(view.offset_range, dtype=np.float64)
+def action_ranges(world) -> tuple[np.ndarray, np.ndarray]:
+    """Each asset's quote mapping, ``(low, price per unit of action)``, each ``(d,)`` [price]: a quote leg's action
+    ``a`` is the offset ``low + per_action·(a + 1)``, ``per_action = (max_offset − min_offset)/2``."""
+    ranges = np.array(interface_of(world).offset_range, dtype=np.float64)
     return ranges[:, 0], 0.5 * (ranges[:, 1] - ranges[:, 0])
 
 
@@ -70,7 +71,7 @@ def action_mapper(world) -> Callable[[np.ndarray], Action]:
     legs = action_names(view)
     quote_legs = 2 * d * buckets
     probabilities = market.size_table[1]
-    low, per_action = _ranges(view)
+    low, per_action = action_ranges(view)
     low_column, per_action_column = low[:, None], per_action[:, None]
     # One book's quotes (2, d) meet one asset's range as numpy scalars: cheaper than one-element arrays.
     low_row, per_action_row = (low[0], per_action[0]) if d == 1 else (low, per_action)

@@ -313,19 +313,6 @@ class World:
         return scales["min_offset"], scales["max_offset"]
 
     @cached_property
-    def offset_per_action(self) -> float:
-        """Price per unit of a quote leg's normalized action, ``(max_offset − min_offset)/2`` (``envs.spaces``)."""
-        low, high = self.offset_range
-        return 0.5 * (high - low)
-
-    def noise_widening(self, quote_std: float | np.ndarray) -> float | np.ndarray:
-        """How much further out [price] the best quote lies when it carries Gaussian noise of std ``quote_std``
-        [price]: ``k·s²``. With fills at rate ``A·e^(−kδ)``, ``E[(δ+ε)·e^(−k(δ+ε))] = e^(−kδ + k²s²/2)·(δ − k·s²)``,
-        so every side's best offset of the HJB (``max_δ e^(−kδ)·(δ − Δv)``) moves out by ``k·s²``; a Gaussian
-        policy trained by PPO learns that optimum (``train.exploration``)."""
-        return self.fill_decay * np.square(quote_std)
-
-    @cached_property
     def inventory_unit(self) -> float:
         """Lots per unit of the observed inventory: ``inventory_scale`` as set, or derived."""
         return self.inventory_scale if self.inventory_scale is not None else self.natural_scales["inventory_scale"]

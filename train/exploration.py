@@ -1,7 +1,7 @@
 """A ceiling on a Gaussian policy's exploration noise on the quote legs, falling over training.
 
 PPO maximizes the return averaged over its own exploration noise, and noise of std ``s`` [price] on a quote
-moves the best quote of that average out by ``k·s²`` (``World.noise_widening``). The deterministic policy that
+moves the best quote of that average out by ``k·s²`` (``noise_widening``). The deterministic policy that
 is evaluated then quotes too wide by ``(k·s)²`` in units of ``1/k``. With SB3's learned std left alone,
 ``(k·s)²`` ended at 3.8 to 23 % in four of the robustness suite's worlds, and the learned spreads were 2 to 25 %
 wider than the optimum's (README; ``benchmarks/exploration_bias.py``). Capping the noise at
@@ -12,19 +12,33 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
-from envs import World
+from envs import World, action_ranges
 
 QUOTE_LEGS = 2
 # Share of training before the ceiling starts to fall: the first half explores as SB3's learned std will.
 FALL_START = 0.5
 
 
+def noise_widening(fill_decay: float, quote_std: float | np.ndarray) -> float | np.ndarray:
+    """How much further out [price] the best quote lies when it carries Gaussian noise of std ``quote_std`` [price]
+    under fills at rate ``A·e^(−k·δ)``, ``k`` = ``fill_decay`` [1/price]: ``k·s²``. As
+    ``E[(δ+ε)·e^(−k(δ+ε))] = e^(−kδ + k²s²/2)·(δ − k·s²)``, every side's best offset of the HJB
+    (``max_δ e^(−kδ)·(δ − Δv)``) moves out by ``k·s²``; a Gaussian policy trained by PPO learns that optimum."""
+    return fill_decay * np.square(quote_std)
+
+
+def quote_noise(world: World, action_std: float | np.ndarray) -> float | np.ndarray:
+    """The quote noise [price] of a normalized action std on a quote leg of ``world`` (``envs.action_ranges``)."""
+    return action_std * float(action_ranges(world)[1][0])
+
+
 def final_action_std(world: World, final_quote_std: float) -> float:
     """The normalized action std whose quote noise is ``final_quote_std/k`` [price] in ``world``."""
-    return final_quote_std / (world.fill_decay * world.offset_per_action)
+    return final_quote_std / (world.fill_decay * quote_noise(world, 1.0))
 
 
 def ceiling(initial: float, final: float, progress: float) -> float:

@@ -8,7 +8,7 @@ from scipy import optimize
 from envs import action_to_quotes, make_world
 from envs.presets import make_market
 from train.config import load_config, world_of
-from train.exploration import FALL_START, QuoteStdCeiling, ceiling, final_action_std
+from train.exploration import FALL_START, QuoteStdCeiling, ceiling, final_action_std, noise_widening
 from train.trainer import build_env, exploration_ceiling
 
 
@@ -27,12 +27,11 @@ def noise_averaged_best_offset(k: float, noise: float) -> float:
 @pytest.mark.parametrize("fill_decay", [0.3, 2.0, 30.0])
 @pytest.mark.parametrize("share", [0.05, 0.2, 0.4])
 def test_training_under_noise_moves_the_best_quote_out_by_the_noise_widening(fill_decay, share):
-    """The bias the ceiling bounds: the noise-averaged best quote is 1/k + World.noise_widening(s) = 1/k + k·s²."""
-    world = make_world("default", fill_decay=fill_decay)
+    """The bias the ceiling bounds: the noise-averaged best quote is 1/k + noise_widening(k, s) = 1/k + k·s²."""
     noise = share / fill_decay
     best = noise_averaged_best_offset(fill_decay, noise)
-    assert best == pytest.approx(1 / fill_decay + world.noise_widening(noise), abs=1e-6 / fill_decay)
-    assert world.noise_widening(noise) == pytest.approx(share**2 / fill_decay)
+    assert best == pytest.approx(1 / fill_decay + noise_widening(fill_decay, noise), abs=1e-6 / fill_decay)
+    assert noise_widening(fill_decay, noise) == pytest.approx(share**2 / fill_decay)
 
 
 def test_the_ceiling_holds_then_falls_log_linearly_and_never_rises():
