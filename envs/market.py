@@ -520,13 +520,6 @@ class Market:
         return -np.linalg.pinv(sigma[d:, d:]) @ sigma[d:, :d]
 
     @cached_property
-    def shock_loading(self) -> np.ndarray:
-        """L with ``L·Lᵀ = C``: correlated shocks from independent normals (a symmetric square root, so a
-        semi-definite C is fine)."""
-        values, vectors = np.linalg.eigh(np.asarray(self.correlation))
-        return vectors * np.sqrt(np.clip(values, 0.0, None))[None, :]
-
-    @cached_property
     def triangular_loading(self) -> np.ndarray:
         """Lower-triangular L with ``L·Lᵀ = C`` (Cholesky, pivots of a semi-definite C left at 0): instrument i's
         shock mixes the first i + 1 independent draws only, so under the binomial mid the first asset moves by
