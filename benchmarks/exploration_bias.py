@@ -24,7 +24,7 @@ from eval.evaluate import evaluate_policies
 from eval.learned import load_learned
 from eval.run_folder import load_world
 from eval.specs import PolicySpec
-from train.exploration import QUOTE_LEGS, noise_widening, quote_noise
+from train.exploration import noise_widening, quote_legs, quote_noise
 
 
 class OffsetsMovedIn:
@@ -54,7 +54,7 @@ def main() -> None:
         if not isinstance(world, World):
             parser.error(f"{run_dir}: the run's world is a dealer; this benchmark scores single-asset worlds")
         learned = load_learned(run_dir, world)
-        action_std = np.exp(learned.model.policy.log_std.detach().numpy()[:QUOTE_LEGS])
+        action_std = np.exp(learned.model.policy.log_std.detach().numpy()[: quote_legs(world)])
         quote_std = quote_noise(world, action_std)
         noise = quote_std * world.fill_decay
         policies = {

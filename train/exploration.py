@@ -1,11 +1,13 @@
-"""A ceiling on a Gaussian policy's exploration noise on the quote legs, falling over training.
+"""A ceiling on a Gaussian policy's exploration noise on the quote legs, falling over training, per quote leg of any
+market (``train.trainer.exploration_ceiling`` applies it to single-asset worlds).
 
 PPO maximizes the return averaged over its own exploration noise, and noise of std ``s`` [price] on a quote
 moves the best quote of that average out by ``k·s²`` (``noise_widening``). The deterministic policy that
 is evaluated then quotes too wide by ``(k·s)²`` in units of ``1/k``. With SB3's learned std left alone,
 ``(k·s)²`` ended at 3.8 to 23 % in four of the robustness suite's worlds, and the learned spreads were 2 to 25 %
-wider than the optimum's (README; ``benchmarks/exploration_bias.py``). Capping the noise at
-``final_quote_std/k`` [price] by the end of training bounds that bias at ``final_quote_std²``.
+wider than the optimum's (README; ``benchmarks/exploration_bias.py``). Capping each quote leg's noise at
+``final_quote_std/κ`` [price] by the end of training bounds that bias at ``final_quote_std²``, κ its asset's
+``Asset.effective_decay`` (k for the exponential curve; the k of the same curvature for another curve).
 """
 
 from __future__ import annotations
@@ -16,14 +18,13 @@ import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
-from envs import World, action_ranges
+from envs import World, action_ranges, interface_of
 
-QUOTE_LEGS = 2
 # Share of training before the ceiling starts to fall: the first half explores as SB3's learned std will.
 FALL_START = 0.5
 
 
-def noise_widening(fill_decay: float, quote_std: float | np.ndarray) -> float | np.ndarray:
+def noise_widening(fill_decay: float | np.ndarray, quote_std: float | np.ndarray) -> float | np.ndarray:
     """How much further out [price] the best quote lies when it carries Gaussian noise of std ``quote_std`` [price]
     under fills at rate ``A·e^(−k·δ)``, ``k`` = ``fill_decay`` [1/price]: ``k·s²``. As
     ``E[(δ+ε)·e^(−k(δ+ε))] = e^(−kδ + k²s²/2)·(δ − k·s²)``, every side's best offset of the HJB
@@ -31,14 +32,29 @@ def noise_widening(fill_decay: float, quote_std: float | np.ndarray) -> float | 
     return fill_decay * np.square(quote_std)
 
 
-def quote_noise(world: World, action_std: float | np.ndarray) -> float | np.ndarray:
-    """The quote noise [price] of a normalized action std on a quote leg of ``world`` (``envs.action_ranges``)."""
-    return action_std * float(action_ranges(world)[1][0])
+def quote_legs(world) -> int:
+    """How many of the action's legs are quotes: its first ``2·d·l`` (``envs.spaces``: each asset's sizes' bid and
+    ask; the hedge legs follow)."""
+    market = interface_of(world).market
+    return 2 * market.n_assets * market.quote_buckets
 
 
-def final_action_std(world: World, final_quote_std: float) -> float:
-    """The normalized action std whose quote noise is ``final_quote_std/k`` [price] in ``world``."""
-    return final_quote_std / (world.fill_decay * quote_noise(world, 1.0))
+def _per_leg(world, per_asset: np.ndarray) -> np.ndarray:
+    """A per-asset value ``(d,)`` on each quote leg ``(quote_legs,)``."""
+    return np.repeat(per_asset, 2 * interface_of(world).market.quote_buckets)
+
+
+def quote_noise(world, action_std: np.ndarray) -> np.ndarray:
+    """The quote noise [price] of normalized action stds on the quote legs ``(quote_legs,)`` (``envs.action_ranges``:
+    a leg's price per unit of action)."""
+    return np.asarray(action_std) * _per_leg(world, action_ranges(world)[1])
+
+
+def final_action_std(world: World, final_quote_std: float) -> np.ndarray:
+    """The normalized action std of each quote leg ``(quote_legs,)`` whose quote noise is ``final_quote_std/κ``
+    [price], κ the leg's asset's effective decay."""
+    decay = np.array([asset.effective_decay for asset in interface_of(world).market.assets])
+    return final_quote_std / (_per_leg(world, decay) * quote_noise(world, 1.0))
 
 
 def ceiling(initial: float, final: float, progress: float) -> float:
@@ -50,18 +66,21 @@ def ceiling(initial: float, final: float, progress: float) -> float:
 
 
 class QuoteStdCeiling(BaseCallback):
-    """Before each rollout, lowers the policy's state-independent ``log_std`` on the quote legs to
-    ``log(ceiling(initial, final, num_timesteps/total_timesteps))``; the std stays learned below it.
-    For policies with a ``log_std`` parameter (PPO, A2C without gSDE)."""
+    """Before each rollout, lowers the policy's state-independent ``log_std`` on each quote leg to
+    ``log(ceiling(initial, final_leg, num_timesteps/total_timesteps))`` (``final`` one std per quote leg,
+    ``final_action_std``); the std stays learned below it. For policies with a ``log_std`` parameter (PPO, A2C
+    without gSDE)."""
 
-    def __init__(self, initial: float, final: float, total_timesteps: int) -> None:
+    def __init__(self, initial: float, final: np.ndarray, total_timesteps: int) -> None:
         super().__init__()
-        self.initial, self.final, self.total_timesteps = initial, final, total_timesteps
+        self.initial, self.final, self.total_timesteps = initial, np.atleast_1d(final), total_timesteps
 
     def _on_rollout_start(self) -> None:
-        cap = math.log(ceiling(self.initial, self.final, self.model.num_timesteps / self.total_timesteps))
+        progress = self.model.num_timesteps / self.total_timesteps
+        log_std = self.model.policy.log_std
+        caps = [math.log(ceiling(self.initial, float(final), progress)) for final in self.final]
         with torch.no_grad():
-            self.model.policy.log_std[:QUOTE_LEGS].clamp_(max=cap)
+            log_std[: len(caps)].clamp_(max=torch.tensor(caps, dtype=log_std.dtype))
 
     def _on_step(self) -> bool:
         return True

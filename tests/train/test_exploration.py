@@ -8,7 +8,15 @@ from scipy import optimize
 from envs import action_to_quotes, make_world
 from envs.presets import make_market
 from train.config import load_config, world_of
-from train.exploration import FALL_START, QuoteStdCeiling, ceiling, final_action_std, noise_widening
+from train.exploration import (
+    FALL_START,
+    QuoteStdCeiling,
+    ceiling,
+    final_action_std,
+    noise_widening,
+    quote_legs,
+    quote_noise,
+)
 from train.trainer import build_env, exploration_ceiling
 
 
@@ -47,8 +55,22 @@ def test_the_ceiling_holds_then_falls_log_linearly_and_never_rises():
 def test_the_final_action_std_is_final_quote_std_over_k_in_price(changes):
     world = make_world("default", **changes)
     std = final_action_std(world, 0.1)
-    bid, _, _, _ = action_to_quotes(world, np.array([[0.0, 0.0], [std, std]]))
+    assert std.shape == (2,) and std[0] == std[1]
+    bid, _, _, _ = action_to_quotes(world, np.array([[0.0, 0.0], std]))
     assert (bid[1] - bid[0]) * world.fill_decay == pytest.approx(0.1)
+
+
+def test_each_quote_leg_of_a_market_gets_its_own_assets_final_std():
+    """Per quote leg (each asset's bid and ask; the hedge legs left out): 0.1/κ [price] of quote noise, κ the asset's
+    effective decay, in units of the leg's own action range."""
+    market = make_market("dealer")
+    std = final_action_std(market, 0.1)
+    assert quote_legs(market) == 4 == len(std)
+    noise = quote_noise(market, std).reshape(2, 2)  # per asset, its bid and ask
+    decay = np.array([asset.effective_decay for asset in market.assets])
+    assert std[0] != pytest.approx(std[2])  # the bonds' action ranges differ: so do their legs' stds
+    np.testing.assert_allclose(noise * decay[:, None], 0.1, rtol=1e-12)
+    assert quote_legs(make_market("two_assets_hedged")) == 4  # the hedge leg is not a quote
 
 
 def tiny_model(**changes):
@@ -67,7 +89,7 @@ def tiny_model(**changes):
 def test_the_callback_caps_the_quote_legs_and_leaves_a_lower_std_alone():
     config, world, model = tiny_model()
     [callback] = exploration_ceiling(config, world, model)
-    initial, final = math.exp(config.algorithm.policy_kwargs["log_std_init"]), final_action_std(world, 0.1)
+    initial, final = math.exp(config.algorithm.policy_kwargs["log_std_init"]), final_action_std(world, 0.1)[0]
     assert callback.initial == pytest.approx(initial) and callback.final == pytest.approx(final)
     callback.init_callback(model)
     with torch.no_grad():
@@ -80,6 +102,17 @@ def test_the_callback_caps_the_quote_legs_and_leaves_a_lower_std_alone():
     model.num_timesteps = config.total_timesteps
     callback.on_rollout_start()
     np.testing.assert_allclose(model.policy.log_std.exp().detach().numpy(), final, rtol=1e-6)
+
+
+def test_the_callback_caps_each_quote_leg_at_its_own_ceiling():
+    config, world, model = tiny_model()
+    callback = QuoteStdCeiling(0.3, np.array([0.05, 0.1]), config.total_timesteps)
+    callback.init_callback(model)
+    with torch.no_grad():
+        model.policy.log_std[:] = math.log(0.25)
+    model.num_timesteps = config.total_timesteps
+    callback.on_rollout_start()
+    np.testing.assert_allclose(model.policy.log_std.exp().detach().numpy(), [0.05, 0.1], rtol=1e-6)
 
 
 def test_the_ceiling_is_on_by_default_and_off_at_zero_and_for_dealers():

@@ -578,7 +578,7 @@ def test_a_run_with_a_quote_std_ceiling_ends_below_it(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["algorithm"]["final_quote_std"] == 0.1
     world = world_of(load_config(run_dir / "config.yaml"))
-    cap = ceiling(np.exp(-1.5), final_action_std(world, 0.1), 0.75)
+    cap = ceiling(np.exp(-1.5), final_action_std(world, 0.1)[0], 0.75)
     assert cap < 0.5 * np.exp(-1.5)
     std = PPO.load(run_dir / "final" / "model.zip").policy.log_std.exp().detach().numpy()
     np.testing.assert_allclose(std, cap, rtol=0.02)
