@@ -9,6 +9,7 @@ from baselines.avellaneda_stoikov import RISK_AVERSION
 from baselines.matrix_solution import depth_table, log_solution, tridiagonal
 from baselines.policy import MarketPolicy, OneAssetPolicy, exponential_only
 from baselines.quote_table import lookup_by_regime
+from envs import regime_sigmas
 
 
 def risk_premium(risk_aversion: float, fill_decay: float) -> float:
@@ -63,7 +64,7 @@ class GLFTExact(OneAssetPolicy):
         q = np.arange(-limit, limit + 1, dtype=np.float64)
         eta = world.arrival_intensity * (1 + gamma / k) ** (-(1 + k / gamma))
         self._tables = []
-        for sigma in world.sigma_levels:
+        for sigma in regime_sigmas(world):
             alpha = 0.5 * k * gamma * sigma**2
             log_v = log_solution(-tridiagonal(alpha * q**2, -eta, -eta), np.ones_like(q), world)
             self._tables.append(depth_table(world, log_v, risk_premium(gamma, k), k))

@@ -25,7 +25,7 @@ import numpy as np
 
 from baselines.policy import HedgingPolicy
 from baselines.quote_table import inventory_index, steps_to_close
-from envs import World, core, fill_probability, trade_cost
+from envs import World, core, fill_probability, nearest_regime, trade_cost
 
 _INVERSE_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 _SEARCH_ITERATIONS = 36
@@ -155,7 +155,7 @@ class Optimal(HedgingPolicy):
     def decide(self, inventory, hedge_position, time_to_close, volatility):
         """Quotes [price] after the optimal hedge trade [lots] at each state (no trade without a hedge)."""
         world = self.world
-        steps_left, regime = steps_to_close(world, time_to_close), world.regime_of(volatility)
+        steps_left, regime = steps_to_close(world, time_to_close), nearest_regime(world, volatility)
         limit = world.hedge_max_position  # 0 without a hedge instrument: the one position, flat
         j = (np.clip(np.asarray(hedge_position), -limit, limit).astype(np.int64) + limit) // world.hedge_lot
         steps_left, regime, i, j = np.broadcast_arrays(steps_left, regime, inventory_index(world, inventory), j)

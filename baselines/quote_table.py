@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs import World
+from envs import World, nearest_regime
 from envs.market import Market
 
 
@@ -42,7 +42,7 @@ def lookup_by_regime(
     world: World, tables: list[QuoteTable], inventory, time_to_close, volatility
 ) -> tuple[np.ndarray, np.ndarray]:
     """Quotes from the table of each state's regime (the one nearest its observed σ), vectorized per regime."""
-    regime = world.regime_of(volatility)
+    regime = nearest_regime(world, volatility)
     inventory, time_to_close, regime = np.broadcast_arrays(inventory, time_to_close, regime)
     bid, ask = np.empty(regime.shape), np.empty(regime.shape)
     for index, table in enumerate(tables):  # one pass per regime, vectorized over the batch

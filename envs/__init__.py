@@ -29,9 +29,11 @@ from envs.observation import (
     ENTRIES,
     decode_observation,
     decoded_state,
+    nearest_regime,
     observation_at,
     observation_names,
     observe,
+    regime_sigmas,
     translate_observation,
 )
 from envs.presets import PRESETS, list_presets, make_world, resolve_world
@@ -112,9 +114,11 @@ __all__ = [
     "list_presets",
     "make_world",
     "market_keys",
+    "nearest_regime",
     "observation_at",
     "observation_space",
     "quotes_to_action",
+    "regime_sigmas",
     "resolve_world",
     "round_to_lot",
     "trade_cost",

@@ -342,8 +342,7 @@ def _raw_columns(view: Interface, observation: np.ndarray) -> np.ndarray:
         elif entry.name == "time_to_close":
             raw[:, column] = np.rint(raw[:, column] / view.market.dt) * view.market.dt
         elif entry.name == "volatility":
-            levels = constants(view).sigma_levels
-            raw[:, column] = levels[np.abs(raw[:, column, None] - levels).argmin(axis=-1)]
+            raw[:, column] = regime_sigmas(view)[nearest_regime(view, raw[:, column])]
     return raw
 
 
@@ -367,10 +366,22 @@ def decode_observation(world, observation: np.ndarray) -> dict[str, np.ndarray]:
     for name in ("inventory", "hedge_position"):
         if name in decoded:
             decoded[name] = decoded[name].astype(np.int64)
-    levels = constants(view).sigma_levels
-    decoded["regime"] = np.abs(decoded["volatility"][:, None] - levels).argmin(axis=-1)
+    decoded["regime"] = nearest_regime(view, decoded["volatility"])
     decoded["volatility"] = regime_volatility(view.market, decoded["regime"])
     return decoded
+
+
+def regime_sigmas(world) -> np.ndarray:
+    """The first asset's σ in each regime ``(regimes,)`` [price/√time] (regimes scale every σ alike): what the
+    ``volatility`` entry observes."""
+    return constants(interface_of(world)).sigma_levels
+
+
+def nearest_regime(world, volatility: np.ndarray) -> np.ndarray:
+    """The index of the regime whose first-asset σ is nearest each observed ``volatility`` [price/√time] (int64,
+    of its shape)."""
+    levels = regime_sigmas(world)
+    return np.abs(np.asarray(volatility, dtype=np.float64)[..., None] - levels).argmin(axis=-1)
 
 
 def regime_volatility(market, regime: np.ndarray) -> np.ndarray:

@@ -234,11 +234,6 @@ class World:
         return (self.initial_inventory, self.initial_inventory)
 
     @cached_property
-    def sigma_levels(self) -> np.ndarray:
-        """Volatility of each regime, ``sigma · regime_scales`` [price / √time]."""
-        return self.sigma * np.asarray(self.regime_scales, dtype=np.float64)
-
-    @cached_property
     def hedged(self) -> bool:
         """Whether the world has a hedge instrument (``hedge_sigma`` set)."""
         return self.hedge_sigma is not None
@@ -247,11 +242,6 @@ class World:
     def hedge_ratio(self) -> float:
         """The minimum-variance hedge per lot of inventory, ``−ρ·σ₁/σ₂`` [lots/lot] (0 without a hedge)."""
         return -self.hedge_correlation * self.sigma / self.hedge_sigma if self.hedged else 0.0
-
-    def regime_of(self, volatility: np.ndarray) -> np.ndarray:
-        """Index of the regime whose σ is nearest each given volatility [price/√time]."""
-        volatility = np.asarray(volatility, dtype=np.float64)
-        return np.abs(volatility[..., None] - self.sigma_levels).argmin(axis=-1)
 
     @cached_property
     def market(self) -> Market:

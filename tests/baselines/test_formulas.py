@@ -3,7 +3,7 @@ import pytest
 
 from baselines import calibrate_linear_skew, list_policies, make_policy
 from baselines.registry import FLOW_POLICIES
-from envs import action_to_quotes, make_world
+from envs import action_to_quotes, make_world, regime_sigmas
 
 
 def test_seed_worked_example_by_hand():
@@ -149,7 +149,7 @@ def test_predict_and_quotes_agree(preset):
         [
             q / world.inventory_unit,
             steps_left / world.n_steps,
-            world.sigma_levels[regime] / world.sigma_levels.max(),  # the observation's σ scale (σ > 0 here)
+            regime_sigmas(world)[regime] / regime_sigmas(world).max(),  # the observation's σ scale (σ > 0 here)
             1.0 / steps_left,  # close_proximity
         ],
         axis=1,
