@@ -180,7 +180,7 @@ def _best_trade(world: World, quoted: np.ndarray) -> tuple[np.ndarray, np.ndarra
     trade = np.zeros(quoted.shape, dtype=np.int64)
     for lots in sorted(range(-most, most + 1), key=abs):  # smallest trades first: a tie keeps the smaller
         u = lots * lot
-        cost = trade_cost(u, world.hedge_spread_cost, world.hedge_impact, world.dt) + world.hedge_ticket_fee * (u != 0)
+        cost = trade_cost(u, world.hedge_spread_cost, world.hedge_impact, world.dt, world.hedge_ticket_fee)
         candidate = np.full(quoted.shape, -np.inf)
         source = slice(max(lots, 0), size + min(lots, 0))  # j + lots within the grid
         target = slice(max(-lots, 0), size + min(-lots, 0))

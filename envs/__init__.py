@@ -45,6 +45,7 @@ from envs.spaces import (
     action_to_hedge,
     action_to_quotes,
     observation_space,
+    quote_leg_assets,
     quotes_to_action,
 )
 from envs.vector_env import MarketMakingVectorEnv
@@ -55,7 +56,7 @@ if ENV_ID not in registry:
         id=ENV_ID,
         entry_point="envs.registration:make_env",
         vector_entry_point="envs.registration:make_vector_env",
-        order_enforce=False,  # the env refuses a step before reset itself; Gymnasium's wrapper cost 5 % of a step
+        order_enforce=False,  # the env refuses a step before reset itself: no second check wrapped around each step
     )
 if REMOVED_DEALER_ID not in registry:
     register(id=REMOVED_DEALER_ID, entry_point="envs.registration:removed_dealer_env")
@@ -117,6 +118,7 @@ __all__ = [
     "nearest_regime",
     "observation_at",
     "observation_space",
+    "quote_leg_assets",
     "quotes_to_action",
     "regime_sigmas",
     "resolve_world",

@@ -314,11 +314,18 @@ def clip_trade(
     return np.minimum(np.maximum(requested, low), high).astype(np.int64, copy=False)
 
 
-def trade_cost(trade: np.ndarray, spread_cost: np.ndarray | float, impact: np.ndarray | float, dt: float) -> np.ndarray:
-    """``ψ·|u| + η·u²/dt`` [price] for a trade of u lots (a ticket fee aside): the per-step form of
-    ``L(v) = η·v² + ψ·|v|`` (Barzykin, Bergault & Guéant 2023); arguments broadcast."""
+def trade_cost(
+    trade: np.ndarray,
+    spread_cost: np.ndarray | float,
+    impact: np.ndarray | float,
+    dt: float,
+    ticket_fee: np.ndarray | float = 0.0,
+) -> np.ndarray:
+    """``ψ·|u| + η·u²/dt`` [price] for a trade of u lots, plus the ``ticket_fee`` [price] where ``u ≠ 0``: the
+    per-step form of ``L(v) = η·v² + ψ·|v|`` (Barzykin, Bergault & Guéant 2023); arguments broadcast."""
     size = np.abs(trade).astype(np.float64)
-    return size * (spread_cost + (impact / dt) * size)
+    cost = size * (spread_cost + (impact / dt) * size)
+    return cost + ticket_fee * (trade != 0) if ticket_fee else cost
 
 
 def chain_index_dtype(count: int) -> type:
@@ -548,8 +555,8 @@ def stream_count(market: Market) -> int:
     if count > MAX_STREAMS:
         raise ValueError(
             f"assets and hedges are too many for the core's {MAX_STREAMS} random streams a step (2 per asset, 1 per "
-            f"instrument and 1 for informed flow rounded up to a pair, 1 for regimes); got {market.n_assets} assets and {market.n_hedges} "
-            "hedges"
+            "instrument and 1 for informed flow rounded up to a pair, 1 for regimes); got "
+            f"{market.n_assets} assets and {market.n_hedges} hedges"
         )
     return count
 
@@ -678,7 +685,7 @@ def step(
         cash, hedge_position, trade, hedge_cost = _hedge(market, terms, state, action.hedge)
     q = state.inventory
     flow_terms = None if terms.flow is None else np.take(terms.flow_table, state.flow, axis=-1, mode="wrap")
-    lots, fill_moments, print_chance, offset = _fill(market, terms, q, action, noise.arrival, flow_terms)
+    lots, fill_moments, print_chance, offset = _fill(terms, q, action, noise.arrival, flow_terms)
     bid_lots, ask_lots = lots[0], lots[1]
     net_sold = ask_lots - bid_lots
     inventory = q - net_sold
@@ -788,9 +795,7 @@ def _hedge(market: Market, terms: _Terms, state: MarketState, requested: np.ndar
     for j, (max_trade, max_position, spread_cost, impact, ticket_fee) in enumerate(terms.hedges):
         held = state.hedge_position[j]
         trade = clip_trade(0 if requested is None else requested[j], held, max_trade, max_position)
-        paid = trade_cost(trade, spread_cost, impact, market.dt)
-        if ticket_fee:
-            paid = paid + ticket_fee * (trade != 0)
+        paid = trade_cost(trade, spread_cost, impact, market.dt, ticket_fee)
         cost = paid if cost is None else cost + paid
         cash = cash - trade * state.hedge_mid[j]
         trades.append(trade)
@@ -798,9 +803,7 @@ def _hedge(market: Market, terms: _Terms, state: MarketState, requested: np.ndar
     return cash - cost, state.hedge_position + trade, trade, cost
 
 
-def _fill(
-    market: Market, terms: _Terms, q: np.ndarray, action: Action, arrival: np.ndarray, flow_terms: np.ndarray | None
-) -> tuple:
+def _fill(terms: _Terms, q: np.ndarray, action: Action, arrival: np.ndarray, flow_terms: np.ndarray | None) -> tuple:
     """Phase 2, the fills: each quoted side fills at most one request with the fill rule's chance (with informed
     flow, the print chances of each book's flow state lead ``flow_terms``, its columns of ``_flow_table``); its size
     is drawn from the ladder below the chance, and refused if it would take ``|q|`` past ``Q``. Returns the lots filled

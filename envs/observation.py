@@ -42,7 +42,7 @@ class Constants:
     one_regime: bool
     largest_size: np.ndarray  # (d,) [lots]
     # By step 0 … n_steps + 1 (a closed session steps once before it reopens, under next-step autoreset): the
-    # close's time features, looked up rather than computed (a ufunc on one book's scalar costs a microsecond).
+    # close's time features, looked up rather than computed (a ufunc call on one book's scalar is slow).
     close_proximity: np.ndarray  # 1 / max(steps left, 1)
     close_relaxation: np.ndarray  # e^(−(T − t)/τ)
 

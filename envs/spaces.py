@@ -62,6 +62,13 @@ def action_ranges(world) -> tuple[np.ndarray, np.ndarray]:
     return ranges[:, 0], 0.5 * (ranges[:, 1] - ranges[:, 0])
 
 
+def quote_leg_assets(world) -> np.ndarray:
+    """The asset of each of the action's quote legs, its first ``2·d·l`` entries (each asset's sizes' bid and ask;
+    the hedges' trades follow): ``(2·d·l,)`` asset indices."""
+    market = interface_of(world).market
+    return np.repeat(np.arange(market.n_assets), 2 * market.quote_buckets)
+
+
 def action_mapper(world) -> Callable[[np.ndarray], Action]:
     """The core's ``Action`` from a batch of actions ``(n, legs)``, or one unbatched book's ``(legs,)``, with the
     market's ranges looked up once (for a batch's every step); see the module docstring."""

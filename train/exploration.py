@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
-from envs import World, action_ranges, interface_of
+from envs import World, action_ranges, interface_of, quote_leg_assets
 
 # Share of training before the ceiling starts to fall: the first half explores as SB3's learned std will.
 FALL_START = 0.5
@@ -33,28 +33,21 @@ def noise_widening(fill_decay: float | np.ndarray, quote_std: float | np.ndarray
 
 
 def quote_legs(world) -> int:
-    """How many of the action's legs are quotes: its first ``2·d·l`` (``envs.spaces``: each asset's sizes' bid and
-    ask; the hedge legs follow)."""
-    market = interface_of(world).market
-    return 2 * market.n_assets * market.quote_buckets
-
-
-def _per_leg(world, per_asset: np.ndarray) -> np.ndarray:
-    """A per-asset value ``(d,)`` on each quote leg ``(quote_legs,)``."""
-    return np.repeat(per_asset, 2 * interface_of(world).market.quote_buckets)
+    """How many of the action's legs are quotes (``envs.quote_leg_assets``)."""
+    return len(quote_leg_assets(world))
 
 
 def quote_noise(world, action_std: np.ndarray) -> np.ndarray:
     """The quote noise [price] of normalized action stds on the quote legs ``(quote_legs,)`` (``envs.action_ranges``:
     a leg's price per unit of action)."""
-    return np.asarray(action_std) * _per_leg(world, action_ranges(world)[1])
+    return np.asarray(action_std) * action_ranges(world)[1][quote_leg_assets(world)]
 
 
 def final_action_std(world: World, final_quote_std: float) -> np.ndarray:
     """The normalized action std of each quote leg ``(quote_legs,)`` whose quote noise is ``final_quote_std/κ``
     [price], κ the leg's asset's effective decay."""
     decay = np.array([asset.effective_decay for asset in interface_of(world).market.assets])
-    return final_quote_std / (_per_leg(world, decay) * quote_noise(world, 1.0))
+    return final_quote_std / (decay[quote_leg_assets(world)] * quote_noise(world, 1.0))
 
 
 def ceiling(initial: float, final: float, progress: float) -> float:

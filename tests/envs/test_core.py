@@ -265,3 +265,10 @@ def test_drawing_ahead_leaves_every_trajectory_bit_identical(preset, overrides, 
     step_by_step = run(0)
     np.testing.assert_array_equal(run(8 * 4 * 3 * 7), step_by_step)  # blocks of 7 steps
     np.testing.assert_array_equal(run(2**20), step_by_step)  # whole sessions
+
+
+def test_a_hedge_trade_costs_its_spread_impact_and_ticket_fee_where_it_trades():
+    """``ψ·|u| + η·u²/dt`` plus the ticket fee where ``u ≠ 0``, by hand: ψ = 0.05, η = 0.001, dt = 0.01, fee 0.2."""
+    cost = core.trade_cost(np.array([-4, 0, 2]), 0.05, 0.001, 0.01, 0.2)
+    np.testing.assert_allclose(cost, [0.2 + 1.6 + 0.2, 0.0, 0.1 + 0.4 + 0.2], rtol=1e-12)
+    np.testing.assert_allclose(core.trade_cost(np.array([-4, 0, 2]), 0.05, 0.001, 0.01), [1.8, 0.0, 0.5], rtol=1e-12)
