@@ -101,9 +101,10 @@ class AlgorithmConfig:
     name: str = "PPO"  # one of PPO, A2C, SAC, TD3, DDPG
     hyperparameters: dict = dataclasses.field(default_factory=dict)  # keyword arguments of the algorithm
     policy_kwargs: dict = dataclasses.field(default_factory=dict)  # net_arch, activation_fn (a name), ...
-    # Ceiling on the quote legs' exploration std at the end of training, in units of 1/k (train.exploration):
-    # bounds the deterministic quotes' bias from training under noise at final_quote_std² of 1/k. 0: no
-    # ceiling. Applies to policies with a state-independent std (PPO, A2C) on single-asset worlds.
+    # Ceiling on the quote legs' exploration std at the end of training, in units of 1/κ (train.exploration, κ
+    # each asset's effective decay, k for the exponential curve): bounds the deterministic quotes' bias from
+    # training under noise at final_quote_std² of 1/κ. 0: no ceiling. Applies to policies with a
+    # state-independent std (PPO, A2C), in every market.
     final_quote_std: float = 0.1
 
 
@@ -174,8 +175,6 @@ def config_from_dict(data: dict[str, Any]) -> Config:
         except ValueError:  # a bad preset or override: _check names it
             baselines = ()
         config = dataclasses.replace(config, evaluation=dataclasses.replace(config.evaluation, baselines=baselines))
-    if is_market_preset(config.world.preset) and "close_starts" not in (data.get("env") or {}):
-        config = dataclasses.replace(config, env=dataclasses.replace(config.env, close_starts=0.0))
     _check(config, given)
     return resolve_recipe(config)
 

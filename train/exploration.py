@@ -1,5 +1,5 @@
 """A ceiling on a Gaussian policy's exploration noise on the quote legs, falling over training, per quote leg of any
-market (``train.trainer.exploration_ceiling`` applies it to single-asset worlds).
+market.
 
 PPO maximizes the return averaged over its own exploration noise, and noise of std ``s`` [price] on a quote
 moves the best quote of that average out by ``k·s²`` (``noise_widening``). The deterministic policy that

@@ -218,11 +218,11 @@ def label_of(config: Config) -> str:
 
 
 def exploration_ceiling(config: Config, world: World | Market, model: Any) -> list[QuoteStdCeiling]:
-    """The quote legs' std ceiling (``train.exploration``) where it applies: a single-asset world, a policy with
-    a state-independent ``log_std``, and ``algorithm.final_quote_std`` > 0."""
+    """The quote legs' std ceiling (``train.exploration``), in every market, where it applies: a policy with a
+    state-independent ``log_std`` and ``algorithm.final_quote_std`` > 0."""
     policy = model.policy
     state_independent = isinstance(getattr(policy, "log_std", None), torch.nn.Parameter) and not policy.use_sde
-    if not isinstance(world, World) or config.algorithm.final_quote_std == 0 or not state_independent:
+    if config.algorithm.final_quote_std == 0 or not state_independent:
         return []
     initial = math.exp(config.algorithm.policy_kwargs.get("log_std_init", 0.0))  # 0.0: SB3's default
     final = final_action_std(world, config.algorithm.final_quote_std)

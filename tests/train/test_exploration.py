@@ -115,11 +115,13 @@ def test_the_callback_caps_each_quote_leg_at_its_own_ceiling():
     np.testing.assert_allclose(model.policy.log_std.exp().detach().numpy(), [0.05, 0.1], rtol=1e-6)
 
 
-def test_the_ceiling_is_on_by_default_and_off_at_zero_and_for_dealers():
+def test_the_ceiling_is_on_by_default_in_every_market_and_off_at_zero():
     assert load_config(None).algorithm.final_quote_std == 0.1
     config, world, model = tiny_model()
     assert isinstance(exploration_ceiling(config, world, model)[0], QuoteStdCeiling)
-    assert exploration_ceiling(config, make_market("two_assets"), model) == []
+    market = make_market("two_assets")
+    [callback] = exploration_ceiling(config, market, model)
+    np.testing.assert_array_equal(callback.final, final_action_std(market, 0.1))
     config, world, model = tiny_model(**{"algorithm.final_quote_std": 0})
     assert exploration_ceiling(config, world, model) == []
 

@@ -529,13 +529,14 @@ def test_a_hedged_run_trains_evaluates_and_carries_its_hedge_leg(tmp_path):
     np.testing.assert_array_equal(away_trades, home_trades)
 
 
-def test_the_recipe_opens_close_starts_by_default_in_single_asset_worlds_and_on_request_in_any_market():
-    """The recipe spends 5 % of training steps in sessions opened near the close, at visited inventories; a
-    multi-asset market's default is none (its recipe was measured without), and an explicit share reaches its books."""
+def test_the_recipe_opens_close_starts_by_default_in_every_market():
+    """The recipe spends 5 % of training steps in sessions opened near the close, at visited inventories, in every
+    market (one training path); an explicit share reaches the books."""
     recipe = load_config(None)
     assert (recipe.env.close_starts, recipe.env.close_inventory) == (0.05, "visited")
     assert load_config(None, ["world.preset=hedged"]).env.close_starts == 0.05
-    assert load_config(None, ["world.preset=two_assets"]).env.close_starts == 0.0
+    assert load_config(None, ["world.preset=two_assets"]).env.close_starts == 0.05
+    assert load_config(None, ["world.preset=informed_flow"]).env.close_starts == 0.05
     config = load_config(None, ["world.preset=two_assets", "env.close_starts=0.3", "env.num_envs=4"])
     batch = build_env(config, world_of(config)).venv.batch
     assert (batch.close_starts, batch.close_inventory, batch.n) == (0.3, "visited", 4)
