@@ -385,6 +385,17 @@ def _quote_sum(quotes: np.ndarray) -> np.ndarray:
     return total
 
 
+def _quote_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``_quote_sum(a * b)`` of two ``(2, d, *M)`` quote arrays, bit for bit, without their ``(2, d, *M)`` product:
+    a book's row at a time."""
+    total = a[0, 0] * b[0, 0]
+    total += a[1, 0] * b[1, 0]
+    for i in range(1, a.shape[1]):
+        total += a[0, i] * b[0, i]
+        total += a[1, i] * b[1, i]
+    return total
+
+
 def _row_sum(rows: np.ndarray) -> np.ndarray:
     """The sum over the leading axis of a ``(k, *M)`` array, row by row (cheaper than ``.sum(0)`` for one book)."""
     total = rows[0]
@@ -689,7 +700,7 @@ def step(
     bid_lots, ask_lots = lots[0], lots[1]
     net_sold = ask_lots - bid_lots
     inventory = q - net_sold
-    spread_captured = _quote_sum(lots * offset)
+    spread_captured = _quote_dot(lots, offset)
     cash = cash + spread_captured
     cash += _dot_rows(net_sold, state.mid)  # the fills settle at the start-of-step mid, plus the offsets captured
     fees = None
@@ -719,7 +730,7 @@ def step(
         positions = inventory if trade is None else np.concatenate([inventory, hedge_position])
         mean, variance, expected_cash = fill_moments()
         if expected_cash is None:  # one quote per side: E[lots·δ] = E[lots]·δ
-            fill_noise = _quote_sum((lots - mean) * (offset if terms.fee is None else offset - terms.fee))
+            fill_noise = _quote_dot(lots - mean, offset if terms.fee is None else offset - terms.fee)
         else:
             fill_noise = _quote_sum(lots * offset - expected_cash)
             if terms.fee is not None:
