@@ -6,6 +6,8 @@ A line is a non-blank line that is not only a comment. The modules added since t
 that carry a capability the revision did not have (``CAPABILITIES``: informed flow, real markets) and the rest, so
 that the size of what both revisions do can be read beside what was added.
 
+A third column is the tree at ``MERGED``: the one market merged, before a later issue's first module.
+
 Run: ``.venv/bin/python benchmarks/source_lines.py [REV]`` (default: 02aed36, the last commit before the one core).
 """
 
@@ -19,6 +21,9 @@ from pathlib import Path
 from revision import ROOT, exported, head  # this folder's sibling module
 
 PACKAGES = ("envs", "baselines", "eval", "train")
+# The last commit before a later issue's first module (issue 30's eval/tape.py, 7a2dd11): the one market merged, the
+# dealer stack, the bridge and the second family of closed forms gone, without what later issues added.
+MERGED = "37fe8d6"
 # Modules that carry what 02aed36 could not do, by capability.
 CAPABILITIES = {
     "informed flow (issue 31)": ("envs/flow.py", "baselines/flow_optimal.py", "baselines/filtered_closed_form.py"),
@@ -62,15 +67,19 @@ def main() -> None:
     args = parser.parse_args()
     with exported(args.revision) as tree:
         before, before_duplicates = modules(tree), duplicate_pairs(tree)
+    with exported(MERGED) as tree:
+        merged, merged_duplicates = modules(tree), duplicate_pairs(tree)
     now = modules(ROOT)
     capability = {name: label for label, names in CAPABILITIES.items() for name in names}
+    trees = {args.revision: before, f"{MERGED} (merged)": merged, head(): now}
     print(f"Lines of source (non-blank, not only a comment), {args.revision} → {head()}:\n")
-    print(f"| package | {args.revision} | {head()} |\n|---|---:|---:|")
+    print(f"| package | {' | '.join(trees)} |\n|---|---:|---:|---:|")
     for package in PACKAGES:
-        old = sum(lines for name, lines in before.items() if name.startswith(package + "/"))
-        new = sum(lines for name, lines in now.items() if name.startswith(package + "/"))
-        print(f"| {package} | {old:,} | {new:,} |")
-    print(f"| all | {sum(before.values()):,} | {sum(now.values()):,} |")
+        sizes = (
+            sum(lines for name, lines in tree.items() if name.startswith(package + "/")) for tree in trees.values()
+        )
+        print(f"| {package} | {' | '.join(f'{size:,}' for size in sizes)} |")
+    print(f"| all | {' | '.join(f'{sum(tree.values()):,}' for tree in trees.values())} |")
     removed = sorted(set(before) - set(now))
     added = sorted(set(now) - set(before))
     print(f"\nRemoved since {args.revision}: {sum(before[name] for name in removed):,} lines in {len(removed)} modules")
@@ -88,6 +97,7 @@ def main() -> None:
         f"{args.revision} (capabilities added inside shared modules are counted in both)."
     )
     print(f"\n`duplicates` over the tree at {args.revision}: {before_duplicates}")
+    print(f"`duplicates` over the tree at {MERGED} (merged): {merged_duplicates}")
     print(f"`duplicates` over the tree at {head()}: {duplicate_pairs(ROOT)}")
 
 
