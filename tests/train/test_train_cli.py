@@ -542,19 +542,6 @@ def test_the_recipe_opens_close_starts_by_default_in_every_market():
     assert (batch.close_starts, batch.close_inventory, batch.n) == (0.3, "visited", 4)
 
 
-def test_the_dealer_config_trains_as_its_figures_were_measured():
-    """The dealer preset's config turns the recipe's close starts and exploration ceiling off, as its recorded
-    figures (benchmarks/results/train_quality_dealer.md) were measured; the recipe's other parts stay."""
-    config = load_config(ROOT / "configs" / "dealer.yaml")
-    recipe = load_config(None, [f"world.preset={config.world.preset}"])
-    assert (config.env.close_starts, config.algorithm.final_quote_std) == (0.0, 0.0)
-    assert (recipe.env.close_starts, recipe.algorithm.final_quote_std) == (0.05, 0.1)
-    assert (config.algorithm.hyperparameters, config.algorithm.policy_kwargs) == (
-        recipe.algorithm.hyperparameters,
-        recipe.algorithm.policy_kwargs,
-    )
-
-
 def test_a_run_with_close_starts_trains_on_them_and_records_them(tmp_path):
     """``env.close_starts`` reaches the training markets and the resolved config; the training log's episodes
     are whole sessions only, and the evaluation's sessions stay whole."""
