@@ -52,7 +52,9 @@ def main() -> None:
     for run_dir in args.run_dirs:
         world = load_world(run_dir / "world.json")
         if not isinstance(world, World):
-            parser.error(f"{run_dir}: the run's world is a dealer; this benchmark scores single-asset worlds")
+            parser.error(
+                f"{run_dir}: the run's world is a multi-asset market; this benchmark scores single-asset worlds"
+            )
         learned = load_learned(run_dir, world)
         action_std = np.exp(learned.model.policy.log_std.detach().numpy()[: quote_legs(world)])
         quote_std = quote_noise(world, action_std)

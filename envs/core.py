@@ -319,10 +319,11 @@ def trade_cost(
     spread_cost: np.ndarray | float,
     impact: np.ndarray | float,
     dt: float,
-    ticket_fee: np.ndarray | float = 0.0,
+    ticket_fee: float = 0.0,
 ) -> np.ndarray:
-    """``ψ·|u| + η·u²/dt`` [price] for a trade of u lots, plus the ``ticket_fee`` [price] where ``u ≠ 0``: the
-    per-step form of ``L(v) = η·v² + ψ·|v|`` (Barzykin, Bergault & Guéant 2023); arguments broadcast."""
+    """``ψ·|u| + η·u²/dt`` [price] for a trade of u lots, plus the ``ticket_fee`` [price, one number] where
+    ``u ≠ 0``: the per-step form of ``L(v) = η·v² + ψ·|v|`` (Barzykin, Bergault & Guéant 2023); the other arguments
+    broadcast."""
     size = np.abs(trade).astype(np.float64)
     cost = size * (spread_cost + (impact / dt) * size)
     return cost + ticket_fee * (trade != 0) if ticket_fee else cost

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
-from envs import World, action_ranges, interface_of, quote_leg_assets
+from envs import Market, World, action_ranges, interface_of, quote_leg_assets
 
 # Share of training before the ceiling starts to fall: the first half explores as SB3's learned std will.
 FALL_START = 0.5
@@ -43,7 +43,7 @@ def quote_noise(world, action_std: np.ndarray) -> np.ndarray:
     return np.asarray(action_std) * action_ranges(world)[1][quote_leg_assets(world)]
 
 
-def final_action_std(world: World, final_quote_std: float) -> np.ndarray:
+def final_action_std(world: World | Market, final_quote_std: float) -> np.ndarray:
     """The normalized action std of each quote leg ``(quote_legs,)`` whose quote noise is ``final_quote_std/κ``
     [price], κ the leg's asset's effective decay."""
     decay = np.array([asset.effective_decay for asset in interface_of(world).market.assets])
