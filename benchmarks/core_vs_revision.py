@@ -8,7 +8,8 @@ median over the rounds of the ratio to the adjacent revision run, so a drift of 
 - the one-asset vector runner (``MarketBatch``, behind the vector envs) at 10,000 markets (``default``, ``hedged``);
 - the single env through ``gymnasium.make`` (``default``, ``hedged``);
 - the two-asset core against the one-asset core at 10,000 markets, within each tree (``two_assets`` and its first
-  asset alone).
+  asset alone), with the two-asset core's minor page faults per step (the process's, over the timed steps: glibc
+  faulting a step's temporaries back in after trimming its heap, ``envs.heap``).
 
 Both the first wave's four-array ``core.step``, the single-asset ``core.Action`` and the one core's
 ``core.Action.quotes`` are understood.
@@ -29,7 +30,7 @@ from pathlib import Path
 from revision import ROOT, exported, head  # this folder's sibling module
 
 TIMING = """
-import time, numpy as np, gymnasium as gym
+import resource, time, numpy as np, gymnasium as gym
 import envs
 from envs import core, make_world, market_keys, MarketBatch
 ONE_CORE = hasattr(core.Action, "quotes")
@@ -101,10 +102,14 @@ for preset in ("default", "hedged"):
 from envs.presets import make_market, mean_variance_market
 two = make_market("two_assets")
 one = mean_variance_market(assets=two.assets[:1], risk_aversion=two.risk_aversion, dt=two.dt)
-ratios = []
+ratios, faults = [], []
 for _ in range(3):
-    ratios.append(dealer_rate(two, 10_000, 200) / dealer_rate(one, 10_000, 200))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    two_rate = dealer_rate(two, 10_000, 200)
+    faults.append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 200)
+    ratios.append(two_rate / dealer_rate(one, 10_000, 200))
 print("two-asset / one-asset core at 10,000 markets (ratio)", sorted(ratios)[1])
+print("two-asset core's minor page faults per step (count)", sorted(faults)[1])
 """
 
 
@@ -126,7 +131,7 @@ def main() -> None:
     revision_runs, checkout_runs = runs[0::2], runs[1::2]
     print(f"checkout at {head()} against {args.revision}, {args.rounds} rounds (medians)")
     for label in checkout_runs[0]:
-        if label.endswith("(ratio)"):
+        if label.endswith(("(ratio)", "(count)")):
             old = statistics.median(run[label] for run in revision_runs)
             new = statistics.median(run[label] for run in checkout_runs)
             print(f"{label}: {args.revision} {old:.2f}, this checkout {new:.2f}")

@@ -48,6 +48,7 @@ import numpy as np
 import scipy.special
 
 from envs import flow as flow_filter
+from envs.heap import hold_heap
 from envs.market import Market
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -437,6 +438,7 @@ class _Terms:
     running: np.ndarray  # (regimes,) φ_r·dt [price/lot²]
     terminal: np.float64  # α [price/lot²] (a numpy scalar: a Python float times a numpy bool is ten times slower)
     risk: Callable[..., np.ndarray]  # xᵀRx [lots² of the first asset] of every position's row (``risk_form``)
+    position_risk: Callable[..., np.ndarray]  # the same of whole positions within their limits (``position_risk``)
     risk_diagonal: np.ndarray  # (d, 1…) R_ii of the quoted assets
     cumulative_transition: np.ndarray | None  # (regimes, regimes)
     flow: flow_filter.FlowEvidence | None  # None without informed flow (one flow state)
@@ -521,6 +523,7 @@ def _market_terms(market: Market, ndim: int) -> _Terms:
         running=market.running_penalty_levels * market.dt,
         terminal=np.float64(market.penalty.terminal),
         risk=risk_form(market.risk_matrix),
+        position_risk=position_risk(market),
         risk_diagonal=np.diagonal(market.risk_matrix)[0]
         if d == 1
         else np.diagonal(market.risk_matrix)[:d].reshape((d,) + pad),
@@ -646,8 +649,11 @@ def reset(
     features), and with informed flow ``belief`` the maker's filtered belief, opening at the flow chain's stationary
     law (the filter, a third of an informed step's cost, runs only where asked for).
 
-    ``key`` and ``episode`` (uint64) of the books' shape: ``(n,)``, or scalars for one unbatched book."""
+    ``key`` and ``episode`` (uint64) of the books' shape: ``(n,)``, or scalars for one unbatched book. A batch holds
+    glibc's heap steady for the steps to come (``envs.heap``)."""
     stream_count(market)
+    if np.ndim(key):
+        hold_heap()
     key = np.array(key, dtype=np.uint64)[()]  # a copy; a numpy scalar for one unbatched book
     episode = np.array(np.broadcast_to(np.asarray(episode, dtype=np.uint64), np.shape(key)))[()]
     shape, d, m = np.shape(key), market.n_assets, market.n_hedges
@@ -716,7 +722,7 @@ def step(
     rate = terms.running[state.regime] if terms.scales is not None else terms.running[0]  # phase 4, the penalty
     if terms.terminal:
         rate = rate + terms.terminal * terminated
-    penalty = rate * terms.risk(*inventory, *hedge_position)
+    penalty = rate * terms.position_risk(*inventory, *hedge_position)
     reward = spread_captured + inventory_pnl
     if fees is not None:
         reward -= fees
@@ -997,3 +1003,30 @@ def risk_form(risk: np.ndarray) -> Callable[..., np.ndarray]:
         return total
 
     return form
+
+
+# The most entries ``position_risk`` tabulates (512 KiB of float64).
+_RISK_TABLE_ENTRIES = 1 << 16
+
+
+def position_risk(market: Market) -> Callable[..., np.ndarray]:
+    """``risk_form`` of the market's risk matrix for whole positions [lots, int64] within their limits (``|q_i| ≤ Q_i``
+    and each hedge's ``max_position``, as the core keeps them), rows as ``risk_form`` takes them. With two
+    instruments or more and at most ``_RISK_TABLE_ENTRIES`` positions, the form's own values over every position
+    (bit for bit) are looked up: a few integer operations and a gather in place of the form's products."""
+    form = risk_form(market.risk_matrix)
+    limits = np.concatenate([market.column("max_inventory"), market.hedge_column("max_position")]).astype(np.int64)
+    widths = 2 * limits + 1
+    if len(limits) == 1 or np.prod(widths, dtype=np.float64) > _RISK_TABLE_ENTRIES:
+        return form
+    table = form(*(np.indices(tuple(widths), dtype=np.int64) - limits.reshape((-1,) + (1,) * len(limits)))).ravel()
+    strides = [np.int64(np.prod(widths[i + 1 :])) for i in range(len(limits))]  # the last row's, 1, goes unused
+    centre = np.int64(limits @ strides)
+
+    def lookup(*x: np.ndarray) -> np.ndarray:
+        index = x[-1] + centre
+        for row, stride in zip(x[:-1], strides[:-1], strict=True):
+            index = index + row * stride
+        return table[index]
+
+    return lookup

@@ -3,10 +3,13 @@
 same core that steps the single-asset worlds (their statistical equivalence to the single-asset core before
 the two were one: ``benchmarks/market_equivalence.py``)."""
 
+import dataclasses
+
 import numpy as np
 
 from envs import core, make_world
 from envs.market import Asset, Market, Penalty, Regimes
+from envs.presets import make_market
 
 
 def run(market: Market, bid: float, ask: float, n: int = 4, steps: int | None = None):
@@ -83,3 +86,19 @@ def test_the_binomial_mid_keeps_the_first_asset_at_plus_or_minus_sigma_root_dt_b
         np.testing.assert_allclose(np.abs(after.mid[0] - before.mid[0]), step, rtol=1e-12)
         moves = np.round(after.hedge_mid[0] - before.hedge_mid[0], 9)
         assert set(moves.tolist()) == hedge_moves
+
+
+def test_the_penalty_looks_up_the_risk_form_bit_for_bit_at_every_position_within_the_limits():
+    # Two assets and a hedge: every one of the 21 × 21 × 41 positions, batched and as one book's scalars.
+    market = make_market("two_assets_hedged")
+    form, lookup = core.risk_form(market.risk_matrix), core.position_risk(market)
+    limits = (10, 10, 20)
+    rows = np.indices([2 * limit + 1 for limit in limits]).reshape(3, -1) - np.array(limits)[:, None]
+    np.testing.assert_array_equal(lookup(*rows), form(*rows))
+    corner = [np.int64(-limit) for limit in limits]
+    assert lookup(*corner) == form(*corner) == form(*(np.array(corner, dtype=np.float64)))
+    # One instrument keeps q² (one operation); a market past 2¹⁶ positions keeps the form.
+    assert core.position_risk(make_world("default").market)(np.int64(-3)) == 9
+    wide = market.replace(assets=tuple(dataclasses.replace(asset, max_inventory=200) for asset in market.assets))
+    rows = np.array([[-200, 200, 7], [200, -200, -3], [-20, 20, 0]])
+    np.testing.assert_array_equal(core.position_risk(wide)(*rows), core.risk_form(wide.risk_matrix)(*rows))
