@@ -438,7 +438,10 @@ class _Terms:
     running: np.ndarray  # (regimes,) φ_r·dt [price/lot²]
     terminal: np.float64  # α [price/lot²] (a numpy scalar: a Python float times a numpy bool is ten times slower)
     risk: Callable[..., np.ndarray]  # xᵀRx [lots² of the first asset] of every position's row (``risk_form``)
-    position_risk: Callable[..., np.ndarray]  # the same of whole positions within their limits (``position_risk``)
+    # xᵀRx of whole positions within their limits, times the penalty's rate where it is constant (one regime, no
+    # terminal penalty) in a market of two instruments or more (``position_risk``)
+    position_risk: Callable[..., np.ndarray]
+    risk_includes_rate: bool
     risk_diagonal: np.ndarray  # (d, 1…) R_ii of the quoted assets
     cumulative_transition: np.ndarray | None  # (regimes, regimes)
     flow: flow_filter.FlowEvidence | None  # None without informed flow (one flow state)
@@ -497,6 +500,8 @@ def _market_terms(market: Market, ndim: int) -> _Terms:
     else:
         step_intensity = (-1.0 if market.fill_rule == "poisson" else 1.0) * market.dt * side_intensity
     evidence = flow_filter.flow_evidence(market) if market.flow.count > 1 else None
+    running_rate = market.running_penalty_levels[0] * market.dt
+    constant_rate = market.n_instruments > 1 and market.regimes.count == 1 and not market.penalty.terminal
     return _Terms(
         poisson=market.fill_rule == "poisson",
         arrival=market.fill_rule == "arrival",
@@ -523,7 +528,8 @@ def _market_terms(market: Market, ndim: int) -> _Terms:
         running=market.running_penalty_levels * market.dt,
         terminal=np.float64(market.penalty.terminal),
         risk=risk_form(market.risk_matrix),
-        position_risk=position_risk(market),
+        position_risk=position_risk(market, running_rate if constant_rate else 1.0),
+        risk_includes_rate=constant_rate,
         risk_diagonal=np.diagonal(market.risk_matrix)[0]
         if d == 1
         else np.diagonal(market.risk_matrix)[:d].reshape((d,) + pad),
@@ -722,7 +728,8 @@ def step(
     rate = terms.running[state.regime] if terms.scales is not None else terms.running[0]  # phase 4, the penalty
     if terms.terminal:
         rate = rate + terms.terminal * terminated
-    penalty = rate * terms.position_risk(*inventory, *hedge_position)
+    risk = terms.position_risk(*inventory, *hedge_position)
+    penalty = risk if terms.risk_includes_rate else rate * risk
     reward = spread_captured + inventory_pnl
     if fees is not None:
         reward -= fees
@@ -1009,17 +1016,20 @@ def risk_form(risk: np.ndarray) -> Callable[..., np.ndarray]:
 _RISK_TABLE_ENTRIES = 1 << 16
 
 
-def position_risk(market: Market) -> Callable[..., np.ndarray]:
-    """``risk_form`` of the market's risk matrix for whole positions [lots, int64] within their limits (``|q_i| ≤ Q_i``
-    and each hedge's ``max_position``, as the core keeps them), rows as ``risk_form`` takes them. With two
-    instruments or more and at most ``_RISK_TABLE_ENTRIES`` positions, the form's own values over every position
-    (bit for bit) are looked up: a few integer operations and a gather in place of the form's products."""
+def position_risk(market: Market, rate: float = 1.0) -> Callable[..., np.ndarray]:
+    """``rate·xᵀRx`` (``risk_form`` of the market's risk matrix) for whole positions [lots, int64] within their limits
+    (``|q_i| ≤ Q_i`` and each hedge's ``max_position``, as the core keeps them), rows as ``risk_form`` takes them; the
+    rate [price/lot²] multiplies the form's values as the step would. With two instruments or more and at most
+    ``_RISK_TABLE_ENTRIES`` positions, the values over every position (bit for bit) are looked up: a few integer
+    operations and a gather in place of the form's products."""
     form = risk_form(market.risk_matrix)
+    rate = np.float64(rate)
     limits = np.concatenate([market.column("max_inventory"), market.hedge_column("max_position")]).astype(np.int64)
     widths = 2 * limits + 1
     if len(limits) == 1 or np.prod(widths, dtype=np.float64) > _RISK_TABLE_ENTRIES:
-        return form
-    table = form(*(np.indices(tuple(widths), dtype=np.int64) - limits.reshape((-1,) + (1,) * len(limits)))).ravel()
+        return form if rate == 1.0 else lambda *x: rate * form(*x)
+    grid = np.indices(tuple(widths), dtype=np.int64) - limits.reshape((-1,) + (1,) * len(limits))
+    table = (rate * form(*grid)).ravel()
     strides = [np.int64(np.prod(widths[i + 1 :])) for i in range(len(limits))]  # the last row's, 1, goes unused
     centre = np.int64(limits @ strides)
 

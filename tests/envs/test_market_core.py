@@ -95,6 +95,8 @@ def test_the_penalty_looks_up_the_risk_form_bit_for_bit_at_every_position_within
     limits = (10, 10, 20)
     rows = np.indices([2 * limit + 1 for limit in limits]).reshape(3, -1) - np.array(limits)[:, None]
     np.testing.assert_array_equal(lookup(*rows), form(*rows))
+    rate = 0.37 * market.dt  # times the penalty's rate, as the step multiplies
+    np.testing.assert_array_equal(core.position_risk(market, rate)(*rows), rate * form(*rows))
     corner = [np.int64(-limit) for limit in limits]
     assert lookup(*corner) == form(*corner) == form(*(np.array(corner, dtype=np.float64)))
     # One instrument keeps q² (one operation); a market past 2¹⁶ positions keeps the form.
@@ -102,3 +104,4 @@ def test_the_penalty_looks_up_the_risk_form_bit_for_bit_at_every_position_within
     wide = market.replace(assets=tuple(dataclasses.replace(asset, max_inventory=200) for asset in market.assets))
     rows = np.array([[-200, 200, 7], [200, -200, -3], [-20, 20, 0]])
     np.testing.assert_array_equal(core.position_risk(wide)(*rows), core.risk_form(wide.risk_matrix)(*rows))
+    np.testing.assert_array_equal(core.position_risk(wide, rate)(*rows), rate * core.risk_form(wide.risk_matrix)(*rows))
