@@ -134,7 +134,7 @@ def main() -> None:
         if label.endswith(("(ratio)", "(count)")):
             old = statistics.median(run[label] for run in revision_runs)
             new = statistics.median(run[label] for run in checkout_runs)
-            print(f"{label}: {args.revision} {old:.2f}, this checkout {new:.2f}")
+            print(f"{label}: {args.revision} {old:.3f}, this checkout {new:.3f}")
             continue
         ratios = [
             checkout[label] / max(revision_runs[i][label], revision_runs[i + 1][label])
