@@ -8,8 +8,9 @@ median over the rounds of the ratio to the adjacent revision run, so a drift of 
 - the one-asset vector runner (``MarketBatch``, behind the vector envs) at 10,000 markets (``default``, ``hedged``);
 - the single env through ``gymnasium.make`` (``default``, ``hedged``);
 - the two-asset core against the one-asset core at 10,000 markets, within each tree (``two_assets`` and its first
-  asset alone), with the two-asset core's minor page faults per step (the process's, over the timed steps: glibc
-  faulting a step's temporaries back in after trimming its heap, ``envs.heap``).
+  asset alone), with the two-asset core's minor page faults per step (the process's, over its timed steps, a
+  session's reset included where one falls among them: glibc faulting a step's temporaries back in after trimming
+  its heap, ``envs.heap``).
 
 Both the first wave's four-array ``core.step``, the single-asset ``core.Action`` and the one core's
 ``core.Action.quotes`` are understood.
@@ -35,6 +36,11 @@ import envs
 from envs import core, make_world, market_keys, MarketBatch
 ONE_CORE = hasattr(core.Action, "quotes")
 
+FAULTS_PER_STEP = []  # each timed core run's minor page faults per step, in order
+
+def minor_faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
 def best(rate):
     return max(rate() for _ in range(3))
 
@@ -49,12 +55,14 @@ def core_rate(market, n, steps, assets=1):
     else:
         offset, quoted = np.full(n, 0.7), np.ones(n, dtype=bool)
         advance = lambda state: core.step(market, state, offset, offset, quoted, quoted)
-    start = time.perf_counter()
+    faults, start = minor_faults(), time.perf_counter()
     for _ in range(steps):
         if state.step[0] >= market.n_steps:
             state = core.reset(market, state.key, state.episode + np.uint64(1))
         state, _ = advance(state)
-    return n * steps / (time.perf_counter() - start)
+    rate = n * steps / (time.perf_counter() - start)
+    FAULTS_PER_STEP.append((minor_faults() - faults) / steps)
+    return rate
 
 def dealer_rate(market, n, steps):
     if ONE_CORE:
@@ -62,12 +70,14 @@ def dealer_rate(market, n, steps):
     from envs import dealer_core
     state = dealer_core.reset(market, market_keys(0, n), np.zeros(n, dtype=np.uint64))
     quote = np.full((n, market.n_assets), 0.7)
-    start = time.perf_counter()
+    faults, start = minor_faults(), time.perf_counter()
     for _ in range(steps):
         if state.step[0] >= market.n_steps:
             state = dealer_core.reset(market, state.key, state.episode + np.uint64(1))
         state, _ = dealer_core.step(market, state, quote, quote)
-    return n * steps / (time.perf_counter() - start)
+    rate = n * steps / (time.perf_counter() - start)
+    FAULTS_PER_STEP.append((minor_faults() - faults) / steps)
+    return rate
 
 def vector_rate(preset, n=10_000, steps=200):
     world = make_world(preset)
@@ -104,9 +114,8 @@ two = make_market("two_assets")
 one = mean_variance_market(assets=two.assets[:1], risk_aversion=two.risk_aversion, dt=two.dt)
 ratios, faults = [], []
 for _ in range(3):
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     two_rate = dealer_rate(two, 10_000, 200)
-    faults.append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 200)
+    faults.append(FAULTS_PER_STEP[-1])
     ratios.append(two_rate / dealer_rate(one, 10_000, 200))
 print("two-asset / one-asset core at 10,000 markets (ratio)", sorted(ratios)[1])
 print("two-asset core's minor page faults per step (count)", sorted(faults)[1])

@@ -59,7 +59,7 @@ def open_near_close(
     """Exploring starts near the close, for training: each freshly opened session (at step 0) opens instead,
     with ``probability``, ``1 … window`` steps before the close, drawn uniformly, at ``inventory`` [lots,
     ``(d, *M)``] or, without it, at inventories drawn uniformly within ±``reach`` [lots, ``(d,)``]; the other
-    books keep ``state``'s opening.
+    books keep ``state``'s opening. An inventory past an asset's ``max_inventory`` raises ``ValueError``.
 
     Each book draws on its own stream, so a batch's books no longer share the step: every batch of samples
     mixes sessions near the close with whole ones. In a long session the close's last steps are a sliver of
@@ -74,8 +74,11 @@ def open_near_close(
     if inventory is None:
         reach = np.asarray(reach, dtype=np.int64).reshape((d,) + (1,) * len(state.shape))
         inventory = uniform_integers(u[2:], -reach, reach)
-    return dataclasses.replace(
-        state,
-        inventory=np.where(near, inventory, state.inventory),
-        step=np.where(near, market.n_steps - remaining, state.step),
-    )
+    inventory = np.where(near, inventory, state.inventory)
+    limits = market.column("max_inventory").reshape((d,) + (1,) * len(state.shape))
+    if np.any(np.abs(inventory) > limits):  # the core keeps |q| ≤ Q, and its penalty reads whole positions within it
+        raise ValueError(
+            f"close starts' inventory must lie within each asset's ±max_inventory {market.column('max_inventory')}; "
+            f"got inventories up to {np.abs(inventory).max(axis=tuple(range(1, inventory.ndim)))}"
+        )
+    return dataclasses.replace(state, inventory=inventory, step=np.where(near, market.n_steps - remaining, state.step))

@@ -699,7 +699,9 @@ def step(
     """Advance every book by one step of ``dt`` under the action; returns the new state and the outcome.
 
     ``noise``: the step's noise when the caller drew it ahead (``step_noise`` of ``step_uniforms``, ``.at``);
-    by default drawn here. Books already at the close must be reset first.
+    by default drawn here. Books already at the close must be reset first, and every position must lie within its
+    limit, as ``reset``, ``step`` and ``envs.close_starts`` keep them (the penalty looks whole positions up:
+    ``position_risk``).
     """
     if noise is None:
         noise = step_noise(market, uniforms(state.key, state.episode, state.step, stream_count(market)))

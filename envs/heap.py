@@ -8,9 +8,10 @@ every step: the same code runs in a fast or a slow mode from one process to the 
 faults a step in the slow one (``benchmarks/core_vs_revision.py`` prints them per step).
 
 ``hold_heap`` pins both thresholds where glibc's own dynamic adjustment tops out (``mallopt``: mmap threshold
-32 MiB, trim threshold 64 MiB), so that the slow mode cannot arise: the process keeps at most 64 MiB of free heap
-instead of returning it. Once per process, on glibc only, and never where the user has set malloc's tunables
-(``MALLOC_*_`` variables or ``glibc.malloc`` in ``GLIBC_TUNABLES``), which stay in charge.
+32 MiB, trim threshold 64 MiB), so that the slow mode cannot arise: each of the process's heaps (one per arena)
+keeps up to 64 MiB of free memory at its top instead of returning it. Once per process, on glibc only, and never
+where the user tunes malloc (any ``MALLOC_…`` environment variable, or ``glibc.malloc`` in ``GLIBC_TUNABLES``): their
+settings stay in charge.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 32 * 1024 * 1024
 TRIM_THRESHOLD = 2 * MMAP_THRESHOLD
-_USER_TUNABLES = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_")
 
 
 @functools.cache
@@ -33,7 +33,7 @@ def hold_heap() -> bool:
     """Pin glibc's mmap and trim thresholds (the module's docstring) once per process; whether they are pinned."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
-    if any(name in os.environ for name in _USER_TUNABLES) or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", ""):
+    if any(name.startswith("MALLOC_") for name in os.environ) or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", ""):
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt

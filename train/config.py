@@ -87,8 +87,7 @@ class EnvConfig:
     reward: str = "variance_reduced"  # "pnl" or "variance_reduced" (same objective in expectation)
     normalize_observation: bool = False  # VecNormalize on observations
     normalize_reward: bool = True  # VecNormalize on rewards (scales by the running return std)
-    # Share of training steps spent in sessions opened within close_window steps of the close [0, 1]
-    # (a multi-asset market's default is 0: its recipe was measured without them; see the docs' robustness section).
+    # Share of training steps spent in sessions opened within close_window steps of the close [0, 1], in every market
     close_starts: float = 0.05
     close_window: int = CLOSE_WINDOW  # steps before the close those sessions open within
     close_inventory: str = CLOSE_INVENTORY  # where they open: "uniform" or "visited" (envs.MarketBatch)

@@ -161,3 +161,19 @@ def test_a_multi_asset_market_drawn_ahead_is_bit_identical(preset, monkeypatch):
 
     np.testing.assert_array_equal(run(8 * 7 * 3 * 7), run(0))
     np.testing.assert_array_equal(run(2**20), run(0))
+
+
+def test_close_starts_past_an_assets_limit_are_refused():
+    # The core keeps |q| ≤ Q, and its penalty reads whole positions within the limits: an opening past them is an error.
+    from envs import core, market_keys
+    from envs.close_starts import open_near_close
+    from envs.presets import make_market
+
+    market = make_market("two_assets")  # Q = 10 for both assets
+    state = core.reset(market, market_keys(0, 400), np.zeros(400, dtype=np.uint64))
+    inside = open_near_close(market, state, 1.0, 5, inventory=np.array([[10], [-10]]))
+    assert (inside.inventory == np.array([[10], [-10]])).all()
+    with pytest.raises(ValueError, match=r"close starts' inventory must lie within each asset's ±max_inventory"):
+        open_near_close(market, state, 1.0, 5, inventory=np.array([[3], [-11]]))
+    with pytest.raises(ValueError, match=r"up to \[ 3 12\]"):
+        open_near_close(market, state, 1.0, 5, reach=np.array([3, 12]))

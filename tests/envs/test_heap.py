@@ -54,9 +54,12 @@ def test_a_batch_holds_the_heap_so_a_freed_block_stays_for_the_next_step():
     assert int(kept) >= 31
 
 
-def test_the_users_malloc_tunables_stay_in_charge():
-    # glibc's defaults with a tunable set: a 31 MiB block is mapped, and unmapped when freed.
-    held, mapped, kept = probe(MALLOC_TOP_PAD_="0")
+@pytest.mark.parametrize(
+    "variable", [("MALLOC_TOP_PAD_", "0"), ("MALLOC_ARENA_MAX", "2"), ("GLIBC_TUNABLES", "glibc.malloc.top_pad=0")]
+)
+def test_the_users_malloc_tunables_stay_in_charge(variable):
+    # glibc's own thresholds where the user tunes malloc: a 31 MiB block is mapped, and unmapped when freed.
+    held, mapped, kept = probe(**dict([variable]))
     assert held == "False"
     assert mapped == "31"
     assert int(kept) < 31
