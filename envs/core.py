@@ -49,7 +49,7 @@ import scipy.special
 
 from envs import flow as flow_filter
 from envs.heap import hold_heap
-from envs.market import Market
+from envs.market import FILL_DTYPE, Market
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -67,7 +67,8 @@ _ZERO = np.float64(0.0)
 @dataclasses.dataclass(slots=True)
 class MarketState:
     """State of the books (the module's layout): ``mid`` [price], ``inventory`` [lots, int64], ``mid_return`` (the
-    last step's mid change) [price], ``bid_filled`` and ``ask_filled`` (the last step's fills) [lots] are ``(d, *M)``;
+    last step's mid change) [price], ``bid_filled`` and ``ask_filled`` (the last step's fills) [lots, int32] are
+    ``(d, *M)``;
     ``hedge_mid`` [price] and ``hedge_position`` [lots] ``(m, *M)``; ``fill_imbalance`` ``(d, *M)``, the EWMA of
     bid − ask lots filled, or ``None`` where not tracked (``reset``); the rest ``M``. With informed flow
     (``Market.flow``), ``flow`` ``M`` is the hidden flow state's index (never observed), ``belief`` ``(S, *M)`` the
@@ -199,7 +200,7 @@ def _hedge_rows(hedge: np.ndarray | None) -> np.ndarray | None:
 @dataclasses.dataclass(slots=True)
 class StepOutcome:
     """What one step produced, per book ``M`` [price] unless noted; ``bid_fills`` and ``ask_fills`` ``(d, *M)``
-    [lots]; ``hedge_trade`` ``(m, *M)`` [lots, as executed] (``None``, and ``hedge_cost`` and ``hedge_pnl`` too,
+    [lots, int32]; ``hedge_trade`` ``(m, *M)`` [lots, as executed] (``None``, and ``hedge_cost`` and ``hedge_pnl`` too,
     in a market without hedges). ``hedge_cost`` holds the ticket fees; ``fees`` those paid per lot filled."""
 
     reward: np.ndarray
@@ -680,8 +681,8 @@ def reset(
         key=key,
         episode=episode,
         mid_return=np.zeros((d,) + shape),
-        bid_filled=np.zeros((d,) + shape, dtype=np.int64),
-        ask_filled=np.zeros((d,) + shape, dtype=np.int64),
+        bid_filled=np.zeros((d,) + shape, dtype=FILL_DTYPE),
+        ask_filled=np.zeros((d,) + shape, dtype=FILL_DTYPE),
         hedge_mid=per(market.hedge_column("s0")),
         hedge_position=np.zeros((m,) + shape, dtype=np.int64),
         fill_imbalance=np.zeros((d,) + shape) if fill_imbalance else None,
@@ -711,11 +712,10 @@ def step(
         cash, hedge_position, trade, hedge_cost = _hedge(market, terms, state, action.hedge)
     q = state.inventory
     flow_terms = None if terms.flow is None else np.take(terms.flow_table, state.flow, axis=-1, mode="wrap")
-    lots, fill_moments, print_chance, offset = _fill(terms, q, action, noise.arrival, flow_terms)
+    lots, spread_captured, fill_moments, print_chance, offset = _fill(terms, q, action, noise.arrival, flow_terms)
     bid_lots, ask_lots = lots[0], lots[1]
     net_sold = ask_lots - bid_lots
     inventory = q - net_sold
-    spread_captured = _quote_dot(lots, offset)
     cash = cash + spread_captured
     cash += _dot_rows(net_sold, state.mid)  # the fills settle at the start-of-step mid, plus the offsets captured
     fees = None
@@ -834,7 +834,7 @@ def _fill(terms: _Terms, q: np.ndarray, action: Action, arrival: np.ndarray, flo
     """Phase 2, the fills: each quoted side fills at most one request with the fill rule's chance (with informed
     flow, the print chances of each book's flow state lead ``flow_terms``, its columns of ``_flow_table``); its size
     is drawn from the ladder below the chance, and refused if it would take ``|q|`` past ``Q``. Returns the lots filled
-    ``(2, d, *M)``, a function of their mean and variance given the quotes (for the variance-reduced reward) and the
+    ``(2, d, *M)`` [``FILL_DTYPE``], the spread they captured ``Σ lots·δ`` ``M`` [price], a function of their mean and variance given the quotes (for the variance-reduced reward) and the
     chance a request arrives at each side under the arrival rule (``None`` under the others: ``_print_chance``), a
     public print drawn against the same uniform, so that a fill is a print; and the offsets the fills are paid at
     ``(2, d, *M)``. Under the per-size rule each size's quote has its own chance (``_ladder_fills``)."""
@@ -860,9 +860,10 @@ def _fill(terms: _Terms, q: np.ndarray, action: Action, arrival: np.ndarray, flo
         chance = np.minimum(np.multiply(terms.step_intensity, shape, shape), 1.0, out=shape)
     if per_size is not None:
         lots, moments, paid = _size_fills(terms, q, chance, arrival, per_size)
-        return lots, moments, print_chance, paid
+        return lots, _quote_dot(lots, paid), moments, print_chance, paid
     if terms.ladders is not None:
-        return (*_ladder_fills(terms, q, chance, arrival, action.quoted), print_chance, action.offset)
+        lots, moments = _ladder_fills(terms, q, chance, arrival, action.quoted)
+        return lots, _quote_dot(lots, action.offset), moments, print_chance, action.offset
     # Every size 1: the side that would take |q| past Q never fills (the bid at q = Q, the ask at q = −Q).
     if q.ndim == 1:  # one unbatched book: one operation on its short rows
         open_ = terms.side_sign * q < terms.max_inventory
@@ -872,13 +873,16 @@ def _fill(terms: _Terms, q: np.ndarray, action: Action, arrival: np.ndarray, flo
         np.greater(q, terms.negative_max_inventory, out=open_[1])
     if action.quoted is not None:
         open_ &= action.quoted
-    lots = (open_ & (arrival < chance)).astype(np.int64)
+    filled = np.less(arrival, chance)
+    filled &= open_
 
     def moments() -> tuple[np.ndarray, np.ndarray, None]:
         mean = np.where(open_, chance, 0.0)
         return mean, mean * (1.0 - mean), None
 
-    return lots, moments, print_chance, action.offset
+    # The spread from the fills' mask (one byte a quote, not the lots' four): 0 or 1 times each offset, exactly.
+    spread = _quote_dot(filled.view(np.uint8), action.offset)
+    return filled.astype(FILL_DTYPE), spread, moments, print_chance, action.offset
 
 
 def _print_chance(terms: _Terms) -> np.ndarray:
@@ -907,7 +911,7 @@ def _ladder_fills(
     terms: _Terms, q: np.ndarray, chance: np.ndarray, arrival: np.ndarray, quoted: np.ndarray | None
 ) -> tuple:
     """``_fill`` with size ladders, asset by asset (a size fits if it keeps ``|q| ≤ Q``)."""
-    lots = np.zeros(chance.shape, dtype=np.int64)
+    lots = np.zeros(chance.shape, dtype=FILL_DTYPE)
     mean, second = np.zeros(chance.shape), np.zeros(chance.shape)
     if quoted is not None:
         chance = np.where(quoted, chance, 0.0)
@@ -937,7 +941,7 @@ def _size_fills(terms: _Terms, q: np.ndarray, chance: np.ndarray, arrival: np.nd
     chance = np.where(quoted, chance, 0.0)
     offsets = np.where(quoted, per_size, 0.0)
     shape = chance.shape[1:]
-    lots, paid = np.zeros(shape, dtype=np.int64), np.zeros(shape)
+    lots, paid = np.zeros(shape, dtype=FILL_DTYPE), np.zeros(shape)
     mean, second, cash = np.zeros(shape), np.zeros(shape), np.zeros(shape)
     for i, (sizes, _, _, _, probabilities) in enumerate(terms.ladders):
         count = len(sizes)

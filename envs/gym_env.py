@@ -16,7 +16,7 @@ from envs.world import World
 
 # One market's values (numpy scalars, or size-1 arrays) as Python scalars, by type: ``.item()`` costs ten
 # times as much as ``float()`` on a numpy scalar.
-_TO_PYTHON = {np.float64: float, np.int64: int, np.bool_: bool, np.ndarray: np.ndarray.item}
+_TO_PYTHON = {np.float64: float, np.int64: int, np.int32: int, np.bool_: bool, np.ndarray: np.ndarray.item}
 
 
 class BatchEnv(gym.Env):

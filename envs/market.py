@@ -49,6 +49,10 @@ MID_PROCESSES = ("gaussian", "binomial")
 FILL_CURVES = ("exponential", "logistic")
 QUOTE_RULES = ("per_side", "per_size")
 _PROBABILITY_TOLERANCE = 1e-9
+# The dtype the core counts a step's fills in [lots] (half int64's memory traffic), and so the largest size a request
+# may be for.
+FILL_DTYPE = np.int32
+_MAX_SIZE = int(np.iinfo(FILL_DTYPE).max)
 _SPD_TOLERANCE = 1e-10
 
 
@@ -76,7 +80,10 @@ class Asset:
     fill_shift: float = declared(0.7, real(), "", "α of the logistic curve (f(0) = 1/(1 + e^α))")
     fill_slope: float = declared(150.0, real(0.0, open_low=True), "1/price", "β of the logistic curve")
     sizes: tuple[int, ...] = declared(
-        (1,), sequence_of(integer(1), what="integers ≥ 1"), "lots", "the size ladder, distinct"
+        (1,),
+        sequence_of(integer(1, _MAX_SIZE), what=f"integers from 1 to {_MAX_SIZE:,} (a step's fills are int32)"),
+        "lots",
+        "the size ladder, distinct",
     )
     size_probabilities: tuple[float, ...] = declared(
         (1.0,), sequence_of(real(0.0), what="numbers ≥ 0"), "", "chance a request is for each size; they sum to 1"

@@ -16,7 +16,7 @@ from typing import Literal
 
 import numpy as np
 
-from envs.core import MarketState
+from envs.core import FILL_DTYPE, MarketState
 from envs.interface import Interface, interface_of, natural_scales
 
 # Bound on the observed last mid return, in units of the largest regime's σ√dt.
@@ -465,7 +465,7 @@ def observation_at(
     inventory = np.asarray(inventory)
     n = inventory.shape[0] if inventory.ndim else 1
     steps_left, regime = (np.broadcast_to(np.asarray(x), (n,)) for x in (steps_left, regime))
-    zeros, counts = np.zeros((d, n)), np.zeros((d, n), dtype=np.int64)
+    zeros, counts = np.zeros((d, n)), np.zeros((d, n), dtype=FILL_DTYPE)
     state = MarketState(
         mid=zeros,
         cash=zeros[0],

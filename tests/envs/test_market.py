@@ -53,7 +53,10 @@ ALL_PRESETS = sorted([*list_presets(), *MARKET_PRESETS])
             r"^unknown preset 'three_bonds'; accepted: \['as2008', 'begv2021', 'dealer'",
         ),
         (lambda: mean_variance_market(-1.0), r"^running must be a finite number ≥ 0; got -2.0$"),
-        (lambda: Market(assets=[{"sizes": (0,)}]), r"sizes must be a list of at least 1 integers ≥ 1; got \(0,\)"),
+        (
+            lambda: Market(assets=[{"sizes": (0,)}]),
+            r"sizes must be a list of at least 1 integers from 1 to 2,147,483,647 \(a step's fills are int32\); got \(0,\)",
+        ),
         (lambda: Market(assets=[{"fill_slope": 0.0}]), r"fill_slope must be a finite number > 0; got 0.0"),
         (lambda: Market(assets=[{"initial_inventory": 11}]), r"initial_inventory must lie within ±max_inventory = ±10"),
         (
