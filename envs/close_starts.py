@@ -75,10 +75,11 @@ def open_near_close(
         reach = np.asarray(reach, dtype=np.int64).reshape((d,) + (1,) * len(state.shape))
         inventory = uniform_integers(u[2:], -reach, reach)
     inventory = np.where(near, inventory, state.inventory)
-    limits = market.column("max_inventory").reshape((d,) + (1,) * len(state.shape))
-    if np.any(np.abs(inventory) > limits):  # the core keeps |q| ≤ Q, and its penalty reads whole positions within it
+    limits = market.column("max_inventory")
+    magnitude = np.abs(inventory).reshape(d, -1).max(axis=1)
+    if np.any(magnitude > limits):  # the core keeps |q| ≤ Q, and its penalty reads whole positions within it
         raise ValueError(
-            f"close starts' inventory must lie within each asset's ±max_inventory {market.column('max_inventory')}; "
-            f"got inventories up to {np.abs(inventory).max(axis=tuple(range(1, inventory.ndim)))}"
+            f"close starts' inventory must lie within each asset's ±max_inventory {limits}; got inventories up to "
+            f"{magnitude}"
         )
     return dataclasses.replace(state, inventory=inventory, step=np.where(near, market.n_steps - remaining, state.step))

@@ -834,8 +834,8 @@ def _fill(terms: _Terms, q: np.ndarray, action: Action, arrival: np.ndarray, flo
     """Phase 2, the fills: each quoted side fills at most one request with the fill rule's chance (with informed
     flow, the print chances of each book's flow state lead ``flow_terms``, its columns of ``_flow_table``); its size
     is drawn from the ladder below the chance, and refused if it would take ``|q|`` past ``Q``. Returns the lots filled
-    ``(2, d, *M)`` [``FILL_DTYPE``], the spread they captured ``Σ lots·δ`` ``M`` [price], a function of their mean and variance given the quotes (for the variance-reduced reward) and the
-    chance a request arrives at each side under the arrival rule (``None`` under the others: ``_print_chance``), a
+    ``(2, d, *M)`` [``FILL_DTYPE``], the spread they captured ``Σ lots·δ`` ``M`` [price], a function of their mean
+    and variance given the quotes (for the variance-reduced reward) and the chance a request arrives at each side under the arrival rule (``None`` under the others: ``_print_chance``), a
     public print drawn against the same uniform, so that a fill is a print; and the offsets the fills are paid at
     ``(2, d, *M)``. Under the per-size rule each size's quote has its own chance (``_ladder_fills``)."""
     per_size = action.per_size if terms.ladders is not None else None

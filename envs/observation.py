@@ -16,8 +16,9 @@ from typing import Literal
 
 import numpy as np
 
-from envs.core import FILL_DTYPE, MarketState
+from envs.core import MarketState
 from envs.interface import Interface, interface_of, natural_scales
+from envs.market import FILL_DTYPE
 
 # Bound on the observed last mid return, in units of the largest regime's σ√dt.
 MID_RETURN_BOUND = 10.0
